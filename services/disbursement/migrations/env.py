@@ -1,0 +1,7 @@
+"""Alembic environment of the disbursement service."""
+
+from alembic import context
+
+from shared.db.migrations import run_env
+
+run_env(context)

@@ -1,0 +1,61 @@
+"""Distributed mode: stream requests to the services over HTTP, with clear 502/503/504 problems."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from services.gateway.upstreams import Upstream
+from shared.context import correlation_id_var, request_id_var
+from shared.http.problems import problem_response
+
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+}
+_IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+
+
+async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Request, path: str) -> Response:
+    """Send the request to the upstream and stream its answer back."""
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
+    headers.append(("x-request-id", request_id_var.get() or ""))
+    headers.append(("x-correlation-id", correlation_id_var.get() or ""))
+    url = httpx.URL(f"{upstream.url}/{path}", query=request.url.query.encode())
+    # Only idempotent requests may be retried; a POST is sent once, whatever happens.
+    attempts = 2 if request.method in _IDEMPOTENT else 1
+    body = await request.body()
+    for attempt in range(attempts):
+        try:
+            upstream_request = client.build_request(request.method, url, headers=headers, content=body)
+            upstream_response = await client.send(upstream_request, stream=True)
+            break
+        except httpx.ConnectError:
+            if attempt + 1 < attempts:
+                continue
+            return problem_response(503, f"The {upstream.name} service is unavailable.", code="upstream_down")
+        except httpx.TimeoutException:
+            return problem_response(
+                504, f"The {upstream.name} service did not answer in time.", code="upstream_timeout"
+            )
+        except httpx.HTTPError as exc:
+            return problem_response(
+                502, f"The {upstream.name} service failed: {type(exc).__name__}.", code="upstream_error"
+            )
+    response_headers = {k: v for k, v in upstream_response.headers.items() if k.lower() not in _HOP_BY_HOP}
+    return StreamingResponse(
+        upstream_response.aiter_raw(),
+        status_code=upstream_response.status_code,
+        headers=response_headers,
+        background=BackgroundTask(upstream_response.aclose),
+    )

@@ -1,0 +1,29 @@
+"""Verification's read model of families, fed by registry.household.v1 (never by the registry's tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, String, Text
+from sqlmodel import Field
+
+from services.verification.database import VerificationModel
+
+
+class Household(VerificationModel, table=True):
+    """What verification knows of a family: where it lives, its status, desil and open flags."""
+
+    __tablename__ = "household"
+
+    household_id: str = Field(primary_key=True, max_length=100)
+    kecamatan_code: str = Field(max_length=20, index=True)
+    kelurahan_code: str = Field(max_length=20, index=True)
+    data_status: str = Field(max_length=30)
+    status_reason: str | None = Field(default=None, max_length=100)
+    desil: int | None = None
+    desil_period: str | None = Field(default=None, max_length=20)
+    open_flags: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_event_type: str = Field(max_length=100)
+    last_event_id: str = Field(sa_column=Column(String(36), nullable=False))

@@ -1,0 +1,38 @@
+"""Queries of the household read model."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.verification.households.models import Household
+from shared.events.envelope import EventEnvelope, utcnow
+from shared.events.household import HouseholdState
+
+
+async def upsert_household(session: AsyncSession, state: HouseholdState, envelope: EventEnvelope) -> bool:
+    """Insert or update the family from an event; a stale version changes nothing. True if applied."""
+    table = Household.__table__  # type: ignore[attr-defined]
+    values = {
+        "household_id": state.household_id,
+        "kecamatan_code": state.kecamatan_code,
+        "kelurahan_code": state.kelurahan_code,
+        "data_status": state.data_status.value,
+        "status_reason": state.status_reason,
+        "desil": state.desil,
+        "desil_period": state.desil_period,
+        "open_flags": ",".join(sorted(state.open_flags)),
+        "version": envelope.aggregate_version,
+        "updated_at": utcnow(),
+        "last_event_type": envelope.event_type,
+        "last_event_id": str(envelope.event_id),
+    }
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    base = insert(table).values(values)
+    stmt = base.on_conflict_do_update(
+        index_elements=["household_id"],
+        set_={k: base.excluded[k] for k in values if k != "household_id"},
+        # Events of one family may arrive late or twice (replay, relay resend): only newer versions win.
+        where=table.c.version < base.excluded.version,
+    ).returning(table.c.household_id)
+    return (await session.execute(stmt)).first() is not None

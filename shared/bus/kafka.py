@@ -1,0 +1,176 @@
+"""Apache Kafka through aiokafka: an idempotent publisher and a consumer runner with manual offsets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from shared import failpoints
+from shared.bus.base import IncomingRecord, OutgoingMessage
+from shared.events.topics import dlq_name
+from shared.inbox.consumer import DeadLetter, EventConsumer
+from shared.observability.metrics import DEAD_LETTERS
+
+log = logging.getLogger(__name__)
+
+
+def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
+    """A producer that never duplicates on retry and waits for every in-sync replica."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=30_000,
+    )
+
+
+class KafkaPublisher:
+    """Publisher for the outbox relay."""
+
+    def __init__(self, bootstrap: str, client_id: str) -> None:
+        self._producer = make_producer(bootstrap, client_id)
+        self._started = False
+
+    async def start(self) -> None:
+        """Connect to the cluster."""
+        await self._producer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Flush and disconnect."""
+        if self._started:
+            await self._producer.stop()
+            self._started = False
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Send all messages and wait until the broker acknowledged each of them."""
+        futures = [await self._producer.send(m.topic, m.value, key=m.key) for m in messages]
+        await asyncio.gather(*futures)
+
+    async def ping(self) -> bool:
+        """True when the producer knows at least one broker."""
+        try:
+            await asyncio.wait_for(self._producer.client.force_metadata_update(), 5)
+        except (KafkaError, TimeoutError):
+            return False
+        return bool(self._producer.client.cluster.brokers())
+
+
+class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: KafkaConsumerRunner) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.runner.commit_pending()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None
+
+
+class KafkaConsumerRunner:
+    """Feeds a service's EventConsumer from Kafka; commits offsets only after the database commit."""
+
+    def __init__(
+        self,
+        consumer: EventConsumer,
+        *,
+        bootstrap: str,
+        group_id: str,
+        max_records: int = 1000,
+    ) -> None:
+        self.consumer = consumer
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.max_records = max_records
+        self._kafka = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=group_id,
+            client_id=f"{group_id}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_records,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+        )
+        self._dlq = make_producer(bootstrap, f"{group_id}-dlq")
+        self._pending: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Connect and join the consumer group."""
+        await self._dlq.start()
+        await self._kafka.start()
+        self._kafka.subscribe(list(self.consumer.topics), listener=_CommitOnRevoke(self))
+
+    async def stop(self) -> None:
+        """Commit what was processed and leave the group."""
+        self._stopping.set()
+        try:
+            await self.commit_pending()
+        finally:
+            await self._kafka.stop()
+            await self._dlq.stop()
+
+    async def run(self) -> None:
+        """Consume until stopped."""
+        while not self._stopping.is_set():
+            batches = await self._kafka.getmany(timeout_ms=200, max_records=self.max_records)
+            for tp, messages in batches.items():
+                await self._handle(tp, messages)
+
+    async def _handle(self, tp: TopicPartition, messages: Sequence[object]) -> None:
+        records = [
+            IncomingRecord(
+                topic=m.topic,  # type: ignore[attr-defined]
+                value=m.value,  # type: ignore[attr-defined]
+                key=m.key,  # type: ignore[attr-defined]
+                partition=m.partition,  # type: ignore[attr-defined]
+                offset=m.offset,  # type: ignore[attr-defined]
+                headers=tuple(m.headers or ()),  # type: ignore[attr-defined]
+            )
+            for m in messages
+        ]
+        dead = await self.consumer.process(records)
+        if dead:
+            await self._dead_letter(dead)
+        failpoints.hit("consumer_after_db_commit")
+        self._pending[tp] = records[-1].offset + 1  # type: ignore[operator]
+        await self.commit_pending()
+
+    async def _dead_letter(self, dead: Sequence[DeadLetter]) -> None:
+        # Publish first, then record: a crash in between re-dead-letters the event, it never vanishes.
+        futures = []
+        for d in dead:
+            headers = [
+                ("error", d.error[:2000].encode()),
+                ("original_topic", d.record.topic.encode()),
+                ("original_partition", str(d.record.partition).encode()),
+                ("original_offset", str(d.record.offset).encode()),
+                ("attempts", str(d.attempts).encode()),
+                ("consumer", self.group_id.encode()),
+            ]
+            futures.append(
+                await self._dlq.send(dlq_name(d.record.topic), d.record.value, key=d.record.key, headers=headers)
+            )
+            DEAD_LETTERS.labels(self.consumer.service, d.record.topic).inc()
+            log.error("dead-lettered event %s from %s: %s", d.event_id, d.record.topic, d.error)
+        await asyncio.gather(*futures)
+        await self.consumer.record_dead(dead)
+
+    async def commit_pending(self) -> None:
+        """Commit the offsets of everything already applied."""
+        if not self._pending:
+            return
+        offsets, self._pending = self._pending, {}
+        try:
+            await self._kafka.commit(offsets)
+        except KafkaError:
+            # The records are applied and idempotent: a failed commit only means a harmless redelivery.
+            log.warning("offset commit failed; records will be redelivered", exc_info=True)

@@ -1,0 +1,18 @@
+"""Named crash points for fault tests: a process started with TEPAT_FAILPOINTS=name dies there.
+
+They cost one set lookup and exist so the fault tests kill the real relay and consumer at the exact moment
+that matters (after the broker ack, after the database commit), not at a random one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_ACTIVE = frozenset(p for p in os.environ.get("TEPAT_FAILPOINTS", "").split(",") if p)
+
+
+def hit(name: str) -> None:
+    """Kill this process with SIGKILL if the failpoint `name` is active."""
+    if name in _ACTIVE:
+        os.kill(os.getpid(), signal.SIGKILL)

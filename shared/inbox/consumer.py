@@ -1,0 +1,194 @@
+"""Idempotent consumption: the inbox row and the effect are written in one transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.bus.base import IncomingRecord
+from shared.context import correlation_id_var
+from shared.events.envelope import EventEnvelope, utcnow
+from shared.observability.metrics import EVENTS_CONSUMED
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A record that could not be processed, with the last error."""
+
+    record: IncomingRecord
+    event_id: str | None
+    error: str
+    attempts: int
+
+
+class PermanentEventError(Exception):
+    """An event that can never be applied (bad payload): no point retrying it."""
+
+
+class EventConsumer:
+    """Applies events of some topics to a service's database, exactly once per event id."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Table,
+        dead_letter: Table,
+        handlers: Mapping[str, Handler],
+        topics: Sequence[str],
+        max_retries: int = 3,
+        retry_backoff_ms: int = 200,
+    ) -> None:
+        self.service = service
+        self.sessions = sessions
+        self.inbox = inbox
+        self.dead_letter_table = dead_letter
+        self.handlers = dict(handlers)
+        self.topics = tuple(topics)
+        self.max_retries = max_retries
+        self.retry_backoff_ms = retry_backoff_ms
+
+    async def process(self, records: Sequence[IncomingRecord]) -> list[DeadLetter]:
+        """Apply a batch in order; returns what failed for good (the caller dead-letters it)."""
+        dead: list[DeadLetter] = []
+        parsed: list[tuple[IncomingRecord, EventEnvelope]] = []
+        for record in records:
+            try:
+                parsed.append((record, EventEnvelope.from_bytes(record.value)))
+            except (ValidationError, ValueError) as exc:
+                dead.append(DeadLetter(record, None, f"unreadable envelope: {exc}", 1))
+        if not parsed:
+            return dead
+        try:
+            await self._apply(parsed)
+            return dead
+        except Exception:
+            log.warning("batch of %d failed; applying one by one", len(parsed), exc_info=True)
+        # The fast path failed: isolate the poison event(s) so the rest still go through, in order.
+        for record, envelope in parsed:
+            failure = await self._apply_with_retries(record, envelope)
+            if failure is not None:
+                dead.append(failure)
+        return dead
+
+    async def _apply_with_retries(self, record: IncomingRecord, envelope: EventEnvelope) -> DeadLetter | None:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                await self._apply([(record, envelope)])
+                return None
+            except PermanentEventError as exc:
+                return DeadLetter(record, str(envelope.event_id), f"{type(exc).__name__}: {exc}", attempts)
+            except Exception as exc:
+                if attempts > self.max_retries:
+                    return DeadLetter(record, str(envelope.event_id), f"{type(exc).__name__}: {exc}", attempts)
+                await asyncio.sleep(self.retry_backoff_ms * (2 ** (attempts - 1)) / 1000)
+
+    async def _apply(self, batch: Sequence[tuple[IncomingRecord, EventEnvelope]]) -> None:
+        relevant = [(r, e) for r, e in batch if e.event_type in self.handlers]
+        if not relevant:
+            return
+        async with self.sessions() as session, session.begin():
+            fresh = await self._claim(session, relevant)
+            for record, envelope in relevant:
+                if str(envelope.event_id) not in fresh:
+                    continue
+                fresh.discard(str(envelope.event_id))  # a duplicate inside the batch applies once
+                token = correlation_id_var.set(envelope.correlation_id)
+                try:
+                    await self.handlers[envelope.event_type](session, envelope)
+                finally:
+                    correlation_id_var.reset(token)
+                EVENTS_CONSUMED.labels(self.service, record.topic).inc()
+
+    async def _claim(self, session: AsyncSession, batch: Sequence[tuple[IncomingRecord, EventEnvelope]]) -> set[str]:
+        """Insert the inbox rows; returns the event ids not seen before."""
+        now = utcnow()
+        rows = {
+            str(e.event_id): {
+                "event_id": str(e.event_id),
+                "topic": r.topic,
+                "event_type": e.event_type,
+                "subject": e.subject,
+                "partition": r.partition,
+                "offset": r.offset,
+                "status": "applied",
+                "received_at": now,
+            }
+            for r, e in batch
+        }
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        stmt = (
+            insert(self.inbox)
+            .values(list(rows.values()))
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(self.inbox.c.event_id)
+        )
+        return set((await session.execute(stmt)).scalars().all())
+
+    async def record_dead(self, dead: Sequence[DeadLetter]) -> None:
+        """Keep dead letters in the service's own table, from where `replay_dead_letters` retries them."""
+        if not dead:
+            return
+        now = utcnow()
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                self.dead_letter_table.insert(),
+                [
+                    {
+                        "event_id": d.event_id,
+                        "topic": d.record.topic,
+                        "partition": d.record.partition,
+                        "offset": d.record.offset,
+                        "payload": d.record.value.decode("utf-8", errors="replace"),
+                        "error": d.error[:4000],
+                        "attempts": d.attempts,
+                        "failed_at": now,
+                    }
+                    for d in dead
+                ],
+            )
+
+    async def replay_dead_letters(self) -> tuple[int, int]:
+        """Try every unreplayed dead letter again; returns (applied, still failing)."""
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(self.dead_letter_table).where(self.dead_letter_table.c.replayed_at.is_(None))
+                )
+            ).all()
+        applied = failed = 0
+        for row in rows:
+            record = IncomingRecord(
+                topic=row.topic, value=row.payload.encode(), partition=row.partition, offset=row.offset
+            )
+            still_dead = await self.process([record])
+            async with self.sessions() as session, session.begin():
+                if still_dead:
+                    failed += 1
+                    await session.execute(
+                        update(self.dead_letter_table)
+                        .where(self.dead_letter_table.c.id == row.id)
+                        .values(error=still_dead[0].error[:4000], attempts=row.attempts + still_dead[0].attempts)
+                    )
+                else:
+                    applied += 1
+                    await session.execute(
+                        update(self.dead_letter_table)
+                        .where(self.dead_letter_table.c.id == row.id)
+                        .values(replayed_at=utcnow())
+                    )
+        return applied, failed

@@ -1,0 +1,127 @@
+"""The outbox relay: publishes committed events in id order, then marks them published.
+
+A crash between the broker's ack and the mark means the batch is sent again (at-least-once); consumers
+deduplicate by event id. On PostgreSQL a session advisory lock keeps exactly one relay per service active,
+and LISTEN/NOTIFY wakes it as soon as an event commits; polling is the fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from typing import Any
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared import failpoints
+from shared.bus.base import OutgoingMessage, Publisher
+from shared.events.envelope import envelope_json_from_row, utcnow
+from shared.observability.metrics import EVENTS_PUBLISHED
+from shared.outbox import wakeup
+from shared.outbox.writer import notify_channel
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    """Moves a service's outbox rows to the bus."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        engine: AsyncEngine,
+        table: Table,
+        publisher: Publisher,
+        batch_size: int = 1000,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self.source = source
+        self.engine = engine
+        self.table = table
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self._stopping = asyncio.Event()
+        self._wake = wakeup.register(source)
+        self.is_leader = False
+
+    def stop(self) -> None:
+        """Ask the loop to end after the batch in flight."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Relay until stopped; on PostgreSQL only while holding the service's relay lock."""
+        try:
+            if self.engine.dialect.name == "postgresql":
+                await self._run_postgres()
+            else:
+                self.is_leader = True
+                await self._loop()
+        finally:
+            self.is_leader = False
+            wakeup.unregister(self.source, self._wake)
+
+    async def _run_postgres(self) -> None:
+        lock_key = zlib.crc32(f"tepat-relay-{self.source}".encode())
+        while not self._stopping.is_set():
+            async with self.engine.connect() as conn:
+                raw: Any = (await conn.get_raw_connection()).driver_connection
+                if not await raw.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+                    # Another relay of this service is active: stand by and try again later.
+                    await self._sleep(self.poll_interval_s * 4)
+                    continue
+                self.is_leader = True
+                channel = notify_channel(self.source)
+                await raw.add_listener(channel, self._on_notify)
+                try:
+                    await self._loop()
+                finally:
+                    self.is_leader = False
+                    with contextlib.suppress(Exception):
+                        await raw.remove_listener(channel, self._on_notify)
+                        await raw.fetchval("SELECT pg_advisory_unlock($1)", lock_key)
+
+    def _on_notify(self, *_args: object) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                sent = await self.relay_once()
+            except Exception:
+                log.exception("relay of %s failed; retrying", self.source)
+                await self._sleep(self.poll_interval_s)
+                continue
+            if sent < self.batch_size:
+                await self._sleep(self.poll_interval_s)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch of unpublished events; returns how many were published."""
+        t = self.table
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(t).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch_size))
+            ).all()
+        if not rows:
+            return 0
+        await self.publisher.publish(
+            [
+                OutgoingMessage(topic=r.topic, key=r.subject.encode(), value=envelope_json_from_row(r, self.source))
+                for r in rows
+            ]
+        )
+        failpoints.hit("relay_after_ack")
+        async with self.engine.begin() as conn:
+            await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow()))
+        EVENTS_PUBLISHED.labels(self.source).inc(len(rows))
+        return len(rows)

@@ -1,0 +1,74 @@
+"""Settings shared by every Tepat service (pydantic-settings, one env prefix per service)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BusKind = Literal["local", "kafka"]
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings of a service that owns a database schema and talks over the event bus.
+
+    Defaults describe the embedded single-machine mode (SQLite file + in-process bus); the distributed
+    mode (PostgreSQL + Kafka) is pure configuration through the environment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TEPAT_", extra="ignore", env_file=None)
+
+    service_name: ClassVar[str] = "service"
+
+    data_dir: Path = Field(default=Path("data"), description="Folder for SQLite files and dev keys (embedded).")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; default is a SQLite file <data_dir>/<service>.db.",
+    )
+    db_schema: str | None = Field(
+        default=None, description="PostgreSQL schema owned by the service (default: the service name)."
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    bus: BusKind = Field(default="local", description="'local' (in-process, embedded) or 'kafka'.")
+    kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="Kafka bootstrap servers.")
+    consumer_group: str | None = Field(default=None, description="Kafka consumer group (default: service name).")
+    consumer_max_retries: int = Field(default=3, ge=0, le=20)
+    consumer_retry_backoff_ms: int = Field(default=200, ge=0)
+    relay_poll_interval_ms: int = Field(default=500, ge=10, description="Polling fallback of the relay.")
+    relay_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    auto_migrate: bool | None = Field(
+        default=None, description="Migrate at start-up (default: yes on SQLite, no on PostgreSQL)."
+    )
+    run_workers: bool = Field(default=True, description="Run the outbox relay and consumers in the app.")
+    auth_issuer: str = Field(default="tepat-dev", description="Expected JWT issuer.")
+    auth_audience: str = Field(default="tepat", description="Expected JWT audience.")
+    auth_jwks_url: str | None = Field(default=None, description="JWKS URL (production).")
+    auth_public_key_file: Path | None = Field(
+        default=None, description="PEM public key of the dev issuer (default: <data_dir>/dev-jwt-public.pem)."
+    )
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True)
+
+    @property
+    def schema_name(self) -> str:
+        """The PostgreSQL schema this service owns."""
+        return self.db_schema or self.service_name
+
+    @property
+    def is_postgres(self) -> bool:
+        """True when the service's database is PostgreSQL."""
+        return self.resolved_database_url.startswith("postgresql")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / (self.service_name + '.db')}"
+
+    @property
+    def public_key_path(self) -> Path:
+        """Where the dev issuer's public key is read from."""
+        return self.auth_public_key_file or self.data_dir / "dev-jwt-public.pem"
