@@ -1,0 +1,27 @@
+# One image for every Tepat service. TEPAT_SERVICE picks the app uvicorn serves:
+# registry | verification | disbursement | gateway (services.<TEPAT_SERVICE>.app:create_app, an app factory).
+# The same image runs the one-shot steps of docker-compose.yml (`tepat migrate --all`, `python -m shared.bus.admin`).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /build
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+# A regular (non-editable) install from pyproject.toml: the code runs from site-packages, so the build folder
+# can go and nothing in the image is writable by the service user.
+RUN pip install . && rm -rf /build
+
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/tepat tepat \
+    && install -d -o tepat -g tepat /var/lib/tepat
+# The services' relative data_dir ("data") lands here, the only folder the service user can write.
+WORKDIR /var/lib/tepat
+USER tepat
+
+EXPOSE 8000
+# sh only expands TEPAT_SERVICE; exec hands PID 1 to uvicorn so SIGTERM from `docker stop` drains it gracefully.
+CMD ["sh", "-c", "exec uvicorn --factory \"services.${TEPAT_SERVICE:?set TEPAT_SERVICE to registry, verification, disbursement or gateway}.app:create_app\" --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 20"]

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft) for tests, CI and developers, run from Maven Central jars (no Docker).
+#
+#   deploy/scripts/kafka.sh {install|start|stop|status|restart}
+#
+# Environment: TEPAT_STATE_DIR (default <repo>/.tepat), TEPAT_PYTHON (default <repo>/.venv/bin/python),
+# TEPAT_KAFKA_PORT (default 19092; the controller listens on TEPAT_KAFKA_CONTROLLER_PORT, default port+1),
+# TEPAT_KAFKA_START_TIMEOUT (seconds, default 120).
+# The log dir survives stop/restart; delete <state>/kafka to start from an empty cluster.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="${TEPAT_STATE_DIR:-$REPO/.tepat}"
+PY="${TEPAT_PYTHON:-$REPO/.venv/bin/python}"
+PORT="${TEPAT_KAFKA_PORT:-19092}"
+CONTROLLER_PORT="${TEPAT_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
+START_TIMEOUT="${TEPAT_KAFKA_START_TIMEOUT:-120}"
+BOOTSTRAP="127.0.0.1:$PORT"
+
+POM="$REPO/deploy/kafka/pom.xml"
+LIBS="$REPO/deploy/kafka/.cache/libs"
+TEMPLATE="$REPO/deploy/kafka/server.properties"
+LOG4J="$REPO/deploy/kafka/log4j2.properties"
+KDIR="$STATE/kafka"
+DATA="$KDIR/data"
+LOGS="$KDIR/logs"
+PROPS="$KDIR/server.properties"
+PIDFILE="$KDIR/kafka.pid"
+CLUSTER_ID_FILE="$KDIR/cluster.id"
+OUT="$KDIR/kafka.out"
+
+log() { echo "kafka.sh: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+admin() {
+    # PYTHONPATH lets a TEPAT_PYTHON without the editable install still import shared.bus.admin.
+    PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m shared.bus.admin "$@"
+}
+
+apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then die "missing $*; install it (needs root: apt-get install -y $*)"; fi
+    log "installing $* with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+pom_stamp() { sha256sum "$POM" | cut -d' ' -f1; }
+
+libs_ok() {
+    compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null || return 1
+    # A changed pom (version bump, dependency removed) must not leave stale jars on the class path.
+    [ -f "$LIBS/.pom.sha256" ] && [ "$(cat "$LIBS/.pom.sha256")" = "$(pom_stamp)" ]
+}
+
+cmd_install() {
+    command -v java >/dev/null || apt_install openjdk-17-jre-headless
+    if libs_ok; then return 0; fi
+    command -v mvn >/dev/null || apt_install maven
+    log "fetching Kafka jars with Maven into $LIBS"
+    local tmp="$LIBS.tmp.$$"
+    rm -rf "$tmp"
+    # Copy into a fresh folder then swap, so jars dropped from the pom disappear from the class path.
+    if ! mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DoutputDirectory="$tmp" -DincludeScope=runtime; then
+        rm -rf "$tmp"
+        die "mvn dependency:copy-dependencies failed"
+    fi
+    compgen -G "$tmp/kafka_2.13-*.jar" >/dev/null || { rm -rf "$tmp"; die "no kafka_2.13 jar after mvn"; }
+    pom_stamp >"$tmp/.pom.sha256"
+    rm -rf "$LIBS"
+    mv "$tmp" "$LIBS"
+}
+
+pid_alive() {
+    [ -f "$PIDFILE" ] || return 1
+    local pid
+    pid="$(cat "$PIDFILE")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    # Guard against a recycled pid: only our broker counts as running.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+}
+
+java_cp() { java -cp "$LIBS/*" -Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$LOGS" "$@"; }
+
+write_props() {
+    mkdir -p "$DATA" "$LOGS"
+    {
+        sed -e "s/127\.0\.0\.1:19092/127.0.0.1:$PORT/g" -e "s/127\.0\.0\.1:19093/127.0.0.1:$CONTROLLER_PORT/g" \
+            "$TEMPLATE"
+        echo
+        echo "# Added by deploy/scripts/kafka.sh"
+        echo "log.dirs=$DATA"
+    } >"$PROPS.tmp"
+    mv "$PROPS.tmp" "$PROPS"
+}
+
+format_once() {
+    if [ -f "$DATA/meta.properties" ]; then return 0; fi
+    if [ ! -s "$CLUSTER_ID_FILE" ]; then
+        java_cp kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1 >"$CLUSTER_ID_FILE.tmp"
+        mv "$CLUSTER_ID_FILE.tmp" "$CLUSTER_ID_FILE"
+    fi
+    local cluster_id
+    cluster_id="$(cat "$CLUSTER_ID_FILE")"
+    [ -n "$cluster_id" ] || die "could not generate a cluster id"
+    log "formatting $DATA (cluster id $cluster_id)"
+    if ! java_cp kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$PROPS" >"$KDIR/format.log" 2>&1; then
+        cat "$KDIR/format.log" >&2
+        die "kafka.tools.StorageTool format failed"
+    fi
+}
+
+wait_ready() {
+    local deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        if ! pid_alive; then
+            tail -n 30 "$OUT" "$LOGS/server.log" 2>/dev/null >&2 || true
+            die "the broker exited during startup (logs: $OUT, $LOGS/server.log)"
+        fi
+        # Short admin waits in a loop so a crashed JVM is noticed within seconds instead of at the timeout.
+        if admin wait --bootstrap "$BOOTSTRAP" --timeout 5 >/dev/null 2>&1; then return 0; fi
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            tail -n 30 "$LOGS/server.log" 2>/dev/null >&2 || true
+            die "broker not ready at $BOOTSTRAP after ${START_TIMEOUT}s"
+        fi
+    done
+}
+
+cmd_start() {
+    if pid_alive; then
+        log "already running (pid $(cat "$PIDFILE"))"
+        wait_ready
+        return 0
+    fi
+    cmd_install
+    mkdir -p "$KDIR"
+    write_props
+    format_once
+    log "starting broker on $BOOTSTRAP (state $KDIR)"
+    local started=$SECONDS
+    # setsid + nohup: the broker must outlive the shell (CI step, make target) that started it.
+    setsid nohup java -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+        -Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$LOGS" \
+        -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null &
+    echo $! >"$PIDFILE"
+    wait_ready
+    log "ready after $((SECONDS - started))s (pid $(cat "$PIDFILE"))"
+    admin topics --bootstrap "$BOOTSTRAP" --timeout 30
+}
+
+cmd_stop() {
+    if ! pid_alive; then
+        rm -f "$PIDFILE"
+        log "not running"
+        return 0
+    fi
+    local pid
+    pid="$(cat "$PIDFILE")"
+    log "stopping broker (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 60); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "still running after 30s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 1
+    fi
+    rm -f "$PIDFILE"
+    log "stopped"
+}
+
+cmd_status() {
+    if ! pid_alive; then
+        echo "kafka: not running"
+        return 1
+    fi
+    if admin wait --bootstrap "$BOOTSTRAP" --timeout 5 >/dev/null 2>&1; then
+        echo "kafka: running and ready at $BOOTSTRAP (pid $(cat "$PIDFILE"), data $DATA)"
+        return 0
+    fi
+    echo "kafka: running (pid $(cat "$PIDFILE")) but not ready at $BOOTSTRAP"
+    return 1
+}
+
+case "${1:-}" in
+    install) cmd_install ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    restart) cmd_stop && cmd_start ;;
+    *)
+        echo "usage: $0 {install|start|stop|status|restart}" >&2
+        exit 2
+        ;;
+esac

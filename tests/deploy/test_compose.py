@@ -1,0 +1,390 @@
+"""Static checks of the deployment files: docker-compose.yml against the settings classes, Dockerfile, init.sql.
+
+Compose cannot run on the build machines, so these file checks are what keeps it in step with the code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from services.disbursement.settings import DisbursementSettings
+from services.gateway.settings import GatewaySettings
+from services.registry.settings import RegistrySettings
+from services.verification.settings import VerificationSettings
+from shared.settings import ServiceSettings
+
+REPO = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "Dockerfile"
+INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
+KAFKA_POM = REPO / "deploy" / "kafka" / "pom.xml"
+
+DB_SERVICES: dict[str, type[ServiceSettings]] = {
+    "registry": RegistrySettings,
+    "verification": VerificationSettings,
+    "disbursement": DisbursementSettings,
+}
+APP_SERVICES: dict[str, type[BaseSettings]] = {**DB_SERVICES, "gateway": GatewaySettings}
+ONE_SHOTS = ("kafka-init", "migrate")
+
+# What the distributed deployment must set explicitly: the defaults describe the embedded mode.
+REQUIRED_SERVICE_FIELDS = {
+    "database_url",
+    "db_schema",
+    "bus",
+    "kafka_bootstrap",
+    "log_json",
+    "auth_issuer",
+    "auth_audience",
+}
+REQUIRED_GATEWAY_FIELDS = {
+    "mode",
+    "registry_url",
+    "verification_url",
+    "disbursement_url",
+    "host",
+    "port",
+    "log_json",
+    "auth_issuer",
+    "auth_audience",
+}
+AUTH_KEY_FIELDS = {"auth_public_key_file", "auth_jwks_url"}
+
+_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+
+
+def _interpolate(value: str) -> str:
+    """Resolve Compose's ``${VAR:-default}`` the way `docker compose config` does without a .env file."""
+
+    def resolve(match: re.Match[str]) -> str:
+        default = match.group("default")
+        if default is None:
+            raise AssertionError(f"{match.group(0)} has no default: Compose would substitute an empty string")
+        return default
+
+    return _INTERPOLATION.sub(resolve, value.replace("$$", "\0")).replace("\0", "$")
+
+
+def _environment(service: dict[str, Any]) -> dict[str, str]:
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        pairs = (item.split("=", 1) for item in raw)
+        raw = {key: (rest[0] if rest else None) for key, *rest in pairs}
+    env: dict[str, str] = {}
+    for key, value in raw.items():
+        assert value is not None, f"{key} is passed through from the host: give it a value in the compose file"
+        env[str(key)] = _interpolate(str(value).lower() if isinstance(value, bool) else str(value))
+    return env
+
+
+def _env_prefix(cls: type[BaseSettings]) -> str:
+    prefix = cls.model_config.get("env_prefix")
+    assert isinstance(prefix, str), f"{cls.__name__} has no env_prefix"
+    assert prefix, f"{cls.__name__} has an empty env_prefix"
+    return prefix
+
+
+def _fields_set(env: dict[str, str], cls: type[BaseSettings]) -> dict[str, str]:
+    """The environment entries of ``cls``, keyed by field name (prefix stripped, case-insensitive)."""
+    prefix = _env_prefix(cls).upper()
+    return {key[len(prefix) :].lower(): value for key, value in env.items() if key.upper().startswith(prefix)}
+
+
+def _load_settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], cls: type[BaseSettings]) -> BaseSettings:
+    """Instantiate ``cls`` from exactly ``env``, as the container would."""
+    for key in list(os.environ):
+        if key.upper().startswith("TEPAT_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return cls()
+
+
+def _command(service: dict[str, Any]) -> list[str]:
+    command = service.get("command") or []
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def _healthcheck_text(service: dict[str, Any]) -> str:
+    test = (service.get("healthcheck") or {}).get("test") or []
+    return test if isinstance(test, str) else " ".join(str(part) for part in test)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = compose.get("services")
+    assert isinstance(found, dict)
+    return found
+
+
+def test_compose_declares_every_service(services: dict[str, dict[str, Any]]) -> None:
+    expected = {"postgres", "kafka", *ONE_SHOTS, *APP_SERVICES}
+    assert expected <= set(services), f"missing: {sorted(expected - set(services))}"
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_environment_only_uses_own_settings_fields(services: dict[str, dict[str, Any]], name: str) -> None:
+    cls = APP_SERVICES[name]
+    prefix = _env_prefix(cls)
+    assert prefix.upper() == f"TEPAT_{name.upper()}_"
+    env = _environment(services[name])
+    assert env.get("TEPAT_SERVICE") == name, "TEPAT_SERVICE picks the app the container runs"
+    for key in env:
+        if key == "TEPAT_SERVICE" or not key.upper().startswith("TEPAT_"):
+            continue
+        assert key.upper().startswith(prefix.upper()), f"{name}: {key} belongs to another service"
+    unknown = set(_fields_set(env, cls)) - set(cls.model_fields)
+    assert not unknown, f"{name}: {sorted(unknown)} are not fields of {cls.__name__}"
+
+
+def test_migrate_environment_uses_settings_fields(services: dict[str, dict[str, Any]]) -> None:
+    env = _environment(services["migrate"])
+    claimed: set[str] = set()
+    for name, cls in DB_SERVICES.items():
+        fields = _fields_set(env, cls)
+        unknown = set(fields) - set(cls.model_fields)
+        assert not unknown, f"migrate: {sorted(unknown)} are not fields of {cls.__name__}"
+        assert {"database_url", "db_schema"} <= set(fields), f"migrate lacks the database settings of {name}"
+        claimed |= {k for k in env if k.upper().startswith(_env_prefix(cls).upper())}
+    stray = {k for k in env if k.upper().startswith("TEPAT_")} - claimed
+    assert not stray, f"migrate: {sorted(stray)} match no service's settings"
+
+
+@pytest.mark.parametrize("name", sorted(DB_SERVICES))
+def test_migrate_targets_the_services_databases(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    cls = DB_SERVICES[name]
+    migrated = _load_settings(monkeypatch, _environment(services["migrate"]), cls)
+    served = _load_settings(monkeypatch, _environment(services[name]), cls)
+    assert isinstance(migrated, ServiceSettings)
+    assert isinstance(served, ServiceSettings)
+    # Migrations run as the service's role so the tables belong to it, in the schema the service reads.
+    assert migrated.resolved_database_url == served.resolved_database_url
+    assert migrated.schema_name == served.schema_name == name
+
+
+@pytest.mark.parametrize("name", sorted(DB_SERVICES))
+def test_service_environment_is_complete_and_valid(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    cls = DB_SERVICES[name]
+    env = _environment(services[name])
+    fields = _fields_set(env, cls)
+    missing = REQUIRED_SERVICE_FIELDS - set(fields)
+    assert not missing, f"{name}: missing {sorted(missing)}"
+    assert AUTH_KEY_FIELDS & set(fields), f"{name}: needs auth_public_key_file or auth_jwks_url"
+    required = {f for f, info in cls.model_fields.items() if info.is_required()}
+    assert required <= set(fields), f"{name}: required fields missing: {sorted(required - set(fields))}"
+
+    settings = _load_settings(monkeypatch, env, cls)
+    assert isinstance(settings, ServiceSettings)
+    assert settings.bus == "kafka"
+    assert settings.is_postgres
+    assert settings.schema_name == name
+    url = urlsplit(settings.resolved_database_url)
+    assert url.scheme == "postgresql+asyncpg"
+    assert (url.hostname, url.port) == ("postgres", 5432)
+    # Each service connects as its own role (created by init.sql), never as the superuser.
+    assert (url.username, url.password) == (name, name)
+    postgres_env = _environment(services["postgres"])
+    assert url.path.lstrip("/") == postgres_env["POSTGRES_DB"]
+    assert settings.kafka_bootstrap == "kafka:9092"
+    if settings.auth_public_key_file is not None:
+        _assert_secret_file(services[name], str(settings.auth_public_key_file))
+
+
+def test_gateway_environment_is_complete_and_valid(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _environment(services["gateway"])
+    fields = _fields_set(env, GatewaySettings)
+    missing = REQUIRED_GATEWAY_FIELDS - set(fields)
+    assert not missing, f"gateway: missing {sorted(missing)}"
+    assert AUTH_KEY_FIELDS & set(fields), "gateway: needs auth_public_key_file or auth_jwks_url"
+
+    settings = _load_settings(monkeypatch, env, GatewaySettings)
+    assert isinstance(settings, GatewaySettings)
+    assert settings.mode == "distributed"
+    assert settings.host == "0.0.0.0"
+    upstreams = {
+        "registry": settings.registry_url,
+        "verification": settings.verification_url,
+        "disbursement": settings.disbursement_url,
+    }
+    for name, url in upstreams.items():
+        parts = urlsplit(url)
+        assert name in services, f"gateway points at {url}, but there is no {name} service"
+        assert (parts.hostname, parts.port) == (name, 8000), f"gateway reaches {name} at {url}"
+    published = {str(p).rsplit(":", 1)[-1].split("/")[0] for p in services["gateway"].get("ports", [])}
+    assert str(settings.port) in published, "the gateway must listen on the port it publishes"
+    if settings.auth_public_key_file is not None:
+        _assert_secret_file(services["gateway"], str(settings.auth_public_key_file))
+
+
+def _assert_secret_file(service: dict[str, Any], path: str) -> None:
+    prefix = "/run/secrets/"
+    assert path.startswith(prefix), f"the public key {path} should be a mounted secret"
+    names = {s if isinstance(s, str) else s.get("target", s.get("source")) for s in service.get("secrets", [])}
+    assert path[len(prefix) :] in names, f"{path} is not mounted: secrets are {sorted(names)}"
+
+
+def test_auth_settings_agree_across_services(services: dict[str, dict[str, Any]]) -> None:
+    seen: set[tuple[str, str]] = set()
+    for name, cls in APP_SERVICES.items():
+        fields = _fields_set(_environment(services[name]), cls)
+        seen.add((fields["auth_issuer"], fields["auth_audience"]))
+    assert len(seen) == 1, f"issuer/audience differ between services: {seen}"
+
+
+def test_secrets_are_declared(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    declared = set((compose.get("secrets") or {}).keys())
+    for name, service in services.items():
+        for secret in service.get("secrets", []):
+            source = secret if isinstance(secret, str) else secret.get("source")
+            assert source in declared, f"{name} uses undeclared secret {source}"
+
+
+def test_only_gateway_publishes_ports(services: dict[str, dict[str, Any]]) -> None:
+    publishing = {name for name, service in services.items() if service.get("ports")}
+    assert publishing == {"gateway"}
+    assert any(str(p).split(":")[-1] == "8000" for p in services["gateway"]["ports"])
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_services_have_healthchecks(services: dict[str, dict[str, Any]], name: str) -> None:
+    healthcheck = services[name].get("healthcheck") or {}
+    assert not healthcheck.get("disable"), f"{name}: healthcheck disabled"
+    text = _healthcheck_text(services[name])
+    assert "/healthz" in text, f"{name}: healthcheck should hit /healthz: {text}"
+    assert ":8000" in text, f"{name}: healthcheck should hit the app port 8000: {text}"
+
+
+def test_infrastructure_healthchecks(services: dict[str, dict[str, Any]]) -> None:
+    assert "pg_isready" in _healthcheck_text(services["postgres"])
+    assert "kafka-broker-api-versions.sh" in _healthcheck_text(services["kafka"])
+
+
+def test_postgres_runs_init_sql(services: dict[str, dict[str, Any]]) -> None:
+    postgres = services["postgres"]
+    assert str(postgres.get("image", "")).startswith("postgres:")
+    mounted = []
+    for volume in postgres.get("volumes", []):
+        source, target = (
+            (volume.split(":")[0], volume.split(":")[1])
+            if isinstance(volume, str)
+            else (volume.get("source", ""), volume.get("target", ""))
+        )
+        if target.startswith("/docker-entrypoint-initdb.d/"):
+            mounted.append((REPO / source).resolve())
+    assert INIT_SQL.resolve() in mounted, f"init.sql is not mounted into /docker-entrypoint-initdb.d: {mounted}"
+
+
+@pytest.mark.parametrize("name", sorted(DB_SERVICES))
+def test_services_wait_for_migrations_and_infrastructure(services: dict[str, dict[str, Any]], name: str) -> None:
+    depends = services[name].get("depends_on")
+    assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+    assert depends.get("migrate", {}).get("condition") == "service_completed_successfully"
+    assert depends.get("kafka-init", {}).get("condition") == "service_completed_successfully"
+    assert depends.get("postgres", {}).get("condition") == "service_healthy"
+    assert depends.get("kafka", {}).get("condition") == "service_healthy"
+
+
+def test_gateway_waits_for_healthy_services(services: dict[str, dict[str, Any]]) -> None:
+    depends = services["gateway"].get("depends_on")
+    assert isinstance(depends, dict)
+    for name in DB_SERVICES:
+        assert depends.get(name, {}).get("condition") == "service_healthy", name
+
+
+def test_one_shots(services: dict[str, dict[str, Any]]) -> None:
+    migrate = services["migrate"]
+    assert _command(migrate)[:3] == ["tepat", "migrate", "--all"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    kafka_init = services["kafka-init"]
+    command = _command(kafka_init)
+    assert command[:4] == ["python", "-m", "shared.bus.admin", "topics"]
+    assert command[command.index("--bootstrap") + 1] == "kafka:9092"
+    assert kafka_init["depends_on"]["kafka"]["condition"] == "service_healthy"
+    for name in ONE_SHOTS:
+        assert services[name].get("restart", "no") == "no", f"{name} is one-shot: it must not restart"
+
+
+def test_kafka_matches_the_local_setup(services: dict[str, dict[str, Any]]) -> None:
+    kafka = services["kafka"]
+    env = _environment(kafka)
+    pom_version = re.search(r"<kafka.version>([^<]+)</kafka.version>", KAFKA_POM.read_text(encoding="utf-8"))
+    assert pom_version is not None
+    assert kafka["image"] == f"apache/kafka:{pom_version.group(1)}", "same Kafka version in Compose and pom.xml"
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_app_containers_share_one_image(services: dict[str, dict[str, Any]]) -> None:
+    builds = {name: (services[name].get("build"), services[name].get("image")) for name in [*APP_SERVICES, *ONE_SHOTS]}
+    assert len(set(builds.values())) == 1, f"all app containers come from one Dockerfile: {builds}"
+    build = next(iter(builds.values()))[0]
+    context = build if isinstance(build, str) else (build or {}).get("context", ".")
+    dockerfile = "Dockerfile" if isinstance(build, str) else (build or {}).get("dockerfile", "Dockerfile")
+    assert (REPO / context / dockerfile).resolve() == DOCKERFILE.resolve()
+
+
+def test_dockerfile_runs_the_selected_service() -> None:
+    assert DOCKERFILE.is_file()
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    # Join continuation lines so each instruction is one line.
+    instructions = [line.strip() for line in text.replace("\\\n", " ").splitlines()]
+    instructions = [line for line in instructions if line and not line.startswith("#")]
+    assert any(re.match(r"FROM\s+python:3\.11-slim\b", line) for line in instructions)
+    users = [line.split(None, 1)[1].strip() for line in instructions if line.upper().startswith("USER ")]
+    assert users, "the image must switch to a non-root user"
+    assert users[-1].split(":")[0] not in {"root", "0"}, "the image must run as a non-root user"
+    assert any(line.upper().startswith("EXPOSE") and "8000" in line for line in instructions)
+    start = [line for line in instructions if line.upper().startswith(("CMD", "ENTRYPOINT"))]
+    assert start, "no CMD/ENTRYPOINT"
+    command = " ".join(start)
+    assert "uvicorn" in command
+    assert "--factory" in command, "create_app is a factory"
+    assert re.search(r"services\.\$\{?TEPAT_SERVICE\b[^.]*\.app:create_app", command), command
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_app_factories_exist(name: str) -> None:
+    module = REPO / "services" / name / "app.py"
+    assert module.is_file(), f"the Dockerfile runs services.{name}.app:create_app, but {module} is missing"
+    assert re.search(r"^def create_app\(", module.read_text(encoding="utf-8"), re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", sorted(DB_SERVICES))
+def test_init_sql_creates_role_and_schema(name: str) -> None:
+    sql = " ".join(INIT_SQL.read_text(encoding="utf-8").split())
+    assert re.search(rf"CREATE ROLE {name} LOGIN PASSWORD '{name}'", sql), f"no login role {name}"
+    assert f"CREATE SCHEMA IF NOT EXISTS {name} AUTHORIZATION {name};" in sql
+    assert f"ALTER ROLE {name} SET search_path = {name};" in sql
+    assert re.search(rf"GRANT CONNECT ON DATABASE %I TO {name}\b", sql), f"{name} cannot connect"
+
+
+def test_init_sql_isolates_schemas() -> None:
+    sql = " ".join(INIT_SQL.read_text(encoding="utf-8").split())
+    assert "REVOKE CREATE ON SCHEMA public FROM PUBLIC;" in sql
+    assert "REVOKE ALL ON DATABASE %I FROM PUBLIC" in sql
+    # No service may be granted anything on another service's schema or tables.
+    for grant in re.finditer(r"GRANT\s+[^;']+?\s+ON\s+(?:SCHEMA|ALL TABLES IN SCHEMA)\s+(\w+)\s+TO\s+(\w+)", sql, re.I):
+        assert grant.group(1) == grant.group(2), f"cross-schema grant: {grant.group(0)}"

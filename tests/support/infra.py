@@ -1,0 +1,66 @@
+"""Real PostgreSQL and Kafka for the tests: started by the project's own scripts, or taken from the environment.
+
+TEPAT_TEST_PG_ADMIN_URL (a superuser URL, e.g. postgresql://postgres:pw@host:5432/postgres) and
+TEPAT_TEST_KAFKA_BOOTSTRAP (host:port) point the tests at servers you already run; otherwise
+deploy/scripts/infra.sh starts local ones.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[2]
+INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
+SERVICES = ("registry", "verification", "disbursement")
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where the test servers are."""
+
+    pg_admin_url: str
+    kafka_bootstrap: str
+    managed: bool
+
+    @property
+    def pg_host(self) -> str:
+        """Host of the PostgreSQL server."""
+        return urlsplit(self.pg_admin_url).hostname or "127.0.0.1"
+
+    @property
+    def pg_port(self) -> int:
+        """Port of the PostgreSQL server."""
+        return urlsplit(self.pg_admin_url).port or 5432
+
+    def admin_url(self, database: str) -> str:
+        """Superuser URL of another database on the same server."""
+        parts = urlsplit(self.pg_admin_url)
+        return parts._replace(path=f"/{database}").geturl()
+
+    def service_url(self, service: str, database: str, *, driver: str = "postgresql+asyncpg") -> str:
+        """URL a service uses: its own login role, on the given database."""
+        return f"{driver}://{service}:{service}@{self.pg_host}:{self.pg_port}/{database}"
+
+
+def start_infra() -> Infra:
+    """Use the servers named in the environment, or start the local ones (idempotent)."""
+    admin = os.environ.get("TEPAT_TEST_PG_ADMIN_URL")
+    kafka = os.environ.get("TEPAT_TEST_KAFKA_BOOTSTRAP")
+    if admin and kafka:
+        return Infra(pg_admin_url=admin, kafka_bootstrap=kafka, managed=False)
+    subprocess.run(["bash", str(REPO / "deploy/scripts/infra.sh"), "up"], check=True)
+    port = os.environ.get("TEPAT_PG_PORT", "55432")
+    return Infra(
+        pg_admin_url=f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres",
+        kafka_bootstrap="127.0.0.1:19092",
+        managed=True,
+    )
+
+
+def restart_kafka() -> None:
+    """Restart the local broker with the same log dirs (only for managed infrastructure)."""
+    subprocess.run(["bash", str(REPO / "deploy/scripts/kafka.sh"), "restart"], check=True)
