@@ -135,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("service", choices=list(DEFINITIONS))
     p.add_argument("-m", "--message", required=True)
 
+    p = sub.add_parser("schemas", help="write the JSON Schemas of every event type")
+    p.add_argument("--out", default="shared/events/schemas")
+
     p = sub.add_parser("token", help="issue a dev token (embedded mode and tests)")
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--wilayah", default="13.71", help="scope: 13.71 (kota), 13.71.01 (kecamatan), 13.71.01.1001")
@@ -154,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_replay(args.service))
     elif args.command == "makemigration":
         _make_migration(args.service, args.message)
+    elif args.command == "schemas":
+        from shared.events.catalog import export_json_schemas
+
+        for path in export_json_schemas(Path(args.out)):
+            print(path)
     elif args.command == "token":
         _token(args)
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from shared.auth.tokens import ensure_dev_keys
 from tests.support.infra import INIT_SQL, Infra, start_infra
 
 
@@ -47,6 +48,7 @@ SettingsFactory = Callable[..., Any]
 @pytest.fixture
 def pg_settings(infra: Infra, pg_database: str, tmp_path: Path) -> SettingsFactory:
     """Build a service's settings for the distributed mode on this test's database and the real broker."""
+    ensure_dev_keys(tmp_path)
 
     def make(settings_cls: type[Any], **overrides: Any) -> Any:
         name = settings_cls.service_name
@@ -68,6 +70,7 @@ def pg_settings(infra: Infra, pg_database: str, tmp_path: Path) -> SettingsFacto
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> SettingsFactory:
     """Build a service's settings for the embedded mode (SQLite file, in-process bus)."""
+    ensure_dev_keys(tmp_path)
 
     def make(settings_cls: type[Any], **overrides: Any) -> Any:
         values: dict[str, Any] = {"data_dir": tmp_path, "bus": "local", "consumer_retry_backoff_ms": 20}

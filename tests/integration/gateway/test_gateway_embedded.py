@@ -1,0 +1,86 @@
+"""The gateway in embedded mode: one process, three services mounted, one API document."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from services.gateway.app import create_app
+from services.gateway.settings import GatewaySettings
+from shared.auth.principal import Role
+from tests.support.api import auth, running
+from tests.support.waiting import wait_for
+
+
+async def test_health_of_all_four_through_the_gateway(tmp_path: Path) -> None:
+    app = create_app(GatewaySettings(data_dir=tmp_path))
+    async with running(app) as client:
+        gateway = await client.get("/healthz")
+        assert gateway.json() == {"status": "ok", "service": "gateway", "mode": "embedded"}
+        for name in ("registry", "verification", "disbursement"):
+            r = await client.get(f"/api/{name}/healthz")
+            assert r.status_code == 200
+            assert r.json()["service"] == name
+            ready = await client.get(f"/api/{name}/readyz")
+            assert ready.json()["checks"] == {"database": True, "bus": True}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["services"] == {"registry": True, "verification": True, "disbursement": True}
+    for name in ("registry", "verification", "disbursement"):
+        assert (tmp_path / f"{name}.db").exists()
+
+
+async def test_request_id_is_kept_or_created_and_errors_are_problems(tmp_path: Path) -> None:
+    app = create_app(GatewaySettings(data_dir=tmp_path))
+    async with running(app) as client:
+        r = await client.get("/api/registry/healthz", headers={"X-Request-ID": "abc-123"})
+        assert r.headers["x-request-id"] == "abc-123"
+        assert r.headers["x-correlation-id"] == "abc-123"
+        created = (await client.get("/healthz")).headers["x-request-id"]
+        assert len(created) == 32
+
+        missing = await client.get("/api/registry/nowhere")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        assert missing.json()["status"] == 404
+
+        no_token = await client.post("/api/registry/ops/probe")
+        assert no_token.status_code == 401
+        assert no_token.headers["www-authenticate"] == "Bearer"
+
+        bad_query = await client.post("/api/registry/ops/probe?count=0", headers=auth(tmp_path, Role.SYSTEM))
+        assert bad_query.status_code == 422
+        body = bad_query.json()
+        assert body["errors"][0]["field"] == "count"
+        assert "greater than or equal to 1" in body["errors"][0]["reason"]
+        assert "Traceback" not in bad_query.text
+
+        forbidden = await client.post("/api/registry/ops/probe", headers=auth(tmp_path, Role.TKSK, "13.71.01"))
+        assert forbidden.status_code == 403
+
+
+async def test_probe_crosses_from_one_service_to_the_others_in_process(tmp_path: Path) -> None:
+    app = create_app(GatewaySettings(data_dir=tmp_path))
+    headers = auth(tmp_path, Role.SYSTEM)
+    async with running(app) as client:
+        r = await client.post("/api/registry/ops/probe?count=3", headers=headers)
+        assert r.status_code == 202
+
+        async def received(service: str) -> int:
+            resp: httpx.Response = await client.get(f"/api/{service}/ops/probe", headers=headers)
+            return int(resp.json()["received"])
+
+        assert await wait_for(lambda: received("verification"), lambda n: n == 3) == 3
+        assert await wait_for(lambda: received("disbursement"), lambda n: n == 3) == 3
+        assert await received("registry") == 3  # the registry consumes its own probes too
+
+
+async def test_combined_openapi_lists_every_service(tmp_path: Path) -> None:
+    app = create_app(GatewaySettings(data_dir=tmp_path))
+    async with running(app) as client:
+        doc = (await client.get("/openapi.json")).json()
+        for name in ("registry", "verification", "disbursement"):
+            assert f"/api/{name}/healthz" in doc["paths"]
+            assert f"/api/{name}/ops/probe" in doc["paths"]
+        assert (await client.get("/docs")).status_code == 200
