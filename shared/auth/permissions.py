@@ -17,11 +17,31 @@ class Permission(StrEnum):
     IMPORT_DATA = "import national extracts and external lists"
     RESOLVE_FLAG = "confirm or refute data-quality flags"
     READ_AGGREGATES = "read aggregates"
+    CORRECT_RECORD = "make audited corrections (e.g. undo a recorded death)"
     READ_AUDIT = "read audit logs"
     OPERATE = "run operations commands"
+    # verification (usulan, sanggah, ground checks, pengesahan)
+    READ_VERIFICATION = "read proposals, objections, ground checks and batches"
+    PROPOSE = "enter proposals and deliberation (muskel) results"
+    REVIEW_PROPOSAL = "check proposals for completeness"
+    RECORD_OBJECTION = "record objections (sanggah)"
+    DECIDE_OBJECTION = "uphold or reject objections"
+    MANAGE_GROUND_CHECKS = "seed officers, run revalidation campaigns, cancel ground checks"
+    ASSIGN_GROUND_CHECK = "assign ground checks to field officers"
+    VISIT = "submit ground-check visits"
+    APPROVE_GROUND_CHECK = "approve or return ground checks"
+    PREPARE_RATIFICATION = "prepare ratification batches"
+    RATIFY = "ratify batches (pengesahan)"
+    # disbursement (programmes, tahap, payment lines, reconciliation)
+    READ_PAYMENTS = "read programmes, tahap lists, payment lines and their reports"
+    MANAGE_PROGRAMMES = "define programmes and eligibility rule versions"
+    PREPARE_TAHAP = "create tahap and generate their lists"
+    APPROVE_TAHAP = "approve tahap lists and decide on held payment lines"
+    IMPORT_PAYER_REPORT = "import bank, Pos and ministry payment status reports"
+    RESOLVE_BREAK = "resolve reconciliation breaks"
 
 
-_ALL_READ = {Permission.READ_HOUSEHOLD, Permission.READ_AGGREGATES}
+_ALL_READ = {Permission.READ_HOUSEHOLD, Permission.READ_AGGREGATES, Permission.READ_VERIFICATION}
 _TABLE: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR_KELURAHAN: frozenset(_ALL_READ | {Permission.WRITE_HOUSEHOLD}),
     Role.LURAH: frozenset(_ALL_READ),
@@ -36,12 +56,64 @@ _TABLE: dict[Role, frozenset[Permission]] = {
             Permission.READ_SENSITIVE,
             Permission.IMPORT_DATA,
             Permission.RESOLVE_FLAG,
+            Permission.CORRECT_RECORD,
         }
     ),
     Role.KEPALA_DINAS: frozenset(_ALL_READ),
     Role.AUDITOR: frozenset(_ALL_READ | {Permission.READ_AUDIT, Permission.READ_FULL_IDENTIFIERS}),
     Role.SYSTEM: frozenset({Permission.READ_AGGREGATES, Permission.IMPORT_DATA, Permission.OPERATE}),
 }
+
+# Verification's grants, kept in one block so edits for other services above do not collide with them.
+_VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
+    Role.OPERATOR_KELURAHAN: {Permission.PROPOSE, Permission.RECORD_OBJECTION},
+    Role.LURAH: {Permission.PROPOSE},
+    Role.PSM: {Permission.VISIT},
+    Role.TKSK: {Permission.VISIT, Permission.ASSIGN_GROUND_CHECK},
+    Role.PENDAMPING_PKH: {Permission.VISIT},
+    Role.VERIFIKATOR: {
+        Permission.PROPOSE,
+        Permission.REVIEW_PROPOSAL,
+        Permission.RECORD_OBJECTION,
+        Permission.DECIDE_OBJECTION,
+        Permission.MANAGE_GROUND_CHECKS,
+        Permission.ASSIGN_GROUND_CHECK,
+        Permission.APPROVE_GROUND_CHECK,
+        Permission.PREPARE_RATIFICATION,
+    },
+    Role.KEPALA_DINAS: {Permission.PREPARE_RATIFICATION, Permission.RATIFY},
+    # citizen app and digital agents file proposals and objections as system clients
+    Role.SYSTEM: {Permission.READ_VERIFICATION, Permission.PROPOSE, Permission.RECORD_OBJECTION},
+}
+for _role, _granted in _VERIFICATION_GRANTS.items():
+    _TABLE[_role] = _TABLE.get(_role, frozenset()) | _granted
+
+# Disbursement's grants, in their own block for the same reason.
+_DISBURSEMENT_GRANTS: dict[Role, set[Permission]] = {
+    Role.OPERATOR_KELURAHAN: {Permission.READ_PAYMENTS},
+    Role.LURAH: {Permission.READ_PAYMENTS},
+    Role.TKSK: {Permission.READ_PAYMENTS},
+    Role.PENDAMPING_PKH: {Permission.READ_PAYMENTS},
+    Role.VERIFIKATOR: {
+        Permission.READ_PAYMENTS,
+        Permission.MANAGE_PROGRAMMES,
+        Permission.PREPARE_TAHAP,
+        Permission.APPROVE_TAHAP,
+        Permission.IMPORT_PAYER_REPORT,
+        Permission.RESOLVE_BREAK,
+    },
+    Role.KEPALA_DINAS: {
+        Permission.READ_PAYMENTS,
+        Permission.MANAGE_PROGRAMMES,
+        Permission.APPROVE_TAHAP,
+        Permission.RESOLVE_BREAK,
+    },
+    Role.AUDITOR: {Permission.READ_PAYMENTS},
+    # bank / Pos / ministry connectors push status reports as system clients
+    Role.SYSTEM: {Permission.READ_PAYMENTS, Permission.IMPORT_PAYER_REPORT},
+}
+for _role, _granted in _DISBURSEMENT_GRANTS.items():
+    _TABLE[_role] = _TABLE.get(_role, frozenset()) | _granted
 
 
 def allowed(role: Role, permission: Permission) -> bool:

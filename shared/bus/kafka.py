@@ -83,7 +83,7 @@ class KafkaConsumerRunner:
         *,
         bootstrap: str,
         group_id: str,
-        max_records: int = 1000,
+        max_records: int = 2000,
     ) -> None:
         self.consumer = consumer
         self.bootstrap = bootstrap

@@ -6,10 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import IncomingRecord
@@ -20,6 +22,13 @@ from shared.observability.metrics import EVENTS_CONSUMED
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class BatchHandler:
+    """A handler that applies a run of consecutive events of one type in one statement (hot paths)."""
+
+    apply: Callable[[AsyncSession, Sequence[EventEnvelope]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class EventConsumer:
         sessions: async_sessionmaker[AsyncSession],
         inbox: Table,
         dead_letter: Table,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler | BatchHandler],
         topics: Sequence[str],
         max_retries: int = 3,
         retry_backoff_ms: int = 200,
@@ -103,16 +112,31 @@ class EventConsumer:
             return
         async with self.sessions() as session, session.begin():
             fresh = await self._claim(session, relevant)
+            todo: list[tuple[IncomingRecord, EventEnvelope]] = []
             for record, envelope in relevant:
-                if str(envelope.event_id) not in fresh:
-                    continue
-                fresh.discard(str(envelope.event_id))  # a duplicate inside the batch applies once
-                token = correlation_id_var.set(envelope.correlation_id)
-                try:
-                    await self.handlers[envelope.event_type](session, envelope)
-                finally:
-                    correlation_id_var.reset(token)
-                EVENTS_CONSUMED.labels(self.service, record.topic).inc()
+                if str(envelope.event_id) in fresh:
+                    fresh.discard(str(envelope.event_id))  # a duplicate inside the batch applies once
+                    todo.append((record, envelope))
+            # Runs of one event type keep the batch's order while letting batch handlers use one statement.
+            for event_type, run in groupby(todo, key=lambda pair: pair[1].event_type):
+                await self._dispatch(session, self.handlers[event_type], [e for _, e in run])
+        for topic, applied in groupby(todo, key=lambda pair: pair[0].topic):
+            EVENTS_CONSUMED.labels(self.service, topic).inc(sum(1 for _ in applied))
+
+    async def _dispatch(self, session: AsyncSession, handler: Handler | BatchHandler, run: list[EventEnvelope]) -> None:
+        if isinstance(handler, BatchHandler):
+            token = correlation_id_var.set(run[0].correlation_id)
+            try:
+                await handler.apply(session, run)
+            finally:
+                correlation_id_var.reset(token)
+            return
+        for envelope in run:
+            token = correlation_id_var.set(envelope.correlation_id)
+            try:
+                await handler(session, envelope)
+            finally:
+                correlation_id_var.reset(token)
 
     async def _claim(self, session: AsyncSession, batch: Sequence[tuple[IncomingRecord, EventEnvelope]]) -> set[str]:
         """Insert the inbox rows; returns the event ids not seen before."""
@@ -130,14 +154,29 @@ class EventConsumer:
             }
             for r, e in batch
         }
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        if session.bind.dialect.name == "postgresql":
+            return await self._claim_postgres(session, list(rows.values()))
         stmt = (
-            insert(self.inbox)
+            sqlite.insert(self.inbox)
             .values(list(rows.values()))
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(self.inbox.c.event_id)
         )
         return set((await session.execute(stmt)).scalars().all())
+
+    async def _claim_postgres(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+        # One statement over arrays instead of a VALUES list with thousands of bind parameters: this is
+        # the consumer's hot path, and compiling a huge VALUES clause per batch cost more than the insert.
+        columns = ("event_id", "topic", "event_type", "subject", "partition", "offset", "status", "received_at")
+        types = ("text", "text", "text", "text", "int", "bigint", "text", "timestamptz")
+        params = {f"p_{c}": [r[c] for r in rows] for c in columns}
+        unnest = ", ".join(f"CAST(:p_{c} AS {t}[])" for c, t in zip(columns, types, strict=True))
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        stmt = text(
+            f"INSERT INTO {self.inbox.name} ({quoted}) SELECT * FROM unnest({unnest}) "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        )
+        return set((await session.execute(stmt, params)).scalars().all())
 
     async def record_dead(self, dead: Sequence[DeadLetter]) -> None:
         """Keep dead letters in the service's own table, from where `replay_dead_letters` retries them."""

@@ -6,6 +6,7 @@ fault tests and the benchmark use the same path.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +20,7 @@ from shared.db.messaging import MessagingTables
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.topics import PROBE
 from shared.http.security import require
-from shared.inbox.consumer import Handler
+from shared.inbox.consumer import BatchHandler
 from shared.outbox.writer import OutboxWriter
 
 PROBE_EVENT = "probe.ping"
@@ -45,22 +46,26 @@ async def emit_probes(session: AsyncSession, outbox: OutboxWriter, *, count: int
         )
 
 
-def probe_handler(table: Table) -> Handler:
-    """A consumer handler that records each probe it applies."""
+def probe_handler(table: Table) -> BatchHandler:
+    """A consumer handler that records each probe it applies (one INSERT per run of probes)."""
 
-    async def on_probe(session: AsyncSession, envelope: EventEnvelope) -> None:
-        data = ProbeData.model_validate(envelope.data)
+    async def on_probes(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+        now = utcnow()
         await session.execute(
-            table.insert().values(
-                event_id=str(envelope.event_id),
-                source=envelope.source,
-                sequence=data.sequence,
-                occurred_at=envelope.occurred_at,
-                received_at=utcnow(),
-            )
+            table.insert(),
+            [
+                {
+                    "event_id": str(e.event_id),
+                    "source": e.source,
+                    "sequence": ProbeData.model_validate(e.data).sequence,
+                    "occurred_at": e.occurred_at,
+                    "received_at": now,
+                }
+                for e in envelopes
+            ],
         )
 
-    return on_probe
+    return BatchHandler(on_probes)
 
 
 class ProbeSummary(BaseModel):

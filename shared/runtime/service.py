@@ -27,7 +27,7 @@ from shared.db.migrations import alembic_config, upgrade_to_head
 from shared.events.topics import PROBE
 from shared.http.middleware import RequestContextMiddleware
 from shared.http.problems import install_problem_handlers, problem_response
-from shared.inbox.consumer import EventConsumer, Handler
+from shared.inbox.consumer import BatchHandler, EventConsumer, Handler
 from shared.observability.logging import configure_logging
 from shared.outbox.relay import OutboxRelay
 from shared.outbox.writer import OutboxWriter
@@ -48,7 +48,7 @@ class ServiceDefinition:
     messaging: MessagingTables
     migrations: Path
     routers: Sequence[APIRouter] = ()
-    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    handlers: Mapping[str, Handler | BatchHandler] = field(default_factory=dict)
     topics: Sequence[str] = ()
 
 
@@ -77,7 +77,10 @@ class ServiceRuntime:
     def make_consumer(self) -> EventConsumer | None:
         """The service's event consumer, if it consumes anything."""
         d = self.definition
-        handlers = {**d.handlers, PROBE_EVENT: probe_handler(d.messaging.probe_receipt)}
+        handlers: dict[str, Handler | BatchHandler] = {
+            **d.handlers,
+            PROBE_EVENT: probe_handler(d.messaging.probe_receipt),
+        }
         return EventConsumer(
             service=self.settings.service_name,
             sessions=self.sessions,
