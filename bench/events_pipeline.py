@@ -7,7 +7,7 @@ Three measurements, each on the real PostgreSQL and Kafka:
 2. tepat throughput: N events already committed in the registry's outbox; time until verification has applied
    all N (inbox row + effect row each, offsets committed after the database commit);
 3. tepat latency: events committed at a steady rate (small transactions, as requests do); commit-to-effect latency
-   per event from the effect rows (received_at − occurred_at).
+   per event from the effect rows (received_at - occurred_at).
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ async def run(n: int, rate: int, seconds: float) -> dict[str, Any]:
         await registry.migrate()
         await verification.migrate()
         await start_group_at_end(
-            infra.kafka_bootstrap, f"verification-{db}", list(verification.definition.topics) + [PROBE]
+            infra.kafka_bootstrap, f"verification-{db}", [*list(verification.definition.topics), PROBE]
         )
         # As deployed: the registry's relay and verification's consumer are separate processes.
         consumer = spawn_worker("consume", "verification", verification.settings)
