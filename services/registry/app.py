@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.registry import models as _models  # noqa: F401  (registers the tables)
+from services.registry.aggregates.router import router as aggregates_router
 from services.registry.database import MIGRATIONS, messaging, metadata
+from services.registry.desil.router import router as desil_router
+from services.registry.families.router import router as families_router
+from services.registry.flags.router import router as flags_router
+from services.registry.outcomes.handlers import HANDLERS as OUTCOME_HANDLERS
 from services.registry.settings import RegistrySettings
+from services.registry.wilayah.router import router as wilayah_router
 from shared.bus.local import LocalBus
+from shared.events.topics import VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceDefinition, build_service_app
 
 
@@ -19,9 +27,9 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[],
-        handlers={},
-        topics=(),
+        routers=[wilayah_router, families_router, flags_router, desil_router, aggregates_router],
+        handlers=OUTCOME_HANDLERS,
+        topics=(VERIFICATION_OUTCOME,),
     )
 
 

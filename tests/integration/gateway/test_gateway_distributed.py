@@ -7,7 +7,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from services.verification.app import definition as verification_definition
 from services.verification.settings import VerificationSettings
 from shared.auth.principal import Role
 from shared.events.topics import ALL_TOPICS
-from shared.runtime.service import ServiceRuntime
+from shared.runtime.service import ServiceDefinition, ServiceRuntime
 from tests.support.api import auth, running
 from tests.support.infra import REPO, Infra
 from tests.support.kafka import start_group_at_end
@@ -32,7 +32,7 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
 
-SERVICES = {
+SERVICES: dict[str, tuple[type[Any], Callable[[Any], ServiceDefinition]]] = {
     "registry": (RegistrySettings, registry_definition),
     "verification": (VerificationSettings, verification_definition),
     "disbursement": (DisbursementSettings, disbursement_definition),
@@ -80,8 +80,8 @@ def _serve(name: str, port: int, settings: Any, log: Path) -> subprocess.Popen[b
 
 
 @pytest.fixture
-def ports() -> Iterator[dict[str, int]]:
-    yield {name: _free_port() for name in SERVICES}
+def ports() -> dict[str, int]:
+    return {name: _free_port() for name in SERVICES}
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ async def cluster(
         procs[name] = _serve(name, ports[name], settings, tmp_path / f"{name}.log")
     try:
         async with httpx.AsyncClient() as client:
-            for name, port in ports.items():
+            for port in ports.values():
 
                 async def ready(port: int = port) -> int:
                     try:
@@ -124,7 +124,9 @@ async def test_gateway_proxies_to_service_processes_and_events_cross_kafka(
         GatewaySettings(
             mode="distributed",
             data_dir=tmp_path,
-            **{f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()},
+            registry_url=f"http://127.0.0.1:{ports['registry']}",
+            verification_url=f"http://127.0.0.1:{ports['verification']}",
+            disbursement_url=f"http://127.0.0.1:{ports['disbursement']}",
         )
     )
     headers = auth(tmp_path, Role.SYSTEM)
@@ -142,8 +144,8 @@ async def test_gateway_proxies_to_service_processes_and_events_cross_kafka(
         async def received(service: str) -> int:
             return int((await client.get(f"/api/{service}/ops/probe", headers=headers)).json()["received"])
 
-        for service in ("verification", "disbursement"):
-            assert await wait_for(lambda s=service: received(s), lambda n: n == 5, timeout=60) == 5
+        assert await wait_for(lambda: received("verification"), lambda n: n == 5, timeout=60) == 5
+        assert await wait_for(lambda: received("disbursement"), lambda n: n == 5, timeout=60) == 5
 
         # A service that is down is a clear 503 problem, not a hang or a 500.
         cluster["disbursement"].terminate()

@@ -1,0 +1,98 @@
+"""Recording BPS desil rankings: append a snapshot, move the family's current desil when it is the newest."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.desil.models import desil_snapshot
+from services.registry.families.changes import SYSTEM_ACTOR, Actor, Change, ChangeSet, finish
+from services.registry.families.models import family
+from shared.events.envelope import utcnow
+from shared.events.household import HouseholdEventType
+
+PERIOD = re.compile(r"^[0-9]{4}-Q[1-4]$")
+
+
+def valid_period(period: str) -> bool:
+    """'2026-Q1' style periods (they sort correctly as text)."""
+    return PERIOD.fullmatch(period) is not None
+
+
+def desil_since_after(
+    *, current: int | None, current_period: str | None, since: str | None, new: int, period: str
+) -> tuple[bool, str | None]:
+    """(is `period` the newest, desil_since afterwards) for a snapshot of `new` in `period`."""
+    if current_period is not None and period < current_period:
+        return False, since
+    if current == new and since is not None:
+        return True, since
+    return True, period
+
+
+async def record_desil(
+    session: AsyncSession,
+    family_id: str,
+    period: str,
+    desil: int,
+    source: str,
+    batch: str | None,
+    *,
+    actor: Actor = SYSTEM_ACTOR,
+    now: datetime | None = None,
+) -> bool:
+    """Append a snapshot (a second one for the same period is ignored); update the family's current desil when
+    the period is the newest; emit household.desil_changed when the value changed. True if a snapshot was added."""
+    if not valid_period(period):
+        raise ValueError(f"period must look like 2026-Q1, got {period!r}")
+    if not 1 <= desil <= 10:
+        raise ValueError(f"desil must be 1-10, got {desil}")
+    now = now or utcnow()
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    added = (
+        await session.execute(
+            insert(desil_snapshot)
+            .values(
+                family_id=family_id, period=period, desil=desil, source=source, import_batch_id=batch, recorded_at=now
+            )
+            .on_conflict_do_nothing(index_elements=["family_id", "period"])
+            .returning(desil_snapshot.c.id)
+        )
+    ).first() is not None
+    if not added:
+        return False
+    row = (
+        await session.execute(
+            select(family.c.desil, family.c.desil_period, family.c.desil_since)
+            .where(family.c.id == family_id)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        raise LookupError(f"no family {family_id}")
+    newest, since = desil_since_after(
+        current=row.desil, current_period=row.desil_period, since=row.desil_since, new=desil, period=period
+    )
+    if not newest:
+        return True
+    await session.execute(
+        update(family).where(family.c.id == family_id).values(desil=desil, desil_period=period, desil_since=since)
+    )
+    if row.desil != desil:
+        changes = ChangeSet()
+        changes.add(
+            family_id,
+            Change(
+                HouseholdEventType.DESIL_CHANGED,
+                "desil_changed",
+                change={"from": row.desil, "to": desil, "period": period, "source": source},
+                before={"desil": row.desil, "desil_period": row.desil_period},
+                after={"desil": desil, "desil_period": period, "import_batch_id": batch},
+            ),
+        )
+        await finish(session, changes, actor, now=now)
+    return True

@@ -1,0 +1,177 @@
+"""What a caller may see: masked identifiers by default, reveal with a purpose (audited), sensitive by role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.domain.identifiers import mask_identifier
+from services.registry.families.models import personal_data_access
+from services.registry.families.rules import age_on
+from services.registry.families.schemas import FamilyOut, MemberOut
+from shared.auth.permissions import Permission, allowed
+from shared.auth.principal import Principal
+from shared.context import request_id_var
+from shared.events.envelope import utcnow
+from shared.http.problems import ProblemError
+
+IDENTIFIER_KEYS = frozenset({"nik", "no_kk", "head_nik"})
+SENSITIVE_KEYS = frozenset({"disability", "pregnant"})
+# Birth dates are protected personal data too (UU Adminduk art. 84): shown only with the identifiers.
+REVEAL_ONLY_KEYS = frozenset({"birth_date"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller and what they asked to see."""
+
+    principal: Principal
+    reveal: bool = False
+    purpose: str | None = None
+
+    @property
+    def sensitive(self) -> bool:
+        """May the caller read disability and pregnancy."""
+        return allowed(self.principal.role, Permission.READ_SENSITIVE)
+
+    def identifier(self, value: str) -> str:
+        """A NIK or No. KK as this viewer may see it."""
+        return value if self.reveal else mask_identifier(value)
+
+
+def viewer_for(principal: Principal, reveal: bool, purpose: str | None) -> Viewer:
+    """Check a reveal request: the role must hold READ_FULL_IDENTIFIERS and a purpose must be given."""
+    if not reveal:
+        return Viewer(principal)
+    if not allowed(principal.role, Permission.READ_FULL_IDENTIFIERS):
+        raise ProblemError(
+            403,
+            f"Role '{principal.role}' may not read unmasked NIK and No. KK.",
+            code="forbidden",
+            permission=Permission.READ_FULL_IDENTIFIERS,
+        )
+    if not purpose or len(purpose.strip()) < 3:
+        raise ProblemError(
+            422,
+            "Revealing identifiers requires a purpose.",
+            code="validation",
+            errors=[{"field": "purpose", "reason": "purpose.required", "message": "state why you need the data"}],
+        )
+    return Viewer(principal, reveal=True, purpose=purpose.strip())
+
+
+async def record_access(
+    session: AsyncSession, viewer: Viewer, targets: Iterable[tuple[str, str | None]], fields: str
+) -> None:
+    """Write one personal_data_access row per (family, member) revealed (no-op when nothing was revealed)."""
+    if not viewer.reveal:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "actor": viewer.principal.subject,
+            "actor_role": str(viewer.principal.role),
+            "at": now,
+            "family_id": family_id,
+            "member_id": member_id,
+            "purpose": viewer.purpose or "",
+            "fields": fields,
+            "request_id": request_id_var.get(),
+        }
+        for family_id, member_id in targets
+    ]
+    if rows:
+        await session.execute(insert(personal_data_access), rows)
+
+
+def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> MemberOut:
+    """A member row for this viewer."""
+    birth = row["birth_date"]
+    return MemberOut(
+        id=row["id"],
+        family_id=row["family_id"],
+        nik=viewer.identifier(row["nik"]),
+        nik_valid=row["nik_issue"] is None,
+        name=row["name"],
+        birth_place=row["birth_place"],
+        birth_date=birth if viewer.reveal else None,
+        age=age_on(birth, today) if birth is not None else None,
+        sex=row["sex"],
+        relationship=row["relationship"],
+        marital_status=row["marital_status"],
+        education=row["education"],
+        school_status=row["school_status"],
+        occupation=row["occupation"],
+        disability=row["disability"] if viewer.sensitive else None,
+        pregnant=row["pregnant"] if viewer.sensitive else None,
+        deceased=bool(row["deceased"]),
+        deceased_date=row["deceased_date"],
+        death_certificate_no=row["death_certificate_no"],
+        active=bool(row["active"]),
+    )
+
+
+def present_family(
+    row: Mapping[str, Any],
+    viewer: Viewer,
+    *,
+    open_flags: Iterable[str],
+    members: Sequence[Mapping[str, Any]] | None,
+    today: date,
+) -> FamilyOut:
+    """A family row (with members for the detail view) for this viewer."""
+    shown = [present_member(m, viewer, today) for m in members] if members is not None else None
+    count = row.get("member_count")
+    if count is None and members is not None:
+        count = sum(1 for m in members if m["active"] and not m["deceased"])
+    return FamilyOut(
+        id=row["id"],
+        no_kk=viewer.identifier(row["no_kk"]),
+        head_nik=viewer.identifier(row["head_nik"]),
+        address=row["address"],
+        rt=row["rt"],
+        rw=row["rw"],
+        kelurahan_code=row["kelurahan_code"],
+        kecamatan_code=row["kecamatan_code"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        existence_status=row["existence_status"],
+        data_status=row["data_status"],
+        status_reason=row["status_reason"],
+        source=row["source"],
+        desil=row["desil"],
+        desil_period=row["desil_period"],
+        desil_since=row["desil_since"],
+        version=int(row["version"]),
+        open_flags=sorted(open_flags),
+        member_count=int(count or 0),
+        members=shown,
+        created_at=aware(row["created_at"]),
+        updated_at=aware(row["updated_at"]),
+    )
+
+
+def aware(value: datetime) -> datetime:
+    """A timestamp with its zone (SQLite returns stored UTC values without one)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def redact(value: Any, viewer: Viewer) -> Any:
+    """A history snapshot with identifiers masked, birth dates and sensitive fields dropped unless allowed."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if k in SENSITIVE_KEYS and not viewer.sensitive:
+                continue
+            if k in REVEAL_ONLY_KEYS and not viewer.reveal:
+                continue
+            out[k] = viewer.identifier(v) if k in IDENTIFIER_KEYS and isinstance(v, str) else redact(v, viewer)
+        return out
+    if isinstance(value, list):
+        return [redact(v, viewer) for v in value]
+    return value

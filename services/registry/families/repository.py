@@ -1,0 +1,155 @@
+"""Queries over families and members, always filtered by the caller's wilayah."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.families.models import family, member
+from services.registry.flags.repository import open_flag_exists
+from shared.auth.principal import Principal
+from shared.http.problems import ProblemError
+
+
+def within(column: Any, wilayah: str) -> ColumnElement[bool]:
+    """SQL: a dotted wilayah code column lies inside `wilayah` (on code boundaries)."""
+    return or_(column == wilayah, column.like(wilayah + ".%"))
+
+
+def in_scope(principal: Principal) -> ColumnElement[bool]:
+    """SQL: the family row is inside the caller's wilayah."""
+    return within(family.c.kelurahan_code, principal.wilayah)
+
+
+@dataclass(frozen=True)
+class FamilyFilter:
+    """Filters of the family list and count."""
+
+    kecamatan: str | None = None
+    kelurahan: str | None = None
+    desil_min: int | None = None
+    desil_max: int | None = None
+    data_status: str | None = None
+    flag: str | None = None  # an open flag kind, or "any"
+    name: str | None = None  # member name contains, case-insensitive
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filter_clauses(principal: Principal, f: FamilyFilter) -> list[ColumnElement[bool]]:
+    """WHERE conditions of a list/count: scope first, then the filters."""
+    where = [in_scope(principal)]
+    if f.kecamatan:
+        where.append(family.c.kecamatan_code == f.kecamatan)
+    if f.kelurahan:
+        where.append(family.c.kelurahan_code == f.kelurahan)
+    if f.desil_min is not None:
+        where.append(family.c.desil >= f.desil_min)
+    if f.desil_max is not None:
+        where.append(family.c.desil <= f.desil_max)
+    if f.data_status:
+        where.append(family.c.data_status == f.data_status)
+    if f.flag:
+        where.append(open_flag_exists(None if f.flag == "any" else f.flag))
+    if f.name:
+        pattern = f"%{_like_escape(f.name.lower())}%"
+        where.append(
+            exists().where(
+                member.c.family_id == family.c.id,
+                member.c.active,
+                func.lower(member.c.name).like(pattern, escape="\\"),
+            )
+        )
+    return where
+
+
+def member_count() -> Any:
+    """Correlated count of a family's active living members."""
+    return (
+        select(func.count())
+        .where(member.c.family_id == family.c.id, member.c.active, ~member.c.deceased)
+        .scalar_subquery()
+        .label("member_count")
+    )
+
+
+def encode_cursor(kelurahan_code: str, family_id: str) -> str:
+    """Opaque cursor over the list order (kelurahan_code, id)."""
+    return base64.urlsafe_b64encode(json.dumps([kelurahan_code, family_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The (kelurahan_code, id) a cursor stands for; 422 if it was not made by this API."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+        if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+            return value[0], value[1]
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        pass
+    raise ProblemError(
+        422, "cursor is not valid", code="validation", errors=[{"field": "cursor", "reason": "cursor.invalid"}]
+    )
+
+
+def list_query(principal: Principal, f: FamilyFilter, cursor: str | None, limit: int) -> Select[Any]:
+    """One page of families in (kelurahan_code, id) order, plus one row to tell whether more follow."""
+    stmt = select(family, member_count()).where(*filter_clauses(principal, f))
+    if cursor:
+        kel, fid = decode_cursor(cursor)
+        stmt = stmt.where(or_(family.c.kelurahan_code > kel, and_(family.c.kelurahan_code == kel, family.c.id > fid)))
+    return stmt.order_by(family.c.kelurahan_code, family.c.id).limit(limit + 1)
+
+
+async def count_families(session: AsyncSession, principal: Principal, f: FamilyFilter) -> int:
+    """How many families match, within scope."""
+    stmt = select(func.count()).select_from(family).where(*filter_clauses(principal, f))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def get_family_row(
+    session: AsyncSession, principal: Principal, family_id: str, *, for_update: bool = False
+) -> dict[str, Any]:
+    """The family row if it exists inside the caller's scope, else 404 (outside scope is indistinguishable)."""
+    stmt = select(family, member_count()).where(family.c.id == family_id, in_scope(principal))
+    if for_update:
+        stmt = select(family).where(family.c.id == family_id, in_scope(principal)).with_for_update()
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise ProblemError(404, "No such family in your wilayah.", code="family_not_found")
+    return dict(row)
+
+
+async def get_member_row(session: AsyncSession, principal: Principal, member_id: str) -> dict[str, Any]:
+    """The member row if its family is inside the caller's scope, else 404."""
+    stmt = (
+        select(member)
+        .join(family, family.c.id == member.c.family_id)
+        .where(member.c.id == member_id, in_scope(principal))
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise ProblemError(404, "No such member in your wilayah.", code="member_not_found")
+    return dict(row)
+
+
+async def members_of(session: AsyncSession, family_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Members (active first, then by creation) of these families."""
+    out: dict[str, list[dict[str, Any]]] = {fid: [] for fid in family_ids}
+    rows = await session.execute(
+        select(member)
+        .where(member.c.family_id.in_(list(family_ids)))
+        .order_by(member.c.family_id, member.c.active.desc(), member.c.created_at, member.c.id)
+    )
+    for r in rows.mappings():
+        out[r["family_id"]].append(dict(r))
+    return out

@@ -1,0 +1,41 @@
+"""Bodies of the flags API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FlagOut(BaseModel):
+    """A data-quality flag (no identifiers: the detail holds codes and counts)."""
+
+    id: int
+    family_id: str
+    member_id: str | None
+    kelurahan_code: str
+    kind: str
+    sub_kind: str | None
+    status: str
+    source: str
+    detail: dict[str, Any] | None
+    raised_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution_reason: str | None
+
+
+class FlagPage(BaseModel):
+    """One page of flags, newest first; pass `next_cursor` as `cursor`."""
+
+    items: list[FlagOut]
+    next_cursor: str | None
+
+
+class Resolution(BaseModel):
+    """Why a flag is confirmed or refuted."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=3, max_length=500)

@@ -1,0 +1,19 @@
+"""Imports every table module so the service's metadata is complete (app, migrations, tests)."""
+
+from __future__ import annotations
+
+from services.registry.desil.models import desil_snapshot
+from services.registry.families.models import family, family_history, idempotency_key, member, personal_data_access
+from services.registry.flags.models import flag
+from services.registry.wilayah.models import wilayah
+
+__all__ = [
+    "desil_snapshot",
+    "family",
+    "family_history",
+    "flag",
+    "idempotency_key",
+    "member",
+    "personal_data_access",
+    "wilayah",
+]
