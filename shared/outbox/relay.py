@@ -48,6 +48,7 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._wake = wakeup.register(source)
         self.is_leader = False
+        self.terms = 0  # how many times this relay became the active one
 
     def stop(self) -> None:
         """Ask the loop to end after the batch in flight."""
@@ -76,21 +77,39 @@ class OutboxRelay:
                     await self._sleep(self.poll_interval_s * 4)
                     continue
                 self.is_leader = True
+                self.terms += 1
                 channel = notify_channel(self.source)
                 await raw.add_listener(channel, self._on_notify)
+                lost = asyncio.Event()
+                watchdog = asyncio.create_task(self._watch_lock(raw, lost))
                 try:
-                    await self._loop()
+                    await self._loop(lost)
                 finally:
                     self.is_leader = False
+                    watchdog.cancel()
                     with contextlib.suppress(Exception):
                         await raw.remove_listener(channel, self._on_notify)
                         await raw.fetchval("SELECT pg_advisory_unlock($1)", lock_key)
 
+    async def _watch_lock(self, raw: Any, lost: asyncio.Event) -> None:
+        # The lock lives as long as its connection: if that connection dies, so does the leadership,
+        # and this relay must stop publishing before another one takes over.
+        try:
+            while True:
+                await asyncio.sleep(2)
+                await asyncio.wait_for(raw.fetchval("SELECT 1"), 5)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("relay of %s lost its lock connection; standing down", self.source)
+            lost.set()
+            self._wake.set()
+
     def _on_notify(self, *_args: object) -> None:
         self._wake.set()
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
+    async def _loop(self, lost: asyncio.Event | None = None) -> None:
+        while not self._stopping.is_set() and not (lost is not None and lost.is_set()):
             try:
                 sent = await self.relay_once()
             except Exception:

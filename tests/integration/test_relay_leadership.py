@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import pytest
 
 from services.registry.app import definition as registry_definition
@@ -83,3 +84,44 @@ async def _leaders(relays: list[OutboxRelay]) -> int:
 
 async def _is_leader(relay: OutboxRelay) -> bool:
     return relay.is_leader
+
+
+async def test_relay_stands_down_when_its_lock_connection_dies(
+    pg_settings: Any, infra: Infra, pg_database: str
+) -> None:
+    runtime = ServiceRuntime(registry_definition(pg_settings(RegistrySettings)))
+    await runtime.migrate()
+    publisher = CountingKafkaPublisher(infra.kafka_bootstrap)
+    await publisher.start()
+    relay = OutboxRelay(
+        source="registry",
+        engine=runtime.engine,
+        table=runtime.definition.messaging.outbox,
+        publisher=publisher,
+        poll_interval_s=0.1,
+    )
+    task = asyncio.create_task(relay.run())
+    admin = await asyncpg.connect(infra.admin_url(pg_database))
+    try:
+        await wait_for(lambda: _is_leader(relay), lambda ok: ok)
+        killed = await admin.fetchval(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted LIMIT 1"
+        )
+        assert killed is True
+        # It stands down, takes the lock again on a fresh connection, and goes on relaying.
+        await wait_for(lambda: _terms(relay), lambda n: n == 2, timeout=15)
+        assert relay.is_leader
+        async with runtime.sessions() as session, session.begin():
+            await emit_probes(session, runtime.outbox, count=3)
+        await wait_for(lambda: unpublished(runtime), lambda n: n == 0)
+        assert len(publisher.messages) == 3
+    finally:
+        await admin.close()
+        relay.stop()
+        await asyncio.gather(task, return_exceptions=True)
+        await publisher.stop()
+        await runtime.stop()
+
+
+async def _terms(relay: OutboxRelay) -> int:
+    return relay.terms
