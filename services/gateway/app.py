@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from services.disbursement.app import create_app as create_disbursement
 from services.disbursement.settings import DisbursementSettings
+from services.gateway.guard import ApiGuard
+from services.gateway.headers import SecurityHeaders
+from services.gateway.oauth import load_clients, oauth_router
 from services.gateway.proxy import forward
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstreams import Upstream, upstreams
@@ -20,7 +23,7 @@ from services.registry.app import create_app as create_registry
 from services.registry.settings import RegistrySettings
 from services.verification.app import create_app as create_verification
 from services.verification.settings import VerificationSettings
-from shared.auth.tokens import ensure_dev_keys
+from shared.auth.tokens import PRIVATE_KEY_NAME, PUBLIC_KEY_NAME, TokenVerifier, ensure_dev_keys, load_public_key
 from shared.bus.local import LocalBus
 from shared.http.middleware import RequestContextMiddleware
 from shared.http.problems import install_problem_handlers, problem_response
@@ -38,12 +41,21 @@ def _embedded_apps(settings: GatewaySettings) -> dict[str, FastAPI]:
     }
 
 
+def _verifier(settings: GatewaySettings) -> TokenVerifier:
+    key_file = settings.auth_public_key_file or settings.data_dir / PUBLIC_KEY_NAME
+    key = load_public_key(key_file) if not settings.auth_jwks_url and key_file.exists() else None
+    return TokenVerifier(
+        issuer=settings.auth_issuer, audience=settings.auth_audience, public_key=key, jwks_url=settings.auth_jwks_url
+    )
+
+
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway."""
     settings = settings or GatewaySettings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     routes = upstreams(settings)
     embedded = _embedded_apps(settings) if settings.mode == "embedded" else {}
+    upstream_docs: dict[str, dict[str, Any]] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +64,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             for sub in embedded.values():
                 await stack.enter_async_context(sub.router.lifespan_context(sub))
             app.state.http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.upstream_timeout_s))
+            if not embedded:
+                upstream_docs.update(await _fetch_upstream_docs(app.state.http, routes))
             yield
 
     app = FastAPI(
@@ -60,8 +74,36 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="1.0.0",
         lifespan=lifespan,
     )
+    # Starlette runs the middleware added last first: request ids, then headers, CORS, and the /api guard.
+    app.add_middleware(
+        ApiGuard,
+        verifier=_verifier(settings),
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+        writes_per_minute=settings.write_rate_limit_per_minute,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "X-Correlation-ID", "Retry-After"],
+        )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     install_problem_handlers(app)
+    app.include_router(
+        oauth_router(
+            clients=load_clients(settings.oauth_clients_file),
+            private_key=settings.data_dir / PRIVATE_KEY_NAME,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            ttl_s=settings.token_ttl_s,
+        )
+    )
 
     @app.get("/healthz", tags=["ops"], summary="Gateway liveness")
     async def healthz() -> dict[str, str]:
@@ -83,8 +125,26 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         for up in routes:
             _add_proxy_route(app, up)
 
-    _install_combined_openapi(app, routes, embedded)
+    def sub_docs() -> dict[str, dict[str, Any]]:
+        if embedded:
+            return {name: sub.openapi() for name, sub in embedded.items()}
+        return upstream_docs
+
+    _install_combined_openapi(app, routes, sub_docs)
     return app
+
+
+async def _fetch_upstream_docs(client: httpx.AsyncClient, routes: list[Upstream]) -> dict[str, dict[str, Any]]:
+    """Each service's OpenAPI document, best effort (a service still starting is left out until restart)."""
+    docs: dict[str, dict[str, Any]] = {}
+    for up in routes:
+        try:
+            response = await client.get(f"{up.url}/openapi.json", timeout=5)
+            if response.status_code == 200:
+                docs[up.name] = response.json()
+        except (httpx.HTTPError, ValueError):
+            continue
+    return docs
 
 
 async def _upstream_ready(request: Request, up: Upstream, sub: FastAPI | None) -> bool:
@@ -112,27 +172,48 @@ def _add_proxy_route(app: FastAPI, up: Upstream) -> None:
     )
 
 
-def _install_combined_openapi(app: FastAPI, routes: list[Upstream], embedded: dict[str, FastAPI]) -> None:
-    """One OpenAPI document for the whole API: every service's paths under its prefix."""
+def _install_combined_openapi(
+    app: FastAPI, routes: list[Upstream], sub_docs: Callable[[], dict[str, dict[str, Any]]]
+) -> None:
+    """One OpenAPI document for the whole API: every service's paths under its prefix, its schemas renamed
+    `<service>_<name>` so two services' models of the same name cannot overwrite each other."""
     base_openapi = app.openapi
 
     def combined() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         doc = base_openapi()
+        docs = sub_docs()
+        components = doc.setdefault("components", {})
         for up in routes:
-            sub = embedded.get(up.name)
-            if sub is None:
-                continue  # distributed: each service serves its own document under its prefix
-            sub_doc = sub.openapi()
-            for path, item in sub_doc.get("paths", {}).items():
+            sub_doc = docs.get(up.name)
+            if sub_doc is None:
+                continue
+            renamed = _prefix_refs(sub_doc, f"{up.name}_")
+            for path, item in renamed.get("paths", {}).items():
                 doc.setdefault("paths", {})[f"{up.prefix}{path}"] = item
-            for name, schema in sub_doc.get("components", {}).get("schemas", {}).items():
-                doc.setdefault("components", {}).setdefault("schemas", {}).setdefault(name, schema)
-            with contextlib.suppress(KeyError):
-                for name, scheme in sub_doc["components"]["securitySchemes"].items():
-                    doc["components"].setdefault("securitySchemes", {})[name] = scheme
+            for name, schema in renamed.get("components", {}).get("schemas", {}).items():
+                components.setdefault("schemas", {})[f"{up.name}_{name}"] = schema
+            for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():
+                components.setdefault("securitySchemes", {})[name] = scheme
         app.openapi_schema = doc
         return doc
 
     app.openapi = combined  # type: ignore[method-assign]
+
+
+_SCHEMA_REF = "#/components/schemas/"
+
+
+def _prefix_refs(node: Any, prefix: str) -> Any:
+    """A copy of an OpenAPI fragment with every schema $ref renamed."""
+    if isinstance(node, dict):
+        return {
+            k: (_SCHEMA_REF + prefix + v[len(_SCHEMA_REF) :])
+            if k == "$ref" and isinstance(v, str) and v.startswith(_SCHEMA_REF)
+            else _prefix_refs(v, prefix)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_prefix_refs(v, prefix) for v in node]
+    return node

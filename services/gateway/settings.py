@@ -29,5 +29,19 @@ class GatewaySettings(BaseSettings):
     auth_audience: str = Field(default="tepat")
     auth_jwks_url: str | None = Field(default=None)
     auth_public_key_file: Path | None = Field(default=None)
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, description="Largest body on import routes (national extracts)."
+    )
+    rate_limit_per_minute: int = Field(default=1200, ge=1, description="Requests per client per minute.")
+    rate_limit_burst: int = Field(default=200, ge=1, description="Requests a client may send at once.")
+    write_rate_limit_per_minute: int = Field(
+        default=300, ge=1, description="Writes (POST/PUT/PATCH/DELETE) per client per route per minute."
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
+    oauth_clients_file: Path | None = Field(
+        default=None, description="JSON file of OAuth2 client-credentials clients (id, secret sha256, role, wilayah)."
+    )
+    token_ttl_s: int = Field(default=3600, ge=60, description="Lifetime of tokens issued to system clients.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -123,4 +125,29 @@ def issue_dev_token(
         "exp": now + ttl_s,
         "jti": str(uuid.uuid4()),
     }
-    return jwt.encode(claims, private_key_pem, algorithm="RS256")
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    return jwt.encode(claims, private_key_pem, algorithm="RS256", headers={"kid": key_id(key.public_key())})
+
+
+def key_id(public_key: Any) -> str:
+    """A stable key id (RFC 7638-style thumbprint prefix) so JWKS consumers can pick the right key."""
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+def public_jwk(public_key: Any) -> dict[str, str]:
+    """The public key as a JWK (for /.well-known/jwks.json)."""
+    numbers = public_key.public_numbers()
+
+    def b64(n: int) -> str:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return {
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": key_id(public_key),
+        "n": b64(numbers.n),
+        "e": b64(numbers.e),
+    }

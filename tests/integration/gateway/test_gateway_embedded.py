@@ -40,7 +40,8 @@ async def test_request_id_is_kept_or_created_and_errors_are_problems(tmp_path: P
         created = (await client.get("/healthz")).headers["x-request-id"]
         assert len(created) == 32
 
-        missing = await client.get("/api/registry/nowhere")
+        assert (await client.get("/api/registry/nowhere")).status_code == 401  # no token: nothing is revealed
+        missing = await client.get("/api/registry/nowhere", headers=auth(tmp_path, Role.VERIFIKATOR))
         assert missing.status_code == 404
         assert missing.headers["content-type"].startswith("application/problem+json")
         assert missing.json()["status"] == 404

@@ -1,0 +1,224 @@
+"""The gateway's front door for /api: authentication, rate limits and body size limits, before any routing.
+
+One pure-ASGI middleware, because it sits on every request and the gateway's added latency is budgeted in
+milliseconds. Services check the same token again (defence in depth); this layer stops unauthenticated and
+abusive traffic before it costs a service anything.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth.tokens import TokenError, TokenVerifier
+from shared.http.problems import problem_response
+
+# Reachable without a token: liveness, readiness, metrics and API documents.
+PUBLIC_SUFFIXES = ("/healthz", "/readyz", "/metrics", "/openapi.json")
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+UPLOAD_MARKER = "/imports"
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class TokenBuckets:
+    """Token buckets keyed by client (and route for writes), bounded so a flood of keys cannot exhaust memory."""
+
+    def __init__(self, per_minute: int, burst: int, max_keys: int = 100_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def take(self, key: str, now: float) -> float:
+        """Take one token; returns 0 if allowed, else the seconds until one is available."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = _Bucket(self.burst, now)
+            self._buckets[key] = bucket
+            if len(self._buckets) > self.max_keys:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return 0.0
+        return (1 - bucket.tokens) / self.rate
+
+
+class ApiGuard:
+    """Authenticate, rate-limit and size-limit every /api request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: TokenVerifier,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        per_minute: int,
+        burst: int,
+        writes_per_minute: int,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.max_body = max_body_bytes
+        self.max_upload = max_upload_bytes
+        self.clients = TokenBuckets(per_minute, burst)
+        self.writes = TokenBuckets(writes_per_minute, max(1, writes_per_minute // 6))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check one request."""
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        public = path.endswith(PUBLIC_SUFFIXES) and method in {"GET", "HEAD"}
+        client_key = _client_ip(scope)
+        if not public:
+            token = _bearer(scope)
+            if token is None:
+                await _reply(scope, receive, send, 401, "A bearer token is required.", {"WWW-Authenticate": "Bearer"})
+                return
+            try:
+                principal = self.verifier.verify(token)
+            except TokenError as exc:
+                headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                await _reply(scope, receive, send, 401, str(exc), headers, code="invalid_token")
+                return
+            client_key = f"sub:{principal.subject}"
+        now = time.monotonic()
+        wait = self.clients.take(client_key, now)
+        if not wait and method in WRITE_METHODS:
+            wait = self.writes.take(f"{client_key}|{_route_group(path)}", now)
+        if wait:
+            retry = str(max(1, math.ceil(wait)))
+            await _reply(
+                scope,
+                receive,
+                send,
+                429,
+                "Rate limit exceeded; retry later.",
+                {"Retry-After": retry},
+                code="rate_limited",
+            )
+            return
+        limit = self.max_upload if UPLOAD_MARKER in path else self.max_body
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _reply(scope, receive, send, 413, f"Request body larger than {limit} bytes.", code="body_too_large")
+            return
+        if declared is None and method in WRITE_METHODS and UPLOAD_MARKER not in path:
+            await self._call_buffered(scope, receive, send, limit)
+            return
+        await self._call_counting(scope, receive, send, limit)
+
+    async def _call_buffered(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        # A chunked body on an ordinary route is read here first (it is small by definition), so an oversized
+        # one is refused before any handler sees it; handlers that parse JSON would otherwise mask the error.
+        messages: list[Message] = []
+        seen = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                await _reply(
+                    scope, receive, send, 413, f"Request body larger than {limit} bytes.", code="body_too_large"
+                )
+                return
+            if not message.get("more_body", False):
+                break
+        replay = iter(messages)
+
+        async def replay_receive() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replay_receive, send)
+
+    async def _call_counting(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        # Uploads stream on: they are counted as they arrive and cut off when they pass the limit.
+        seen = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _reply(scope, receive, send, 413, f"Request body larger than {limit} bytes.", code="body_too_large")
+
+
+def _route_group(path: str) -> str:
+    # /api/registry/families/<id>/members → /api/registry/families: writes are limited per resource family.
+    parts = path.split("/")
+    return "/".join(parts[:4])
+
+
+def _bearer(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"ip:{client[0]}" if client else "ip:unknown"
+
+
+async def _reply(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    *,
+    code: str | None = None,
+) -> None:
+    response = problem_response(status, detail, headers=headers, code=code, instance=scope.get("path"))
+    await response(scope, receive, send)
