@@ -48,6 +48,20 @@ async def _worker(name: str, *, relay: bool, consume: bool) -> None:
         await runtime.stop()
 
 
+async def _audit_verify(name: str) -> int:
+    runtime = ServiceRuntime(DEFINITIONS[name]())
+    try:
+        async with runtime.sessions() as session:
+            checked, broken = await runtime.audit.verify(session)
+    finally:
+        await runtime.engine.dispose()
+    if broken is None:
+        print(f"{name}: audit chain intact ({checked} entries)")
+        return 0
+    print(f"{name}: audit chain BROKEN at entry {broken.seq}: {broken.reason} ({checked} entries verified before it)")
+    return 1
+
+
 async def _replay(name: str) -> None:
     runtime = ServiceRuntime(DEFINITIONS[name]())
     try:
@@ -93,6 +107,81 @@ def _make_migration(name: str, message: str) -> None:
         engine.dispose()
 
 
+class _ProgressBar:
+    """Rows read and rows/s on stderr, redrawn at most twice a second."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self.start = self._clock()
+        self.last = 0.0
+
+    def __call__(self, rows: int) -> None:
+        now = self._clock()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        rate = rows / max(now - self.start, 1e-9)
+        print(f"\r  read {rows:>10,} rows  {rate:>9,.0f} rows/s", end="", file=sys.stderr, flush=True)
+
+
+async def _import(kind: str, path: Path, source: str | None) -> int:
+    import json
+
+    from services.registry.families.changes import Actor
+    from services.registry.imports.service import create_job, new_job_path, run_job
+
+    runtime = ServiceRuntime(registry_definition())
+    try:
+        job_id, _ = new_job_path(runtime.settings.data_dir)
+        async with runtime.sessions() as session, session.begin():
+            await create_job(
+                session,
+                job_id=job_id,
+                kind=kind,
+                file_name=path.name,
+                path=path,
+                size=_file_size(path),
+                actor=Actor("cli", Role.SYSTEM.value),
+                wilayah="13.71",
+                source=source,
+            )
+        bar = _ProgressBar()
+        job = await run_job(runtime.sessions, job_id, progress=bar)
+        print(file=sys.stderr)
+        print(json.dumps({k: job[k] for k in ("id", "kind", "status", "counts", "error")}, default=str, indent=2))
+        return 0 if job["status"] == "succeeded" else 1
+    finally:
+        await runtime.engine.dispose()
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _import_file(kind: str, file: str, source: str | None) -> int:
+    path = Path(file).resolve()
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    return asyncio.run(_import(kind, path, source))
+
+
+def _generate_city(args: argparse.Namespace) -> None:
+    from demo.generator import generate_city
+
+    stats = generate_city(
+        Path(args.out), families_count=args.families, seed=args.seed, period=args.period, quarters=args.quarters
+    )
+    print(
+        f"{stats.families:,} families, {stats.members:,} members, {stats.death_rows:,} death list rows, "
+        f"{stats.excluded_rows:,} excluded list rows"
+    )
+    for path in stats.files:
+        print(path)
+
+
 def _token(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir or GatewaySettings().data_dir)
     ensure_dev_keys(data_dir)
@@ -128,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(cmd, help=f"run a service's {text} as a standalone process")
         p.add_argument("service", choices=list(DEFINITIONS))
 
+    p = sub.add_parser("audit-verify", help="verify a service's audit hash chain; exit 1 at the first broken link")
+    p.add_argument("service", choices=list(DEFINITIONS))
+
     p = sub.add_parser("dlq-replay", help="retry a service's dead-lettered events")
     p.add_argument("service", choices=list(DEFINITIONS))
 
@@ -145,6 +237,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ttl", type=int, default=8 * 3600)
     p.add_argument("--data-dir")
 
+    p = sub.add_parser("import-extract", help="import a national (DTSEN) extract CSV into the registry")
+    p.add_argument("file")
+
+    p = sub.add_parser("import-list", help="import an external list (death / excluded occupations) into the registry")
+    p.add_argument("kind", choices=["death", "excluded"])
+    p.add_argument("file")
+    p.add_argument("--source", help="who sent the list (default: dukcapil / excluded_list)")
+
+    p = sub.add_parser("generate-city", help="write a deterministic synthetic city (extract and lists) as CSV")
+    p.add_argument("--families", type=int, required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", required=True)
+    p.add_argument("--period", default="2026-Q3", help="newest desil period (extract.csv)")
+    p.add_argument("--quarters", type=int, default=1, help="also write extract_<period>.csv for earlier quarters")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         _serve(args)
@@ -153,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_migrate(names))
     elif args.command in {"relay", "consume", "worker"}:
         asyncio.run(_worker(args.service, relay=args.command != "consume", consume=args.command != "relay"))
+    elif args.command == "audit-verify":
+        return asyncio.run(_audit_verify(args.service))
     elif args.command == "dlq-replay":
         asyncio.run(_replay(args.service))
     elif args.command == "makemigration":
@@ -164,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
     elif args.command == "token":
         _token(args)
+    elif args.command == "import-extract":
+        return _import_file("extract", args.file, None)
+    elif args.command == "import-list":
+        return _import_file(args.kind, args.file, args.source)
+    elif args.command == "generate-city":
+        _generate_city(args)
     return 0
 
 

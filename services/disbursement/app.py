@@ -5,8 +5,22 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.disbursement.database import MIGRATIONS, messaging, metadata
+from services.disbursement.households import models as _household_models  # noqa: F401  (registers tables)
+from services.disbursement.households.handlers import HANDLERS
+from services.disbursement.payer_reports import models as _report_models  # noqa: F401
+from services.disbursement.payer_reports.router import router as payer_reports_router
+from services.disbursement.payments import models as _payment_models  # noqa: F401
+from services.disbursement.payments.router import router as payments_router
+from services.disbursement.programmes import models as _programme_models  # noqa: F401
+from services.disbursement.programmes.router import router as programmes_router
+from services.disbursement.reconciliation import models as _break_models  # noqa: F401
+from services.disbursement.reconciliation.router import router as reconciliation_router
+from services.disbursement.reports.router import router as reports_router
 from services.disbursement.settings import DisbursementSettings
+from services.disbursement.tahap import models as _tahap_models  # noqa: F401
+from services.disbursement.tahap.router import router as tahap_router
 from shared.bus.local import LocalBus
+from shared.events.topics import REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceDefinition, build_service_app
 
 
@@ -19,9 +33,16 @@ def definition(settings: DisbursementSettings | None = None) -> ServiceDefinitio
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[],
-        handlers={},
-        topics=(),
+        routers=[
+            programmes_router,
+            tahap_router,
+            payments_router,
+            payer_reports_router,
+            reconciliation_router,
+            reports_router,
+        ],
+        handlers=HANDLERS,
+        topics=(REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME),
     )
 
 

@@ -1,4 +1,5 @@
-"""Tables every service owns for reliable messaging: the outbox, the inbox and the dead letters."""
+"""Tables every service owns: for reliable messaging (outbox, inbox, dead letters, probe receipts) and the
+tamper-evident audit log."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from sqlalchemy import (
     text,
 )
 
+from shared.audit.chain import define_audit_table
+
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -29,6 +32,7 @@ class MessagingTables:
     inbox: Table
     dead_letter: Table
     probe_receipt: Table
+    audit_log: Table
 
 
 def define_messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -95,4 +99,10 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("occurred_at", DateTime(timezone=True), nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False),
     )
-    return MessagingTables(outbox=outbox, inbox=inbox, dead_letter=dead_letter, probe_receipt=probe_receipt)
+    return MessagingTables(
+        outbox=outbox,
+        inbox=inbox,
+        dead_letter=dead_letter,
+        probe_receipt=probe_receipt,
+        audit_log=define_audit_table(metadata),
+    )

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.audit import changes
+from shared.context import request_id_var
 from shared.runtime.service import ServiceRuntime
 
 
@@ -18,9 +20,52 @@ def get_runtime(request: Request) -> ServiceRuntime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed after the endpoint returns, before the response is sent."""
-    async with get_runtime(request).sessions() as session, session.begin():
+    """One transaction per request: committed after the endpoint returns, before the response is sent.
+
+    A successful write is written to the service's audit log in the same transaction, with the before/after
+    of every change the domain code noted, so no change lands without its audit entry."""
+    runtime = get_runtime(request)
+    changes.begin()
+    async with runtime.sessions() as session, session.begin():
         yield session
+        if request.method in _WRITES:
+            await _audit_request(runtime, session, request)
+
+
+_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+async def _audit_request(runtime: ServiceRuntime, session: AsyncSession, request: Request) -> None:
+    principal = getattr(request.state, "principal", None)
+    actor = principal.subject if principal else "anonymous"
+    role = str(principal.role) if principal else "none"
+    route = request.scope.get("route")
+    action = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    record_id = ",".join(str(v) for v in request.path_params.values()) or None
+    request_id = request_id_var.get()
+    noted = changes.drain()
+    if not noted:
+        await runtime.audit.record(
+            session,
+            actor=actor,
+            role=role,
+            action=action,
+            record_type=runtime.settings.service_name,
+            record_id=record_id,
+            request_id=request_id,
+        )
+    for change in noted:
+        await runtime.audit.record(
+            session,
+            actor=actor,
+            role=role,
+            action=f"{action} ({change.action})",
+            record_type=change.record_type,
+            record_id=change.record_id,
+            before=change.before,
+            after=change.after,
+            request_id=request_id,
+        )
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

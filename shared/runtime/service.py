@@ -17,6 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.audit.chain import AuditLog
+from shared.audit.router import audit_router
 from shared.auth.tokens import TokenVerifier, load_public_key
 from shared.bus.base import Publisher
 from shared.bus.kafka import KafkaConsumerRunner, KafkaPublisher
@@ -61,6 +63,7 @@ class ServiceRuntime:
         self.engine: AsyncEngine = create_engine(self.settings)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.outbox = OutboxWriter(source=self.settings.service_name, table=definition.messaging.outbox)
+        self.audit = AuditLog(definition.messaging.audit_log)
         self.local_bus = bus if bus is not None else (LocalBus() if self.settings.bus == "local" else None)
         self.publisher: Publisher | None = None
         self.relay: OutboxRelay | None = None
@@ -202,6 +205,7 @@ def build_service_app(definition: ServiceDefinition, *, bus: LocalBus | None = N
     install_problem_handlers(app)
     app.include_router(health_router(settings.service_name))
     app.include_router(probe_router(definition.messaging))
+    app.include_router(audit_router(AuditLog(definition.messaging.audit_log)))
     for router in definition.routers:
         app.include_router(router)
     return app

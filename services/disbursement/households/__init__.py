@@ -1,0 +1,1 @@
+"""households of the disbursement service."""

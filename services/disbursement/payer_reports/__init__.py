@@ -1,0 +1,1 @@
+"""payer_reports of the disbursement service."""

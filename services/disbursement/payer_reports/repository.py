@@ -1,0 +1,267 @@
+"""Set-based application of a staged payer report: resolve, check, record, apply, report errors."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, and_, case, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.disbursement.dialect import analyze, insert_for, is_pg
+from services.disbursement.payer_reports.models import (
+    payer_report,
+    payer_report_error,
+    payer_report_row,
+    payer_report_staging,
+)
+from services.disbursement.payer_reports.parsing import STAGING_COLUMNS, RowError
+from services.disbursement.payments.events import emit_line_status
+from services.disbursement.payments.models import payment_line
+from services.disbursement.payments.rules import IMPORTABLE, sources_of
+
+st = payer_report_staging.c
+pl = payment_line.c
+
+
+async def claim_report(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the report row; False when a file with the same sha256 was imported before (it changes nothing)."""
+    stmt = (
+        insert_for(session, payer_report)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["file_sha256"])
+        .returning(payer_report.c.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def report_by_sha(session: AsyncSession, sha: str) -> RowMapping | None:
+    """The report imported from a file with this content."""
+    stmt = select(payer_report).where(payer_report.c.file_sha256 == sha)
+    return (await session.execute(stmt)).mappings().first()
+
+
+async def get_report(session: AsyncSession, report_id: str) -> RowMapping | None:
+    """One report."""
+    return (await session.execute(select(payer_report).where(payer_report.c.id == report_id))).mappings().first()
+
+
+async def stage(session: AsyncSession, records: Sequence[tuple[Any, ...]], schema: str | None) -> None:
+    """Load a batch of staging records: COPY on PostgreSQL, executemany on SQLite."""
+    if not records:
+        return
+    if is_pg(session):
+        conn = await session.connection()
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            "payer_report_staging", records=records, columns=STAGING_COLUMNS, schema_name=schema
+        )
+    else:
+        await session.execute(
+            payer_report_staging.insert(), [dict(zip(STAGING_COLUMNS, r, strict=True)) for r in records]
+        )
+
+
+async def record_parse_errors(session: AsyncSession, report_id: str, errors: Sequence[RowError]) -> None:
+    """Store rows that could not be staged."""
+    if errors:
+        await session.execute(
+            payer_report_error.insert(),
+            [
+                {
+                    "report_id": report_id,
+                    "row_no": e.row_no,
+                    "line_key": e.line_key,
+                    "reason": e.reason,
+                    "detail": e.detail,
+                }
+                for e in errors
+            ],
+        )
+
+
+def _mine(report_id: str) -> Any:
+    return and_(st.report_id == report_id, st.outcome.is_(None))
+
+
+async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, now: datetime) -> dict[str, int]:
+    """Apply staged rows to the lines of a tahap; returns counts of applied / duplicate / error rows."""
+    await analyze(session, "payer_report_staging", "payment_line")
+    # 1. Identity: rows named by (programme, tahap, household) get their line id.
+    await session.execute(
+        update(payer_report_staging)
+        .where(
+            st.report_id == report_id,
+            st.line_id.is_(None),
+            pl.programme_code == st.programme_code,
+            pl.tahap_id == st.tahap_id,
+            pl.household_id == st.household_id,
+        )
+        .values(line_id=pl.line_id)
+    )
+    own_line = exists().where(pl.line_id == st.line_id, pl.tahap_id == tahap_id)
+    await session.execute(
+        update(payer_report_staging).where(_mine(report_id), ~own_line).values(outcome="error", error="unknown_line")
+    )
+    mismatch = exists().where(
+        pl.line_id == st.line_id, st.household_id.is_not(None), pl.household_id != st.household_id
+    )
+    await session.execute(
+        update(payer_report_staging)
+        .where(_mine(report_id), mismatch)
+        .values(outcome="error", error="identity_mismatch")
+    )
+    await session.execute(
+        update(payer_report_staging)
+        .where(st.report_id == report_id, st.outcome.is_(None))
+        .values(line_key=literal("L:") + cast(st.line_id, Text))
+    )
+    # 2. Natural key: a row already recorded (this file or another one) changes nothing.
+    r = payer_report_row.c
+    seen = exists().where(
+        r.tahap_id == tahap_id, r.line_key == st.line_key, r.status == st.status, r.reference == st.reference
+    )
+    twin = payer_report_staging.alias("twin")
+    earlier = exists().where(
+        twin.c.report_id == report_id,
+        twin.c.line_key == st.line_key,
+        twin.c.status == st.status,
+        twin.c.reference == st.reference,
+        twin.c.row_no < st.row_no,
+    )
+    # Two statements, not one with OR: each EXISTS alone becomes a semi-join instead of a per-row subplan.
+    for repeated in (seen, earlier):
+        await session.execute(
+            update(payer_report_staging)
+            .where(st.report_id == report_id, st.outcome.is_distinct_from("error"), repeated)
+            .values(outcome="duplicate")
+        )
+    # 3. Amounts: a payer must report the planned amount; a return cannot exceed it.
+    await session.execute(
+        update(payer_report_staging)
+        .where(
+            _mine(report_id),
+            pl.line_id == st.line_id,
+            or_(
+                and_(st.status.in_(["at_payer", "paid", "failed"]), st.amount != pl.amount),
+                and_(st.status == "returned", st.amount > pl.amount),
+            ),
+        )
+        .values(
+            outcome="error",
+            error=case((st.status == "returned", "returned_more_than_paid"), else_="amount_differs"),
+        )
+    )
+    # 4. What payers said is kept (except exact repeats) for reconciliation, including rows that did not apply.
+    cols = [
+        "report_id",
+        "row_no",
+        "tahap_id",
+        "line_id",
+        "line_key",
+        "status",
+        "amount",
+        "event_date",
+        "reference",
+        "failure_reason",
+    ]
+    source = select(
+        st.report_id,
+        st.row_no,
+        literal(tahap_id),
+        st.line_id,
+        st.line_key,
+        st.status,
+        st.amount,
+        st.event_date,
+        st.reference,
+        st.failure_reason,
+    ).where(
+        st.report_id == report_id,
+        st.outcome.is_distinct_from("duplicate"),
+        st.error.is_distinct_from("identity_mismatch"),
+    )
+    await session.execute(insert_for(session, payer_report_row).from_select(cols, source).on_conflict_do_nothing())
+    await analyze(session, "payer_report_row")
+    # 5. Apply in pipeline order, the first row per line and status, only along allowed transitions.
+    for status in IMPORTABLE:
+        first = payer_report_staging.alias("first")
+        lowest = (
+            select(func.min(first.c.row_no))
+            .where(
+                first.c.report_id == report_id,
+                first.c.line_id == st.line_id,
+                first.c.status == status,
+                first.c.outcome.is_(None),
+            )
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(payer_report_staging)
+            .where(
+                _mine(report_id),
+                st.status == status.value,
+                pl.line_id == st.line_id,
+                pl.status.in_(sorted(s.value for s in sources_of(status))),
+                st.row_no == lowest,
+            )
+            .values(outcome="applied")
+        )
+        values: dict[str, Any] = {"status": st.status, "version": pl.version + 1, "updated_at": now}
+        if status.value == "paid":
+            values.update(
+                paid_amount=st.amount, paid_on=func.coalesce(st.event_date, now.date()), payer_reference=st.reference
+            )
+        elif status.value == "failed":
+            values.update(failure_reason=st.failure_reason)
+        elif status.value == "returned":
+            values.update(returned_amount=st.amount, returned_on=func.coalesce(st.event_date, now.date()))
+        await session.execute(
+            update(payment_line)
+            .where(
+                st.report_id == report_id, st.outcome == "applied", st.status == status.value, st.line_id == pl.line_id
+            )
+            .values(values)
+        )
+    # 6. Whatever is left could not move its line from where it is.
+    current = select(pl.status).where(pl.line_id == st.line_id).scalar_subquery()
+    await session.execute(
+        update(payer_report_staging)
+        .where(_mine(report_id))
+        .values(outcome="error", error=literal("invalid_from_") + func.coalesce(current, "unknown"))
+    )
+    # 7. Events (one per line changed, with its resulting status) and the error report.
+    applied_lines = select(st.line_id).where(st.report_id == report_id, st.outcome == "applied")
+    await emit_line_status(session, pl.line_id.in_(applied_lines))
+    await session.execute(
+        payer_report_error.insert().from_select(
+            ["report_id", "row_no", "line_key", "reason", "detail"],
+            select(st.report_id, st.row_no, st.line_key, st.error, literal(None)).where(
+                st.report_id == report_id, st.outcome == "error"
+            ),
+        )
+    )
+    counts: dict[str | None, int] = dict(
+        (
+            await session.execute(
+                select(st.outcome, func.count()).where(st.report_id == report_id).group_by(st.outcome)
+            )
+        ).all()  # type: ignore[arg-type]
+    )
+    await session.execute(delete(payer_report_staging).where(st.report_id == report_id))
+    return {k: int(counts.get(k, 0)) for k in ("applied", "duplicate", "error")}
+
+
+async def finish_report(session: AsyncSession, report_id: str, values: dict[str, int]) -> RowMapping:
+    """Store the counts of an import; returns the report row."""
+    stmt = update(payer_report).where(payer_report.c.id == report_id).values(values).returning(*payer_report.c)
+    return (await session.execute(stmt)).mappings().one()
+
+
+async def list_errors(session: AsyncSession, report_id: str, limit: int, offset: int) -> list[RowMapping]:
+    """The per-row error report, by row number."""
+    e = payer_report_error.c
+    stmt = select(payer_report_error).where(e.report_id == report_id).order_by(e.row_no).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).mappings().all())

@@ -1,0 +1,1 @@
+"""payments of the disbursement service."""

@@ -1,0 +1,52 @@
+"""Queries of payment lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.disbursement.payments.models import payment_line
+
+pl = payment_line.c
+
+
+async def get_line(session: AsyncSession, line_id: int) -> RowMapping | None:
+    """One line."""
+    return (await session.execute(select(payment_line).where(pl.line_id == line_id))).mappings().first()
+
+
+async def guarded_line_update(
+    session: AsyncSession, line_id: int, expected: str, values: dict[str, Any]
+) -> RowMapping | None:
+    """UPDATE … WHERE status = expected; None when the line moved meanwhile."""
+    stmt = (
+        update(payment_line)
+        .where(pl.line_id == line_id, pl.status == expected)
+        .values(version=pl.version + 1, **values)
+        .returning(*payment_line.c)
+    )
+    return (await session.execute(stmt)).mappings().first()
+
+
+async def advance_lines(session: AsyncSession, tahap_id: str, source: str, target: str, now: Any) -> int:
+    """Move every line of a tahap in `source` to `target` in one UPDATE; returns how many moved."""
+    stmt = (
+        update(payment_line)
+        .where(pl.tahap_id == tahap_id, pl.status == source)
+        .values(status=target, version=pl.version + 1, updated_at=now)
+    )
+    return int((await session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def list_lines(
+    session: AsyncSession, *, tahap_id: str, scope: ColumnElement[bool], status: str | None, limit: int, offset: int
+) -> list[RowMapping]:
+    """A page of a tahap's lines in the caller's scope."""
+    stmt = select(payment_line).where(pl.tahap_id == tahap_id, scope)
+    if status:
+        stmt = stmt.where(pl.status == status)
+    stmt = stmt.order_by(pl.line_id).limit(limit).offset(offset)
+    return list((await session.execute(stmt)).mappings().all())

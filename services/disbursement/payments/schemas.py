@@ -1,0 +1,65 @@
+"""Request and response bodies of payment lines."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.payment import PaymentFailureReason, PaymentLineStatusCode
+
+
+class LineOut(BaseModel):
+    """A payment line (ids, codes and amounts only)."""
+
+    line_id: int
+    programme_code: str
+    tahap_id: str
+    household_id: str
+    kecamatan_code: str
+    kelurahan_code: str
+    amount: int
+    status: str
+    held_from: str | None
+    hold_reason: str | None
+    failure_reason: str | None
+    paid_amount: int | None
+    paid_on: date | None
+    returned_amount: int | None
+    returned_on: date | None
+    payer_reference: str | None
+    decided_by: str | None
+    decision_reason: str | None
+    version: int
+    updated_at: datetime
+
+
+class TransitionIn(BaseModel):
+    """Move one line (city programmes, disputes from audit findings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: PaymentLineStatusCode
+    failure_reason: PaymentFailureReason | None = None
+    amount: int | None = Field(default=None, ge=0, description="Paid or returned amount (default: the line's).")
+    on: date | None = Field(default=None, description="Day paid or returned (default today).")
+    reference: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AdvanceIn(BaseModel):
+    """Move every line of a tahap in one status to the next (e.g. planned → spm), set-based."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_status: PaymentLineStatusCode
+    to_status: PaymentLineStatusCode
+
+
+class AdvanceOut(BaseModel):
+    """How many lines moved."""
+
+    tahap_id: str
+    from_status: str
+    to_status: str
+    moved: int

@@ -1,0 +1,1 @@
+"""programmes of the disbursement service."""

@@ -1,0 +1,1 @@
+"""reconciliation of the disbursement service."""

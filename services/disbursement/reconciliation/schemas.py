@@ -1,0 +1,60 @@
+"""Bodies of reconciliation and the break queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Totals(BaseModel):
+    """Lines and rupiah in one bucket."""
+
+    lines: int = 0
+    amount: int = 0
+
+
+class ReconciliationOut(BaseModel):
+    """A tahap's money: planned, at payer, paid, failed, returned; and its open breaks."""
+
+    tahap_id: str
+    planned: Totals
+    at_payer: Totals
+    paid: Totals
+    failed: Totals
+    returned: Totals
+    on_hold: Totals
+    cancelled: Totals
+    by_status: dict[str, Totals]
+    breaks_open: dict[str, int]
+
+
+class BreakOut(BaseModel):
+    """One mismatch in the break queue."""
+
+    id: int
+    tahap_id: str
+    kind: str
+    line_key: str
+    line_id: int | None
+    household_id: str | None
+    kecamatan_code: str | None
+    kelurahan_code: str | None
+    expected_amount: int | None
+    reported_amount: int | None
+    status: str
+    detected_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str | None
+    resolution_note: str | None
+
+
+class ResolveIn(BaseModel):
+    """How a break was settled, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: Literal["payer_corrected", "line_corrected", "recovery_started", "accepted", "false_positive"]
+    note: str = Field(min_length=3, max_length=500)

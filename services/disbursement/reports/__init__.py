@@ -1,0 +1,1 @@
+"""reports of the disbursement service."""

@@ -1,0 +1,1 @@
+"""tahap of the disbursement service."""

@@ -1,0 +1,86 @@
+"""Tahap (payment rounds), their list generations and the frozen lists."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from services.disbursement.database import metadata
+
+tahap = Table(
+    "tahap",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("programme_code", String(30), ForeignKey("programme.code", name="fk_tahap_programme"), nullable=False),
+    Column("label", String(40), nullable=False),
+    # The day eligibility is judged on (verification age, rule effective dates).
+    Column("as_of", Date, nullable=False),
+    Column("rule_version_id", BigInteger, nullable=False),
+    # draft / list_generated / approved / paying / closed / cancelled
+    Column("status", String(20), nullable=False),
+    Column("generation", Integer, nullable=False, server_default=text("0")),
+    Column("list_hash", String(64), nullable=True),
+    Column("listed_count", Integer, nullable=False, server_default=text("0")),
+    Column("total_amount", BigInteger, nullable=False, server_default=text("0")),
+    Column("prepared_by", String(200), nullable=True),
+    Column("prepared_at", DateTime(timezone=True), nullable=True),
+    Column("approved_by", String(200), nullable=True),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
+    Column("cancelled_by", String(200), nullable=True),
+    Column("cancel_reason", String(500), nullable=True),
+    Column("closed_by", String(200), nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("programme_code", "label", name="uq_tahap_label"),
+)
+
+tahap_generation = Table(
+    "tahap_generation",
+    metadata,
+    Column("tahap_id", String(36), ForeignKey("tahap.id", name="fk_generation_tahap"), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("generated_by", String(200), nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=False),
+    Column("list_hash", String(64), nullable=False),
+    Column("listed_count", Integer, nullable=False),
+    Column("total_amount", BigInteger, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
+    Column("changed", Integer, nullable=False),
+    PrimaryKeyConstraint("tahap_id", "generation", name="pk_tahap_generation"),
+)
+
+# Every family of the read model as evaluated when the list was generated: the frozen inputs, the verdict
+# and, for listed families, the rank and amount. Only the newest two generations of a tahap are kept.
+tahap_list = Table(
+    "tahap_list",
+    metadata,
+    Column("tahap_id", String(36), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("household_id", String(100), nullable=False),
+    Column("kecamatan_code", String(20), nullable=False),
+    Column("kelurahan_code", String(20), nullable=False),
+    Column("desil", Integer, nullable=True),
+    Column("inputs", Text, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("list_rank", Integer, nullable=True),
+    Column("listed", Boolean, nullable=False),
+    Column("reason", String(40), nullable=False),
+    PrimaryKeyConstraint("tahap_id", "generation", "household_id", name="pk_tahap_list"),
+    Index("ix_tahap_list_listed", "tahap_id", "generation", "listed", "list_rank"),
+)

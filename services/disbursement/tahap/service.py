@@ -1,0 +1,261 @@
+"""Tahap use cases: create, generate (freeze) the list, approve (maker-checker), cancel, pay, close, compare."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.disbursement.payments.enrolment import apply_approved_list
+from services.disbursement.programmes.repository import get_rule_by_id
+from services.disbursement.programmes.rules import RuleDefinition
+from services.disbursement.programmes.service import require_programme, resolve_rule
+from services.disbursement.scope import within_scope
+from services.disbursement.tahap import repository as repo
+from services.disbursement.tahap.changes import tahap_changes
+from services.disbursement.tahap.models import tahap, tahap_list
+from services.disbursement.tahap.rules import allowed_from, target_of
+from services.disbursement.tahap.schemas import ListDiff, ListRow, TahapChanges, TahapIn, TahapOut
+from shared.auth.principal import Principal
+from shared.events.envelope import utcnow
+from shared.http.problems import ProblemError
+
+
+def tahap_out(row: RowMapping) -> TahapOut:
+    """Response body of a tahap row."""
+    return TahapOut.model_validate(dict(row))
+
+
+async def require_tahap(session: AsyncSession, tahap_id: str) -> RowMapping:
+    """The tahap, or 404."""
+    row = await repo.get_tahap(session, tahap_id)
+    if row is None:
+        raise ProblemError(404, f"Tahap {tahap_id} does not exist.", code="not_found")
+    return row
+
+
+async def _transition(session: AsyncSession, tahap_id: str, action: str, values: dict[str, Any]) -> RowMapping:
+    allowed = frozenset(s.value for s in allowed_from(action))
+    row = await repo.guarded_update(
+        session, tahap_id, allowed, {"status": target_of(action).value, "updated_at": utcnow(), **values}
+    )
+    if row is None:
+        current = await require_tahap(session, tahap_id)
+        raise ProblemError(
+            409,
+            f"Cannot {action.replace('_', ' ')} a tahap that is {current['status']}.",
+            code="invalid_state",
+            current_status=current["status"],
+            allowed_from=sorted(allowed),
+        )
+    return row
+
+
+async def create_tahap(session: AsyncSession, *, body: TahapIn, principal: Principal) -> TahapOut:
+    """Open a draft tahap bound to a rule version (409 if the label exists for the programme)."""
+    await require_programme(session, body.programme_code)
+    rule = await resolve_rule(session, code=body.programme_code, version=body.rule_version, as_of=body.as_of)
+    existing = [r for r in await repo.list_tahap(session, body.programme_code) if r["label"] == body.label]
+    if existing:
+        raise ProblemError(
+            409, f"Tahap {body.label} of {body.programme_code} exists.", code="exists", tahap_id=existing[0]["id"]
+        )
+    now = utcnow()
+    tahap_id = str(uuid.uuid4())
+    await repo.insert_tahap(
+        session,
+        {
+            "id": tahap_id,
+            "programme_code": body.programme_code,
+            "label": body.label,
+            "as_of": body.as_of,
+            "rule_version_id": rule["id"],
+            "status": "draft",
+            "generation": 0,
+            "listed_count": 0,
+            "total_amount": 0,
+            "created_by": principal.subject,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return tahap_out(await require_tahap(session, tahap_id))
+
+
+async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal) -> ListDiff:
+    """Freeze (or re-freeze) the list from today's read model; returns the diff against the previous generation."""
+    now = utcnow()
+    # The guarded UPDATE is the lock: a concurrent generate waits here, then builds the next generation.
+    row = await _transition(
+        session,
+        tahap_id,
+        "generate",
+        {"generation": tahap.c.generation + 1, "prepared_by": principal.subject, "prepared_at": now},
+    )
+    generation = int(row["generation"])
+    rule_row = await get_rule_by_id(session, row["rule_version_id"])
+    assert rule_row is not None
+    rule = RuleDefinition.model_validate_json(rule_row["definition"])
+    await repo.freeze_list(session, tahap_id=tahap_id, generation=generation, rule=rule, as_of=row["as_of"])
+    digest = await repo.list_hash(session, tahap_id, generation)
+    count, total = await repo.list_totals(session, tahap_id, generation)
+    diff = await repo.diff_counts(session, tahap_id, generation)
+    await repo.sync_planned_lines(
+        session, tahap_id=tahap_id, programme_code=row["programme_code"], generation=generation, now=now
+    )
+    await repo.drop_old_generations(session, tahap_id, generation - 1)
+    await repo.insert_generation(
+        session,
+        {
+            "tahap_id": tahap_id,
+            "generation": generation,
+            "generated_by": principal.subject,
+            "generated_at": now,
+            "list_hash": digest,
+            "listed_count": count,
+            "total_amount": total,
+            **diff,
+        },
+    )
+    await repo.guarded_update(
+        session,
+        tahap_id,
+        frozenset({"list_generated"}),
+        {"list_hash": digest, "listed_count": count, "total_amount": total},
+    )
+    return await list_diff(session, tahap_id=tahap_id, limit=100)
+
+
+async def list_diff(session: AsyncSession, *, tahap_id: str, limit: int) -> ListDiff:
+    """The newest generation of a list against the one before it."""
+    row = await require_tahap(session, tahap_id)
+    generation = int(row["generation"])
+    if generation == 0:
+        raise ProblemError(
+            409, "No list has been generated for this tahap yet.", code="invalid_state", current_status=row["status"]
+        )
+    gen = await repo.get_generation(session, tahap_id, generation)
+    prev = await repo.get_generation(session, tahap_id, generation - 1) if generation > 1 else None
+    assert gen is not None
+    ids = await repo.diff_ids(session, tahap_id, generation, limit)
+    return ListDiff(
+        generation=generation,
+        previous_generation=generation - 1 if prev is not None else None,
+        list_hash=gen["list_hash"],
+        previous_hash=prev["list_hash"] if prev is not None else None,
+        listed_count=gen["listed_count"],
+        total_amount=gen["total_amount"],
+        added=gen["added"],
+        removed=gen["removed"],
+        changed=gen["changed"],
+        added_ids=ids["added"],
+        removed_ids=ids["removed"],
+        changed_ids=ids["changed"],
+    )
+
+
+async def approve(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapOut:
+    """Approve the frozen list (never by its preparer); enrolments move and enrolment.changed is emitted."""
+    current = await require_tahap(session, tahap_id)
+    if current["prepared_by"] == principal.subject:
+        raise ProblemError(403, "The preparer of a tahap list may not approve it.", code="maker_checker")
+    now = utcnow()
+    row = await _transition(session, tahap_id, "approve", {"approved_by": principal.subject, "approved_at": now})
+    if row["prepared_by"] == principal.subject:
+        raise ProblemError(403, "The preparer of a tahap list may not approve it.", code="maker_checker")
+    await apply_approved_list(
+        session,
+        programme_code=row["programme_code"],
+        tahap_id=tahap_id,
+        generation=int(row["generation"]),
+        now=now,
+    )
+    return tahap_out(row)
+
+
+async def cancel(session: AsyncSession, *, tahap_id: str, reason: str, principal: Principal) -> TahapOut:
+    """Cancel a draft or generated tahap; its unsent lines are removed."""
+    row = await _transition(session, tahap_id, "cancel", {"cancelled_by": principal.subject, "cancel_reason": reason})
+    await repo.delete_unsent_lines(session, tahap_id)
+    return tahap_out(row)
+
+
+async def start_paying(session: AsyncSession, *, tahap_id: str) -> RowMapping:
+    """approved → paying (idempotent once paying)."""
+    return await _transition(session, tahap_id, "start_paying", {})
+
+
+async def close(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapOut:
+    """Close a tahap that is paying (or approved with nothing left to pay)."""
+    return tahap_out(await _transition(session, tahap_id, "close", {"closed_by": principal.subject}))
+
+
+async def changes(
+    session: AsyncSession, *, tahap_id: str, previous_tahap_id: str | None, principal: Principal
+) -> TahapChanges:
+    """Tahap-over-tahap report per kecamatan, scoped."""
+    row = await require_tahap(session, tahap_id)
+    if row["generation"] == 0:
+        raise ProblemError(
+            409, "No list has been generated for this tahap yet.", code="invalid_state", current_status=row["status"]
+        )
+    prev: RowMapping | None
+    if previous_tahap_id:
+        prev = await require_tahap(session, previous_tahap_id)
+        if prev["programme_code"] != row["programme_code"] or prev["generation"] == 0:
+            raise ProblemError(
+                422, "The previous tahap must be of the same programme and have a list.", code="invalid_previous"
+            )
+    else:
+        prev = await repo.previous_committed(session, row)
+    per = await tahap_changes(session, current=row, previous=prev, principal=principal)
+    return TahapChanges(
+        tahap_id=tahap_id,
+        previous_tahap_id=prev["id"] if prev is not None else None,
+        previous=sum(k.previous for k in per),
+        added=sum(k.added for k in per),
+        removed=sum(k.removed for k in per),
+        current=sum(k.current for k in per),
+        kecamatan=per,
+    )
+
+
+async def list_rows(
+    session: AsyncSession,
+    *,
+    tahap_id: str,
+    principal: Principal,
+    listed: bool | None,
+    kecamatan_code: str | None,
+    limit: int,
+    offset: int,
+) -> list[ListRow]:
+    """A page of the frozen list, in the caller's scope."""
+    row = await require_tahap(session, tahap_id)
+    rows = await repo.list_page(
+        session,
+        tahap_id=tahap_id,
+        generation=int(row["generation"]),
+        scope=within_scope(tahap_list.c.kelurahan_code, principal),
+        listed=listed,
+        kecamatan_code=kecamatan_code,
+        limit=limit,
+        offset=offset,
+    )
+    return [
+        ListRow(
+            household_id=r["household_id"],
+            kecamatan_code=r["kecamatan_code"],
+            kelurahan_code=r["kelurahan_code"],
+            desil=r["desil"],
+            amount=r["amount"],
+            rank=r["list_rank"],
+            listed=bool(r["listed"]),
+            reason=r["reason"],
+            inputs=json.loads(r["inputs"]),
+        )
+        for r in rows
+    ]
