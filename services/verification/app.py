@@ -4,27 +4,37 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.verification.attachments import models as _attachment_models  # noqa: F401  (registers tables)
+from services.verification.campaigns import models as _campaign_models  # noqa: F401
+from services.verification.campaigns.router import router as campaigns_router
 from services.verification.database import MIGRATIONS, messaging, metadata
-from services.verification.households import models as _household_models  # noqa: F401  (registers tables)
-from services.verification.households.handlers import HANDLERS as HOUSEHOLD_HANDLERS
+from services.verification.groundchecks.handlers import payment_handlers
+from services.verification.groundchecks.router import router as groundchecks_router
+from services.verification.households import models as _household_models  # noqa: F401
+from services.verification.households.handlers import household_handlers
+from services.verification.objections.router import router as objections_router
+from services.verification.proposals.router import router as proposals_router
+from services.verification.ratification import models as _ratification_models  # noqa: F401
+from services.verification.ratification.router import router as ratification_router
 from services.verification.settings import VerificationSettings
 from shared.bus.local import LocalBus
-from shared.events.topics import REGISTRY_HOUSEHOLD
+from shared.events.topics import DISBURSEMENT_PAYMENT, REGISTRY_HOUSEHOLD
 from shared.runtime.service import ServiceDefinition, build_service_app
 
 
 def definition(settings: VerificationSettings | None = None) -> ServiceDefinition:
     """Verification as the shared runtime sees it."""
+    settings = settings or VerificationSettings()
     return ServiceDefinition(
-        settings=settings or VerificationSettings(),
+        settings=settings,
         title="Tepat verification",
         description="Proposals (usulan), objections (sanggah), ground checks by TKSK/PSM, ratification.",
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[],
-        handlers=HOUSEHOLD_HANDLERS,
-        topics=(REGISTRY_HOUSEHOLD,),
+        routers=[proposals_router, objections_router, groundchecks_router, campaigns_router, ratification_router],
+        handlers={**household_handlers(settings), **payment_handlers(settings)},
+        topics=(REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -15,3 +16,21 @@ class VerificationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TEPAT_VERIFICATION_", extra="ignore")
 
     service_name: ClassVar[str] = "verification"
+
+    proposal_cutoff_day: int = Field(
+        default=14, ge=1, le=28, description="Day of month after which a submitted usulan joins next month's cycle."
+    )
+    direct_entry_channels: list[str] = Field(
+        default_factory=lambda: ["citizen_app", "digital_agent"],
+        description="Channels whose usulan skip the muskel and enter at 'complete' when submitted.",
+    )
+    objection_due_days: int = Field(default=14, ge=1, le=90, description="Days Dinsos has to verify a sanggah.")
+    ground_check_due_days: int = Field(default=14, ge=1, le=180, description="Days an officer has for a visit.")
+    desil_thresholds: list[int] = Field(
+        default_factory=lambda: [4, 5],
+        description="Programme desil thresholds: crossing one (≤ t to > t or back) triggers a ground check.",
+    )
+    flag_check_kinds: list[str] = Field(
+        default_factory=lambda: ["deceased_dukcapil", "duplicate_nik", "excluded_occupation"],
+        description="Flag kinds that trigger a ground check when they newly appear on a family.",
+    )

@@ -31,6 +31,10 @@ def register(topic: str, event_type: str, model: type[BaseModel]) -> None:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for the envelope and each (topic, event type) payload."""
+    # The payload modules register themselves on import; import them here so the catalogue is always whole.
+    import shared.events.objection
+    import shared.events.payment  # noqa: F401
+
     out: dict[str, dict[str, Any]] = {"envelope.schema.json": EventEnvelope.model_json_schema()}
     for topic, types in sorted(CATALOG.items()):
         for event_type, model in sorted(types.items()):

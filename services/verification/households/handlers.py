@@ -1,25 +1,54 @@
-"""Consumers of registry.household.v1 for the verification service."""
+"""Consumers of registry.household.v1: keep the read model, and open ground checks on new flags and desil crossings."""
 
 from __future__ import annotations
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.verification.households.repository import upsert_household
+from services.verification.groundchecks import service as checks
+from services.verification.groundchecks.rules import CheckReason, desil_crossings, flag_reason, new_flags
+from services.verification.households.repository import previous_state, replace_flags, upsert_household
+from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope
-from shared.events.household import HouseholdEventType, HouseholdState
+from shared.events.household import DataStatus, HouseholdEventType, HouseholdState
 from shared.inbox.consumer import Handler, PermanentEventError
 
 
-async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Keep the read model in step with the registry."""
+async def apply_household_event(session: AsyncSession, envelope: EventEnvelope, settings: VerificationSettings) -> None:
+    """Apply one household event (inbox-less: replay calls this directly with the same envelopes)."""
     try:
         state = HouseholdState.model_validate(envelope.data)
     except ValidationError as exc:
         raise PermanentEventError(f"invalid household payload: {exc.errors()[:3]}") from exc
     if state.household_id != envelope.subject:
         raise PermanentEventError("payload household_id differs from the event subject")
-    await upsert_household(session, state, envelope)
+    # Read what we knew before, in the same transaction, so "new flag" and "desil crossed" are judged exactly once.
+    before = await previous_state(session, state.household_id)
+    if not await upsert_household(session, state, envelope):
+        return  # stale or repeated version: nothing changed, nothing to trigger
+    await replace_flags(session, state.household_id, state.open_flags)
+    if state.data_status == DataStatus.INACTIVE:
+        return
+    old_flags, old_desil = before if before is not None else ([], None)
+    reasons = [flag_reason(k) for k in new_flags(old_flags, state.open_flags, settings.flag_check_kinds)]
+    if desil_crossings(old_desil, state.desil, settings.desil_thresholds):
+        reasons.append(CheckReason.DESIL_CROSSING)
+    for reason in reasons:
+        await checks.open_check(
+            session,
+            settings=settings,
+            household_id=state.household_id,
+            kecamatan_code=state.kecamatan_code,
+            kelurahan_code=state.kelurahan_code,
+            reason=reason,
+            origin_ref=f"event:{envelope.event_id}",
+        )
 
 
-HANDLERS: dict[str, Handler] = {t.value: on_household_event for t in HouseholdEventType}
+def household_handlers(settings: VerificationSettings) -> dict[str, Handler]:
+    """Handlers of every household event type, bound to the service's settings."""
+
+    async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await apply_household_event(session, envelope, settings)
+
+    return {t.value: on_household_event for t in HouseholdEventType}

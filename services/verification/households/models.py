@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, String, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, Text
 from sqlmodel import Field
 
-from services.verification.database import VerificationModel
+from services.verification.database import VerificationModel, metadata
 
 
 class Household(VerificationModel, table=True):
@@ -27,3 +27,14 @@ class Household(VerificationModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_event_type: str = Field(max_length=100)
     last_event_id: str = Field(sa_column=Column(String(36), nullable=False))
+
+
+# Open flag kinds one row each, so "families with an open deceased_dukcapil flag" is an indexed query on both
+# dialects; rewritten together with the household row whenever a newer version arrives.
+household_flag = Table(
+    "household_flag",
+    metadata,
+    Column("household_id", String(100), primary_key=True),
+    Column("kind", String(50), primary_key=True),
+    Index("ix_household_flag_kind", "kind"),
+)

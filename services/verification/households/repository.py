@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.verification.households.models import Household
+from services.verification.households.models import Household, household_flag
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import HouseholdState
 
@@ -36,3 +37,30 @@ async def upsert_household(session: AsyncSession, state: HouseholdState, envelop
         where=table.c.version < base.excluded.version,
     ).returning(table.c.household_id)
     return (await session.execute(stmt)).first() is not None
+
+
+async def previous_state(session: AsyncSession, household_id: str) -> tuple[list[str], int | None] | None:
+    """(open flag kinds, desil) the read model held before this event, locked until the handler commits."""
+    table = Household.__table__  # type: ignore[attr-defined]
+    stmt = select(table.c.open_flags, table.c.desil).where(table.c.household_id == household_id)
+    if session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return None
+    return [k for k in row.open_flags.split(",") if k], row.desil
+
+
+async def replace_flags(session: AsyncSession, household_id: str, kinds: list[str]) -> None:
+    """Make household_flag hold exactly these open flag kinds of the family."""
+    await session.execute(delete(household_flag).where(household_flag.c.household_id == household_id))
+    if kinds:
+        await session.execute(
+            insert(household_flag), [{"household_id": household_id, "kind": k} for k in sorted(set(kinds))]
+        )
+
+
+async def clear_read_model(session: AsyncSession) -> None:
+    """Forget every family (before a rebuild by replay)."""
+    await session.execute(delete(household_flag))
+    await session.execute(delete(Household.__table__))  # type: ignore[attr-defined]

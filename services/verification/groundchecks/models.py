@@ -1,0 +1,84 @@
+"""Field officers and ground checks (verifikasi lapangan)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+    true,
+)
+
+from services.verification.database import metadata
+from shared.db.messaging import BigId
+
+officer = Table(
+    "officer",
+    metadata,
+    Column("subject", String(100), primary_key=True),
+    Column("role", String(30), nullable=False),
+    Column("wilayah_code", String(20), nullable=False),
+    Column("household_id", String(100), nullable=True),  # the officer's own family, for the four-eyes rule
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("updated_by", String(100), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_officer_role_wilayah", "role", "wilayah_code"),
+)
+
+# A check is "open" (not finished) in these states; at most one open check per (family, reason).
+OPEN_STATES = ("open", "assigned", "visited")
+OPEN_PREDICATE = "status IN ('open', 'assigned', 'visited')"
+
+ground_check = Table(
+    "ground_check",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("household_id", String(100), nullable=True),  # NULL only for a new-family usulan not yet registered
+    Column("kecamatan_code", String(20), nullable=False),
+    Column("kelurahan_code", String(20), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("origin_ref", String(100), nullable=True),
+    Column("campaign_id", BigInteger, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("assigned_to", String(100), nullable=True),
+    Column("assigned_role", String(30), nullable=True),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("visited_at", DateTime(timezone=True), nullable=True),
+    Column("submitted_by", String(100), nullable=True),
+    Column("submitted_role", String(30), nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Column("outcome_reason", String(40), nullable=True),
+    Column("questionnaire", Text, nullable=True),
+    Column("gps_lat", Float, nullable=True),
+    Column("gps_lon", Float, nullable=True),
+    Column("photos", Text, nullable=True),
+    Column("evidence_hash", String(64), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(100), nullable=True),
+    Column("review_comment", Text, nullable=True),
+    Column("returned_count", Integer, nullable=False, server_default=text("0")),
+    Column("cancel_reason", String(200), nullable=True),
+    Column("version", Integer, nullable=False, server_default=text("1")),
+    Index(
+        "ux_ground_check_open",
+        "household_id",
+        "reason",
+        unique=True,
+        postgresql_where=text(OPEN_PREDICATE),
+        sqlite_where=text(OPEN_PREDICATE),
+    ),
+    Index("ix_ground_check_kelurahan_status", "kelurahan_code", "status"),
+    Index("ix_ground_check_assignee_status", "assigned_to", "status"),
+    Index("ix_ground_check_household_decided", "household_id", "decided_at"),
+    Index("ix_ground_check_campaign", "campaign_id"),
+)

@@ -1,0 +1,115 @@
+"""Rules of ground checks: the state machine, triggers, four-eyes and the evidence hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from services.verification.statemachine import StateMachine
+from shared.auth.principal import Role, code_within
+
+
+class CheckReason(StrEnum):
+    """Why a ground check exists (one open check per family and reason)."""
+
+    PROPOSAL = "proposal"
+    OBJECTION = "objection"
+    FLAG_DECEASED_DUKCAPIL = "flag_deceased_dukcapil"
+    FLAG_DUPLICATE_NIK = "flag_duplicate_nik"
+    FLAG_EXCLUDED_OCCUPATION = "flag_excluded_occupation"
+    DESIL_CROSSING = "desil_crossing"
+    PAYMENT_FAILED = "payment_failed"
+    REVALIDATION = "revalidation"
+
+
+class Outcome(StrEnum):
+    """Result of a visit."""
+
+    LAYAK = "layak"
+    TIDAK_LAYAK = "tidak_layak"
+
+
+class NotEligibleReason(StrEnum):
+    """Reason codes of a 'tidak layak' outcome (DOMAIN §4)."""
+
+    DECEASED = "deceased"
+    MOVED = "moved"
+    NOT_FOUND = "not_found"
+    DUPLICATE = "duplicate"
+    WELL_OFF = "well_off"
+    EXCLUDED_OCCUPATION = "excluded_occupation"
+    REFUSED = "refused"
+
+
+GROUND_CHECK_MACHINE = StateMachine(
+    name="ground check",
+    transitions={
+        ("open", "assign"): "assigned",
+        ("assigned", "assign"): "assigned",  # re-assignment
+        ("assigned", "submit_visit"): "visited",
+        ("visited", "approve"): "approved",
+        ("visited", "return"): "assigned",  # returned for rework goes back to the assignee
+        ("open", "cancel"): "cancelled",
+        ("assigned", "cancel"): "cancelled",
+    },
+    public=frozenset({"assign", "submit_visit", "approve", "return", "cancel"}),
+    final=frozenset({"approved", "cancelled"}),
+)
+
+FIELD_ROLES = frozenset({Role.TKSK, Role.PSM, Role.PENDAMPING_PKH})
+PAYMENT_FAILURES_TO_CHECK = frozenset({"not_found", "deceased_without_heir"})
+
+
+def flag_reason(kind: str) -> CheckReason:
+    """The check reason of a flag kind (flag_<kind>)."""
+    return CheckReason(f"flag_{kind}")
+
+
+def new_flags(previous: Iterable[str], current: Iterable[str], watched: Iterable[str]) -> list[str]:
+    """Watched flag kinds open now that were not open before, sorted."""
+    return sorted((set(current) - set(previous)) & set(watched))
+
+
+def desil_crossings(previous: int | None, current: int | None, thresholds: Iterable[int]) -> list[int]:
+    """Thresholds t the desil crossed (≤ t to > t, or back); nothing when either side is unknown."""
+    if previous is None or current is None:
+        return []
+    return sorted(t for t in set(thresholds) if (previous <= t) != (current <= t))
+
+
+def approval_refusal(
+    *,
+    approver: str,
+    approver_household: str | None,
+    submitted_by: str | None,
+    check_household: str | None,
+    proposal_creators: Iterable[str] = (),
+) -> str | None:
+    """Why this approver may not approve the check (four-eyes), or None if they may."""
+    if submitted_by is not None and approver == submitted_by:
+        return "the officer who submitted the visit cannot approve it"
+    if approver_household is not None and check_household is not None and approver_household == check_household:
+        return "an officer cannot verify their own family"
+    if approver in set(proposal_creators):
+        return "who entered the proposal cannot approve its ground check"
+    return None
+
+
+def may_take(officer_role: str, officer_wilayah: str, kelurahan_code: str) -> bool:
+    """Can a field officer of this role and wilayah be assigned a check in `kelurahan_code`?"""
+    return officer_role in FIELD_ROLES and code_within(kelurahan_code, officer_wilayah)
+
+
+def is_overdue(status: str, due_at: datetime, now: datetime) -> bool:
+    """Past due and not done."""
+    return status in {"open", "assigned", "visited"} and due_at < now
+
+
+def evidence_hash(evidence: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the visit evidence (questionnaire, GPS, photo hashes, visit time)."""
+    canonical = json.dumps(evidence, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

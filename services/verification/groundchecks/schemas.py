@@ -1,0 +1,179 @@
+"""Request and response bodies of officers and ground checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.verification.attachments.schemas import SHA256
+from services.verification.groundchecks.rules import NotEligibleReason, Outcome
+
+WILAYAH_ANY = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4})?)?$"
+
+
+class OfficerIn(BaseModel):
+    """A field or office officer known to verification (seeded by a verifikator)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=100, description="The officer's token subject.")
+    role: Literal["tksk", "psm", "pendamping_pkh", "verifikator", "kepala_dinas", "operator_kelurahan", "lurah"]
+    wilayah_code: str = Field(pattern=WILAYAH_ANY)
+    household_id: str | None = Field(default=None, max_length=100, description="The officer's own family, if known.")
+    active: bool = True
+
+
+class OfficerOut(BaseModel):
+    """An officer."""
+
+    subject: str
+    role: str
+    wilayah_code: str
+    household_id: str | None
+    active: bool
+
+
+class Assets(BaseModel):
+    """Assets of the family (counts and sizes only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    motorbike: int = Field(default=0, ge=0, le=50)
+    car: int = Field(default=0, ge=0, le=50)
+    land_m2: float = Field(default=0, ge=0, le=10_000_000)
+    livestock: int = Field(default=0, ge=0, le=10_000)
+    gold_gram: float = Field(default=0, ge=0, le=100_000)
+
+
+class Questionnaire(BaseModel):
+    """Socio-economic profile taken at the visit (DOMAIN §3)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    house_ownership: Literal["own", "rent", "family", "official", "free_use", "other"]
+    floor_area_m2: float = Field(gt=0, le=5000)
+    floor_type: Literal["ceramic", "tile", "cement", "wood", "bamboo", "earth", "other"]
+    wall_type: Literal["brick", "wood", "bamboo", "zinc", "board", "other"]
+    roof_type: Literal["concrete", "clay_tile", "zinc", "asbestos", "wood", "thatch", "other"]
+    drinking_water: Literal["piped", "bottled", "protected_well", "unprotected_well", "spring", "river", "rain"]
+    sanitation: Literal["own_toilet", "shared_toilet", "public_toilet", "none"]
+    lighting: Literal["pln_metered", "pln_unmetered", "non_pln", "none"] = "pln_metered"
+    electricity_va: Literal[0, 450, 900, 1300, 2200, 3500, 5500] = Field(description="0 = no PLN connection")
+    electricity_subsidised: bool = False
+    assets: Assets = Field(default_factory=Assets)
+
+
+class Gps(BaseModel):
+    """Where the visit took place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy_m: float | None = Field(default=None, ge=0, le=10_000)
+
+
+class PhotoRef(BaseModel):
+    """A photo kept elsewhere, by content hash."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern=SHA256)
+    media_type: Literal["image/jpeg", "image/png", "image/webp", "image/heic"]
+
+
+class VisitIn(BaseModel):
+    """What the assignee reports after the visit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    visited_at: datetime
+    questionnaire: Questionnaire
+    gps: Gps
+    photos: list[PhotoRef] = Field(min_length=1, max_length=20)
+    outcome: Outcome
+    reason: NotEligibleReason | None = None
+
+    @model_validator(mode="after")
+    def _reason_matches_outcome(self) -> Self:
+        if self.outcome == Outcome.TIDAK_LAYAK and self.reason is None:
+            raise ValueError("a 'tidak_layak' outcome needs a reason code")
+        if self.outcome == Outcome.LAYAK and self.reason is not None:
+            raise ValueError("a 'layak' outcome takes no reason code")
+        if self.visited_at.tzinfo is None:
+            raise ValueError("visited_at needs a timezone offset")
+        return self
+
+
+class AssignIn(BaseModel):
+    """Whom to give the check to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    officer_subject: str = Field(min_length=1, max_length=100)
+
+
+class CommentIn(BaseModel):
+    """Why a check is returned for rework."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+class CancelIn(BaseModel):
+    """Why a check is cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CheckOut(BaseModel):
+    """A ground check."""
+
+    id: int
+    household_id: str | None
+    kecamatan_code: str
+    kelurahan_code: str
+    reason: str
+    origin_ref: str | None
+    campaign_id: int | None
+    status: str
+    overdue: bool
+    assigned_to: str | None
+    assigned_role: str | None
+    due_at: datetime
+    created_at: datetime
+    visited_at: datetime | None
+    submitted_by: str | None
+    outcome: str | None
+    outcome_reason: str | None
+    questionnaire: dict[str, Any] | None
+    gps: Gps | None
+    photos: list[PhotoRef] | None
+    evidence_hash: str | None
+    decided_at: datetime | None
+    decided_by: str | None
+    review_comment: str | None
+    returned_count: int
+    cancel_reason: str | None
+    version: int
+
+
+class CheckPage(BaseModel):
+    """A page of checks and the total matching the filters within the caller's scope."""
+
+    total: int
+    items: list[CheckOut]
+
+
+class WorkloadRow(BaseModel):
+    """Checks of one officer by state."""
+
+    officer: str | None
+    role: str | None
+    counts: dict[str, int]
+    overdue: int

@@ -1,0 +1,240 @@
+"""Ground checks: opening them from triggers, assignment, visits, four-eyes approval, outcome events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.verification.groundchecks import repository as repo
+from services.verification.groundchecks.rules import (
+    GROUND_CHECK_MACHINE,
+    Outcome,
+    approval_refusal,
+    evidence_hash,
+    is_overdue,
+    may_take,
+)
+from services.verification.groundchecks.schemas import CheckOut, Gps, OfficerIn, OfficerOut, PhotoRef, VisitIn
+from services.verification.proposals.models import proposal
+from services.verification.scope import ensure_covers, not_found
+from services.verification.settings import VerificationSettings
+from services.verification.statemachine import IllegalTransition, advance, conflict
+from shared.auth.principal import Principal
+from shared.events.envelope import utcnow
+from shared.events.household import VerificationEventType, VerificationOutcome
+from shared.events.topics import VERIFICATION_OUTCOME
+from shared.http.problems import ProblemError
+from shared.outbox.writer import OutboxWriter
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive (they are stored in UTC)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+async def seed_officer(session: AsyncSession, *, principal: Principal, body: OfficerIn) -> OfficerOut:
+    """Register or update an officer within the caller's scope."""
+    ensure_covers(principal, body.wilayah_code, what="officer")
+    values = {**body.model_dump(), "updated_by": principal.subject, "updated_at": utcnow()}
+    await repo.upsert_officer(session, values)
+    return OfficerOut(**body.model_dump())
+
+
+async def open_check(
+    session: AsyncSession,
+    *,
+    settings: VerificationSettings,
+    household_id: str | None,
+    kecamatan_code: str,
+    kelurahan_code: str,
+    reason: str,
+    origin_ref: str | None,
+    now: datetime | None = None,
+) -> tuple[int, bool]:
+    """Open a ground check (or find the open one for this family and reason); returns (id, created)."""
+    now = now or utcnow()
+    return await repo.open_check(
+        session,
+        household_id=household_id,
+        kecamatan_code=kecamatan_code,
+        kelurahan_code=kelurahan_code,
+        reason=reason,
+        origin_ref=origin_ref,
+        due_at=now + timedelta(days=settings.ground_check_due_days),
+        now=now,
+    )
+
+
+async def load_check(session: AsyncSession, *, principal: Principal, check_id: int) -> dict[str, Any]:
+    """A check the caller's scope reaches, else 404."""
+    row = await repo.get_check(session, check_id)
+    if row is None or not principal.covers(row["kelurahan_code"]):
+        raise not_found("ground check", check_id)
+    return row
+
+
+async def _move(session: AsyncSession, row: dict[str, Any], action: str, values: dict[str, Any]) -> dict[str, Any]:
+    target = advance(GROUND_CHECK_MACHINE, row["status"], action)
+    moved = await repo.guarded_update(session, row["id"], expected=row["status"], values={"status": target, **values})
+    if moved is None:  # someone else moved it between our read and our update
+        current = await repo.get_check(session, row["id"])
+        state = current["status"] if current else "gone"
+        raise conflict(IllegalTransition(GROUND_CHECK_MACHINE.name, state, action, GROUND_CHECK_MACHINE.allowed(state)))
+    return moved
+
+
+async def assign_check(
+    session: AsyncSession, *, principal: Principal, check_id: int, officer_subject: str
+) -> dict[str, Any]:
+    """Give the check to a TKSK, PSM or pendamping PKH whose area covers the family."""
+    row = await load_check(session, principal=principal, check_id=check_id)
+    advance(GROUND_CHECK_MACHINE, row["status"], "assign")
+    target = await repo.get_officer(session, officer_subject)
+    if target is None or not target["active"]:
+        raise ProblemError(422, f"No active officer {officer_subject}.", code="unknown_officer")
+    if not may_take(target["role"], target["wilayah_code"], row["kelurahan_code"]):
+        raise ProblemError(
+            422,
+            f"Officer {officer_subject} ({target['role']}, {target['wilayah_code']}) does not cover "
+            f"kelurahan {row['kelurahan_code']}.",
+            code="officer_out_of_area",
+        )
+    return await _move(
+        session,
+        row,
+        "assign",
+        {"assigned_to": officer_subject, "assigned_role": target["role"], "updated_at": utcnow()},
+    )
+
+
+async def submit_visit(session: AsyncSession, *, principal: Principal, check_id: int, visit: VisitIn) -> dict[str, Any]:
+    """The assignee reports the visit: questionnaire, GPS, photos, outcome."""
+    row = await load_check(session, principal=principal, check_id=check_id)
+    advance(GROUND_CHECK_MACHINE, row["status"], "submit_visit")
+    if row["assigned_to"] != principal.subject:
+        raise ProblemError(403, "Only the assigned officer may submit this visit.", code="not_assignee")
+    now = utcnow()
+    if visit.visited_at > now + timedelta(minutes=5):
+        raise ProblemError(422, "visited_at lies in the future.", code="visit_in_future")
+    evidence = {
+        "questionnaire": visit.questionnaire.model_dump(mode="json"),
+        "gps": visit.gps.model_dump(mode="json"),
+        "photos": [p.model_dump(mode="json") for p in visit.photos],
+        "visited_at": visit.visited_at.isoformat(),
+        "outcome": visit.outcome.value,
+        "reason": visit.reason.value if visit.reason else None,
+    }
+    return await _move(
+        session,
+        row,
+        "submit_visit",
+        {
+            "visited_at": visit.visited_at,
+            "submitted_by": principal.subject,
+            "submitted_role": principal.role.value,
+            "outcome": visit.outcome.value,
+            "outcome_reason": evidence["reason"],
+            "questionnaire": json.dumps(evidence["questionnaire"], sort_keys=True),
+            "gps_lat": visit.gps.lat,
+            "gps_lon": visit.gps.lon,
+            "photos": json.dumps(evidence["photos"]),
+            "evidence_hash": evidence_hash(evidence),
+            "review_comment": None,
+            "updated_at": now,
+        },
+    )
+
+
+async def approve_check(
+    session: AsyncSession, *, outbox: OutboxWriter, principal: Principal, check_id: int
+) -> dict[str, Any]:
+    """Four-eyes approval: the outcome becomes final, linked proposals move on, verification.completed is emitted."""
+    row = await load_check(session, principal=principal, check_id=check_id)
+    advance(GROUND_CHECK_MACHINE, row["status"], "approve")
+    me = await repo.get_officer(session, principal.subject)
+    creators = (
+        await session.execute(select(proposal.c.created_by).where(proposal.c.ground_check_id == check_id))
+    ).scalars()
+    refusal = approval_refusal(
+        approver=principal.subject,
+        approver_household=me["household_id"] if me else None,
+        submitted_by=row["submitted_by"],
+        check_household=row["household_id"],
+        proposal_creators=list(creators),
+    )
+    if refusal:
+        raise ProblemError(403, f"Four-eyes rule: {refusal}.", code="four_eyes")
+    now = utcnow()
+    moved = await _move(
+        session, row, "approve", {"decided_at": now, "decided_by": principal.subject, "updated_at": now}
+    )
+    eligible = moved["outcome"] == Outcome.LAYAK
+    # ground_check_scheduled → ground_check_done → eligible | not_eligible, in one guarded statement.
+    await session.execute(
+        update(proposal)
+        .where(proposal.c.ground_check_id == check_id, proposal.c.status == "ground_check_scheduled")
+        .values(
+            status="eligible" if eligible else "not_eligible",
+            reason_code=None if eligible else moved["outcome_reason"],
+            verified_at=now,
+            updated_at=now,
+            version=proposal.c.version + 1,
+        )
+    )
+    if moved["household_id"] is not None:
+        await outbox.add(
+            session,
+            topic=VERIFICATION_OUTCOME,
+            event_type=VerificationEventType.COMPLETED,
+            subject=moved["household_id"],
+            aggregate_version=moved["version"],
+            data=VerificationOutcome(
+                household_id=moved["household_id"],
+                check_id=str(check_id),
+                outcome=moved["outcome"],
+                reason=moved["outcome_reason"],
+                verified_at=now,
+                officer_role=moved["submitted_role"] or "unknown",
+                evidence_hash=moved["evidence_hash"],
+            ),
+        )
+    return moved
+
+
+async def return_check(session: AsyncSession, *, principal: Principal, check_id: int, comment: str) -> dict[str, Any]:
+    """Send a visit back to the assignee for rework."""
+    row = await load_check(session, principal=principal, check_id=check_id)
+    return await _move(
+        session,
+        row,
+        "return",
+        {
+            "review_comment": comment,
+            "returned_count": row["returned_count"] + 1,
+            "decided_by": principal.subject,
+            "updated_at": utcnow(),
+        },
+    )
+
+
+async def cancel_check(session: AsyncSession, *, principal: Principal, check_id: int, reason: str) -> dict[str, Any]:
+    """Cancel an open or assigned check."""
+    row = await load_check(session, principal=principal, check_id=check_id)
+    return await _move(session, row, "cancel", {"cancel_reason": reason, "updated_at": utcnow()})
+
+
+def to_out(row: dict[str, Any], now: datetime) -> CheckOut:
+    """Response body of a check."""
+    photos = [PhotoRef(**p) for p in json.loads(row["photos"])] if row["photos"] else None
+    gps = Gps(lat=row["gps_lat"], lon=row["gps_lon"]) if row["gps_lat"] is not None else None
+    return CheckOut(
+        **{k: row[k] for k in CheckOut.model_fields if k in row and k not in {"questionnaire", "gps", "photos"}},
+        overdue=is_overdue(row["status"], as_utc(row["due_at"]), now),
+        questionnaire=json.loads(row["questionnaire"]) if row["questionnaire"] else None,
+        gps=gps,
+        photos=photos,
+    )

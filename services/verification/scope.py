@@ -1,0 +1,30 @@
+"""Wilayah scope of the caller, applied to every query and action of the verification service."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.sql.elements import ColumnClause
+
+from shared.auth.principal import Principal
+from shared.http.problems import ProblemError
+
+
+def within_scope(column: ColumnClause[str] | ColumnElement[str], principal: Principal) -> ColumnElement[bool]:
+    """SQL filter: the row's wilayah code lies inside the caller's scope (on code boundaries)."""
+    w = principal.scope_prefix()
+    return or_(column == w, column.like(w + ".%"))
+
+
+def ensure_covers(principal: Principal, code: str, *, what: str = "record") -> None:
+    """403 when the caller may not act in wilayah `code`."""
+    if not principal.covers(code):
+        raise ProblemError(
+            403,
+            f"This {what} lies in wilayah {code}, outside your scope {principal.wilayah}.",
+            code="out_of_scope",
+        )
+
+
+def not_found(what: str, ident: object) -> ProblemError:
+    """404 for a record that does not exist or that the caller's scope does not reach (no existence leak)."""
+    return ProblemError(404, f"No {what} {ident} in your wilayah.", code="not_found")

@@ -1,0 +1,143 @@
+"""Helpers of the verification tests: families in the read model, officers, visits, tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from services.verification.households.handlers import apply_household_event
+from services.verification.settings import VerificationSettings
+from shared.events.envelope import EventEnvelope, utcnow
+from shared.events.household import DataStatus, HouseholdEventType, HouseholdState
+from shared.runtime.service import ServiceRuntime
+from tests.support.api import auth
+
+KEC_A = "13.71.01"
+KEL_A = "13.71.01.1001"
+KEL_A2 = "13.71.01.1002"
+KEC_B = "13.71.09"
+KEL_B = "13.71.09.1001"
+
+
+def runtime_of(app: FastAPI) -> ServiceRuntime:
+    """The running app's runtime."""
+    rt: ServiceRuntime = app.state.runtime
+    return rt
+
+
+def household_envelope(
+    household_id: str,
+    version: int,
+    *,
+    kelurahan: str = KEL_A,
+    desil: int | None = 3,
+    flags: list[str] | None = None,
+    status: DataStatus = DataStatus.ACTIVE,
+) -> EventEnvelope:
+    """A registry.household.v1 envelope as the registry emits it."""
+    now = utcnow()
+    state = HouseholdState(
+        household_id=household_id,
+        kecamatan_code=kelurahan.rsplit(".", 1)[0],
+        kelurahan_code=kelurahan,
+        data_status=status,
+        desil=desil,
+        desil_period="2026-Q3",
+        open_flags=flags or [],
+    )
+    return EventEnvelope(
+        event_type=HouseholdEventType.REGISTERED if version == 1 else HouseholdEventType.UPDATED,
+        source="registry",
+        subject=household_id,
+        aggregate_version=version,
+        occurred_at=now,
+        recorded_at=now,
+        data=state.model_dump(mode="json"),
+    )
+
+
+async def seed_family(runtime: ServiceRuntime, household_id: str | None = None, **kwargs: Any) -> str:
+    """Put a family into the read model (through the handler, as the consumer would)."""
+    hid = household_id or f"hh-{uuid.uuid4().hex[:10]}"
+    settings = runtime.settings
+    assert isinstance(settings, VerificationSettings)
+    async with runtime.sessions() as session, session.begin():
+        await apply_household_event(session, household_envelope(hid, kwargs.pop("version", 1), **kwargs), settings)
+    return hid
+
+
+class Api:
+    """Calls the app as different principals."""
+
+    def __init__(self, client: httpx.AsyncClient, data_dir: Path, app: FastAPI) -> None:
+        self.client = client
+        self.data_dir = data_dir
+        self.app = app
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        """The app's runtime (database sessions, outbox)."""
+        return runtime_of(self.app)
+
+    def as_(self, role: str, wilayah: str = "13.71", subject: str | None = None) -> dict[str, str]:
+        """Bearer header for a principal."""
+        return auth(self.data_dir, role, wilayah, subject=subject)
+
+    async def call(self, method: str, url: str, who: dict[str, str], body: Any = None, expect: int | None = 200) -> Any:
+        """One request; asserts the status when `expect` is given and returns the JSON (or text)."""
+        response = await self.client.request(method, url, headers=who, json=body)
+        if expect is not None:
+            assert response.status_code == expect, (response.status_code, response.text)
+        if response.headers.get("content-type", "").startswith("text/csv"):
+            return response.text
+        return response.json() if response.content else None
+
+
+def sha(text: str) -> str:
+    """A content hash for document and photo references."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def visit_body(outcome: str = "layak", reason: str | None = None) -> dict[str, Any]:
+    """A valid visit report."""
+    return {
+        "visited_at": utcnow().isoformat(),
+        "questionnaire": {
+            "house_ownership": "own",
+            "floor_area_m2": 36,
+            "floor_type": "cement",
+            "wall_type": "brick",
+            "roof_type": "zinc",
+            "drinking_water": "piped",
+            "sanitation": "own_toilet",
+            "electricity_va": 900,
+            "electricity_subsidised": True,
+            "assets": {"motorbike": 1},
+        },
+        "gps": {"lat": -0.95, "lon": 100.35},
+        "photos": [{"sha256": sha("front"), "media_type": "image/jpeg"}],
+        "outcome": outcome,
+        "reason": reason,
+    }
+
+
+def doc(role: str, name: str = "x") -> dict[str, Any]:
+    """A document reference."""
+    return {"role": role, "sha256": sha(role + name), "size_bytes": 12345, "media_type": "application/pdf"}
+
+
+NIK_LIKE = 16
+
+
+def assert_pii_free(data: dict[str, Any]) -> None:
+    """No 16-digit numbers (NIK / No. KK), no name or address fields in an event payload."""
+    text = json.dumps(data)
+    digits = "".join(ch if ch.isdigit() else " " for ch in text).split()
+    assert all(len(d) < NIK_LIKE for d in digits), text
+    assert not {"name", "nik", "no_kk", "address", "nama", "alamat"} & {k.lower() for k in data}, data

@@ -1,0 +1,194 @@
+"""Event-driven parts: the read model (stale versions, rebuild by replay) and auto-created ground checks fed
+through the real Kafka broker, redelivered on purpose; outcome events published PII-free."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+
+from services.verification.app import create_app
+from services.verification.groundchecks.models import ground_check
+from services.verification.households.handlers import apply_household_event
+from services.verification.households.models import Household, household_flag
+from services.verification.households.repository import clear_read_model
+from services.verification.settings import VerificationSettings
+from shared.events.envelope import EventEnvelope, utcnow
+from shared.events.payment import PaymentEventType, PaymentLineStatus
+from shared.events.topics import DISBURSEMENT_PAYMENT, PROBE, REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
+from shared.runtime.service import ServiceRuntime
+from tests.integration.verification.helpers import (
+    KEC_A,
+    KEL_A,
+    KEL_B,
+    Api,
+    assert_pii_free,
+    household_envelope,
+    visit_body,
+)
+from tests.support.api import running
+from tests.support.infra import Infra
+from tests.support.kafka import read_all, start_group_at_end
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.infra
+
+
+async def _snapshot(rt: ServiceRuntime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    h = Household.__table__  # type: ignore[attr-defined]
+    cols = [c for c in h.c if c.name != "updated_at"]
+    async with rt.sessions() as session:
+        families = (await session.execute(select(*cols).order_by(h.c.household_id))).all()
+        flags = (await session.execute(select(household_flag).order_by(*household_flag.c))).all()
+    return [tuple(r) for r in families], [tuple(r) for r in flags]
+
+
+async def _checks(rt: ServiceRuntime) -> list[tuple[str, str]]:
+    async with rt.sessions() as session:
+        rows = await session.execute(
+            select(ground_check.c.household_id, ground_check.c.reason).order_by(ground_check.c.id)
+        )
+        return [(h, r) for h, r in rows]
+
+
+async def test_read_model_rebuilds_by_replay_to_the_same_state(api: Api) -> None:
+    rt = api.runtime
+    settings = rt.settings
+    assert isinstance(settings, VerificationSettings)
+    envelopes = [
+        household_envelope("hh-r1", 1, desil=3),
+        household_envelope("hh-r1", 3, desil=6, flags=["duplicate_nik"]),
+        household_envelope("hh-r1", 2, desil=9),  # stale: arrives after v3, ignored
+        household_envelope("hh-r2", 1, kelurahan=KEL_B, flags=["deceased_dukcapil", "car_owner"]),
+        household_envelope("hh-r2", 2, kelurahan=KEL_B, flags=["car_owner"]),
+        household_envelope("hh-r3", 1, desil=None),
+    ]
+
+    async def apply_all() -> None:
+        for env in envelopes:
+            async with rt.sessions() as session, session.begin():
+                await apply_household_event(session, env, settings)
+
+    await apply_all()
+    first = await _snapshot(rt)
+    families = {r[0]: r for r in first[0]}
+    assert (families["hh-r1"][5], families["hh-r1"][8]) == (6, 3)  # desil 6 at version 3: the stale v2 lost
+    assert first[1] == [("hh-r1", "duplicate_nik"), ("hh-r2", "car_owner")]
+    checks = await _checks(rt)
+    assert sorted(checks) == [
+        ("hh-r1", "desil_crossing"),
+        ("hh-r1", "flag_duplicate_nik"),
+        ("hh-r2", "flag_deceased_dukcapil"),
+    ]
+
+    async with rt.sessions() as session, session.begin():
+        await clear_read_model(session)
+    assert await _snapshot(rt) == ([], [])
+    await apply_all()
+    assert await _snapshot(rt) == first
+    assert await _checks(rt) == checks  # the open checks absorbed the replayed triggers
+
+
+def _payment(household_id: str, reason: str | None, status: str = "failed") -> EventEnvelope:
+    now = utcnow()
+    data = PaymentLineStatus.model_validate(
+        {
+            "household_id": household_id,
+            "programme_code": "PKH",
+            "tahap_id": "2026-IV",
+            "line_id": f"line-{uuid.uuid4().hex[:6]}",
+            "status": status,
+            "failure_reason": reason,
+        }
+    )
+    return EventEnvelope(
+        event_type=PaymentEventType.LINE_STATUS_CHANGED,
+        source="disbursement",
+        subject=household_id,
+        aggregate_version=1,
+        occurred_at=now,
+        recorded_at=now,
+        data=data.model_dump(mode="json"),
+    )
+
+
+@pytest.fixture
+async def live(pg_settings: Any, infra: Infra) -> AsyncIterator[Api]:
+    """The app with its relay and Kafka consumer running, the group starting at the topics' end."""
+    settings = pg_settings(VerificationSettings, auto_migrate=True)
+    await start_group_at_end(
+        infra.kafka_bootstrap, settings.consumer_group, [REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT, PROBE]
+    )
+    app = create_app(settings)
+    async with running(app) as client:
+        yield Api(client, settings.data_dir, app)
+
+
+async def test_redelivered_triggers_open_one_check_and_outcomes_reach_kafka(live: Api, infra: Infra) -> None:
+    rt = live.runtime
+    boss = live.as_("verifikator", subject="verif-1")
+    await live.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+    hid, other = f"hh-{uuid.uuid4().hex[:8]}", f"hh-{uuid.uuid4().hex[:8]}"
+    sequence = [
+        household_envelope(hid, 1, desil=4),
+        household_envelope(hid, 2, desil=5, flags=["deceased_dukcapil", "car_owner"]),  # crosses 4, new flag
+        household_envelope(hid, 3, desil=5, flags=["deceased_dukcapil"]),  # nothing new
+        household_envelope(other, 1, desil=2),
+        _payment(other, "not_found"),
+        _payment(other, "deceased_without_heir"),  # same (family, reason) while the first is open
+        _payment(other, "not_collected"),  # not a reason to visit
+        _payment(other, None, status="paid"),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        for _ in range(2):  # everything twice, as a relay re-send after a crash would deliver it
+            for env in sequence:
+                topic = DISBURSEMENT_PAYMENT if env.source == "disbursement" else REGISTRY_HOUSEHOLD
+                await producer.send_and_wait(topic, env.to_bytes(), key=env.subject.encode())
+    finally:
+        await producer.stop()
+
+    async def inbox_count() -> int:
+        inbox = rt.definition.messaging.inbox
+        async with rt.sessions() as session:
+            ids = [str(e.event_id) for e in sequence]
+            stmt = select(func.count()).select_from(inbox).where(inbox.c.event_id.in_(ids))
+            return int((await session.execute(stmt)).scalar_one())
+
+    await wait_for(inbox_count, lambda n: n == len(sequence), timeout=60)
+    mine = [c for c in await _checks(rt) if c[0] in {hid, other}]
+    assert sorted(mine) == [
+        (hid, "desil_crossing"),
+        (hid, "flag_deceased_dukcapil"),
+        (other, "payment_failed"),
+    ]
+    page = await live.call("GET", f"/ground-checks?household_id={other}", boss)
+    assert (page["items"][0]["assigned_to"], page["items"][0]["origin_ref"].startswith("payment:")) == ("tksk-a", True)
+
+    # Approve one: verification.completed goes outbox → relay → Kafka, PII-free.
+    tksk = live.as_("tksk", KEC_A, subject="tksk-a")
+    cid = page["items"][0]["id"]
+    await live.call("POST", f"/ground-checks/{cid}/visit", tksk, visit_body("tidak_layak", "not_found"))
+    await live.call("POST", f"/ground-checks/{cid}/approve", boss)
+
+    async def published() -> list[dict[str, Any]]:
+        records = await read_all(infra.kafka_bootstrap, VERIFICATION_OUTCOME)
+        out = []
+        for r in records:
+            env = json.loads(r.value)  # type: ignore[attr-defined]
+            if env["subject"] == other:
+                out.append(env)
+        return out
+
+    events = await wait_for(published, lambda e: len(e) == 1, timeout=30)
+    assert events[0]["event_type"] == "verification.completed"
+    assert events[0]["source"] == "verification"
+    assert (events[0]["data"]["outcome"], events[0]["data"]["reason"]) == ("tidak_layak", "not_found")
+    assert_pii_free(events[0]["data"])
+    assert KEL_A  # (the family lives in kelurahan A; wilayah codes are allowed in payloads)
