@@ -18,6 +18,7 @@ from services.registry.families.models import family, family_history
 from services.registry.families.rules import status_after_change
 from services.registry.families.state import FamilyFacts, household_state, load_facts
 from services.registry.flags.repository import refresh_computed_flags
+from shared.audit.changes import note_change
 from shared.context import request_id_var
 from shared.events.envelope import utcnow
 from shared.events.household import DataStatus, HouseholdEventType
@@ -80,6 +81,7 @@ async def finish(
     actor: Actor,
     *,
     causation_id: UUID | None = None,
+    causation_by_family: dict[str, UUID] | None = None,
     now: datetime | None = None,
     today: date | None = None,
 ) -> dict[str, FamilyFacts]:
@@ -109,7 +111,8 @@ async def finish(
     facts = await load_facts(session, list(changes.by_family))
     for fid, fam in facts.items():
         apply_status_rules(fam, changes)
-        await _commit_family(session, fam, changes.by_family[fid], actor, now, today, causation_id)
+        cause = (causation_by_family or {}).get(fid, causation_id)
+        await _commit_family(session, fam, changes.by_family[fid], actor, now, today, cause)
     return facts
 
 
@@ -201,6 +204,8 @@ async def _commit_family(
             for i, c in enumerate(items)
         ],
     )
+    for c in items:
+        note_change(record_type="family", record_id=row["id"], action=c.action, before=c.before, after=c.after)
     for i, c in enumerate(items):
         await OUTBOX.add(
             session,

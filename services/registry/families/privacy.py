@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.database import messaging
 from services.registry.domain.identifiers import mask_identifier
 from services.registry.families.models import personal_data_access
 from services.registry.families.rules import age_on
 from services.registry.families.schemas import FamilyOut, MemberOut
+from shared.audit.chain import AuditLog
 from shared.auth.permissions import Permission, allowed
 from shared.auth.principal import Principal
 from shared.context import request_id_var
@@ -24,6 +26,8 @@ IDENTIFIER_KEYS = frozenset({"nik", "no_kk", "head_nik"})
 SENSITIVE_KEYS = frozenset({"disability", "pregnant"})
 # Birth dates are protected personal data too (UU Adminduk art. 84): shown only with the identifiers.
 REVEAL_ONLY_KEYS = frozenset({"birth_date"})
+
+AUDIT = AuditLog(messaging.audit_log)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,18 @@ async def record_access(
     ]
     if rows:
         await session.execute(insert(personal_data_access), rows)
+        # The same read goes into the tamper-evident audit log, so an auditor can prove who saw what and why.
+        await AUDIT.record(
+            session,
+            actor=viewer.principal.subject,
+            role=str(viewer.principal.role),
+            action="reveal personal data",
+            record_type="family",
+            record_id=str(rows[0]["family_id"]) if len(rows) == 1 else None,
+            purpose=viewer.purpose,
+            after={"fields": fields, "targets": [[r["family_id"], r["member_id"]] for r in rows]},
+            request_id=request_id_var.get(),
+        )
 
 
 def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> MemberOut:

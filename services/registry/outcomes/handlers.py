@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.families.changes import Actor, ChangeSet, finish, set_status
@@ -14,7 +15,7 @@ from services.registry.families.rules import status_from_outcome
 from services.registry.families.state import load_facts
 from shared.events.envelope import EventEnvelope
 from shared.events.household import VerificationEventType, VerificationOutcome
-from shared.inbox.consumer import Handler, PermanentEventError
+from shared.inbox.consumer import BatchHandler, Handler, PermanentEventError
 
 VERIFICATION_ACTOR = Actor("verification", "system")
 
@@ -29,45 +30,84 @@ def is_stale(verified_at: datetime, last_verified_at: datetime | None) -> bool:
     return last_verified_at is not None and _aware(verified_at) <= _aware(last_verified_at)
 
 
-async def on_verification_completed(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """layak → active, tidak layak → inactive with the reason; duplicates are absorbed by the inbox,
-    older outcomes (by verified_at) are ignored."""
+def _parse(envelope: EventEnvelope) -> VerificationOutcome:
     try:
         outcome = VerificationOutcome.model_validate(envelope.data)
     except ValidationError as exc:
         raise PermanentEventError(f"invalid verification payload: {exc.errors()[:3]}") from exc
     if outcome.household_id != envelope.subject:
         raise PermanentEventError("payload household_id differs from the event subject")
-    row = (
+    return outcome
+
+
+async def on_verification_completed(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
+    """layak → active, tidak layak → inactive with the reason; duplicates are absorbed by the inbox,
+    older outcomes (by verified_at) are ignored.
+
+    A run of outcomes is applied together: one locking read, one facts load and one `finish` for all the
+    families, so a campaign's thousands of approvals do not cost a full unit of work each. A bad event fails
+    the run, and the consumer then applies the events one by one to isolate it."""
+    outcomes = [(_parse(e), e) for e in envelopes]
+    ids = sorted({o.household_id for o, _ in outcomes})
+    rows = (
         await session.execute(
-            select(family.c.id, family.c.last_verified_at).where(family.c.id == outcome.household_id).with_for_update()
+            select(family.c.id, family.c.last_verified_at).where(family.c.id.in_(ids)).with_for_update()
         )
-    ).first()
-    if row is None:
-        raise PermanentEventError(f"unknown household {outcome.household_id}")
-    if is_stale(outcome.verified_at, row.last_verified_at):
+    ).all()
+    last: dict[str, datetime | None] = {r.id: r.last_verified_at for r in rows}
+    unknown = [i for i in ids if i not in last]
+    if unknown:
+        raise PermanentEventError(f"unknown household {unknown[0]}")
+    applied: dict[str, list[tuple[VerificationOutcome, EventEnvelope]]] = {}
+    for outcome, envelope in outcomes:
+        if is_stale(outcome.verified_at, last[outcome.household_id]):
+            continue
+        last[outcome.household_id] = outcome.verified_at
+        applied.setdefault(outcome.household_id, []).append((outcome, envelope))
+    if not applied:
         return
     await session.execute(
-        update(family).where(family.c.id == outcome.household_id).values(last_verified_at=outcome.verified_at)
+        update(family).where(family.c.id == bindparam("fid")).values(last_verified_at=bindparam("verified")),
+        [{"fid": fid, "verified": last[fid]} for fid in applied],
     )
-    fam = (await load_facts(session, [outcome.household_id]))[outcome.household_id]
-    decision = status_from_outcome(outcome.outcome, outcome.reason, fam.row["existence_status"])
+    facts = await load_facts(session, list(applied))
     changes = ChangeSet()
-    changes.touch(outcome.household_id)
-    why = f"ground check {outcome.check_id}: {outcome.outcome}"
-    if set_status(fam, changes, decision.data_status, decision.reason, decision.existence_status, why=why):
-        await session.execute(
-            update(family)
-            .where(family.c.id == outcome.household_id)
-            .values(
-                data_status=decision.data_status.value,
-                status_reason=decision.reason,
-                existence_status=decision.existence_status,
-            )
+    status_rows = []
+    for fid, items in applied.items():
+        fam = facts[fid]
+        changes.touch(fid)
+        for outcome, _ in items:
+            decision = status_from_outcome(outcome.outcome, outcome.reason, fam.row["existence_status"])
+            why = f"ground check {outcome.check_id}: {outcome.outcome}"
+            if set_status(fam, changes, decision.data_status, decision.reason, decision.existence_status, why=why):
+                # The status was decided by the ground check: later rules must start from it, not re-derive it.
+                changes.by_family[fid][-1].change["check_id"] = outcome.check_id
+        status_rows.append(
+            {
+                "fid": fid,
+                "data_status": fam.row["data_status"],
+                "status_reason": fam.row["status_reason"],
+                "existence_status": fam.row["existence_status"],
+            }
         )
-        # The status was decided by the ground check: later rules must start from it, not re-derive it.
-        changes.by_family[outcome.household_id][-1].change["check_id"] = outcome.check_id
-    await finish(session, changes, VERIFICATION_ACTOR, causation_id=envelope.event_id)
+    await session.execute(
+        update(family)
+        .where(family.c.id == bindparam("fid"))
+        .values(
+            data_status=bindparam("data_status"),
+            status_reason=bindparam("status_reason"),
+            existence_status=bindparam("existence_status"),
+        ),
+        status_rows,
+    )
+    await finish(
+        session,
+        changes,
+        VERIFICATION_ACTOR,
+        causation_by_family={fid: items[-1][1].event_id for fid, items in applied.items()},
+    )
 
 
-HANDLERS: dict[str, Handler] = {VerificationEventType.COMPLETED.value: on_verification_completed}
+HANDLERS: dict[str, Handler | BatchHandler] = {
+    VerificationEventType.COMPLETED.value: BatchHandler(on_verification_completed)
+}
