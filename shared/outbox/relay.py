@@ -13,7 +13,7 @@ import logging
 import zlib
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ARRAY, BigInteger, Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints
@@ -140,7 +140,13 @@ class OutboxRelay:
             ]
         )
         failpoints.hit("relay_after_ack")
+        ids = [r.id for r in rows]
         async with self.engine.begin() as conn:
-            await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(published_at=utcnow()))
+            if conn.dialect.name == "postgresql":
+                # One array parameter instead of thousands of IN-list parameters to compile and bind.
+                matches = t.c.id == func.any(bindparam("ids", value=ids, type_=ARRAY(BigInteger)))
+            else:
+                matches = t.c.id.in_(ids)
+            await conn.execute(update(t).where(matches).values(published_at=utcnow()))
         EVENTS_PUBLISHED.labels(self.source).inc(len(rows))
         return len(rows)
