@@ -52,8 +52,9 @@ async def registry_rt(pg_settings: Any) -> AsyncIterator[ServiceRuntime]:
 async def verification_rt(pg_settings: Any, infra: Infra) -> AsyncIterator[ServiceRuntime]:
     """Verification's runtime on this test's database, its consumer group starting at the topics' end."""
     settings = pg_settings(VerificationSettings)
-    await start_group_at_end(infra.kafka_bootstrap, settings.consumer_group, TOPICS)
     rt = ServiceRuntime(verification_definition(settings))
+    # Every topic the consumer reads, so its first batch is this test's events and nothing older.
+    await start_group_at_end(infra.kafka_bootstrap, settings.consumer_group, [*rt.definition.topics, PROBE])
     await rt.migrate()
     yield rt
     await rt.stop()
