@@ -36,8 +36,6 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
 
-TOPICS = [REGISTRY_HOUSEHOLD, PROBE]
-
 
 @pytest.fixture
 async def registry_rt(pg_settings: Any) -> AsyncIterator[ServiceRuntime]:
