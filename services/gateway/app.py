@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.disbursement.app import create_app as create_disbursement
 from services.disbursement.settings import DisbursementSettings
+from services.gateway.dashboard.router import router as dashboard_router
 from services.gateway.guard import ApiGuard
 from services.gateway.headers import SecurityHeaders
 from services.gateway.oauth import load_clients, oauth_router
@@ -95,6 +96,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     install_problem_handlers(app)
+    app.include_router(dashboard_router)
     app.include_router(
         oauth_router(
             clients=load_clients(settings.oauth_clients_file),

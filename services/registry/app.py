@@ -10,6 +10,8 @@ from services.registry.database import MIGRATIONS, messaging, metadata
 from services.registry.desil.router import router as desil_router
 from services.registry.families.router import router as families_router
 from services.registry.flags.router import router as flags_router
+from services.registry.imports import models as _import_models  # noqa: F401  (registers the import tables)
+from services.registry.imports.router import router as imports_router
 from services.registry.outcomes.handlers import HANDLERS as OUTCOME_HANDLERS
 from services.registry.settings import RegistrySettings
 from services.registry.wilayah.router import router as wilayah_router
@@ -27,7 +29,7 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[wilayah_router, families_router, flags_router, desil_router, aggregates_router],
+        routers=[wilayah_router, families_router, flags_router, desil_router, aggregates_router, imports_router],
         handlers=OUTCOME_HANDLERS,
         topics=(VERIFICATION_OUTCOME,),
     )

@@ -52,6 +52,7 @@ from services.registry.flags.rules import FlagKind
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.household import DataStatus
+from shared.http.params import PRINTABLE
 from shared.http.problems import ProblemError
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
@@ -135,7 +136,9 @@ async def list_families(
     desil_min: Annotated[int | None, Query(ge=1, le=10)] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10)] = None,
     data_status: DataStatus | None = None,
-    flag: Annotated[str | None, Query(description="An open flag kind, or 'any'.")] = None,
+    flag: Annotated[
+        str | None, Query(max_length=100, pattern=PRINTABLE, description="An open flag kind, or 'any'.")
+    ] = None,
     name: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -188,7 +191,7 @@ async def count(
     desil_min: Annotated[int | None, Query(ge=1, le=10)] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10)] = None,
     data_status: DataStatus | None = None,
-    flag: str | None = None,
+    flag: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
     name: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
 ) -> CountOut:
     filters = _filters(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)

@@ -16,6 +16,7 @@ from services.registry.flags.schemas import FlagOut, FlagPage, Resolution
 from services.registry.flags.service import resolve_flag
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import RecordId
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -58,7 +59,7 @@ async def list_flags(
 
 
 @router.post("/flags/{flag_id}/confirm", response_model=FlagOut, summary="Confirm an open flag")
-async def confirm(flag_id: int, body: Resolution, session: SessionDep, principal: Resolver) -> FlagOut:
+async def confirm(flag_id: RecordId, body: Resolution, session: SessionDep, principal: Resolver) -> FlagOut:
     row = await resolve_flag(
         session, flag_id=flag_id, confirm=True, reason=body.reason, principal=principal, actor=actor_of(principal)
     )
@@ -66,7 +67,7 @@ async def confirm(flag_id: int, body: Resolution, session: SessionDep, principal
 
 
 @router.post("/flags/{flag_id}/refute", response_model=FlagOut, summary="Refute an open flag")
-async def refute(flag_id: int, body: Resolution, session: SessionDep, principal: Resolver) -> FlagOut:
+async def refute(flag_id: RecordId, body: Resolution, session: SessionDep, principal: Resolver) -> FlagOut:
     row = await resolve_flag(
         session, flag_id=flag_id, confirm=False, reason=body.reason, principal=principal, actor=actor_of(principal)
     )

@@ -1,0 +1,418 @@
+"""A deterministic synthetic city: a DTSEN-style extract of Padang plus the external lists that go with it.
+
+    tepat generate-city --families 250000 --seed 7 --out data/city
+
+Everything is made up (names from syllable lists) but shaped like the real thing: Padang's 11 kecamatan and
+104 kelurahan from the registry's wilayah reference, household sizes 1-8 (mean ~3.8), ages and sexes, NIKs and
+No. KKs with the real structure (region, birth/issue date, +40 for women, serial), RT/RW, a desil per family that
+drifts a little from quarter to quarter, and planted defects at audit-like rates (DOMAIN §7):
+
+- ~1% of members with an invalid NIK: 3 in 4 break a date rule (month 13-24: kept and flagged invalid_nik by the
+  import), 1 in 4 are not 16 digits (rejected, and their family with them);
+- ~0.3% of families list a person already listed in the previous family (duplicate NIK across KKs);
+- ~0.5% of members are dead but still listed → death_list.csv (plus ~3% of list rows that match nobody);
+- ~0.4% of members hold an excluded occupation → excluded_list.csv (plus ~3% unmatched rows);
+- ~0.2% of families with a bad RT or a kelurahan code that does not exist.
+
+Output is streamed (one family in memory at a time) and the same seed always gives the same bytes: each family
+draws from its own `random.Random(f"{seed}:{index}")`, and identifiers are built from the family/person index so
+that they are unique without remembering the ones already issued.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import IO
+
+from services.registry.wilayah.reference import WilayahReference, default_wilayah
+
+EXTRACT_COLUMNS = (
+    "no_kk",
+    "kelurahan_code",
+    "alamat",
+    "rt",
+    "rw",
+    "nik",
+    "nama",
+    "tempat_lahir",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "hubungan",
+    "status_kawin",
+    "pendidikan",
+    "status_sekolah",
+    "pekerjaan",
+    "disabilitas",
+    "hamil",
+    "desil",
+    "periode_desil",
+)
+DEATH_COLUMNS = ("nik", "tanggal_meninggal", "no_akta_kematian")
+EXCLUDED_COLUMNS = ("nik", "kategori", "instansi")
+
+# Audit-like defect rates (per member or per family, as named).
+RATE_INVALID_NIK = 0.01  # per member
+RATE_DUPLICATE_NIK = 0.003  # per family
+RATE_DECEASED = 0.005  # per member
+RATE_EXCLUDED = 0.004  # per member
+RATE_BAD_ADDRESS = 0.002  # per family
+RATE_UNMATCHED_LIST_ROWS = 0.03  # extra rows of each list that match nobody
+
+# Household sizes 1-8; mean ≈ 3.83 (Padang: ~950k people in ~250k families).
+SIZE_WEIGHTS = (0.09, 0.15, 0.21, 0.22, 0.16, 0.09, 0.05, 0.03)
+SERIALS = 9999
+# Birth dates are spread by person index inside a year: unique NIKs for up to SERIALS * 365 people.
+MAX_PEOPLE = SERIALS * 365
+
+_SYLLABLES_FIRST = ("a", "ri", "da", "ni", "su", "ya", "fi", "ra", "ma", "yu", "de", "wi", "li", "za", "han", "ti")
+_SYLLABLES_LAST = ("di", "na", "ti", "man", "sri", "wan", "dra", "sih", "nur", "far", "zal", "mi", "ka", "lin")
+_FAMILY_NAMES = ("Putra", "Sari", "Rahman", "Hidayat", "Lestari", "Saputra", "Yuliani", "Pratama", "Wati", "Fitri")
+_STREETS = ("Jl. Nipah", "Jl. Sawahan", "Jl. Kampung Jao", "Jl. Belibis", "Jl. Cendana", "Jl. Kapalo Koto", "Gg. Damai")
+_PLACES = ("Padang", "Padang", "Padang", "Pariaman", "Bukittinggi", "Solok", "Painan", "Payakumbuh", "Medan")
+_OCCUPATIONS = (
+    "Buruh Harian Lepas",
+    "Pedagang",
+    "Nelayan",
+    "Petani",
+    "Wiraswasta",
+    "Karyawan Swasta",
+    "Mengurus Rumah Tangga",
+    "Sopir",
+    "Tukang",
+    "Tidak Bekerja",
+)
+_EXCLUDED_EMPLOYERS = {
+    "pns": "Pemerintah Kota Padang",
+    "tni": "Kodim 0312/Padang",
+    "polri": "Polresta Padang",
+    "pejabat": "DPRD Kota Padang",
+    "bumn_bumd": "PT Semen Padang",
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    """One member row."""
+
+    nik: str
+    name: str
+    birth_place: str
+    birth_date: date
+    sex: str
+    relationship: str
+    marital_status: str
+    education: str
+    school_status: str
+    occupation: str
+    disability: str
+    pregnant: bool
+
+
+@dataclass
+class Household:
+    """One family with its rows and the list entries it causes."""
+
+    no_kk: str
+    kelurahan_code: str
+    address: str
+    rt: str
+    rw: str
+    desil_by_period: dict[str, int]
+    members: list[Person] = field(default_factory=list)
+    deaths: list[tuple[str, str, str]] = field(default_factory=list)
+    excluded: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CityStats:
+    """What was written."""
+
+    families: int
+    members: int
+    death_rows: int
+    excluded_rows: int
+    files: tuple[Path, ...]
+
+
+def quarter_end(period: str) -> date:
+    """Last day of a '2026-Q3' period (the generator's 'today')."""
+    year, q = int(period[:4]), int(period[-1])
+    first_of_next = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return first_of_next - timedelta(days=1)
+
+
+def previous_periods(period: str, count: int) -> list[str]:
+    """`count` periods ending with `period`, oldest first ('2026-Q1' → [..., '2025-Q4', '2026-Q1'])."""
+    year, q = int(period[:4]), int(period[-1])
+    out = []
+    for _ in range(count):
+        out.append(f"{year}-Q{q}")
+        q -= 1
+        if q == 0:
+            year, q = year - 1, 4
+    return out[::-1]
+
+
+def _name(rng: random.Random) -> str:
+    first = "".join(rng.choice(_SYLLABLES_FIRST) for _ in range(rng.randint(2, 3))).capitalize()
+    last = "".join(rng.choice(_SYLLABLES_LAST) for _ in range(2)).capitalize()
+    return f"{first} {last} {rng.choice(_FAMILY_NAMES)}"
+
+
+def _nik(region: str, birth_date: date, sex: str, serial: int) -> str:
+    day = birth_date.day + (40 if sex == "P" else 0)
+    return f"{region}{day:02d}{birth_date.month:02d}{birth_date.year % 100:02d}{serial:04d}"
+
+
+class _City:
+    """Stateless per family: family `i` is a pure function of (seed, i, periods)."""
+
+    def __init__(self, seed: int, periods: Sequence[str], wilayah: WilayahReference) -> None:
+        self.seed = seed
+        self.periods = list(periods)
+        self.today = quarter_end(self.periods[-1])
+        kota = "13.71"
+        self.kecamatan = [k.code for k in wilayah.kecamatan_list(kota)]
+        self.kelurahan = {k: [v.code for v in wilayah.kelurahan_list(k)] for k in self.kecamatan}
+
+    def _birth_date(self, person_index: int, age: int) -> date:
+        serial_class, q = person_index % SERIALS, person_index // SERIALS
+        # Injective in q for a fixed serial class (q < 365), so (date, serial) never repeats.
+        offset = (q + serial_class * 7) % 365
+        born = date(self.today.year - age, 1, 1) + timedelta(days=offset)
+        while born > self.today:
+            born = date(born.year - 1, 1, 1) + timedelta(days=offset)
+        return born
+
+    def household(self, index: int, first_person: int) -> Household:
+        """Family `index`; its people are numbered from `first_person`."""
+        rng = random.Random(f"{self.seed}:{index}")
+        kec = rng.choice(self.kecamatan)
+        kel = rng.choice(self.kelurahan[kec])
+        region = kec.replace(".", "")
+        serial_class, q = index % SERIALS, index // SERIALS
+        issued = date(2005, 1, 1) + timedelta(days=(q * 37 + serial_class * 13) % 5000)
+        no_kk = f"{region}{issued:%d%m%y}{serial_class + 1:04d}"
+        desil = rng.choices(range(1, 11), weights=(14, 13, 12, 11, 10, 10, 9, 8, 7, 6))[0]
+        desil_by_period: dict[str, int] = {}
+        for period in self.periods:
+            desil_by_period[period] = desil
+            if rng.random() < 0.2:
+                desil = min(10, max(1, desil + rng.choice((-1, 1))))
+        hh = Household(
+            no_kk=no_kk,
+            kelurahan_code=kel,
+            address=f"{rng.choice(_STREETS)} No. {rng.randint(1, 250)}",
+            rt=f"{rng.randint(1, 12):03d}",
+            rw=f"{rng.randint(1, 8):03d}",
+            desil_by_period=desil_by_period,
+        )
+        size = rng.choices(range(1, 9), weights=SIZE_WEIGHTS)[0]
+        person = first_person
+        head_sex = "L" if rng.random() < 0.85 else "P"
+        head_age = rng.randint(24, 78)
+        married = size >= 2 and rng.random() < 0.85
+        specs: list[tuple[str, str, int]] = [("kepala_keluarga", head_sex, head_age)]
+        if married:
+            spouse_sex = "P" if head_sex == "L" else "L"
+            specs.append(
+                ("istri" if spouse_sex == "P" else "suami", spouse_sex, max(18, head_age + rng.randint(-8, 4)))
+            )
+        while len(specs) < size:
+            if len(specs) >= 5 and head_age < 55 and rng.random() < 0.3:
+                specs.append(("orang_tua", rng.choice("LP"), min(95, head_age + rng.randint(20, 30))))
+            else:
+                youngest_parent = min(head_age, specs[1][2] if married else head_age)
+                specs.append(("anak", rng.choice("LP"), rng.randint(0, max(0, min(25, youngest_parent - 18)))))
+        for relationship, sex, age in specs:
+            hh.members.append(self._person(rng, person, region, relationship, sex, age, married))
+            person += 1
+        return hh
+
+    def _person(
+        self, rng: random.Random, index: int, region: str, relationship: str, sex: str, age: int, married: bool
+    ) -> Person:
+        born = self._birth_date(index, age)
+        # Some people were first registered (got their NIK) in another Padang kecamatan.
+        nik_region = region if rng.random() < 0.9 else rng.choice(self.kecamatan).replace(".", "")
+        nik = _nik(nik_region, born, sex, index % SERIALS + 1)
+        if 7 <= age <= 12:
+            school, education = "sd", "Belum Tamat SD"
+        elif 13 <= age <= 15:
+            school, education = "smp", "SD"
+        elif 16 <= age <= 18:
+            school, education = "sma", "SMP"
+        elif 19 <= age <= 22 and rng.random() < 0.3:
+            school, education = "college", "SMA"
+        else:
+            school = "none"
+            education = "Tidak Sekolah" if age < 7 else rng.choice(("SD", "SMP", "SMA", "SMA", "D3", "S1"))
+        if relationship in ("kepala_keluarga", "istri", "suami"):
+            marital = "kawin" if married else rng.choice(("cerai_hidup", "cerai_mati", "belum_kawin"))
+        elif relationship == "orang_tua":
+            marital = rng.choice(("kawin", "cerai_mati"))
+        else:
+            marital = "belum_kawin"
+        occupation = rng.choice(_OCCUPATIONS) if age >= 18 and school == "none" else "Pelajar/Mahasiswa"
+        if age < 7:
+            occupation = "Belum Bekerja"
+        roll = rng.random()
+        disability = "severe" if roll < 0.005 else "moderate" if roll < 0.012 else "mild" if roll < 0.025 else "none"
+        pregnant = (
+            sex == "P" and 19 <= age <= 40 and relationship in ("istri", "kepala_keluarga") and rng.random() < 0.06
+        )
+        return Person(
+            nik=nik,
+            name=_name(rng),
+            birth_place=rng.choice(_PLACES),
+            birth_date=born,
+            sex=sex,
+            relationship=relationship,
+            marital_status=marital,
+            education=education,
+            school_status=school,
+            occupation=occupation,
+            disability=disability,
+            pregnant=pregnant,
+        )
+
+    def plant_defects(self, hh: Household, index: int, previous: Household | None) -> None:
+        """Audit-like defects, drawn from a stream of their own so they do not shift the clean data."""
+        rng = random.Random(f"{self.seed}:defects:{index}")
+        if previous is not None and len(hh.members) >= 2 and rng.random() < RATE_DUPLICATE_NIK:
+            # The same person on two KKs (e.g. a married child never removed from the parents' KK).
+            twin = rng.choice(previous.members)
+            hh.members[-1] = replace(twin, relationship="anak" if twin.relationship == "anak" else "famili_lain")
+        if rng.random() < RATE_BAD_ADDRESS:
+            if rng.random() < 0.5:
+                hh.rt = rng.choice(("0", "1000", "1a"))
+            else:
+                hh.kelurahan_code = hh.kelurahan_code[:-4] + "1999"
+        for i, m in enumerate(hh.members):
+            if rng.random() < RATE_INVALID_NIK:
+                # 3 in 4: month 13-24, a date rule broken, kept and flagged (unique: month + 12);
+                # 1 in 4: 15 digits, unusable, the family is rejected.
+                month13 = f"{m.nik[:8]}{int(m.nik[8:10]) + 12:02d}{m.nik[10:]}"
+                bad = month13 if rng.random() < 0.75 else m.nik[:15]
+                hh.members[i] = m = replace(m, nik=bad)
+            if rng.random() < RATE_DECEASED:
+                died = max(m.birth_date, self.today - timedelta(days=rng.randint(30, 700)))
+                akta = f"1371-KM-{died:%Y%m%d}-{index % 100000:05d}{i}"
+                hh.deaths.append((m.nik, died.isoformat(), akta))
+            age = (self.today - m.birth_date).days // 365
+            if 20 <= age <= 60 and rng.random() < RATE_EXCLUDED * 2.2:  # ~45% of members are 20-60
+                kind = rng.choice(tuple(_EXCLUDED_EMPLOYERS))
+                hh.excluded.append((m.nik, kind, _EXCLUDED_EMPLOYERS[kind]))
+
+
+def _unmatched_nik(index: int, today: date) -> str:
+    # People from other kabupaten (Pesisir Selatan 13.01): never in the Padang extract.
+    born = date(1970, 1, 1) + timedelta(days=index % 15000)
+    if born > today:
+        born = date(1970, 1, 1)
+    return _nik("130101", born, "L", index // 15000 % SERIALS + 1)
+
+
+def families(
+    count: int, seed: int, *, period: str = "2026-Q3", quarters: int = 1, wilayah: WilayahReference | None = None
+) -> Iterator[Household]:
+    """The households of the city in order, one at a time, with their planted defects."""
+    city = _City(seed, previous_periods(period, quarters), wilayah or default_wilayah())
+    person = 0
+    previous: Household | None = None
+    for i in range(count):
+        hh = city.household(i, person)
+        person += len(hh.members)
+        if person > MAX_PEOPLE:
+            raise ValueError(f"at most {MAX_PEOPLE} people (unique NIKs by construction)")
+        clean_last = hh.members[-1]
+        city.plant_defects(hh, i, previous)
+        yield hh
+        # The next family may copy someone from this one: keep the clean version.
+        previous = hh if hh.members[-1] == clean_last else replace(hh, members=[*hh.members[:-1], clean_last])
+
+
+def _extract_row(hh: Household, m: Person, period: str) -> list[str]:
+    return [
+        hh.no_kk,
+        hh.kelurahan_code,
+        hh.address,
+        hh.rt,
+        hh.rw,
+        m.nik,
+        m.name,
+        m.birth_place,
+        m.birth_date.isoformat(),
+        m.sex,
+        m.relationship,
+        m.marital_status,
+        m.education,
+        m.school_status,
+        m.occupation,
+        m.disability,
+        "ya" if m.pregnant else "tidak",
+        str(hh.desil_by_period[period]),
+        period,
+    ]
+
+
+def generate_city(
+    out: Path, *, families_count: int, seed: int, period: str = "2026-Q3", quarters: int = 1
+) -> CityStats:
+    """Write extract.csv (newest period), extract_<period>.csv for earlier quarters, death_list.csv and
+    excluded_list.csv into `out`, streaming."""
+    out.mkdir(parents=True, exist_ok=True)
+    periods = previous_periods(period, quarters)
+    paths = {p: out / ("extract.csv" if p == period else f"extract_{p}.csv") for p in periods}
+    death_path, excluded_path = out / "death_list.csv", out / "excluded_list.csv"
+    handles: list[IO[str]] = []
+    try:
+        writers = {}
+        for p, path in paths.items():
+            fh: IO[str] = path.open("w", encoding="utf-8", newline="")
+            handles.append(fh)
+            writers[p] = csv.writer(fh, lineterminator="\n")
+            writers[p].writerow(EXTRACT_COLUMNS)
+        dfh: IO[str] = death_path.open("w", encoding="utf-8", newline="")
+        efh: IO[str] = excluded_path.open("w", encoding="utf-8", newline="")
+        handles += [dfh, efh]
+        deaths, excluded = csv.writer(dfh, lineterminator="\n"), csv.writer(efh, lineterminator="\n")
+        deaths.writerow(DEATH_COLUMNS)
+        excluded.writerow(EXCLUDED_COLUMNS)
+        today = quarter_end(period)
+        extra = random.Random(f"{seed}:lists")
+        n_members = n_deaths = n_excluded = unmatched = 0
+        for hh in families(families_count, seed, period=period, quarters=quarters):
+            for m in hh.members:
+                for p in periods:
+                    writers[p].writerow(_extract_row(hh, m, p))
+            n_members += len(hh.members)
+            for row in hh.deaths:
+                deaths.writerow(row)
+                n_deaths += 1
+                if extra.random() < RATE_UNMATCHED_LIST_ROWS:
+                    deaths.writerow((_unmatched_nik(unmatched, today), row[1], f"1301-KM-{unmatched:06d}"))
+                    unmatched += 1
+                    n_deaths += 1
+            for row in hh.excluded:
+                excluded.writerow(row)
+                n_excluded += 1
+                if extra.random() < RATE_UNMATCHED_LIST_ROWS:
+                    excluded.writerow((_unmatched_nik(unmatched, today), row[1], row[2]))
+                    unmatched += 1
+                    n_excluded += 1
+    finally:
+        for fh in handles:
+            fh.close()
+    return CityStats(
+        families=families_count,
+        members=n_members,
+        death_rows=n_deaths,
+        excluded_rows=n_excluded,
+        files=(*paths.values(), death_path, excluded_path),
+    )

@@ -1,0 +1,242 @@
+"""From a job's `import_event` rows to versions, history rows and outbox events, set-based.
+
+Each family's events get consecutive aggregate versions after its current one, in the order they were recorded.
+Every event of one job carries the family's state at the end of the job (a read model guarded by
+aggregate_version ends in the same state whichever of them it applies last). The payload is built in SQL with
+the same rules as `families.state.household_state` (a test compares the two)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, String, case, distinct, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.database import messaging
+from services.registry.families.changes import OUTBOX, Actor
+from services.registry.families.models import family, family_history, member
+from services.registry.families.rules import Disability, SchoolStatus
+from services.registry.flags.models import flag
+from services.registry.flags.rules import FlagStatus
+from services.registry.imports.models import import_event
+from services.registry.imports.sql import Dialect
+from shared.context import current_correlation_id, request_id_var
+from shared.events.topics import REGISTRY_HOUSEHOLD
+
+outbox = messaging.outbox
+
+
+def years_before(day: date, years: int) -> date:
+    """The date `years` before `day` (29 Feb → 28 Feb): born on or before it ⇔ aged at least `years`."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+async def record_events(session: AsyncSession, rows: Iterable[dict[str, Any]]) -> int:
+    """Append events computed in Python (flag deltas, status changes); returns how many."""
+    batch = list(rows)
+    if batch:
+        await session.execute(insert(import_event), batch)
+    return len(batch)
+
+
+def _payload(session: AsyncSession, import_id: str, today: date) -> Any:
+    d = Dialect(session)
+    families_of_job = select(distinct(import_event.c.family_id)).where(import_event.c.import_id == import_id)
+    living = member.c.active.is_(True) & member.c.deceased.is_(False)
+
+    def count_if(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    comp = (
+        select(
+            member.c.family_id.label("family_id"),
+            func.count().label("members"),
+            count_if(
+                member.c.birth_date.is_not(None)
+                & (member.c.birth_date <= today)
+                & (member.c.birth_date > years_before(today, 7))
+            ).label("children_0_6"),
+            count_if(member.c.school_status == SchoolStatus.SD.value).label("school_sd"),
+            count_if(member.c.school_status == SchoolStatus.SMP.value).label("school_smp"),
+            count_if(member.c.school_status == SchoolStatus.SMA.value).label("school_sma"),
+            count_if(member.c.birth_date <= years_before(today, 70)).label("elderly_70"),
+            count_if(member.c.disability == Disability.SEVERE.value).label("disabled_severe"),
+            count_if(member.c.pregnant.is_(True)).label("pregnant"),
+        )
+        .where(living, member.c.family_id.in_(families_of_job))
+        .group_by(member.c.family_id)
+        .subquery("comp")
+    )
+
+    def kinds(status: str, name: str) -> Any:
+        pairs = (
+            select(flag.c.family_id, flag.c.kind)
+            .where(flag.c.status == status, flag.c.family_id.in_(families_of_job))
+            .distinct()
+            .order_by(flag.c.family_id, flag.c.kind)
+            .subquery(f"{name}_pairs")
+        )
+        return (
+            select(pairs.c.family_id.label("family_id"), d.array_agg(pairs.c.kind).label("kinds"))
+            .group_by(pairs.c.family_id)
+            .subquery(name)
+        )
+
+    open_f, confirmed_f = kinds(FlagStatus.OPEN, "open_f"), kinds(FlagStatus.CONFIRMED, "conf_f")
+    zero = literal(0, Integer)
+    composition = d.obj(
+        *[
+            x
+            for col in (
+                "members",
+                "children_0_6",
+                "school_sd",
+                "school_smp",
+                "school_sma",
+                "elderly_70",
+                "disabled_severe",
+                "pregnant",
+            )
+            for x in (col, func.coalesce(comp.c[col], zero))
+        ]
+    )
+    return (
+        comp,
+        open_f,
+        confirmed_f,
+        lambda change: d.as_text(
+            d.obj(
+                "household_id",
+                family.c.id,
+                "kecamatan_code",
+                family.c.kecamatan_code,
+                "kelurahan_code",
+                family.c.kelurahan_code,
+                "data_status",
+                family.c.data_status,
+                "status_reason",
+                family.c.status_reason,
+                "desil",
+                family.c.desil,
+                "desil_period",
+                family.c.desil_period,
+                "open_flags",
+                d.embed(func.coalesce(open_f.c.kinds, d.empty_array())),
+                "confirmed_flags",
+                d.embed(func.coalesce(confirmed_f.c.kinds, d.empty_array())),
+                "composition",
+                composition,
+                "change",
+                d.embed(change),
+            )
+        ),
+    )
+
+
+async def emit(session: AsyncSession, *, import_id: str, actor: Actor, now: datetime, today: date, reason: str) -> int:
+    """Write history rows and outbox events for the job's recorded events, then bump the families' versions."""
+    d = Dialect(session)
+    ev = (
+        select(
+            import_event.c.id,
+            import_event.c.family_id,
+            import_event.c.member_id,
+            import_event.c.event_type,
+            import_event.c.action,
+            import_event.c.change,
+            import_event.c.before,
+            import_event.c.after,
+            func.row_number().over(partition_by=import_event.c.family_id, order_by=import_event.c.id).label("seq"),
+        )
+        .where(import_event.c.import_id == import_id)
+        .subquery("ev")
+    )
+    version = family.c.version + ev.c.seq
+    await session.execute(
+        insert(family_history).from_select(
+            [
+                "family_id",
+                "member_id",
+                "version",
+                "action",
+                "actor",
+                "actor_role",
+                "at",
+                "reason",
+                "before",
+                "after",
+                "request_id",
+            ],
+            select(
+                ev.c.family_id,
+                ev.c.member_id,
+                version,
+                ev.c.action,
+                literal(actor.subject, String),
+                literal(actor.role, String),
+                literal(now, family_history.c.at.type),
+                literal(reason, String),
+                ev.c.before,
+                ev.c.after,
+                literal(request_id_var.get(), String),
+            )
+            .select_from(ev.join(family, family.c.id == ev.c.family_id))
+            .order_by(ev.c.id),
+        )
+    )
+    comp, open_f, confirmed_f, data = _payload(session, import_id, today)
+    result = await session.execute(
+        insert(outbox).from_select(
+            [
+                "event_id",
+                "topic",
+                "event_type",
+                "schema_version",
+                "subject",
+                "aggregate_version",
+                "occurred_at",
+                "recorded_at",
+                "correlation_id",
+                "data",
+            ],
+            select(
+                d.new_uuid(),
+                literal(REGISTRY_HOUSEHOLD, String),
+                ev.c.event_type,
+                literal(1, Integer),
+                ev.c.family_id,
+                version,
+                literal(now, outbox.c.occurred_at.type),
+                literal(now, outbox.c.recorded_at.type),
+                literal(current_correlation_id() or f"import-{import_id}", String),
+                data(ev.c.change),
+            )
+            .select_from(
+                ev.join(family, family.c.id == ev.c.family_id)
+                .outerjoin(comp, comp.c.family_id == ev.c.family_id)
+                .outerjoin(open_f, open_f.c.family_id == ev.c.family_id)
+                .outerjoin(confirmed_f, confirmed_f.c.family_id == ev.c.family_id)
+            )
+            .order_by(ev.c.id),
+        )
+    )
+    emitted = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    counts = (
+        select(import_event.c.family_id, func.count().label("n"))
+        .where(import_event.c.import_id == import_id)
+        .group_by(import_event.c.family_id)
+        .subquery("n")
+    )
+    await session.execute(
+        update(family)
+        .where(family.c.id == counts.c.family_id)
+        .values(version=family.c.version + counts.c.n, updated_at=now, updated_by=actor.subject)
+    )
+    if emitted:
+        await OUTBOX.signal(session)
+    return emitted

@@ -1,0 +1,362 @@
+"""The national extract format (CSV) and its per-row validation with the domain rules.
+
+CSV, UTF-8 (a BOM is tolerated), comma separated, a header row naming the columns (any order, extra columns
+ignored), one row per member with the family columns repeated on every row of the family:
+
+| column | value |
+|---|---|
+| no_kk | No. KK, 16 digits (DOMAIN §6) |
+| kelurahan_code | Kemendagri code of a Padang kelurahan, e.g. 13.71.01.1001 |
+| alamat | street address, 1-300 characters |
+| rt, rw | 1-3 digits, 1-999 (stored as 3 digits: 7 → 007) |
+| nik | 16 digits (else the row is rejected); one breaking a date/region/serial rule is kept, flagged invalid_nik |
+| nama | 1-200 characters |
+| tempat_lahir | optional, up to 100 characters |
+| tanggal_lahir | optional, YYYY-MM-DD, not in the future (default: the date in the NIK) |
+| jenis_kelamin | L / P, optional (default: from the NIK) |
+| hubungan | kepala_keluarga, suami, istri, anak, menantu, cucu, orang_tua, mertua, famili_lain, pembantu, lainnya |
+| status_kawin | optional: belum_kawin, kawin, cerai_hidup, cerai_mati |
+| pendidikan | optional, up to 30 characters (free text, e.g. SMA) |
+| status_sekolah | optional: none, sd, smp, sma, college |
+| pekerjaan | optional, up to 100 characters |
+| disabilitas | optional: none, mild, moderate, severe |
+| hamil | optional: ya / tidak (also 1/0, true/false, y/n) |
+| desil | optional, 1-10; with periode_desil |
+| periode_desil | e.g. 2026-Q1; required when desil is given |
+
+Row numbers in the error report count the header as row 1 (as a spreadsheet shows them).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO, Any, NamedTuple
+
+from services.registry.desil.service import valid_period
+from services.registry.domain.identifiers import (
+    IdentifierError,
+    kecamatan_of,
+    parse_wilayah_code,
+    validate_nik,
+    validate_no_kk,
+    validate_rt_rw,
+)
+from services.registry.families.rules import Disability, SchoolStatus
+from services.registry.families.schemas import MaritalStatus, Relationship
+from services.registry.wilayah.reference import WilayahReference, default_wilayah
+
+COLUMNS = (
+    "no_kk",
+    "kelurahan_code",
+    "alamat",
+    "rt",
+    "rw",
+    "nik",
+    "nama",
+    "tempat_lahir",
+    "tanggal_lahir",
+    "jenis_kelamin",
+    "hubungan",
+    "status_kawin",
+    "pendidikan",
+    "status_sekolah",
+    "pekerjaan",
+    "disabilitas",
+    "hamil",
+    "desil",
+    "periode_desil",
+)
+HEAD = Relationship.KEPALA_KELUARGA.value
+# The family columns: every row of one No. KK must agree on them.
+FAMILY_COLUMNS = ("kelurahan_code", "alamat", "rt", "rw", "desil", "periode_desil")
+
+_RELATIONSHIPS = frozenset(r.value for r in Relationship)
+_MARITAL = frozenset(m.value for m in MaritalStatus)
+_SCHOOL = frozenset(s.value for s in SchoolStatus)
+_DISABILITY = frozenset(d.value for d in Disability)
+_YES = frozenset({"ya", "y", "1", "true"})
+_NO = frozenset({"tidak", "t", "n", "0", "false"})
+
+
+class ExtractFormatError(ValueError):
+    """The file cannot be read as an extract at all (e.g. a missing column): the job fails."""
+
+
+class RowError(NamedTuple):
+    """One problem of one row: what the error report shows (plus the No. KK, to reject the family)."""
+
+    row_no: int
+    field: str
+    reason: str
+    no_kk: str | None
+
+
+@dataclass
+class Chunk:
+    """A batch of rows: good ones as staging records, bad ones as errors."""
+
+    records: list[tuple[Any, ...]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+
+
+def header_index(header: list[str], columns: tuple[str, ...]) -> dict[str, int]:
+    """Column → position; ExtractFormatError naming the missing columns."""
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in columns if c not in names]
+    if missing:
+        raise ExtractFormatError(f"missing column(s): {', '.join(missing)}; expected {', '.join(columns)}")
+    return {c: names.index(c) for c in columns}
+
+
+def parse_date(value: str) -> date | None:
+    """A strict YYYY-MM-DD date, or None."""
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def parse_bool(value: str) -> bool | None:
+    """ya/tidak (and 1/0, true/false, y/n) → bool; '' → None; raises ValueError otherwise."""
+    v = value.strip().lower()
+    if not v:
+        return None
+    if v in _YES:
+        return True
+    if v in _NO:
+        return False
+    raise ValueError(value)
+
+
+class _CachedWilayah(WilayahReference):
+    """The reference with the kecamatan list of a kota remembered (the NIK rule asks for it on every row)."""
+
+    def __init__(self, base: WilayahReference) -> None:
+        super().__init__(list(base))
+        self._kecamatan: dict[str, tuple[str, ...]] = {}
+
+    def kecamatan_codes_of_kota(self, kota_code: str) -> tuple[str, ...]:
+        """Codes of the kecamatan of a kota (cached)."""
+        hit = self._kecamatan.get(kota_code)
+        if hit is None:
+            hit = self._kecamatan[kota_code] = super().kecamatan_codes_of_kota(kota_code)
+        return hit
+
+
+class RowValidator:
+    """Validates extract rows; caches what repeats (the family columns, wilayah codes) so rows stay cheap."""
+
+    def __init__(self, import_id: str, today: date) -> None:
+        self.import_id = import_id
+        self.today = today
+        self._kk: tuple[str, str | None] = ("", None)
+        self._family: tuple[tuple[str, ...], Any] = ((), None)
+        self._kelurahan: dict[str, tuple[str | None, str | None]] = {}
+        self._wilayah = _CachedWilayah(default_wilayah())
+
+    def _check_kk(self, no_kk: str) -> str | None:
+        if self._kk[0] != no_kk or not no_kk:
+            try:
+                validate_no_kk(no_kk, today=self.today, wilayah=self._wilayah)
+                reason = None
+            except IdentifierError as exc:
+                reason = exc.field_reason
+            self._kk = (no_kk, reason)
+        return self._kk[1]
+
+    def _check_kelurahan(self, code: str) -> tuple[str | None, str | None]:
+        """(kecamatan, None) or (None, reason)."""
+        hit = self._kelurahan.get(code)
+        if hit is None:
+            try:
+                parse_wilayah_code(code)
+                hit = (kecamatan_of(code), None) if default_wilayah().is_kelurahan(code) else None
+            except IdentifierError as exc:
+                hit = (None, exc.field_reason)
+            if hit is None:
+                hit = (None, "wilayah.unknown_kelurahan")
+            if len(self._kelurahan) < 10_000:
+                self._kelurahan[code] = hit
+        return hit
+
+    def _family_values(self, raw: tuple[str, ...]) -> tuple[list[tuple[str, str]], tuple[Any, ...]]:
+        """(errors, (kelurahan, kecamatan, alamat, rt, rw, desil, period)) of the family columns, cached."""
+        if self._family[0] == raw:
+            cached: tuple[list[tuple[str, str]], tuple[Any, ...]] = self._family[1]
+            return cached
+        kel, alamat, rt_raw, rw_raw, desil_raw, period = raw
+        errors: list[tuple[str, str]] = []
+        kecamatan, reason = self._check_kelurahan(kel)
+        if reason:
+            errors.append(("kelurahan_code", reason))
+        if not alamat:
+            errors.append(("alamat", "alamat.required"))
+        elif len(alamat) > 300:
+            errors.append(("alamat", "alamat.too_long"))
+        rt = rw = None
+        try:
+            rt = validate_rt_rw(rt_raw, "rt")
+        except IdentifierError as exc:
+            errors.append(("rt", exc.field_reason))
+        try:
+            rw = validate_rt_rw(rw_raw, "rw")
+        except IdentifierError as exc:
+            errors.append(("rw", exc.field_reason))
+        desil: int | None = None
+        if desil_raw:
+            if desil_raw.isdigit() and 1 <= int(desil_raw) <= 10:
+                desil = int(desil_raw)
+            else:
+                errors.append(("desil", "desil.out_of_range"))
+        if period and not valid_period(period):
+            errors.append(("periode_desil", "periode_desil.bad_format"))
+        elif desil_raw and not period:
+            errors.append(("periode_desil", "periode_desil.required"))
+        elif period and not desil_raw:
+            errors.append(("desil", "desil.required"))
+        result = (errors, (kel, kecamatan, alamat, rt, rw, desil, period or None))
+        self._family = (raw, result)
+        return result
+
+    def row(self, row_no: int, values: list[str], idx: dict[str, int], out: Chunk) -> None:
+        """Validate one row; append a staging record or its errors to `out`."""
+        try:
+            get = dict(zip(COLUMNS, [values[i].strip() for i in idx.values()], strict=True))
+        except IndexError:
+            out.errors.append(RowError(row_no, "row", "row.column_count", None))
+            return
+        no_kk = get["no_kk"]
+        errors: list[tuple[str, str]] = []
+        kk_reason = self._check_kk(no_kk)
+        if kk_reason:
+            errors.append(("no_kk", kk_reason))
+        fam_errors, (kel, kecamatan, alamat, rt, rw, desil, period) = self._family_values(
+            (get["kelurahan_code"], get["alamat"], get["rt"], get["rw"], get["desil"], get["periode_desil"])
+        )
+        errors += fam_errors
+        nik = get["nik"]
+        nik_issue: str | None = None
+        nik_birth: date | None = None
+        nik_sex: str | None = None
+        try:
+            info = validate_nik(nik, today=self.today, wilayah=self._wilayah)
+            nik_birth, nik_sex = info.birth_date, info.sex
+        except IdentifierError as exc:
+            if exc.field_reason == "nik.not_16_digits":
+                errors.append(("nik", exc.field_reason))
+            else:
+                # Legacy data keeps a NIK that breaks a date/region rule; the registry flags it (invalid_nik).
+                nik_issue = exc.field_reason
+        name = get["nama"]
+        if not name:
+            errors.append(("nama", "nama.required"))
+        elif len(name) > 200:
+            errors.append(("nama", "nama.too_long"))
+        birth_place = get["tempat_lahir"] or None
+        if birth_place and len(birth_place) > 100:
+            errors.append(("tempat_lahir", "tempat_lahir.too_long"))
+        birth_date = nik_birth
+        if get["tanggal_lahir"]:
+            birth_date = parse_date(get["tanggal_lahir"])
+            if birth_date is None:
+                errors.append(("tanggal_lahir", "tanggal_lahir.bad_format"))
+            elif birth_date > self.today:
+                errors.append(("tanggal_lahir", "birth_date.future"))
+        sex = get["jenis_kelamin"].upper() or nik_sex
+        if sex not in (None, "L", "P"):
+            errors.append(("jenis_kelamin", "jenis_kelamin.invalid"))
+        relationship = get["hubungan"].lower()
+        if relationship not in _RELATIONSHIPS:
+            errors.append(("hubungan", "hubungan.unknown"))
+        marital = get["status_kawin"].lower() or None
+        if marital is not None and marital not in _MARITAL:
+            errors.append(("status_kawin", "status_kawin.unknown"))
+        education = get["pendidikan"] or None
+        if education and len(education) > 30:
+            errors.append(("pendidikan", "pendidikan.too_long"))
+        school = get["status_sekolah"].lower() or None
+        if school is not None and school not in _SCHOOL:
+            errors.append(("status_sekolah", "status_sekolah.unknown"))
+        occupation = get["pekerjaan"] or None
+        if occupation and len(occupation) > 100:
+            errors.append(("pekerjaan", "pekerjaan.too_long"))
+        disability = get["disabilitas"].lower() or None
+        if disability is not None and disability not in _DISABILITY:
+            errors.append(("disabilitas", "disabilitas.unknown"))
+        pregnant: bool | None = None
+        try:
+            pregnant = parse_bool(get["hamil"])
+        except ValueError:
+            errors.append(("hamil", "hamil.invalid"))
+        if errors:
+            kk = no_kk if not kk_reason else None
+            out.errors.extend(RowError(row_no, f, r, kk) for f, r in errors)
+            return
+        out.records.append(
+            (
+                self.import_id,
+                row_no,
+                no_kk,
+                kel,
+                kecamatan,
+                alamat,
+                rt,
+                rw,
+                nik,
+                nik_issue,
+                name,
+                birth_place,
+                birth_date,
+                sex,
+                relationship,
+                marital,
+                education,
+                school,
+                occupation,
+                disability,
+                pregnant,
+                desil,
+                period,
+            )
+        )
+
+
+def read_chunks(stream: IO[str], *, import_id: str, today: date, chunk_rows: int = 10_000) -> Iterator[Chunk]:
+    """Validated chunks of a text stream (csv module, one chunk in memory at a time)."""
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ExtractFormatError("the file is empty") from None
+    except csv.Error as exc:
+        raise ExtractFormatError(f"not a CSV file: {exc}") from None
+    idx = header_index(header, COLUMNS)
+    validator = RowValidator(import_id, today)
+    chunk = Chunk()
+    row_no = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            row_no += 1
+            chunk.rows += 1
+            chunk.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
+            continue
+        row_no += 1
+        if not values:
+            continue
+        chunk.rows += 1
+        validator.row(row_no, values, idx, chunk)
+        if chunk.rows >= chunk_rows:
+            yield chunk
+            chunk = Chunk()
+    if chunk.rows:
+        yield chunk

@@ -1,0 +1,589 @@
+"""The set-based merge of a staged extract into families, members, desil snapshots, flags and events.
+
+Order of work (one transaction, the caller's):
+1. reject rows the file contradicts itself on (NIK twice, no/several heads, family columns differing between
+   rows), then every other row of a family with a rejected row (`family.rejected_with_row N`);
+2. one `import_family` row per No. KK: existing household id or a new one; reject families whose NIKs are active
+   in a family the file does not mention (the registry allows one active KK per person);
+3. classify families (insert / update / same) by comparing the imported columns with the stored ones;
+4. write: new families, changed family columns, members gone from their KK (deactivated), changed or moved
+   members, new members, desil (snapshot + current value when newest);
+5. computed flags for the changed families (`imports.flags`: the rules of refresh_computed_flags), status
+   rules for the families whose flags or members moved;
+6. events (`events.emit`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.desil.models import desil_snapshot
+from services.registry.families.changes import Actor
+from services.registry.families.models import family, member
+from services.registry.families.rules import Source
+from services.registry.imports.events import emit, record_events
+from services.registry.imports.extract import HEAD
+from services.registry.imports.flags import refresh_import_flags
+from services.registry.imports.models import import_error, import_event, import_family, import_row
+from services.registry.imports.sql import Dialect
+from services.registry.imports.status import apply_status_rules
+from shared.events.household import HouseholdEventType
+
+SOURCE = Source.DTSEN_IMPORT.value
+FAMILY_FIELDS = ("head_nik", "address", "rt", "rw", "kelurahan_code")
+MEMBER_FIELDS = (
+    "nik_issue",
+    "name",
+    "birth_place",
+    "birth_date",
+    "sex",
+    "relationship",
+    "marital_status",
+    "education",
+    "school_status",
+    "occupation",
+    "disability",
+    "pregnant",
+)
+
+
+@dataclass
+class MergeCounts:
+    """What the merge did."""
+
+    families_inserted: int = 0
+    families_updated: int = 0
+    families_unchanged: int = 0
+    members_inserted: int = 0
+    members_updated: int = 0
+    members_unchanged: int = 0
+    members_removed: int = 0
+    desil_snapshots: int = 0
+    flags_raised: int = 0
+    flags_cleared: int = 0
+    status_changed: int = 0
+    events_emitted: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def _rc(result: Any) -> int:
+    return int(result.rowcount or 0)
+
+
+def _distinct(a: Any, b: Any) -> Any:
+    return a.is_distinct_from(b)
+
+
+async def _errors_from(session: AsyncSession, rows: Any) -> int:
+    cols = ["import_id", "row_no", "field", "reason", "no_kk"]
+    return _rc(await session.execute(insert(import_error).from_select(cols, rows)))
+
+
+async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int:
+    """Rows the file contradicts itself on: a NIK seen before (same KK or another), a missing or second head,
+    family columns differing from the family's first row. Returns the errors added."""
+    r = import_row
+    mine = r.c.import_id == import_id
+    by_nik = (
+        select(
+            r.c.row_no,
+            r.c.no_kk,
+            func.row_number().over(partition_by=r.c.nik, order_by=r.c.row_no).label("rn"),
+            func.first_value(r.c.no_kk).over(partition_by=r.c.nik, order_by=r.c.row_no).label("first_kk"),
+        )
+        .where(mine)
+        .subquery("by_nik")
+    )
+    added = await _errors_from(
+        session,
+        select(
+            literal(import_id, String),
+            by_nik.c.row_no,
+            literal("nik", String),
+            case((by_nik.c.no_kk == by_nik.c.first_kk, "nik.repeated"), else_="nik.duplicate_in_file"),
+            by_nik.c.no_kk,
+        ).where(by_nik.c.rn > 1),
+    )
+    is_head = case((r.c.relationship == HEAD, 1), else_=0)
+    part, order = r.c.no_kk, r.c.row_no
+    cols = ("kelurahan_code", "address", "rt", "rw", "desil", "desil_period")
+    fam = (
+        select(
+            r.c.row_no,
+            r.c.no_kk,
+            is_head.label("is_head"),
+            func.sum(is_head).over(partition_by=r.c.no_kk).label("heads"),
+            func.sum(is_head).over(partition_by=part, order_by=order, rows=(None, 0)).label("head_rank"),
+            func.row_number().over(partition_by=part, order_by=order).label("rn"),
+            *[r.c[c] for c in cols],
+            *[func.first_value(r.c[c]).over(partition_by=part, order_by=order).label(f"first_{c}") for c in cols],
+        )
+        .where(mine)
+        .subquery("fam")
+    )
+    differs = [(_distinct(fam.c[c], fam.c[f"first_{c}"]), c) for c in cols]
+    field_name = case(
+        ((fam.c.is_head == 1) & (fam.c.head_rank > 1), "hubungan"),
+        ((fam.c.heads == 0) & (fam.c.rn == 1), "hubungan"),
+        *[(cond, {"address": "alamat", "desil_period": "periode_desil"}.get(c, c)) for cond, c in differs],
+    )
+    reason = case(
+        ((fam.c.is_head == 1) & (fam.c.head_rank > 1), "family.several_heads"),
+        ((fam.c.heads == 0) & (fam.c.rn == 1), "family.no_head"),
+        else_="family.inconsistent",
+    )
+    added += await _errors_from(
+        session,
+        select(literal(import_id, String), fam.c.row_no, field_name, reason, fam.c.no_kk).where(
+            or_(
+                (fam.c.is_head == 1) & (fam.c.head_rank > 1),
+                (fam.c.heads == 0) & (fam.c.rn == 1),
+                *[cond for cond, _ in differs],
+            )
+        ),
+    )
+    return added
+
+
+async def reject_families_with_errors(session: AsyncSession, import_id: str) -> int:
+    """Every staged row of a No. KK that has a rejected row is rejected too; returns the rows rejected."""
+    bad = (
+        select(import_error.c.no_kk, func.min(import_error.c.row_no).label("first_bad"))
+        .where(import_error.c.import_id == import_id, import_error.c.no_kk.is_not(None))
+        .group_by(import_error.c.no_kk)
+        .subquery("bad")
+    )
+    r = import_row
+    already = exists().where(import_error.c.import_id == import_id, import_error.c.row_no == r.c.row_no)
+    added = await _errors_from(
+        session,
+        select(
+            literal(import_id, String),
+            r.c.row_no,
+            literal("no_kk", String),
+            literal("family.rejected_with_row ", String) + cast(bad.c.first_bad, String),
+            r.c.no_kk,
+        )
+        .select_from(r.join(bad, bad.c.no_kk == r.c.no_kk))
+        .where(r.c.import_id == import_id, ~already),
+    )
+    rejected_kks = select(import_error.c.no_kk).where(
+        import_error.c.import_id == import_id, import_error.c.no_kk.is_not(None)
+    )
+    await session.execute(delete(r).where(r.c.import_id == import_id, r.c.no_kk.in_(rejected_kks)))
+    await session.execute(
+        delete(import_family).where(import_family.c.import_id == import_id, import_family.c.no_kk.in_(rejected_kks))
+    )
+    return added
+
+
+async def build_families(session: AsyncSession, import_id: str) -> None:
+    """One import_family row per surviving No. KK (taken from its head's row): existing id or a new one."""
+    d = Dialect(session)
+    r = import_row
+    await session.execute(
+        insert(import_family).from_select(
+            [
+                "import_id",
+                "no_kk",
+                "family_id",
+                "action",
+                "head_nik",
+                "address",
+                "rt",
+                "rw",
+                "kelurahan_code",
+                "kecamatan_code",
+                "desil",
+                "desil_period",
+            ],
+            select(
+                r.c.import_id,
+                r.c.no_kk,
+                func.coalesce(family.c.id, d.new_uuid()),
+                case((family.c.id.is_(None), "insert"), else_="same"),
+                r.c.nik,
+                r.c.address,
+                r.c.rt,
+                r.c.rw,
+                r.c.kelurahan_code,
+                r.c.kecamatan_code,
+                r.c.desil,
+                r.c.desil_period,
+            )
+            .select_from(r.outerjoin(family, family.c.no_kk == r.c.no_kk))
+            .where(r.c.import_id == import_id, r.c.relationship == HEAD),
+        )
+    )
+
+
+async def reject_nik_active_elsewhere(session: AsyncSession, import_id: str) -> int:
+    """Rows whose NIK is active in a family this file does not list (it cannot move from there)."""
+    r, fi = import_row, import_family
+    listed = exists().where(fi.c.import_id == import_id, fi.c.family_id == member.c.family_id)
+    own = select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.no_kk == r.c.no_kk).scalar_subquery()
+    return await _errors_from(
+        session,
+        select(
+            literal(import_id, String),
+            r.c.row_no,
+            literal("nik", String),
+            literal("nik.active_in_other_family", String),
+            r.c.no_kk,
+        )
+        .select_from(r.join(member, and_(member.c.nik == r.c.nik, member.c.active.is_(True))))
+        .where(r.c.import_id == import_id, ~listed, member.c.family_id != func.coalesce(own, "")),
+    )
+
+
+async def classify(session: AsyncSession, import_id: str) -> None:
+    """Mark existing families whose imported columns or members differ from the stored ones as 'update'."""
+    fi, r = import_family, import_row
+    same = and_(fi.c.import_id == import_id, fi.c.action == "same")
+    await session.execute(
+        update(fi)
+        .where(same, family.c.id == fi.c.family_id, or_(*[_distinct(family.c[c], fi.c[c]) for c in FAMILY_FIELDS]))
+        .values(action="update")
+    )
+    m = member
+    changed_rows = (
+        select(r.c.no_kk)
+        .select_from(
+            r.join(fi, and_(fi.c.import_id == r.c.import_id, fi.c.no_kk == r.c.no_kk)).outerjoin(
+                m, and_(m.c.nik == r.c.nik, m.c.active.is_(True))
+            )
+        )
+        .where(
+            r.c.import_id == import_id,
+            fi.c.action == "same",
+            or_(m.c.id.is_(None), m.c.family_id != fi.c.family_id, *[_distinct(m.c[c], r.c[c]) for c in MEMBER_FIELDS]),
+        )
+    )
+    await session.execute(update(fi).where(same, fi.c.no_kk.in_(changed_rows)).values(action="update"))
+    gone = removed_members(import_id, actions=("same",), moved_count=True)
+    await session.execute(
+        update(fi).where(same, fi.c.family_id.in_(gone.with_only_columns(m.c.family_id))).values(action="update")
+    )
+
+
+def removed_members(import_id: str, *, actions: tuple[str, ...], moved_count: bool) -> Any:
+    """SELECT of imported members of the job's families (with these actions) their KK no longer lists: with
+    `moved_count`, also those the file lists on another KK (they move; their old family changed too)."""
+    fi, r, m = import_family, import_row, member
+    listed = [r.c.import_id == import_id, r.c.nik == m.c.nik]
+    if moved_count:
+        listed.append(r.c.no_kk == fi.c.no_kk)
+    return (
+        select(m.c.id, m.c.family_id)
+        .select_from(m.join(fi, and_(fi.c.family_id == m.c.family_id, fi.c.import_id == import_id)))
+        .where(fi.c.action.in_(actions), m.c.active.is_(True), m.c.source == SOURCE, ~exists().where(*listed))
+    )
+
+
+async def _main_events(session: AsyncSession, import_id: str) -> None:
+    d = Dialect(session)
+    fi = import_family
+    members_in = (
+        select(func.count())
+        .where(import_row.c.import_id == import_id, import_row.c.no_kk == fi.c.no_kk)
+        .scalar_subquery()
+    )
+    cols = ["import_id", "family_id", "event_type", "action", "change", "before", "after"]
+    after = d.obj(*[x for c in FAMILY_FIELDS for x in (c, fi.c[c])])
+    await session.execute(
+        insert(import_event).from_select(
+            cols,
+            select(
+                fi.c.import_id,
+                fi.c.family_id,
+                literal(HouseholdEventType.REGISTERED.value, String),
+                literal("registered", String),
+                d.obj("type", "registered", "source", SOURCE, "import_id", import_id, "members", members_in),
+                literal(None),
+                after,
+            )
+            .where(fi.c.import_id == import_id, fi.c.action == "insert")
+            .order_by(fi.c.family_id),
+        )
+    )
+    await session.execute(
+        insert(import_event).from_select(
+            cols,
+            select(
+                fi.c.import_id,
+                fi.c.family_id,
+                literal(HouseholdEventType.UPDATED.value, String),
+                literal("import_updated", String),
+                d.obj("type", "import_updated", "source", SOURCE, "import_id", import_id),
+                d.obj(*[x for c in FAMILY_FIELDS for x in (c, family.c[c])]),
+                after,
+            )
+            .select_from(fi.join(family, family.c.id == fi.c.family_id))
+            .where(fi.c.import_id == import_id, fi.c.action == "update")
+            .order_by(fi.c.family_id),
+        )
+    )
+
+
+async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: datetime, counts: MergeCounts) -> None:
+    """Apply the classified import to families and members."""
+    d = Dialect(session)
+    fi, r, m = import_family, import_row, member
+    mine = fi.c.import_id == import_id
+    await session.execute(
+        insert(family).from_select(
+            [
+                "id",
+                "no_kk",
+                "head_nik",
+                "address",
+                "rt",
+                "rw",
+                "kelurahan_code",
+                "kecamatan_code",
+                "existence_status",
+                "data_status",
+                "source",
+                "desil",
+                "desil_period",
+                "desil_since",
+                "version",
+                "created_at",
+                "created_by",
+                "updated_at",
+                "updated_by",
+            ],
+            select(
+                fi.c.family_id,
+                fi.c.no_kk,
+                fi.c.head_nik,
+                fi.c.address,
+                fi.c.rt,
+                fi.c.rw,
+                fi.c.kelurahan_code,
+                fi.c.kecamatan_code,
+                literal("present", String),
+                literal("active", String),
+                literal(SOURCE, String),
+                fi.c.desil,
+                fi.c.desil_period,
+                fi.c.desil_period,
+                # 0 until the events bump it: the registered event carries version 1.
+                literal(0, Integer),
+                literal(now, family.c.created_at.type),
+                literal(actor.subject, String),
+                literal(now, family.c.updated_at.type),
+                literal(actor.subject, String),
+            ).where(mine, fi.c.action == "insert"),
+        )
+    )
+    await session.execute(
+        update(family)
+        .where(mine, fi.c.action == "update", family.c.id == fi.c.family_id)
+        .values(**{c: fi.c[c] for c in (*FAMILY_FIELDS, "kecamatan_code")}, updated_at=now, updated_by=actor.subject)
+    )
+    counts.members_removed = _rc(
+        await session.execute(
+            update(m)
+            .where(
+                m.c.id.in_(removed_members(import_id, actions=("update",), moved_count=False).with_only_columns(m.c.id))
+            )
+            .values(active=False, updated_at=now)
+        )
+    )
+    counts.members_updated = _rc(
+        await session.execute(
+            update(m)
+            .where(
+                r.c.import_id == import_id,
+                fi.c.import_id == import_id,
+                fi.c.no_kk == r.c.no_kk,
+                fi.c.action.in_(("insert", "update")),
+                m.c.nik == r.c.nik,
+                m.c.active.is_(True),
+                or_(m.c.family_id != fi.c.family_id, *[_distinct(m.c[c], r.c[c]) for c in MEMBER_FIELDS]),
+            )
+            .values(family_id=fi.c.family_id, **{c: r.c[c] for c in MEMBER_FIELDS}, updated_at=now)
+        )
+    )
+    counts.members_inserted = _rc(
+        await session.execute(
+            insert(m).from_select(
+                ["id", "family_id", "nik", *MEMBER_FIELDS, "deceased", "active", "source", "created_at", "updated_at"],
+                select(
+                    d.new_uuid(),
+                    fi.c.family_id,
+                    r.c.nik,
+                    *[r.c[c] for c in MEMBER_FIELDS],
+                    literal(False),
+                    literal(True),
+                    literal(SOURCE, String),
+                    literal(now, m.c.created_at.type),
+                    literal(now, m.c.updated_at.type),
+                )
+                .select_from(r.join(fi, and_(fi.c.import_id == r.c.import_id, fi.c.no_kk == r.c.no_kk)))
+                .where(
+                    r.c.import_id == import_id,
+                    fi.c.action.in_(("insert", "update")),
+                    ~exists().where(m.c.nik == r.c.nik, m.c.active.is_(True)),
+                ),
+            )
+        )
+    )
+
+
+async def write_desil(session: AsyncSession, import_id: str, *, now: datetime, counts: MergeCounts) -> None:
+    """Current desil of existing families when the imported period is the newest (desil_changed when it moved);
+    a snapshot per family and period (never edited: the same period twice changes nothing)."""
+    d = Dialect(session)
+    fi, snap = import_family, desil_snapshot
+    newest = and_(
+        fi.c.import_id == import_id,
+        fi.c.action != "insert",
+        fi.c.desil.is_not(None),
+        family.c.id == fi.c.family_id,
+        or_(family.c.desil_period.is_(None), fi.c.desil_period >= family.c.desil_period),
+        ~exists().where(snap.c.family_id == fi.c.family_id, snap.c.period == fi.c.desil_period),
+    )
+    await session.execute(
+        insert(import_event).from_select(
+            ["import_id", "family_id", "event_type", "action", "change", "before", "after"],
+            select(
+                fi.c.import_id,
+                fi.c.family_id,
+                literal(HouseholdEventType.DESIL_CHANGED.value, String),
+                literal("desil_changed", String),
+                d.obj(
+                    "type",
+                    "desil_changed",
+                    "from",
+                    family.c.desil,
+                    "to",
+                    fi.c.desil,
+                    "period",
+                    fi.c.desil_period,
+                    "source",
+                    SOURCE,
+                ),
+                d.obj("desil", family.c.desil, "desil_period", family.c.desil_period),
+                d.obj("desil", fi.c.desil, "desil_period", fi.c.desil_period, "import_batch_id", import_id),
+            )
+            .where(newest, _distinct(family.c.desil, fi.c.desil))
+            .order_by(fi.c.family_id),
+        )
+    )
+    await session.execute(
+        update(family)
+        .where(newest)
+        .values(
+            desil=fi.c.desil,
+            desil_period=fi.c.desil_period,
+            desil_since=case(
+                ((family.c.desil == fi.c.desil) & family.c.desil_since.is_not(None), family.c.desil_since),
+                else_=fi.c.desil_period,
+            ),
+        )
+    )
+    counts.desil_snapshots = _rc(
+        await session.execute(
+            insert(snap).from_select(
+                ["family_id", "period", "desil", "source", "import_batch_id", "recorded_at"],
+                select(
+                    fi.c.family_id,
+                    fi.c.desil_period,
+                    fi.c.desil,
+                    literal(SOURCE, String),
+                    literal(import_id, String),
+                    literal(now, snap.c.recorded_at.type),
+                ).where(
+                    fi.c.import_id == import_id,
+                    fi.c.desil.is_not(None),
+                    ~exists().where(snap.c.family_id == fi.c.family_id, snap.c.period == fi.c.desil_period),
+                ),
+            )
+        )
+    )
+
+
+async def merge_extract(
+    session: AsyncSession, *, import_id: str, actor: Actor, now: datetime, today: date
+) -> MergeCounts:
+    """Steps 1-6 of the module docstring over the job's staged rows."""
+    counts = MergeCounts()
+    await reject_inconsistent_rows(session, import_id)
+    await reject_families_with_errors(session, import_id)
+    await build_families(session, import_id)
+    # A rejected family can strand a NIK that another family wanted to take over: repeat until stable.
+    while await reject_nik_active_elsewhere(session, import_id):
+        await reject_families_with_errors(session, import_id)
+    await classify(session, import_id)
+    fi = import_family
+    rows = await session.execute(
+        select(fi.c.action, func.count()).where(fi.c.import_id == import_id).group_by(fi.c.action)
+    )
+    by_action: dict[str, int] = {action: int(n) for action, n in rows}
+    counts.families_inserted = int(by_action.get("insert", 0))
+    counts.families_updated = int(by_action.get("update", 0))
+    counts.families_unchanged = int(by_action.get("same", 0))
+    staged = int((await session.execute(select(func.count()).where(import_row.c.import_id == import_id))).scalar_one())
+    await _main_events(session, import_id)
+    await write(session, import_id, actor=actor, now=now, counts=counts)
+    counts.members_unchanged = staged - counts.members_inserted - counts.members_updated
+    await write_desil(session, import_id, now=now, counts=counts)
+    deltas = await refresh_import_flags(session, import_id, now=now)
+    counts.flags_raised = sum(1 for x in deltas if x.change == "raised")
+    counts.flags_cleared = len(deltas) - counts.flags_raised
+    await record_events(
+        session,
+        (
+            {
+                "import_id": import_id,
+                "family_id": x.family_id,
+                "member_id": x.member_id,
+                "event_type": (
+                    HouseholdEventType.FLAGGED if x.change == "raised" else HouseholdEventType.FLAG_RESOLVED
+                ).value,
+                "action": "flag_raised" if x.change == "raised" else "flag_cleared",
+                "change": {
+                    "type": "flag_raised" if x.change == "raised" else "flag_cleared",
+                    "flag_id": x.flag_id,
+                    "kind": x.kind,
+                    "status": "open" if x.change == "raised" else "cleared",
+                },
+                "before": None,
+                "after": None,
+            }
+            for x in deltas
+        ),
+    )
+    status_scope = union_all(
+        select(import_event.c.family_id).where(
+            import_event.c.import_id == import_id, import_event.c.action.in_(("flag_raised", "flag_cleared"))
+        ),
+        select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "update"),
+    )
+    counts.status_changed = await apply_status_rules(session, import_id=import_id, family_ids=status_scope, today=today)
+    counts.events_emitted = await emit(
+        session, import_id=import_id, actor=actor, now=now, today=today, reason=f"DTSEN extract import {import_id}"
+    )
+    return counts

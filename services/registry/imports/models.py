@@ -1,0 +1,152 @@
+"""Import jobs, their per-row errors, and the staging tables the set-based merge reads (UNLOGGED on PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, String, Table, Text
+
+from services.registry.database import metadata
+from shared.db.messaging import BigId
+
+import_job = Table(
+    "import_job",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # extract / death / excluded
+    Column("kind", String(20), nullable=False),
+    # queued / running / succeeded / failed
+    Column("status", String(20), nullable=False),
+    Column("file_name", String(300), nullable=False),
+    Column("file_path", String(1000), nullable=False),
+    Column("file_bytes", BigInteger, nullable=False, server_default="0"),
+    # the list's source (dukcapil, bkd, ...); the extract's is always dtsen_import
+    Column("source", String(50), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_role", String(30), nullable=False),
+    Column("wilayah", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("counts", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_import_job_created", "created_at"),
+)
+
+# The per-row error report: row (spreadsheet numbering, header = 1), field, reason. No values: no PII in it.
+import_error = Table(
+    "import_error",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", String(36), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("field", String(50), nullable=False),
+    Column("reason", String(100), nullable=False),
+    # The row's No. KK, so a rejected row takes its whole family with it (never written to the report).
+    Column("no_kk", String(32), nullable=True),
+    Index("ix_import_error_import_row", "import_id", "row_no"),
+    Index("ix_import_error_import_kk", "import_id", "no_kk"),
+)
+
+# One validated extract row (staging; emptied after each job).
+import_row = Table(
+    "import_row",
+    metadata,
+    Column("import_id", String(36), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("no_kk", String(16), nullable=False),
+    Column("kelurahan_code", String(20), nullable=False),
+    Column("kecamatan_code", String(20), nullable=False),
+    Column("address", String(300), nullable=False),
+    Column("rt", String(3), nullable=False),
+    Column("rw", String(3), nullable=False),
+    Column("nik", String(16), nullable=False),
+    Column("nik_issue", String(50), nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("birth_place", String(100), nullable=True),
+    Column("birth_date", Date, nullable=True),
+    Column("sex", String(1), nullable=True),
+    Column("relationship", String(30), nullable=False),
+    Column("marital_status", String(30), nullable=True),
+    Column("education", String(30), nullable=True),
+    Column("school_status", String(30), nullable=True),
+    Column("occupation", String(100), nullable=True),
+    Column("disability", String(20), nullable=True),
+    Column("pregnant", Boolean, nullable=True),
+    Column("desil", Integer, nullable=True),
+    Column("desil_period", String(20), nullable=True),
+    Index("ix_import_row_kk", "import_id", "no_kk"),
+    Index("ix_import_row_nik", "nik"),
+)
+
+# One family of the extract after validation: its household id (existing or new) and what the merge does.
+import_family = Table(
+    "import_family",
+    metadata,
+    Column("import_id", String(36), nullable=False),
+    Column("no_kk", String(16), nullable=False),
+    Column("family_id", String(36), nullable=False),
+    # insert / update / same
+    Column("action", String(10), nullable=False),
+    Column("head_nik", String(16), nullable=False),
+    Column("address", String(300), nullable=False),
+    Column("rt", String(3), nullable=False),
+    Column("rw", String(3), nullable=False),
+    Column("kelurahan_code", String(20), nullable=False),
+    Column("kecamatan_code", String(20), nullable=False),
+    Column("desil", Integer, nullable=True),
+    Column("desil_period", String(20), nullable=True),
+    Index("ix_import_family_kk", "import_id", "no_kk"),
+    Index("ix_import_family_id", "import_id", "family_id"),
+)
+
+# One row of an external list (death or excluded occupation).
+import_list_row = Table(
+    "import_list_row",
+    metadata,
+    Column("import_id", String(36), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("nik", String(16), nullable=False),
+    Column("deceased_date", Date, nullable=True),
+    Column("certificate_no", String(50), nullable=True),
+    Column("category", String(40), nullable=True),
+    Column("instansi", String(200), nullable=True),
+    Index("ix_import_list_row_nik", "nik"),
+)
+
+# The events a job emits, in order per family; versions, history and outbox rows are derived from it set-based.
+import_event = Table(
+    "import_event",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", String(36), nullable=False),
+    Column("family_id", String(36), nullable=False),
+    Column("member_id", String(36), nullable=True),
+    Column("event_type", String(100), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("change", JSON, nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_import_event_family", "import_id", "family_id", "id"),
+)
+
+# The families whose computed flags the job may change, and the computed flags that should be open for them.
+import_scope = Table(
+    "import_scope",
+    metadata,
+    Column("import_id", String(36), nullable=False),
+    Column("family_id", String(36), nullable=False),
+    Index("ix_import_scope_family", "family_id"),
+)
+
+import_flag = Table(
+    "import_flag",
+    metadata,
+    Column("import_id", String(36), nullable=False),
+    Column("family_id", String(36), nullable=False),
+    Column("member_id", String(36), nullable=True),
+    Column("subject_key", String(36), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("detail", JSON, nullable=True),
+    Index("ix_import_flag_key", "family_id", "subject_key", "kind"),
+)
+
+STAGING_TABLES = (import_row, import_family, import_list_row, import_event, import_scope, import_flag)

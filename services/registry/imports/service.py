@@ -1,0 +1,177 @@
+"""Import jobs: a file stored in the data folder, run once (by the API in the background or by the CLI).
+
+A job is one transaction: stage (COPY), validate, merge, flag, emit. It either lands whole or not at all;
+its status, counts and error report stay in `import_job` / `import_error`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.registry.domain.identifiers import today_wib
+from services.registry.external_lists.parsing import DEFAULT_SOURCE, ListKind, read_list_chunks
+from services.registry.external_lists.service import match_list
+from services.registry.families.changes import Actor
+from services.registry.families.rules import Source
+from services.registry.imports.extract import Chunk, ExtractFormatError, read_chunks
+from services.registry.imports.merge import merge_extract
+from services.registry.imports.models import import_error, import_job, import_list_row, import_row
+from services.registry.imports.staging import add_errors, analyze, clear_staging, copy_records, lock_imports
+from shared.events.envelope import utcnow
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+EXTRACT = "extract"
+KINDS = (EXTRACT, ListKind.DEATH.value, ListKind.EXCLUDED.value)
+
+
+def import_dir(data_dir: Path) -> Path:
+    """Where uploaded files are kept (one file per job)."""
+    path = data_dir / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def new_job_path(data_dir: Path) -> tuple[str, Path]:
+    """A fresh job id and the path its file goes to."""
+    job_id = str(uuid.uuid4())
+    return job_id, import_dir(data_dir) / f"{job_id}.csv"
+
+
+async def create_job(
+    session: AsyncSession,
+    *,
+    job_id: str,
+    kind: str,
+    file_name: str,
+    path: Path,
+    size: int,
+    actor: Actor,
+    wilayah: str,
+    source: str | None = None,
+) -> None:
+    """Record a queued job for a stored file."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    await session.execute(
+        insert(import_job).values(
+            id=job_id,
+            kind=kind,
+            status="queued",
+            file_name=file_name[:300],
+            file_path=str(path),
+            file_bytes=size,
+            source=source or (Source.DTSEN_IMPORT.value if kind == EXTRACT else DEFAULT_SOURCE[ListKind(kind)]),
+            created_by=actor.subject,
+            created_role=actor.role,
+            wilayah=wilayah,
+            created_at=utcnow(),
+        )
+    )
+
+
+@contextmanager
+def _open_text(path: Path) -> Iterator[IO[str]]:
+    # utf-8-sig: spreadsheets often save a BOM, which would otherwise corrupt the first column name.
+    with path.open(encoding="utf-8-sig", newline="", errors="strict") as fh:
+        yield fh
+
+
+async def _stage(
+    session: AsyncSession, job_id: str, chunks: Iterator[Chunk], table: Any, progress: Progress | None
+) -> int:
+    rows = 0
+    for chunk in chunks:
+        await copy_records(session, table, chunk.records)
+        await add_errors(session, job_id, chunk.errors)
+        rows += chunk.rows
+        if progress is not None:
+            progress(rows)
+    await analyze(session, table)
+    return rows
+
+
+async def _rejected_rows(session: AsyncSession, job_id: str) -> int:
+    stmt = select(func.count(func.distinct(import_error.c.row_no))).where(import_error.c.import_id == job_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def execute_job(
+    session: AsyncSession,
+    *,
+    job: dict[str, Any],
+    now: datetime,
+    today: date,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Run a job's file through staging, merge/match and events in the caller's transaction; its counts."""
+    job_id, kind, path = job["id"], job["kind"], Path(job["file_path"])
+    actor = Actor(job["created_by"], job["created_role"])
+    await lock_imports(session)
+    await clear_staging(session)
+    with _open_text(path) as fh:
+        if kind == EXTRACT:
+            rows = await _stage(session, job_id, read_chunks(fh, import_id=job_id, today=today), import_row, progress)
+        else:
+            chunks = read_list_chunks(fh, ListKind(kind), import_id=job_id, today=today)
+            rows = await _stage(session, job_id, chunks, import_list_row, progress)
+    counts: dict[str, int] = {"rows_read": rows}
+    if kind == EXTRACT:
+        merged = await merge_extract(session, import_id=job_id, actor=actor, now=now, today=today)
+        counts.update({k: v for k, v in vars(merged).items() if isinstance(v, int)})
+    else:
+        matched = await match_list(
+            session, import_id=job_id, kind=ListKind(kind), source=job["source"], actor=actor, now=now, today=today
+        )
+        counts.update(vars(matched))
+    counts["rows_rejected"] = await _rejected_rows(session, job_id)
+    await clear_staging(session)
+    return counts
+
+
+async def _set(sessions: async_sessionmaker[AsyncSession], job_id: str, **values: Any) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(import_job).where(import_job.c.id == job_id).values(**values))
+
+
+async def run_job(
+    sessions: async_sessionmaker[AsyncSession], job_id: str, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run a queued job to the end and record the outcome; returns the job row."""
+    async with sessions() as session, session.begin():
+        row = (
+            (await session.execute(select(import_job).where(import_job.c.id == job_id).with_for_update()))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise LookupError(f"no import job {job_id}")
+        job = dict(row)
+        if job["status"] != "queued":
+            return job
+        await session.execute(
+            update(import_job).where(import_job.c.id == job_id).values(status="running", started_at=utcnow())
+        )
+    try:
+        async with sessions() as session, session.begin():
+            counts = await execute_job(session, job=job, now=utcnow(), today=today_wib(), progress=progress)
+    except (ExtractFormatError, UnicodeDecodeError) as exc:
+        await _set(sessions, job_id, status="failed", finished_at=utcnow(), error=str(exc)[:2000])
+    except Exception as exc:
+        log.exception("import job %s failed", job_id)
+        await _set(
+            sessions, job_id, status="failed", finished_at=utcnow(), error=f"internal error ({type(exc).__name__})"
+        )
+    else:
+        await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts)
+    async with sessions() as session:
+        return dict((await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().one())

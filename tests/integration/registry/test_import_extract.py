@@ -1,0 +1,236 @@
+"""Importing national extracts on PostgreSQL: error report, whole-family rejection, idempotent re-import,
+only the differences emitted, duplicate-NIK flags, the job API."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from services.registry.families.models import family, member
+from services.registry.flags.models import flag
+from shared.auth.principal import Role
+from tests.integration.registry.conftest import Registry
+from tests.integration.registry.helpers import kk, nik
+from tests.integration.registry.import_support import csv_text, error_report, outbox_types, row, submit
+
+pytestmark = pytest.mark.infra
+
+HEAD, WIFE, CHILD = "kepala_keluarga", "istri", "anak"
+WIFE_NIK = nik(2, day="55", yy="85")
+
+
+def f1() -> list[dict[str, str]]:
+    return [
+        row(kk(1), nik(1), "Budi", HEAD),
+        row(kk(1), WIFE_NIK, "Sari", WIFE),
+        row(kk(1), nik(3, day="10", month="03", yy="22"), "Adi", CHILD, status_kawin="belum_kawin"),
+    ]
+
+
+def f6(**over: str) -> list[dict[str, str]]:
+    return [
+        row(kk(6), nik(10), "Joni", HEAD, **over),
+        # Month 13: breaks a date rule; kept and flagged invalid_nik.
+        row(kk(6), nik(11, month="13", yy="10"), "Rina", CHILD, **over),
+    ]
+
+
+def planted_file() -> str:
+    return csv_text(
+        [
+            *f1(),  # rows 2-4
+            row(kk(2), nik(4), "Dedi", HEAD),  # 5
+            row(kk(2), nik(5, day="11", month="04", yy="15"), "Eka", CHILD, tanggal_lahir="2015/04/11"),  # 6
+            row(kk(3), nik(6), "Fajar", HEAD, rt="0"),  # 7
+            row(kk(3), nik(7, day="52"), "Gita", WIFE, rt="0"),  # 8
+            row(kk(4), nik(8), "Hadi", HEAD, kelurahan_code="13.71.01.1999"),  # 9
+            row(kk(5), nik(9), "Iwan", HEAD),  # 10
+            row(kk(5), WIFE_NIK, "Sari", "famili_lain"),  # 11: already on KK 1
+            *f6(),  # 12-13
+            row(kk(7), nik(12), "Kiki", HEAD, desil="11"),  # 14
+            row(kk(8), nik(13), "Lukman", HEAD),  # 15
+            row(kk(8), nik(14), "Mamat", HEAD),  # 16
+            row(kk(9), nik(15), "Nando", HEAD),  # 17
+            row(kk(9), "137101150580001", "Oki", CHILD),  # 18: 15 digits
+        ]
+    )
+
+
+async def test_error_report_and_whole_family_rejection(registry: Registry) -> None:
+    api = registry.as_(Role.VERIFIKATOR)
+    job = await submit(api, "/imports/extracts", planted_file())
+    assert job["status"] == "succeeded", job
+    assert sorted(await error_report(api, job["id"])) == sorted(
+        [
+            (5, "no_kk", "family.rejected_with_row 6"),
+            (6, "tanggal_lahir", "tanggal_lahir.bad_format"),
+            (7, "rt", "rt.invalid"),
+            (8, "rt", "rt.invalid"),
+            (9, "kelurahan_code", "wilayah.unknown_kelurahan"),
+            (10, "no_kk", "family.rejected_with_row 11"),
+            (11, "nik", "nik.duplicate_in_file"),
+            (14, "desil", "desil.out_of_range"),
+            (15, "no_kk", "family.rejected_with_row 16"),
+            (16, "hubungan", "family.several_heads"),
+            (17, "no_kk", "family.rejected_with_row 18"),
+            (18, "nik", "nik.not_16_digits"),
+        ]
+    )
+    counts = job["counts"]
+    assert counts["rows_read"] == 17
+    assert counts["rows_rejected"] == 12
+    assert (counts["families_inserted"], counts["members_inserted"]) == (2, 5)
+    assert (counts["flags_raised"], counts["status_changed"], counts["events_emitted"]) == (1, 1, 4)
+    async with registry.runtime.sessions() as s:
+        kks = set((await s.execute(select(family.c.no_kk))).scalars())
+        assert kks == {kk(1), kk(6)}  # no half-written family
+        rows = (await s.execute(select(member.c.nik, member.c.nik_issue, member.c.family_id))).all()
+        assert len(rows) == 5
+        assert {r.nik for r in rows if r.nik_issue} == {nik(11, month="13", yy="10")}
+        kinds = (await s.execute(select(flag.c.kind, flag.c.status))).all()
+        assert [tuple(k) for k in kinds] == [("invalid_nik", "open")]
+        status = {k: v for k, v in await s.execute(select(family.c.no_kk, family.c.data_status))}
+        assert status == {kk(1): "active", kk(6): "needs_verification"}
+    assert await outbox_types(registry.runtime) == {
+        "household.registered": 2,
+        "household.flagged": 1,
+        "household.status_changed": 1,
+    }
+
+
+async def test_reimport_changes_nothing_and_a_changed_file_emits_only_the_differences(registry: Registry) -> None:
+    api = registry.as_(Role.VERIFIKATOR)
+    fa = [row(kk(20), nik(20), "Putra", HEAD), row(kk(20), nik(21, day="01", month="02", yy="12"), "Tono", CHILD)]
+    base = csv_text([*f1(), *f6(), *fa])
+    first = await submit(api, "/imports/extracts", base)
+    assert first["counts"]["families_inserted"] == 3
+    before = await outbox_types(registry.runtime)
+
+    again = await submit(api, "/imports/extracts", base, raw=True)
+    c = again["counts"]
+    assert (c["families_inserted"], c["families_updated"], c["families_unchanged"]) == (0, 0, 3)
+    assert (c["members_inserted"], c["members_updated"], c["members_unchanged"]) == (0, 0, 7)
+    assert (c["events_emitted"], c["flags_raised"], c["desil_snapshots"]) == (0, 0, 0)
+    assert await outbox_types(registry.runtime) == before
+
+    async with registry.runtime.sessions() as s:
+        v1 = {k: v for k, v in await s.execute(select(family.c.no_kk, family.c.version))}
+    changed = csv_text(
+        [
+            *[{**r, "alamat": "Jl. Sawahan No. 1"} for r in f1()],  # updated
+            *f6(desil="5", periode_desil="2026-Q2"),  # desil_changed only
+            fa[0],  # the child left the KK: updated (member deactivated)
+            row(kk(21), nik(22), "Umar", HEAD),  # registered
+        ]
+    )
+    third = await submit(api, "/imports/extracts", changed)
+    c = third["counts"]
+    assert (c["families_inserted"], c["families_updated"], c["families_unchanged"]) == (1, 2, 1)
+    assert (c["members_inserted"], c["members_removed"], c["desil_snapshots"]) == (1, 1, 2)
+    after = await outbox_types(registry.runtime)
+    assert after - before == {
+        "household.updated": 2,
+        "household.registered": 1,
+        "household.desil_changed": 1,
+    }
+    async with registry.runtime.sessions() as s:
+        v2 = {k: v for k, v in await s.execute(select(family.c.no_kk, family.c.version))}
+        assert {k: v2[k] - v1[k] for k in v1} == {kk(1): 1, kk(6): 1, kk(20): 1}
+        f6_row = (await s.execute(select(family).where(family.c.no_kk == kk(6)))).mappings().one()
+        assert (f6_row["desil"], f6_row["desil_period"], f6_row["desil_since"]) == (5, "2026-Q2", "2026-Q2")
+        gone = (await s.execute(select(member.c.active).where(member.c.nik == fa[1]["nik"]))).scalar_one()
+        assert gone is False
+
+    # The person who left KK 20 turns up on a new KK: the old row still counts, so both get duplicate_nik.
+    fourth = await submit(
+        api, "/imports/extracts", csv_text([row(kk(22), nik(23), "Wati", HEAD), {**fa[1], "no_kk": kk(22)}])
+    )
+    assert fourth["counts"]["flags_raised"] == 2
+    async with registry.runtime.sessions() as s:
+        flagged = (
+            await s.execute(
+                select(family.c.no_kk, family.c.data_status)
+                .join(flag, flag.c.family_id == family.c.id)
+                .where(flag.c.kind == "duplicate_nik", flag.c.status == "open")
+            )
+        ).all()
+        assert sorted(tuple(f) for f in flagged) == [(kk(20), "needs_verification"), (kk(22), "needs_verification")]
+    assert await outbox_types(registry.runtime) - after == {
+        "household.registered": 1,
+        "household.flagged": 2,
+        "household.status_changed": 2,
+    }
+
+
+async def test_nik_active_in_a_family_the_file_does_not_list_is_rejected(registry: Registry) -> None:
+    api = registry.as_(Role.VERIFIKATOR)
+    await submit(api, "/imports/extracts", csv_text(f1()))
+    job = await submit(
+        api,
+        "/imports/extracts",
+        csv_text([row(kk(30), nik(30), "Zul", HEAD), row(kk(30), nik(1), "Budi", "famili_lain")]),
+    )
+    assert job["counts"]["families_inserted"] == 0
+    assert sorted(await error_report(api, job["id"])) == [
+        (2, "no_kk", "family.rejected_with_row 3"),
+        (3, "nik", "nik.active_in_other_family"),
+    ]
+
+
+async def test_import_job_api(registry: Registry) -> None:
+    verifier = registry.as_(Role.VERIFIKATOR)
+    r = await registry.as_(Role.OPERATOR_KELURAHAN, "13.71.01.1001").client.post(
+        "/imports/extracts",
+        content=b"x",
+        headers={**registry.as_(Role.OPERATOR_KELURAHAN, "13.71.01.1001").headers, "Content-Type": "text/csv"},
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "forbidden")
+    local = registry.as_(Role.VERIFIKATOR, "13.71.01")
+    r = await local.client.post(
+        "/imports/extracts", content=b"x", headers={**local.headers, "Content-Type": "text/csv"}
+    )
+    assert (r.status_code, r.json()["code"]) == (403, "out_of_scope")
+    r = await verifier.client.post(
+        "/imports/extracts", content=b"", headers={**verifier.headers, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 422
+    failed = await submit(verifier, "/imports/extracts", "no_kk,nik\n1371010101150001,1371011505800001\n")
+    assert failed["status"] == "failed"
+    assert "missing column" in failed["error"]
+    ok = await submit(verifier, "/imports/extracts", csv_text(f1()))
+    assert ok["status"] == "succeeded"
+    assert ok["counts"]["rows_read"] == 3
+    assert ok["started_at"]
+    assert ok["finished_at"]
+    assert ok["source"] == "dtsen_import"
+    listed = (await verifier.get("/imports")).json()["items"]
+    assert [j["id"] for j in listed] == [ok["id"], failed["id"]]
+    assert (await verifier.get("/imports/00000000-0000-0000-0000-000000000000")).status_code == 404
+    assert await error_report(verifier, ok["id"]) == []
+    r = await verifier.post("/imports/lists/nope", None)
+    assert r.status_code == 422
+
+
+async def test_a_member_listed_on_another_kk_moves_there(registry: Registry) -> None:
+    api = registry.as_(Role.VERIFIKATOR)
+    x = nik(41, day="03", month="03", yy="05")
+    a = [row(kk(40), nik(40), "Anto", HEAD), row(kk(40), x, "Xena", CHILD)]
+    b = [row(kk(41), nik(42), "Beni", HEAD)]
+    await submit(api, "/imports/extracts", csv_text([*a, *b]))
+    async with registry.runtime.sessions() as s:
+        member_id = (await s.execute(select(member.c.id).where(member.c.nik == x))).scalar_one()
+    before = await outbox_types(registry.runtime)
+    job = await submit(api, "/imports/extracts", csv_text([a[0], *b, {**a[1], "no_kk": kk(41), "hubungan": "menantu"}]))
+    c = job["counts"]
+    assert (c["families_updated"], c["members_updated"], c["members_removed"], c["members_inserted"]) == (2, 1, 0, 0)
+    assert c["flags_raised"] == 0
+    assert await outbox_types(registry.runtime) - before == {"household.updated": 2}
+    async with registry.runtime.sessions() as s:
+        moved = (
+            await s.execute(
+                select(member.c.id, member.c.relationship, family.c.no_kk)
+                .join(family, family.c.id == member.c.family_id)
+                .where(member.c.nik == x)
+            )
+        ).all()
+    assert [tuple(m) for m in moved] == [(member_id, "menantu", kk(41))]

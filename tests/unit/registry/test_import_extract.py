@@ -1,0 +1,121 @@
+"""Validation of extract and list rows with the domain rules (no database)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+
+from services.registry.external_lists.parsing import ListKind, read_list_chunks
+from services.registry.imports.events import years_before
+from services.registry.imports.extract import COLUMNS, ExtractFormatError, parse_bool, parse_date, read_chunks
+
+TODAY = date(2026, 11, 28)
+GOOD = {
+    "no_kk": "1371010101150001",
+    "kelurahan_code": "13.71.01.1001",
+    "alamat": "Jl. Nipah No. 7",
+    "rt": "2",
+    "rw": "05",
+    "nik": "1371015505850002",
+    "nama": "Sari",
+    "tempat_lahir": "Padang",
+    "tanggal_lahir": "",
+    "jenis_kelamin": "",
+    "hubungan": "kepala_keluarga",
+    "status_kawin": "kawin",
+    "pendidikan": "SMA",
+    "status_sekolah": "none",
+    "pekerjaan": "Pedagang",
+    "disabilitas": "none",
+    "hamil": "ya",
+    "desil": "3",
+    "periode_desil": "2026-Q1",
+}
+
+
+def _read(*rows: dict[str, str]) -> tuple[list[tuple[object, ...]], list[tuple[int, str, str]]]:
+    lines = [",".join(COLUMNS)] + [",".join(r[c] for c in COLUMNS) for r in rows]
+    records, errors = [], []
+    for chunk in read_chunks(io.StringIO("\n".join(lines) + "\n"), import_id="j", today=TODAY, chunk_rows=2):
+        records += chunk.records
+        errors += [(e.row_no, e.field, e.reason) for e in chunk.errors]
+    return records, errors
+
+
+def test_good_row_becomes_a_staging_record_with_defaults_from_the_nik() -> None:
+    records, errors = _read(GOOD)
+    assert errors == []
+    (rec,) = records
+    assert rec[:9] == ("j", 2, GOOD["no_kk"], "13.71.01.1001", "13.71.01", "Jl. Nipah No. 7", "002", "005", GOOD["nik"])
+    assert rec[9] is None  # nik_issue
+    assert rec[12:14] == (date(1985, 5, 15), "P")  # birth date and sex from the NIK
+    assert rec[20:] == (True, 3, "2026-Q1")
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"nik": "137101550585000"}, [("nik", "nik.not_16_digits")]),
+        ({"no_kk": "1371013201150001"}, [("no_kk", "no_kk.bad_day")]),
+        ({"rt": "0", "rw": "abc"}, [("rt", "rt.invalid"), ("rw", "rw.invalid")]),
+        ({"kelurahan_code": "13.71.01.1999"}, [("kelurahan_code", "wilayah.unknown_kelurahan")]),
+        ({"kelurahan_code": "13-71"}, [("kelurahan_code", "wilayah.bad_format")]),
+        ({"alamat": ""}, [("alamat", "alamat.required")]),
+        ({"nama": ""}, [("nama", "nama.required")]),
+        ({"tanggal_lahir": "15-05-1985"}, [("tanggal_lahir", "tanggal_lahir.bad_format")]),
+        ({"tanggal_lahir": "2030-01-01"}, [("tanggal_lahir", "birth_date.future")]),
+        ({"jenis_kelamin": "X"}, [("jenis_kelamin", "jenis_kelamin.invalid")]),
+        ({"hubungan": "kepala"}, [("hubungan", "hubungan.unknown")]),
+        ({"status_kawin": "janda"}, [("status_kawin", "status_kawin.unknown")]),
+        ({"status_sekolah": "tk"}, [("status_sekolah", "status_sekolah.unknown")]),
+        ({"disabilitas": "berat"}, [("disabilitas", "disabilitas.unknown")]),
+        ({"hamil": "mungkin"}, [("hamil", "hamil.invalid")]),
+        ({"desil": "0"}, [("desil", "desil.out_of_range")]),
+        ({"desil": "11"}, [("desil", "desil.out_of_range")]),
+        ({"periode_desil": "2026-1"}, [("periode_desil", "periode_desil.bad_format")]),
+        ({"periode_desil": ""}, [("periode_desil", "periode_desil.required")]),
+        ({"desil": ""}, [("desil", "desil.required")]),
+    ],
+)
+def test_bad_rows_are_reported_by_field_and_rule(changes: dict[str, str], expected: list[tuple[str, str]]) -> None:
+    records, errors = _read({**GOOD, **changes})
+    assert records == []
+    assert errors == [(2, f, r) for f, r in expected]
+
+
+def test_a_nik_breaking_a_date_rule_is_kept_with_its_issue() -> None:
+    records, errors = _read({**GOOD, "nik": "1371015513850002"})
+    assert errors == []
+    assert records[0][9] == "nik.bad_month"
+    assert records[0][12:14] == (None, None)
+
+
+def test_header_must_name_every_column() -> None:
+    with pytest.raises(ExtractFormatError, match="missing column"):
+        list(read_chunks(io.StringIO("no_kk,nik\n1,2\n"), import_id="j", today=TODAY))
+    with pytest.raises(ExtractFormatError, match="empty"):
+        list(read_chunks(io.StringIO(""), import_id="j", today=TODAY))
+
+
+def test_short_row_and_blank_lines() -> None:
+    text = ",".join(COLUMNS) + "\n\n1371010101150001,13.71.01.1001\n"
+    (chunk,) = read_chunks(io.StringIO(text), import_id="j", today=TODAY)
+    assert [(e.row_no, e.field, e.reason) for e in chunk.errors] == [(3, "row", "row.column_count")]
+
+
+def test_small_parsers() -> None:
+    assert parse_date("2026-02-29") is None
+    assert parse_date("20260101") is None
+    assert parse_date("2026-01-31") == date(2026, 1, 31)
+    assert (parse_bool("Ya"), parse_bool("0"), parse_bool("")) == (True, False, None)
+    assert years_before(date(2024, 2, 29), 70) == date(1954, 2, 28)
+    assert years_before(date(2026, 11, 28), 7) == date(2019, 11, 28)
+
+
+def test_list_rows() -> None:
+    text = "nik,kategori,instansi\n1371015505850002,PNS,Pemkot\n1371015505850002,guru,SD\n"
+    (chunk,) = read_list_chunks(io.StringIO(text), ListKind.EXCLUDED, import_id="j", today=TODAY)
+    assert chunk.records == [("j", 2, "1371015505850002", None, None, "pns", "Pemkot")]
+    assert [(e.row_no, e.reason) for e in chunk.errors] == [(3, "kategori.unknown")]
