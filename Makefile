@@ -12,7 +12,9 @@ run: $(STAMP)
 
 ## Lint, type-check and run every test against real PostgreSQL and Kafka (started here if needed)
 test: $(STAMP)
-	bash deploy/scripts/infra.sh up
+	@if [ -n "$$TEPAT_TEST_PG_ADMIN_URL" ] && [ -n "$$TEPAT_TEST_KAFKA_BOOTSTRAP" ]; then \
+		echo "using the servers in TEPAT_TEST_PG_ADMIN_URL and TEPAT_TEST_KAFKA_BOOTSTRAP"; \
+	else bash deploy/scripts/infra.sh up; fi
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
