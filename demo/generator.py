@@ -22,6 +22,7 @@ that they are unique without remembering the ones already issued.
 from __future__ import annotations
 
 import csv
+import io
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -126,6 +127,8 @@ class Household:
     members: list[Person] = field(default_factory=list)
     deaths: list[tuple[str, str, str]] = field(default_factory=list)
     excluded: list[tuple[str, str, str]] = field(default_factory=list)
+    # What plant_defects did to this family: duplicate_nik, bad_rt, bad_kelurahan, invalid_nik, short_nik.
+    defects: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -288,11 +291,14 @@ class _City:
             # The same person on two KKs (e.g. a married child never removed from the parents' KK).
             twin = rng.choice(previous.members)
             hh.members[-1] = replace(twin, relationship="anak" if twin.relationship == "anak" else "famili_lain")
+            hh.defects.append("duplicate_nik")
         if rng.random() < RATE_BAD_ADDRESS:
             if rng.random() < 0.5:
                 hh.rt = rng.choice(("0", "1000", "1a"))
+                hh.defects.append("bad_rt")
             else:
                 hh.kelurahan_code = hh.kelurahan_code[:-4] + "1999"
+                hh.defects.append("bad_kelurahan")
         for i, m in enumerate(hh.members):
             if rng.random() < RATE_INVALID_NIK:
                 # 3 in 4: month 13-24, a date rule broken, kept and flagged (unique: month + 12);
@@ -300,6 +306,7 @@ class _City:
                 month13 = f"{m.nik[:8]}{int(m.nik[8:10]) + 12:02d}{m.nik[10:]}"
                 bad = month13 if rng.random() < 0.75 else m.nik[:15]
                 hh.members[i] = m = replace(m, nik=bad)
+                hh.defects.append("invalid_nik" if bad == month13 else "short_nik")
             if rng.random() < RATE_DECEASED:
                 died = max(m.birth_date, self.today - timedelta(days=rng.randint(30, 700)))
                 akta = f"1371-KM-{died:%Y%m%d}-{index % 100000:05d}{i}"
@@ -415,4 +422,188 @@ def generate_city(
         death_rows=n_deaths,
         excluded_rows=n_excluded,
         files=(*paths.values(), death_path, excluded_path),
+    )
+
+
+# --- Two quarters of a city for the end-to-end scenario (demo/scenario.py) ---
+
+RATE_NEW_IN_SECOND_QUARTER = 0.05  # per family: registered by BPS only in the second quarter's extract
+RATE_LATE_DEATH = 0.3  # share of planted deaths that Dukcapil reports only in the second quarter
+
+
+@dataclass(frozen=True)
+class QuarterFiles:
+    """The files of a two-quarter story and what was planted in them (keyed by No. KK, never by a person)."""
+
+    periods: tuple[str, str]
+    extract: tuple[Path, Path]
+    death_list: tuple[Path, Path]
+    excluded_list: Path
+    families: tuple[int, int]
+    desil: dict[str, tuple[int, int]]
+    new_in_second: frozenset[str]
+    deceased: tuple[frozenset[str], frozenset[str]]
+    excluded: frozenset[str]
+    defects: dict[str, tuple[str, ...]]
+
+
+def write_quarters(out: Path, *, families_count: int, seed: int, period: str = "2026-Q2") -> QuarterFiles:
+    """Write the extracts of the quarter before `period` and of `period`, the death list of each quarter and one
+    excluded-occupation list. ~5% of the families appear only in the second extract, ~30% of the deaths are
+    reported only on the second death list (dated in that quarter), desil drifts between the quarters."""
+    out.mkdir(parents=True, exist_ok=True)
+    first, second = previous_periods(period, 2)
+    first_end, second_end = quarter_end(first), quarter_end(period)
+    paths = (out / f"extract_{first}.csv", out / f"extract_{second}.csv")
+    death_paths = (out / f"death_list_{first}.csv", out / f"death_list_{second}.csv")
+    excluded_path = out / "excluded_list.csv"
+    desil: dict[str, tuple[int, int]] = {}
+    new: set[str] = set()
+    deceased: tuple[set[str], set[str]] = (set(), set())
+    excluded: set[str] = set()
+    defects: dict[str, tuple[str, ...]] = {}
+    extra = random.Random(f"{seed}:quarters:lists")
+    unmatched = 0
+    counts = [0, 0]
+    with (
+        paths[0].open("w", encoding="utf-8", newline="") as e1,
+        paths[1].open("w", encoding="utf-8", newline="") as e2,
+        death_paths[0].open("w", encoding="utf-8", newline="") as d1,
+        death_paths[1].open("w", encoding="utf-8", newline="") as d2,
+        excluded_path.open("w", encoding="utf-8", newline="") as ex,
+    ):
+        extracts = (csv.writer(e1, lineterminator="\n"), csv.writer(e2, lineterminator="\n"))
+        deaths = (csv.writer(d1, lineterminator="\n"), csv.writer(d2, lineterminator="\n"))
+        excl = csv.writer(ex, lineterminator="\n")
+        for w in extracts:
+            w.writerow(EXTRACT_COLUMNS)
+        for w in deaths:
+            w.writerow(DEATH_COLUMNS)
+        excl.writerow(EXCLUDED_COLUMNS)
+        for index, hh in enumerate(families(families_count, seed, period=period, quarters=2)):
+            rng = random.Random(f"{seed}:quarters:{index}")
+            late_family = rng.random() < RATE_NEW_IN_SECOND_QUARTER
+            desil[hh.no_kk] = (hh.desil_by_period[first], hh.desil_by_period[second])
+            if hh.defects:
+                defects[hh.no_kk] = tuple(hh.defects)
+            if late_family:
+                new.add(hh.no_kk)
+            for q, p in enumerate((first, second)):
+                if q == 0 and late_family:
+                    continue
+                counts[q] += 1
+                for m in hh.members:
+                    extracts[q].writerow(_extract_row(hh, m, p))
+            for nik, died, akta in hh.deaths:
+                late = late_family or rng.random() < RATE_LATE_DEATH
+                if late:
+                    died = (second_end - timedelta(days=rng.randint(5, 80))).isoformat()
+                elif died > first_end.isoformat():
+                    died = (first_end - timedelta(days=rng.randint(5, 80))).isoformat()
+                deaths[int(late)].writerow((nik, died, akta))
+                deceased[int(late)].add(hh.no_kk)
+                if extra.random() < RATE_UNMATCHED_LIST_ROWS:
+                    deaths[int(late)].writerow((_unmatched_nik(unmatched, first_end), died, f"1301-KM-{unmatched:06d}"))
+                    unmatched += 1
+            for row in hh.excluded:
+                excl.writerow(row)
+                excluded.add(hh.no_kk)
+                if extra.random() < RATE_UNMATCHED_LIST_ROWS:
+                    excl.writerow((_unmatched_nik(unmatched, first_end), row[1], row[2]))
+                    unmatched += 1
+    return QuarterFiles(
+        periods=(first, second),
+        extract=paths,
+        death_list=death_paths,
+        excluded_list=excluded_path,
+        families=(counts[0], counts[1]),
+        desil=desil,
+        new_in_second=frozenset(new),
+        deceased=(frozenset(deceased[0]), frozenset(deceased[1] - deceased[0])),
+        excluded=frozenset(excluded),
+        defects=defects,
+    )
+
+
+# --- Payer reports (bank and Pos) for the payment lines of a tahap ---
+
+PAYER_REPORT_COLUMNS = ("line_id", "status", "amount", "date", "reference", "failure_reason")
+POS_SHARE = 0.25  # families paid in cash through PT Pos (no KKS account)
+# (outcome, weight) per channel; 'mismatch' is paid with an amount that differs from the line's, 'silent' is a
+# line the payer does not report at all (still being processed).
+BANK_OUTCOMES = (
+    ("paid", 0.88),
+    ("mismatch", 0.03),
+    ("account_problem", 0.04),
+    ("not_found", 0.02),
+    ("deceased_without_heir", 0.015),
+    ("silent", 0.015),
+)
+POS_OUTCOMES = (
+    ("paid", 0.84),
+    ("mismatch", 0.02),
+    ("not_collected", 0.08),
+    ("not_found", 0.03),
+    ("deceased_without_heir", 0.02),
+    ("silent", 0.01),
+)
+
+
+@dataclass(frozen=True)
+class PayerReports:
+    """A bank and a Pos report for one tahap, and what they say, line by line."""
+
+    bank_csv: str
+    pos_csv: str
+    outcome_by_line: dict[int, str]
+    channel_by_line: dict[int, str]
+
+    def counts(self) -> dict[str, int]:
+        """Lines per outcome (paid, mismatch, silent, or the failure reason)."""
+        out: dict[str, int] = {}
+        for outcome in self.outcome_by_line.values():
+            out[outcome] = out.get(outcome, 0) + 1
+        return dict(sorted(out.items()))
+
+
+def payer_reports(
+    lines: Sequence[dict[str, object]], *, seed: int, paid_on: date, keys: dict[str, str] | None = None
+) -> PayerReports:
+    """Bank and Pos reports with realistic outcomes for the payment lines of a tahap (as the API lists them:
+    line_id, household_id, amount). Outcomes are drawn per family from `keys[household_id]` (a stable key such as
+    a hash of the No. KK; default the household id), so the same city and seed give the same outcomes whatever
+    ids the database handed out."""
+    rows: dict[str, list[tuple[str, ...]]] = {"bank": [], "pos": []}
+    outcome_by_line: dict[int, str] = {}
+    channel_by_line: dict[int, str] = {}
+    for line in sorted(lines, key=lambda x: int(str(x["line_id"]))):
+        line_id, household, amount = int(str(line["line_id"])), str(line["household_id"]), int(str(line["amount"]))
+        key = (keys or {}).get(household, household)
+        rng = random.Random(f"{seed}:payer:{key}")
+        channel = "pos" if rng.random() < POS_SHARE else "bank"
+        table = POS_OUTCOMES if channel == "pos" else BANK_OUTCOMES
+        outcome = rng.choices([o for o, _ in table], weights=[w for _, w in table])[0]
+        outcome_by_line[line_id] = outcome
+        channel_by_line[line_id] = channel
+        day = (paid_on + timedelta(days=rng.randint(0, 9))).isoformat()
+        ref = f"{'POS' if channel == 'pos' else 'BRI'}-{paid_on:%Y%m%d}-{line_id:07d}"
+        if outcome == "silent":
+            continue
+        if outcome == "paid":
+            rows[channel].append((str(line_id), "paid", str(amount), day, ref, ""))
+        elif outcome == "mismatch":
+            wrong = max(0, amount - rng.choice((50_000, 100_000, 200_000)))
+            rows[channel].append((str(line_id), "paid", str(wrong), day, ref, ""))
+        else:
+            rows[channel].append((str(line_id), "failed", str(amount), day, ref, outcome))
+
+    def text(channel: str) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(PAYER_REPORT_COLUMNS)
+        w.writerows(rows[channel])
+        return buf.getvalue()
+
+    return PayerReports(
+        bank_csv=text("bank"), pos_csv=text("pos"), outcome_by_line=outcome_by_line, channel_by_line=channel_by_line
     )

@@ -83,6 +83,9 @@ def _serve(args: argparse.Namespace) -> None:
     settings = GatewaySettings()
     host = args.host or settings.host
     port = args.port or settings.port
+    from demo.first_start import prepare
+
+    prepare(settings, f"http://{host}:{port}")
     print(f"Tepat gateway on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", flush=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
@@ -182,6 +185,26 @@ def _generate_city(args: argparse.Namespace) -> None:
         print(path)
 
 
+def _scenario(args: argparse.Namespace) -> None:
+    import json
+    import tempfile
+
+    from demo.scenario import run_embedded, run_remote
+
+    def log(text: str) -> None:
+        print(f"- {text}", file=sys.stderr, flush=True)
+
+    if args.base_url:
+        data_dir = Path(args.data_dir or GatewaySettings().data_dir)
+        summary = asyncio.run(
+            run_remote(base_url=args.base_url, data_dir=data_dir, families=args.families, seed=args.seed, log=log)
+        )
+    else:
+        with tempfile.TemporaryDirectory(prefix="tepat-scenario-data-") as tmp:
+            summary = asyncio.run(run_embedded(families=args.families, seed=args.seed, data_dir=Path(tmp), log=log))
+    print(json.dumps(summary.as_dict(), indent=2) if args.json else summary.render())
+
+
 def _token(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir or GatewaySettings().data_dir)
     ensure_dev_keys(data_dir)
@@ -252,6 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--period", default="2026-Q3", help="newest desil period (extract.csv)")
     p.add_argument("--quarters", type=int, default=1, help="also write extract_<period>.csv for earlier quarters")
 
+    p = sub.add_parser("scenario", help="play two quarters of a synthetic city end to end through the API")
+    p.add_argument("--families", type=int, default=300)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--base-url", help="a running gateway (default: an embedded one on a temporary data folder)")
+    p.add_argument("--data-dir", help="with --base-url: the server's data folder (dev token keys)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         _serve(args)
@@ -279,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import_file(args.kind, args.file, args.source)
     elif args.command == "generate-city":
         _generate_city(args)
+    elif args.command == "scenario":
+        _scenario(args)
     return 0
 
 

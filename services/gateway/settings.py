@@ -43,5 +43,11 @@ class GatewaySettings(BaseSettings):
         default=None, description="JSON file of OAuth2 client-credentials clients (id, secret sha256, role, wilayah)."
     )
     token_ttl_s: int = Field(default=3600, ge=60, description="Lifetime of tokens issued to system clients.")
+    demo_families: int = Field(
+        default=600,
+        ge=0,
+        le=20_000,
+        description="Families of the demo city `tepat serve` loads on first start with an empty data folder (0: none).",
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -26,6 +26,7 @@ async def test_serve_answers_health_for_all_services_and_accepts_cli_tokens(tmp_
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")}
     env["TEPAT_GATEWAY_DATA_DIR"] = str(tmp_path)
+    env["TEPAT_GATEWAY_DEMO_FAMILIES"] = "0"  # this test is about serving, not the demo city
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],

@@ -55,6 +55,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")}
     env["TEPAT_GATEWAY_DATA_DIR"] = str(data_dir)
+    env["TEPAT_GATEWAY_DEMO_FAMILIES"] = "0"  # this test seeds its own small city
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],

@@ -1,0 +1,95 @@
+"""`make run` shows a city: `tepat serve` on an empty data folder loads the demo city before serving, and a
+second start on the same folder does not load it again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.auth.principal import Role
+from tests.support.api import auth
+from tests.support.infra import REPO
+from tests.support.waiting import wait_for
+
+FAMILIES = 300
+USABLE_WITHIN_S = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _serve_once(data_dir: Path, log_path: Path) -> tuple[float, dict[str, Any], int]:
+    """Start `tepat serve`, wait for health; returns (seconds to health, aggregates, tahap count)."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")}
+    env["TEPAT_GATEWAY_DATA_DIR"] = str(data_dir)
+    env["TEPAT_GATEWAY_DEMO_FAMILIES"] = str(FAMILIES)
+    started = time.monotonic()
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+
+                async def health() -> int:
+                    try:
+                        return (await client.get("/healthz")).status_code
+                    except httpx.HTTPError:
+                        return 0
+
+                await wait_for(health, lambda code: code == 200, timeout=90, every=0.2)
+                elapsed = time.monotonic() - started
+                assert (await client.get("/dashboard/")).status_code == 200
+                headers = auth(data_dir, Role.VERIFIKATOR, "13.71")
+                r = await client.get("/api/registry/aggregates/families?group_by=kecamatan", headers=headers)
+                assert r.status_code == 200, r.text
+                tahap = await client.get("/api/disbursement/tahap", headers=headers)
+                assert tahap.status_code == 200, tahap.text
+                return elapsed, r.json(), len(tahap.json())
+        finally:
+            proc.terminate()
+            await asyncio.to_thread(proc.wait, 30)
+            assert proc.returncode in (0, -signal.SIGTERM)
+
+
+async def test_first_start_loads_a_city_and_the_second_start_keeps_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+
+    elapsed, aggregates, tahap = await _serve_once(data_dir, first_log)
+    families = sum(g["families"] for g in aggregates["groups"])
+    assert families > FAMILIES * 0.8
+    assert len(aggregates["groups"]) == 11  # every kecamatan of Padang has families
+    assert tahap == 2  # tahap I and II of SEMBAKO
+    assert elapsed < USABLE_WITHIN_S, f"usable dashboard after {elapsed:.1f} s"
+    text = first_log.read_text()
+    assert "First start: loading a demo city" in text
+    assert "/dashboard/" in text
+    assert "tksk-13.71.01" in text
+    assert "tepat token --role" in text
+    assert "Traceback" not in text
+
+    _, again, tahap_again = await _serve_once(data_dir, second_log)
+    assert sum(g["families"] for g in again["groups"]) == families
+    assert tahap_again == 2
+    text = second_log.read_text()
+    assert "First start" not in text
+    assert "/dashboard/" in text
+    assert "Traceback" not in text
