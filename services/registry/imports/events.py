@@ -22,6 +22,7 @@ from services.registry.flags.models import flag
 from services.registry.flags.rules import FlagStatus
 from services.registry.imports.models import import_event
 from services.registry.imports.sql import Dialect
+from services.registry.imports.staging import analyze
 from shared.context import current_correlation_id, request_id_var
 from shared.events.topics import REGISTRY_HOUSEHOLD
 
@@ -138,9 +139,27 @@ def _payload(session: AsyncSession, import_id: str, today: date) -> Any:
     )
 
 
-async def emit(session: AsyncSession, *, import_id: str, actor: Actor, now: datetime, today: date, reason: str) -> int:
-    """Write history rows and outbox events for the job's recorded events, then bump the families' versions."""
+async def emit(
+    session: AsyncSession,
+    *,
+    import_id: str,
+    actor: Actor,
+    now: datetime,
+    today: date,
+    reason: str,
+    counted: Any = None,
+) -> int:
+    """Write history rows and outbox events for the job's recorded events, then bump the families' versions.
+
+    `counted` (a SELECT of family ids) names families whose stored version already counts their first event of
+    the job: new families are inserted at version 1 for their `registered` event, so most never need the
+    version UPDATE (at Padang scale it rewrote every new row a second time)."""
     d = Dialect(session)
+    await analyze(session, import_event)
+    if counted is None:
+        pre: Any = literal(0, Integer)
+    else:
+        pre = case((import_event.c.family_id.in_(counted), 1), else_=0)
     ev = (
         select(
             import_event.c.id,
@@ -152,11 +171,12 @@ async def emit(session: AsyncSession, *, import_id: str, actor: Actor, now: date
             import_event.c.before,
             import_event.c.after,
             func.row_number().over(partition_by=import_event.c.family_id, order_by=import_event.c.id).label("seq"),
+            pre.label("pre"),
         )
         .where(import_event.c.import_id == import_id)
         .subquery("ev")
     )
-    version = family.c.version + ev.c.seq
+    version = family.c.version - ev.c.pre + ev.c.seq
     await session.execute(
         insert(family_history).from_select(
             [
@@ -227,14 +247,14 @@ async def emit(session: AsyncSession, *, import_id: str, actor: Actor, now: date
     )
     emitted = int(result.rowcount or 0)  # type: ignore[attr-defined]
     counts = (
-        select(import_event.c.family_id, func.count().label("n"))
+        select(import_event.c.family_id, (func.count() - func.max(pre)).label("n"))
         .where(import_event.c.import_id == import_id)
         .group_by(import_event.c.family_id)
         .subquery("n")
     )
     await session.execute(
         update(family)
-        .where(family.c.id == counts.c.family_id)
+        .where(family.c.id == counts.c.family_id, counts.c.n > 0)
         .values(version=family.c.version + counts.c.n, updated_at=now, updated_by=actor.subject)
     )
     if emitted:

@@ -158,7 +158,45 @@ class RowValidator:
         self._kk: tuple[str, str | None] = ("", None)
         self._family: tuple[tuple[str, ...], Any] = ((), None)
         self._kelurahan: dict[str, tuple[str | None, str | None]] = {}
+        self._nik_region: dict[str, str] = {}
+        self._nik_date: dict[str, tuple[str | None, date | None, str | None]] = {}
         self._wilayah = _CachedWilayah(default_wilayah())
+
+    def _check_nik(self, nik: str) -> tuple[str | None, date | None, str | None]:
+        """(reason, birth date, sex) of a NIK, exactly as `validate_nik` decides, remembered by part.
+
+        `validate_nik` checks the region (digits 1-6), then the date (7-12), then the serial (13-16); the
+        region and date parts repeat across a city, so each is validated once (with a neutral other part) and
+        remembered. Both caches are bounded, so memory stays flat whatever the file size."""
+        if len(nik) != 16 or not (nik.isascii() and nik.isdigit()):
+            return ("nik.not_16_digits", None, None)
+        region = self._nik_region.get(nik[:6])
+        if region is None:
+            try:
+                # 01-01-00 (2000-01-01) serial 0001 passes every date and serial rule: only the region decides.
+                validate_nik(nik[:6] + "0101000001", today=self.today, wilayah=self._wilayah)
+                region = ""
+            except IdentifierError as exc:
+                region = exc.field_reason
+            if len(self._nik_region) >= 100_000:
+                self._nik_region.clear()
+            self._nik_region[nik[:6]] = region
+        if region:
+            return (region, None, None)
+        hit = self._nik_date.get(nik[6:12])
+        if hit is None:
+            try:
+                # This NIK's region passed, so only the date decides.
+                info = validate_nik(nik[:12] + "0001", today=self.today, wilayah=self._wilayah)
+                hit = (None, info.birth_date, info.sex)
+            except IdentifierError as exc:
+                hit = (exc.field_reason, None, None)
+            if len(self._nik_date) >= 200_000:
+                self._nik_date.clear()
+            self._nik_date[nik[6:12]] = hit
+        if hit[0] is None and nik[12:] == "0000":
+            return ("nik.serial_zero", None, None)
+        return hit
 
     def _check_kk(self, no_kk: str) -> str | None:
         if self._kk[0] != no_kk or not no_kk:
@@ -227,71 +265,81 @@ class RowValidator:
     def row(self, row_no: int, values: list[str], idx: dict[str, int], out: Chunk) -> None:
         """Validate one row; append a staging record or its errors to `out`."""
         try:
-            get = dict(zip(COLUMNS, [values[i].strip() for i in idx.values()], strict=True))
+            (
+                no_kk,
+                kel_raw,
+                alamat_raw,
+                rt_raw,
+                rw_raw,
+                nik,
+                name,
+                birth_place_raw,
+                birth_date_raw,
+                sex_raw,
+                relationship_raw,
+                marital_raw,
+                education_raw,
+                school_raw,
+                occupation_raw,
+                disability_raw,
+                pregnant_raw,
+                desil_raw,
+                period_raw,
+            ) = [values[i].strip() for i in idx.values()]
         except IndexError:
             out.errors.append(RowError(row_no, "row", "row.column_count", None))
             return
-        no_kk = get["no_kk"]
         errors: list[tuple[str, str]] = []
         kk_reason = self._check_kk(no_kk)
         if kk_reason:
             errors.append(("no_kk", kk_reason))
         fam_errors, (kel, kecamatan, alamat, rt, rw, desil, period) = self._family_values(
-            (get["kelurahan_code"], get["alamat"], get["rt"], get["rw"], get["desil"], get["periode_desil"])
+            (kel_raw, alamat_raw, rt_raw, rw_raw, desil_raw, period_raw)
         )
         errors += fam_errors
-        nik = get["nik"]
-        nik_issue: str | None = None
-        nik_birth: date | None = None
-        nik_sex: str | None = None
-        try:
-            info = validate_nik(nik, today=self.today, wilayah=self._wilayah)
-            nik_birth, nik_sex = info.birth_date, info.sex
-        except IdentifierError as exc:
-            if exc.field_reason == "nik.not_16_digits":
-                errors.append(("nik", exc.field_reason))
-            else:
-                # Legacy data keeps a NIK that breaks a date/region rule; the registry flags it (invalid_nik).
-                nik_issue = exc.field_reason
-        name = get["nama"]
+        nik_issue, nik_birth, nik_sex = self._check_nik(nik)
+        if nik_issue == "nik.not_16_digits":
+            errors.append(("nik", nik_issue))
+            nik_issue = None
+        # Otherwise legacy data keeps a NIK that breaks a date/region rule; the registry flags it (invalid_nik).
         if not name:
             errors.append(("nama", "nama.required"))
         elif len(name) > 200:
             errors.append(("nama", "nama.too_long"))
-        birth_place = get["tempat_lahir"] or None
+        birth_place = birth_place_raw or None
         if birth_place and len(birth_place) > 100:
             errors.append(("tempat_lahir", "tempat_lahir.too_long"))
         birth_date = nik_birth
-        if get["tanggal_lahir"]:
-            birth_date = parse_date(get["tanggal_lahir"])
+        if birth_date_raw:
+            birth_date = parse_date(birth_date_raw)
             if birth_date is None:
                 errors.append(("tanggal_lahir", "tanggal_lahir.bad_format"))
             elif birth_date > self.today:
                 errors.append(("tanggal_lahir", "birth_date.future"))
-        sex = get["jenis_kelamin"].upper() or nik_sex
+        sex = sex_raw.upper() or nik_sex
         if sex not in (None, "L", "P"):
             errors.append(("jenis_kelamin", "jenis_kelamin.invalid"))
-        relationship = get["hubungan"].lower()
+        relationship = relationship_raw.lower()
         if relationship not in _RELATIONSHIPS:
             errors.append(("hubungan", "hubungan.unknown"))
-        marital = get["status_kawin"].lower() or None
+        marital = marital_raw.lower() or None
         if marital is not None and marital not in _MARITAL:
             errors.append(("status_kawin", "status_kawin.unknown"))
-        education = get["pendidikan"] or None
+        education = education_raw or None
         if education and len(education) > 30:
             errors.append(("pendidikan", "pendidikan.too_long"))
-        school = get["status_sekolah"].lower() or None
+        school = school_raw.lower() or None
         if school is not None and school not in _SCHOOL:
             errors.append(("status_sekolah", "status_sekolah.unknown"))
-        occupation = get["pekerjaan"] or None
+        occupation = occupation_raw or None
         if occupation and len(occupation) > 100:
             errors.append(("pekerjaan", "pekerjaan.too_long"))
-        disability = get["disabilitas"].lower() or None
+        disability = disability_raw.lower() or None
         if disability is not None and disability not in _DISABILITY:
             errors.append(("disabilitas", "disabilitas.unknown"))
         pregnant: bool | None = None
         try:
-            pregnant = parse_bool(get["hamil"])
+            pregnant = parse_bool(pregnant_raw)
         except ValueError:
             errors.append(("hamil", "hamil.invalid"))
         if errors:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.changes import Actor
@@ -46,6 +47,7 @@ from services.registry.imports.extract import HEAD
 from services.registry.imports.flags import refresh_import_flags
 from services.registry.imports.models import import_error, import_event, import_family, import_row
 from services.registry.imports.sql import Dialect
+from services.registry.imports.staging import analyze, is_postgres
 from services.registry.imports.status import apply_status_rules
 from shared.events.household import HouseholdEventType
 
@@ -303,11 +305,14 @@ def removed_members(import_id: str, *, actions: tuple[str, ...], moved_count: bo
 async def _main_events(session: AsyncSession, import_id: str) -> None:
     d = Dialect(session)
     fi = import_family
-    members_in = (
-        select(func.count())
-        .where(import_row.c.import_id == import_id, import_row.c.no_kk == fi.c.no_kk)
-        .scalar_subquery()
+    # Joined, not a correlated count per family (an index probe per family at Padang scale).
+    sizes = (
+        select(import_row.c.no_kk, func.count().label("n"))
+        .where(import_row.c.import_id == import_id)
+        .group_by(import_row.c.no_kk)
+        .subquery("sizes")
     )
+    members_in = func.coalesce(sizes.c.n, 0)
     cols = ["import_id", "family_id", "event_type", "action", "change", "before", "after"]
     after = d.obj(*[x for c in FAMILY_FIELDS for x in (c, fi.c[c])])
     await session.execute(
@@ -322,6 +327,7 @@ async def _main_events(session: AsyncSession, import_id: str) -> None:
                 literal(None),
                 after,
             )
+            .select_from(fi.outerjoin(sizes, sizes.c.no_kk == fi.c.no_kk))
             .where(fi.c.import_id == import_id, fi.c.action == "insert")
             .order_by(fi.c.family_id),
         )
@@ -343,6 +349,41 @@ async def _main_events(session: AsyncSession, import_id: str) -> None:
             .order_by(fi.c.family_id),
         )
     )
+
+
+# Rebuilt rather than maintained row by row on a first import (PK and unique No. KK stay: the FKs need them).
+# At Padang scale index maintenance was most of the member insert; a sorted build after the load is far cheaper.
+REBUILT_INDEXES = (
+    *[ix for ix in family.indexes if not ix.unique],
+    *member.indexes,
+)
+
+
+# Likewise the foreign keys: checked once by one join when added back, not by a trigger query per row.
+REBUILT_FOREIGN_KEYS = tuple(fk for t in (family, member, desil_snapshot) for fk in t.foreign_key_constraints)
+
+
+async def _drop_indexes_if_first_import(session: AsyncSession) -> bool:
+    """On PostgreSQL with no family yet, drop the secondary indexes of family and member and the foreign keys of
+    family, member and desil_snapshot (`_rebuild_indexes` restores them in the same transaction, so no other
+    session ever sees them missing); True if dropped."""
+    if not is_postgres(session) or (await session.execute(select(exists().select_from(family)))).scalar():
+        return False
+    for fk in REBUILT_FOREIGN_KEYS:
+        await session.execute(DropConstraint(fk))
+    for ix in REBUILT_INDEXES:
+        await session.execute(DropIndex(ix))
+    return True
+
+
+async def _rebuild_indexes(session: AsyncSession) -> None:
+    for ix in REBUILT_INDEXES:
+        await session.execute(CreateIndex(ix))
+    for fk in REBUILT_FOREIGN_KEYS:
+        await session.execute(AddConstraint(fk))
+    # The tables went from empty to the whole city: without statistics the flag and event queries that follow
+    # are planned as nested loops over a few rows.
+    await analyze(session, family, member)
 
 
 async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: datetime, counts: MergeCounts) -> None:
@@ -388,8 +429,8 @@ async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: dat
                 fi.c.desil,
                 fi.c.desil_period,
                 fi.c.desil_period,
-                # 0 until the events bump it: the registered event carries version 1.
-                literal(0, Integer),
+                # The registered event's version (emit is told: `counted`); later events of the job bump it.
+                literal(1, Integer),
                 literal(now, family.c.created_at.type),
                 literal(actor.subject, String),
                 literal(now, family.c.updated_at.type),
@@ -537,6 +578,8 @@ async def merge_extract(
     while await reject_nik_active_elsewhere(session, import_id):
         await reject_families_with_errors(session, import_id)
     await classify(session, import_id)
+    # The planner needs the real size and action mix of import_family (else nested loops over 250k families).
+    await analyze(session, import_family)
     fi = import_family
     rows = await session.execute(
         select(fi.c.action, func.count()).where(fi.c.import_id == import_id).group_by(fi.c.action)
@@ -547,9 +590,12 @@ async def merge_extract(
     counts.families_unchanged = int(by_action.get("same", 0))
     staged = int((await session.execute(select(func.count()).where(import_row.c.import_id == import_id))).scalar_one())
     await _main_events(session, import_id)
+    dropped = await _drop_indexes_if_first_import(session)
     await write(session, import_id, actor=actor, now=now, counts=counts)
     counts.members_unchanged = staged - counts.members_inserted - counts.members_updated
     await write_desil(session, import_id, now=now, counts=counts)
+    if dropped:
+        await _rebuild_indexes(session)
     deltas = await refresh_import_flags(session, import_id, now=now)
     counts.flags_raised = sum(1 for x in deltas if x.change == "raised")
     counts.flags_cleared = len(deltas) - counts.flags_raised
@@ -584,6 +630,12 @@ async def merge_extract(
     )
     counts.status_changed = await apply_status_rules(session, import_id=import_id, family_ids=status_scope, today=today)
     counts.events_emitted = await emit(
-        session, import_id=import_id, actor=actor, now=now, today=today, reason=f"DTSEN extract import {import_id}"
+        session,
+        import_id=import_id,
+        actor=actor,
+        now=now,
+        today=today,
+        reason=f"DTSEN extract import {import_id}",
+        counted=select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "insert"),
     )
     return counts

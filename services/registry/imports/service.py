@@ -24,7 +24,14 @@ from services.registry.families.rules import Source
 from services.registry.imports.extract import Chunk, ExtractFormatError, read_chunks
 from services.registry.imports.merge import merge_extract
 from services.registry.imports.models import import_error, import_job, import_list_row, import_row
-from services.registry.imports.staging import add_errors, analyze, clear_staging, copy_records, lock_imports
+from services.registry.imports.staging import (
+    add_errors,
+    analyze,
+    clear_staging,
+    copy_records,
+    lock_imports,
+    tune_session,
+)
 from shared.events.envelope import utcnow
 
 log = logging.getLogger(__name__)
@@ -117,6 +124,7 @@ async def execute_job(
     job_id, kind, path = job["id"], job["kind"], Path(job["file_path"])
     actor = Actor(job["created_by"], job["created_role"])
     await lock_imports(session)
+    await tune_session(session)
     await clear_staging(session)
     with _open_text(path) as fh:
         if kind == EXTRACT:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import io
+import random
 from datetime import date
 
 import pytest
 
+from services.registry.domain.identifiers import IdentifierError, validate_nik
 from services.registry.external_lists.parsing import ListKind, read_list_chunks
 from services.registry.imports.events import years_before
-from services.registry.imports.extract import COLUMNS, ExtractFormatError, parse_bool, parse_date, read_chunks
+from services.registry.imports.extract import (
+    COLUMNS,
+    ExtractFormatError,
+    RowValidator,
+    parse_bool,
+    parse_date,
+    read_chunks,
+)
 
 TODAY = date(2026, 11, 28)
 GOOD = {
@@ -119,3 +128,29 @@ def test_list_rows() -> None:
     (chunk,) = read_list_chunks(io.StringIO(text), ListKind.EXCLUDED, import_id="j", today=TODAY)
     assert chunk.records == [("j", 2, "1371015505850002", None, None, "pns", "Pemkot")]
     assert [(e.row_no, e.reason) for e in chunk.errors] == [(3, "kategori.unknown")]
+
+
+def test_remembered_nik_checks_give_the_verdict_of_validate_nik() -> None:
+    """The validator caches NIK region and date parts; every NIK still gets exactly validate_nik's verdict."""
+    validator = RowValidator("job", TODAY)
+    rng = random.Random(11)
+    regions = ["137101", "137102", "137199", "137100", "130000", "990101", "110101", "320101", "000000"]
+    verdicts: set[str | None] = set()
+    for i in range(20_000):
+        nik = (
+            rng.choice(regions)
+            + f"{rng.randint(0, 72):02d}{rng.randint(0, 13):02d}{rng.randint(0, 99):02d}"
+            + rng.choice(["0000", "0001", "1234"])
+        )
+        if i % 500 == 0:
+            nik = nik[:15] + rng.choice(["", "x", "٣"])
+        try:
+            info = validate_nik(nik, today=TODAY)
+            expected: tuple[str | None, date | None, str | None] = (None, info.birth_date, info.sex)
+        except IdentifierError as exc:
+            expected = (exc.field_reason, None, None)
+        assert validator._check_nik(nik) == expected, nik
+        verdicts.add(expected[0])
+    # The sample exercises every rule, so the comparison above covers each cached path.
+    assert {None, "nik.not_16_digits", "nik.bad_region", "nik.bad_province", "nik.bad_day", "nik.bad_month"} <= verdicts
+    assert {"nik.serial_zero", "nik.future_birth_date", "nik.bad_date"} <= verdicts
