@@ -12,8 +12,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
 from shared.http.problems import problem_response
 
@@ -60,6 +62,33 @@ class TokenBuckets:
         return (1 - bucket.tokens) / self.rate
 
 
+class VerifiedTokens:
+    """Tokens already verified, until they expire: a client sends the same token on every request, and an RS256
+    check costs more than the rest of the gateway's own work. Bounded like the rate-limit buckets."""
+
+    def __init__(self, verifier: TokenVerifier, max_entries: int = 10_000, max_age_s: float = 300.0) -> None:
+        self.verifier = verifier
+        self.max_entries = max_entries
+        self.max_age_s = max_age_s
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def verify(self, token: str) -> Principal:
+        """The token's principal; raises TokenError like TokenVerifier.verify."""
+        now = time.time()
+        hit = self._verified.get(token)
+        if hit is not None and now < hit[1]:
+            self._verified.move_to_end(token)
+            return hit[0]
+        principal = self.verifier.verify(token)
+        # The signature is checked above; the payload is only read again for its expiry.
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+        until = min(float(exp), now + self.max_age_s) if isinstance(exp, int | float) else now
+        self._verified[token] = (principal, until)
+        if len(self._verified) > self.max_entries:
+            self._verified.popitem(last=False)
+        return principal
+
+
 class ApiGuard:
     """Authenticate, rate-limit and size-limit every /api request."""
 
@@ -75,7 +104,7 @@ class ApiGuard:
         writes_per_minute: int,
     ) -> None:
         self.app = app
-        self.verifier = verifier
+        self.tokens = VerifiedTokens(verifier)
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
         self.clients = TokenBuckets(per_minute, burst)
@@ -96,7 +125,7 @@ class ApiGuard:
                 await _reply(scope, receive, send, 401, "A bearer token is required.", {"WWW-Authenticate": "Bearer"})
                 return
             try:
-                principal = self.verifier.verify(token)
+                principal = self.tokens.verify(token)
             except TokenError as exc:
                 headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
                 await _reply(scope, receive, send, 401, str(exc), headers, code="invalid_token")

@@ -24,6 +24,7 @@ _HOP_BY_HOP = {
     "content-length",
 }
 _IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+_BUFFER_LIMIT = 256 * 1024
 
 
 async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Request, path: str) -> Response:
@@ -31,10 +32,12 @@ async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Reques
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP]
     headers.append(("x-request-id", request_id_var.get() or ""))
     headers.append(("x-correlation-id", correlation_id_var.get() or ""))
-    url = httpx.URL(f"{upstream.url}/{path}", query=request.url.query.encode())
+    url = httpx.URL(f"{upstream.url}/{path}", query=request.scope["query_string"])
     # Only idempotent requests may be retried; a POST is sent once, whatever happens.
     attempts = 2 if request.method in _IDEMPOTENT else 1
-    body = await request.body()
+    # Most reads carry no body: do not wait on the receive channel for one.
+    has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
+    body = await request.body() if has_body else None
     for attempt in range(attempts):
         try:
             upstream_request = client.build_request(request.method, url, headers=headers, content=body)
@@ -53,6 +56,18 @@ async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Reques
                 502, f"The {upstream.name} service failed: {type(exc).__name__}.", code="upstream_error"
             )
     response_headers = {k: v for k, v in upstream_response.headers.items() if k.lower() not in _HOP_BY_HOP}
+    length = upstream_response.headers.get("content-length")
+    if request.method != "HEAD" and length is not None and length.isdigit() and int(length) <= _BUFFER_LIMIT:
+        # Small answers (nearly all JSON) are read whole: a plain response is cheaper than a streamed one.
+        try:
+            content = await upstream_response.aread()
+        except httpx.HTTPError as exc:
+            return problem_response(
+                502, f"The {upstream.name} service failed: {type(exc).__name__}.", code="upstream_error"
+            )
+        finally:
+            await upstream_response.aclose()
+        return Response(content, status_code=upstream_response.status_code, headers=response_headers)
     return StreamingResponse(
         upstream_response.aiter_raw(),
         status_code=upstream_response.status_code,

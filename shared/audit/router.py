@@ -12,6 +12,7 @@ from sqlalchemy import select
 from shared.audit.chain import AuditLog
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import MAX_ID, PRINTABLE
 from shared.http.security import require
 
 Auditor = Annotated[Principal, Depends(require(Permission.READ_AUDIT))]
@@ -59,10 +60,10 @@ def audit_router(audit: AuditLog) -> APIRouter:
     async def list_entries(
         request: Request,
         _: Auditor,
-        after_seq: Annotated[int, Query(ge=0)] = 0,
+        after_seq: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        actor: Annotated[str | None, Query(max_length=200)] = None,
-        record_id: Annotated[str | None, Query(max_length=200)] = None,
+        actor: Annotated[str | None, Query(pattern=PRINTABLE, max_length=200)] = None,
+        record_id: Annotated[str | None, Query(pattern=PRINTABLE, max_length=200)] = None,
     ) -> AuditPage:
         stmt = select(t).where(t.c.seq > after_seq).order_by(t.c.seq).limit(limit)
         if actor:

@@ -55,4 +55,6 @@ def require(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princip
             )
         return principal
 
+    # Tagged so tests (the authorisation matrix) can read each route's required permission from its dependencies.
+    check.__tepat_permission__ = permission  # type: ignore[attr-defined]
     return check

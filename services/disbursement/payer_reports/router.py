@@ -11,6 +11,7 @@ from services.disbursement.payer_reports.schemas import ReportOut, RowErrorOut
 from services.disbursement.scope import require_kota
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import MAX_ID, PathText
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
 
@@ -29,7 +30,7 @@ Reader = Annotated[Principal, Depends(require(Permission.READ_PAYMENTS))]
     "(same line, status and reference) changes nothing either.",
 )
 async def import_report(
-    tahap_id: str,
+    tahap_id: PathText,
     session: SessionDep,
     runtime: RuntimeDep,
     principal: Importer,
@@ -50,18 +51,18 @@ async def import_report(
 
 
 @router.get("/payer-reports/{report_id}", summary="One import and its first row errors")
-async def get_report(report_id: str, session: SessionDep, principal: Reader) -> ReportOut:
+async def get_report(report_id: PathText, session: SessionDep, principal: Reader) -> ReportOut:
     require_kota(principal, "read payer reports")
     return await service.get_report(session, report_id=report_id)
 
 
 @router.get("/payer-reports/{report_id}/errors", summary="The per-row error report")
 async def report_errors(
-    report_id: str,
+    report_id: PathText,
     session: SessionDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[RowErrorOut]:
     require_kota(principal, "read payer reports")
     return await service.report_errors(session, report_id=report_id, limit=limit, offset=offset)

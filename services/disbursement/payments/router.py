@@ -16,6 +16,7 @@ from services.disbursement.tahap.service import require_tahap
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.payment import PaymentLineStatusCode
+from shared.http.params import MAX_ID, PathText, RecordId
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -27,12 +28,12 @@ Approver = Annotated[Principal, Depends(require(Permission.APPROVE_TAHAP))]
 
 @router.get("/tahap/{tahap_id}/payment-lines", summary="Payment lines of a tahap (scoped)")
 async def list_lines(
-    tahap_id: str,
+    tahap_id: PathText,
     session: SessionDep,
     principal: Reader,
     status: PaymentLineStatusCode | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[LineOut]:
     await require_tahap(session, tahap_id)
     rows = await repo.list_lines(
@@ -47,29 +48,29 @@ async def list_lines(
 
 
 @router.post("/tahap/{tahap_id}/payment-lines/advance", summary="Advance all lines in one status (set-based)")
-async def advance(tahap_id: str, body: AdvanceIn, session: SessionDep, principal: Preparer) -> AdvanceOut:
+async def advance(tahap_id: PathText, body: AdvanceIn, session: SessionDep, principal: Preparer) -> AdvanceOut:
     require_kota(principal, "advance payment lines")
     return await service.advance(session, tahap_id=tahap_id, body=body)
 
 
 @router.get("/payment-lines/{line_id}", summary="One payment line")
-async def get_line(line_id: int, session: SessionDep, principal: Reader) -> LineOut:
+async def get_line(line_id: RecordId, session: SessionDep, principal: Reader) -> LineOut:
     return service.line_out(await service.require_line(session, line_id, principal))
 
 
 @router.post("/payment-lines/{line_id}/transition", summary="Move one line (guarded)")
-async def transition(line_id: int, body: TransitionIn, session: SessionDep, principal: Preparer) -> LineOut:
+async def transition(line_id: RecordId, body: TransitionIn, session: SessionDep, principal: Preparer) -> LineOut:
     require_kota(principal, "move payment lines")
     return await service.transition(session, line_id=line_id, body=body, principal=principal)
 
 
 @router.post("/payment-lines/{line_id}/release", summary="Release a held line (who and why are kept)")
-async def release(line_id: int, body: ReasonIn, session: SessionDep, principal: Approver) -> LineOut:
+async def release(line_id: RecordId, body: ReasonIn, session: SessionDep, principal: Approver) -> LineOut:
     require_kota(principal, "decide on held lines")
     return await service.decide_hold(session, line_id=line_id, release=True, reason=body.reason, principal=principal)
 
 
 @router.post("/payment-lines/{line_id}/cancel", summary="Cancel a held line (who and why are kept)")
-async def cancel(line_id: int, body: ReasonIn, session: SessionDep, principal: Approver) -> LineOut:
+async def cancel(line_id: RecordId, body: ReasonIn, session: SessionDep, principal: Approver) -> LineOut:
     require_kota(principal, "decide on held lines")
     return await service.decide_hold(session, line_id=line_id, release=False, reason=body.reason, principal=principal)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.payment import PaymentFailureReason, PaymentLineStatusCode
+from shared.http.params import NO_NUL
 
 
 class LineOut(BaseModel):
@@ -43,8 +44,8 @@ class TransitionIn(BaseModel):
     failure_reason: PaymentFailureReason | None = None
     amount: int | None = Field(default=None, ge=0, description="Paid or returned amount (default: the line's).")
     on: date | None = Field(default=None, description="Day paid or returned (default today).")
-    reference: str | None = Field(default=None, max_length=100)
-    reason: str | None = Field(default=None, max_length=500)
+    reference: str | None = Field(pattern=NO_NUL, default=None, max_length=100)
+    reason: str | None = Field(pattern=NO_NUL, default=None, max_length=500)
 
 
 class AdvanceIn(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.disbursement.programmes.rules import RuleDefinition
+from shared.http.params import NO_NUL
 
 
 class ProgrammeIn(BaseModel):
@@ -16,7 +17,7 @@ class ProgrammeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,29}$")
-    name: str = Field(min_length=3, max_length=200)
+    name: str = Field(pattern=NO_NUL, min_length=3, max_length=200)
     unit: Literal["family", "person"]
     periodicity: Literal["quarterly", "monthly", "one_off"]
     channel: Literal["bank_kks", "pos"]
@@ -41,7 +42,7 @@ class RuleIn(BaseModel):
 
     effective_from: date
     effective_to: date | None = None
-    note: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(pattern=NO_NUL, default=None, max_length=500)
     definition: RuleDefinition
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ from services.disbursement.reconciliation.schemas import BreakOut, Reconciliatio
 from services.disbursement.scope import require_kota
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import MAX_ID, PRINTABLE, PathText, RecordId
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -20,26 +21,26 @@ Resolver = Annotated[Principal, Depends(require(Permission.RESOLVE_BREAK))]
 
 
 @router.post("/tahap/{tahap_id}/reconcile", summary="Detect mismatches into the break queue; totals")
-async def reconcile(tahap_id: str, session: SessionDep, principal: Resolver) -> ReconciliationOut:
+async def reconcile(tahap_id: PathText, session: SessionDep, principal: Resolver) -> ReconciliationOut:
     require_kota(principal, "reconcile a tahap")
     return await service.reconcile(session, tahap_id=tahap_id, principal=principal)
 
 
 @router.get("/tahap/{tahap_id}/reconciliation", summary="Totals planned / at payer / paid / failed / returned")
-async def summary(tahap_id: str, session: SessionDep, principal: Reader) -> ReconciliationOut:
+async def summary(tahap_id: PathText, session: SessionDep, principal: Reader) -> ReconciliationOut:
     require_kota(principal, "read kota-wide payment totals")
     return await service.summary(session, tahap_id=tahap_id, principal=principal)
 
 
 @router.get("/tahap/{tahap_id}/breaks", summary="The break queue (scoped)")
 async def breaks(
-    tahap_id: str,
+    tahap_id: PathText,
     session: SessionDep,
     principal: Reader,
     status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[str | None, Query(pattern=PRINTABLE, max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[BreakOut]:
     return await service.breaks(
         session, tahap_id=tahap_id, principal=principal, status=status, kind=kind, limit=limit, offset=offset
@@ -47,5 +48,5 @@ async def breaks(
 
 
 @router.post("/breaks/{break_id}/resolve", summary="Resolve a break (who and why are kept)")
-async def resolve(break_id: int, body: ResolveIn, session: SessionDep, principal: Resolver) -> BreakOut:
+async def resolve(break_id: RecordId, body: ResolveIn, session: SessionDep, principal: Resolver) -> BreakOut:
     return await service.resolve(session, break_id=break_id, body=body, principal=principal)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.http.params import NO_NUL
+
 
 class Totals(BaseModel):
     """Lines and rupiah in one bucket."""
@@ -57,4 +59,4 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     resolution: Literal["payer_corrected", "line_corrected", "recovery_started", "accepted", "false_positive"]
-    note: str = Field(min_length=3, max_length=500)
+    note: str = Field(pattern=NO_NUL, min_length=3, max_length=500)

@@ -16,6 +16,7 @@ from services.disbursement.scope import within_scope
 from services.disbursement.tahap.service import require_tahap
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import PathText
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -42,13 +43,13 @@ class KecamatanReport(BaseModel):
 class TahapReport(BaseModel):
     """A tahap per kecamatan, in the caller's scope."""
 
-    tahap_id: str
+    tahap_id: PathText
     programme_code: str
     label: str
     kecamatan: list[KecamatanReport]
 
 
-async def kecamatan_report(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapReport:
+async def kecamatan_report(session: AsyncSession, *, tahap_id: PathText, principal: Principal) -> TahapReport:
     """Families listed, amounts, paid %, failures by reason and open breaks per kecamatan (scoped)."""
     tahap = await require_tahap(session, tahap_id)
     scope = within_scope(pl.kelurahan_code, principal)
@@ -120,5 +121,5 @@ async def kecamatan_report(session: AsyncSession, *, tahap_id: str, principal: P
 
 
 @router.get("/tahap/{tahap_id}/kecamatan", summary="A tahap per kecamatan (scoped aggregates)")
-async def tahap_by_kecamatan(tahap_id: str, session: SessionDep, principal: Reader) -> TahapReport:
+async def tahap_by_kecamatan(tahap_id: PathText, session: SessionDep, principal: Reader) -> TahapReport:
     return await kecamatan_report(session, tahap_id=tahap_id, principal=principal)

@@ -14,7 +14,9 @@ from services.disbursement.dialect import analyze, insert_for, is_pg
 from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import ranked_query
 from services.disbursement.programmes.rules import RuleDefinition, list_hash_lines
+from services.disbursement.scope import within_scope
 from services.disbursement.tahap.models import tahap, tahap_generation, tahap_list
+from shared.auth.principal import Principal
 
 tl = tahap_list.c
 pl = payment_line.c
@@ -116,9 +118,13 @@ async def list_hash(session: AsyncSession, tahap_id: str, generation: int) -> st
     return digest.hexdigest()
 
 
-async def list_totals(session: AsyncSession, tahap_id: str, generation: int) -> tuple[int, int]:
-    """(families listed, total amount) of a generation."""
+async def list_totals(
+    session: AsyncSession, tahap_id: str, generation: int, *, scope: Principal | None = None
+) -> tuple[int, int]:
+    """(families listed, total amount) of a generation, within `scope`'s wilayah when given."""
     stmt = select(func.count(), func.coalesce(func.sum(tl.amount), 0)).where(_listed(tahap_id, generation))
+    if scope is not None:
+        stmt = stmt.where(within_scope(tl.kelurahan_code, scope))
     count, total = (await session.execute(stmt)).one()
     return int(count), int(total)
 

@@ -12,6 +12,7 @@ from services.disbursement.tahap import service
 from services.disbursement.tahap.schemas import ListDiff, ListRow, ReasonIn, TahapChanges, TahapIn, TahapOut
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import MAX_ID, PRINTABLE, PathText
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -29,72 +30,78 @@ async def create_tahap(body: TahapIn, session: SessionDep, principal: Preparer) 
 
 @router.get("", summary="Tahap, newest first")
 async def list_tahap(
-    session: SessionDep, _: Reader, programme_code: Annotated[str | None, Query(max_length=30)] = None
+    session: SessionDep,
+    principal: Reader,
+    programme_code: Annotated[str | None, Query(pattern=PRINTABLE, max_length=30)] = None,
 ) -> list[TahapOut]:
-    return [service.tahap_out(r) for r in await repo.list_tahap(session, programme_code)]
+    return [
+        await service.scoped_tahap_out(session, r, principal) for r in await repo.list_tahap(session, programme_code)
+    ]
 
 
 @router.get("/{tahap_id}", summary="One tahap")
-async def get_tahap(tahap_id: str, session: SessionDep, _: Reader) -> TahapOut:
-    return service.tahap_out(await service.require_tahap(session, tahap_id))
+async def get_tahap(tahap_id: PathText, session: SessionDep, principal: Reader) -> TahapOut:
+    return await service.scoped_tahap_out(session, await service.require_tahap(session, tahap_id), principal)
 
 
 @router.post("/{tahap_id}/generate", summary="Generate (freeze) the list; regenerating shows the diff")
-async def generate(tahap_id: str, session: SessionDep, principal: Preparer) -> ListDiff:
+async def generate(tahap_id: PathText, session: SessionDep, principal: Preparer) -> ListDiff:
     require_kota(principal, "generate tahap lists")
     return await service.generate(session, tahap_id=tahap_id, principal=principal)
 
 
 @router.get("/{tahap_id}/diff", summary="The newest list generation against the previous one")
 async def diff(
-    tahap_id: str, session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=0, le=10_000)] = 100
+    tahap_id: PathText, session: SessionDep, principal: Reader, limit: Annotated[int, Query(ge=0, le=10_000)] = 100
 ) -> ListDiff:
+    # City-wide counts and household ids of every kecamatan: scoped readers use /changes instead.
+    require_kota(principal, "read a tahap's kota-wide list diff")
     return await service.list_diff(session, tahap_id=tahap_id, limit=limit)
 
 
 @router.post("/{tahap_id}/approve", summary="Approve the frozen list (not by its preparer)")
-async def approve(tahap_id: str, session: SessionDep, principal: Approver) -> TahapOut:
+async def approve(tahap_id: PathText, session: SessionDep, principal: Approver) -> TahapOut:
     require_kota(principal, "approve tahap")
     return await service.approve(session, tahap_id=tahap_id, principal=principal)
 
 
 @router.post("/{tahap_id}/cancel", summary="Cancel a draft or generated tahap")
-async def cancel(tahap_id: str, body: ReasonIn, session: SessionDep, principal: Preparer) -> TahapOut:
+async def cancel(tahap_id: PathText, body: ReasonIn, session: SessionDep, principal: Preparer) -> TahapOut:
     require_kota(principal, "cancel tahap")
     return await service.cancel(session, tahap_id=tahap_id, reason=body.reason, principal=principal)
 
 
 @router.post("/{tahap_id}/start-paying", summary="Approved → paying")
-async def start_paying(tahap_id: str, session: SessionDep, principal: Approver) -> TahapOut:
+async def start_paying(tahap_id: PathText, session: SessionDep, principal: Approver) -> TahapOut:
     require_kota(principal, "start paying a tahap")
     return service.tahap_out(await service.start_paying(session, tahap_id=tahap_id))
 
 
 @router.post("/{tahap_id}/close", summary="Close a tahap")
-async def close(tahap_id: str, session: SessionDep, principal: Approver) -> TahapOut:
+async def close(tahap_id: PathText, session: SessionDep, principal: Approver) -> TahapOut:
     require_kota(principal, "close tahap")
     return await service.close(session, tahap_id=tahap_id, principal=principal)
 
 
 @router.get("/{tahap_id}/changes", summary="Tahap-over-tahap: added and removed families per kecamatan, and why")
 async def changes(
-    tahap_id: str,
+    tahap_id: PathText,
     session: SessionDep,
     principal: Reader,
-    previous_tahap_id: Annotated[str | None, Query(max_length=36)] = None,
+    previous_tahap_id: Annotated[str | None, Query(pattern=PRINTABLE, max_length=36)] = None,
 ) -> TahapChanges:
     return await service.changes(session, tahap_id=tahap_id, previous_tahap_id=previous_tahap_id, principal=principal)
 
 
 @router.get("/{tahap_id}/list", summary="The frozen list (scoped), listed families first in rank order")
 async def frozen_list(
-    tahap_id: str,
+    tahap_id: PathText,
     session: SessionDep,
     principal: Reader,
     listed: bool | None = None,
-    kecamatan_code: Annotated[str | None, Query(max_length=20)] = None,
+    kecamatan_code: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[ListRow]:
     return await service.list_rows(
         session,

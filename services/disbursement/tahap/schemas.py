@@ -7,16 +7,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.http.params import NO_NUL, PRINTABLE
+
 
 class TahapIn(BaseModel):
     """A new payment round of a programme."""
 
     model_config = ConfigDict(extra="forbid")
 
-    programme_code: str = Field(min_length=1, max_length=30)
-    label: str = Field(min_length=1, max_length=40, description="e.g. 2026-I")
+    programme_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{1,29}$")
+    label: str = Field(min_length=1, max_length=40, pattern=PRINTABLE, description="e.g. 2026-I")
     as_of: date = Field(description="Day eligibility is judged on.")
-    rule_version: int | None = Field(default=None, ge=1, description="Default: the version in force on as_of.")
+    rule_version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Default: the version in force on as_of."
+    )
 
 
 class ReasonIn(BaseModel):
@@ -24,7 +28,7 @@ class ReasonIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=500)
+    reason: str = Field(pattern=NO_NUL, min_length=3, max_length=500)
 
 
 class TahapOut(BaseModel):

@@ -19,7 +19,7 @@ from services.disbursement.tahap.changes import tahap_changes
 from services.disbursement.tahap.models import tahap, tahap_list
 from services.disbursement.tahap.rules import allowed_from, target_of
 from services.disbursement.tahap.schemas import ListDiff, ListRow, TahapChanges, TahapIn, TahapOut
-from shared.auth.principal import Principal
+from shared.auth.principal import Principal, ScopeLevel
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
 
@@ -27,6 +27,15 @@ from shared.http.problems import ProblemError
 def tahap_out(row: RowMapping) -> TahapOut:
     """Response body of a tahap row."""
     return TahapOut.model_validate(dict(row))
+
+
+async def scoped_tahap_out(session: AsyncSession, row: RowMapping, principal: Principal) -> TahapOut:
+    """A tahap as the caller may see it: below kota scope, its list totals count only the caller's wilayah."""
+    out = tahap_out(row)
+    if principal.scope_level is ScopeLevel.KOTA or not out.generation:
+        return out
+    count, total = await repo.list_totals(session, out.id, out.generation, scope=principal)
+    return out.model_copy(update={"listed_count": count, "total_amount": total})
 
 
 async def require_tahap(session: AsyncSession, tahap_id: str) -> RowMapping:

@@ -65,7 +65,9 @@ Corrector = Annotated[Principal, Depends(require(Permission.CORRECT_RECORD))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The ETag from GET, e.g. "3".')]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 Reveal = Annotated[bool, Query(description="Show full NIK/No. KK (needs the permission and a purpose).")]
-Purpose = Annotated[str | None, Query(min_length=3, max_length=300, description="Why identifiers are revealed.")]
+Purpose = Annotated[
+    str | None, Query(pattern=PRINTABLE, min_length=3, max_length=300, description="Why identifiers are revealed.")
+]
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -131,16 +133,17 @@ async def create_family(
 async def list_families(
     session: SessionDep,
     principal: Reader,
-    kecamatan: Annotated[str | None, Query(max_length=20)] = None,
-    kelurahan: Annotated[str | None, Query(max_length=20)] = None,
+    kecamatan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
+    kelurahan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     desil_min: Annotated[int | None, Query(ge=1, le=10)] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10)] = None,
     data_status: DataStatus | None = None,
     flag: Annotated[
-        str | None, Query(max_length=100, pattern=PRINTABLE, description="An open flag kind, or 'any'.")
+        str | None,
+        Query(max_length=100, pattern=PRINTABLE, description="An open flag kind, or 'any'."),
     ] = None,
-    name: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    name: Annotated[str | None, Query(pattern=PRINTABLE, min_length=2, max_length=100)] = None,
+    cursor: Annotated[str | None, Query(pattern=PRINTABLE, max_length=500)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     reveal: Reveal = False,
     purpose: Purpose = None,
@@ -186,13 +189,13 @@ def _filters(
 async def count(
     session: SessionDep,
     principal: Reader,
-    kecamatan: Annotated[str | None, Query(max_length=20)] = None,
-    kelurahan: Annotated[str | None, Query(max_length=20)] = None,
+    kecamatan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
+    kelurahan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     desil_min: Annotated[int | None, Query(ge=1, le=10)] = None,
     desil_max: Annotated[int | None, Query(ge=1, le=10)] = None,
     data_status: DataStatus | None = None,
     flag: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
-    name: Annotated[str | None, Query(min_length=2, max_length=100)] = None,
+    name: Annotated[str | None, Query(pattern=PRINTABLE, min_length=2, max_length=100)] = None,
 ) -> CountOut:
     filters = _filters(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
     return CountOut(count=await count_families(session, principal, filters))

@@ -16,7 +16,7 @@ from services.registry.flags.schemas import FlagOut, FlagPage, Resolution
 from services.registry.flags.service import resolve_flag
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
-from shared.http.params import RecordId
+from shared.http.params import MAX_ID, PRINTABLE, RecordId
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -32,10 +32,10 @@ async def list_flags(
     principal: Reader,
     status: FlagStatus | None = None,
     kind: FlagKind | None = None,
-    family_id: Annotated[str | None, Query(max_length=36)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=20)] = None,
-    kelurahan: Annotated[str | None, Query(max_length=20)] = None,
-    cursor: Annotated[int | None, Query(ge=1, description="next_cursor of the previous page")] = None,
+    family_id: Annotated[str | None, Query(pattern=PRINTABLE, max_length=36)] = None,
+    kecamatan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
+    kelurahan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> FlagPage:
     stmt = (

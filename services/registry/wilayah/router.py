@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from services.registry.domain.identifiers import Tingkat
 from services.registry.wilayah.reference import Wilayah, default_wilayah
+from shared.http.params import PRINTABLE
 from shared.http.problems import ProblemError
 from shared.http.security import CurrentPrincipal
 
@@ -56,7 +57,7 @@ async def search(
     _: CurrentPrincipal,
     q: Annotated[str, Query(min_length=2, max_length=100)],
     tingkat: Tingkat | None = None,
-    within: Annotated[str | None, Query(max_length=20)] = None,
+    within: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     partial: bool = True,
 ) -> list[WilayahOut]:
     return [_out(a) for a in default_wilayah().search(q, tingkat=tingkat, within=within, partial=partial)]

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.http.params import NO_NUL
+
 SHA256 = r"^[0-9a-f]{64}$"
 MEDIA_TYPE = r"^[a-z]+/[a-z0-9.+-]+$"
 
@@ -20,7 +22,7 @@ class DocumentRef(BaseModel):
     sha256: str = Field(pattern=SHA256, description="Lower-case hex sha256 of the file content.")
     size_bytes: int = Field(gt=0, le=500 * 1024 * 1024)
     media_type: str = Field(pattern=MEDIA_TYPE, max_length=100, examples=["application/pdf"])
-    signed_by: str | None = Field(default=None, max_length=100, description="Who signed (minutes).")
+    signed_by: str | None = Field(pattern=NO_NUL, default=None, max_length=100, description="Who signed (minutes).")
 
 
 class AttachmentOut(BaseModel):

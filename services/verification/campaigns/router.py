@@ -11,6 +11,7 @@ from services.verification.campaigns.schemas import CampaignIn, CampaignOut, Cam
 from services.verification.settings import VerificationSettings
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import RecordId
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
 
@@ -30,6 +31,6 @@ async def create(body: CampaignIn, session: SessionDep, runtime: RuntimeDep, pri
 
 
 @router.get("/campaigns/{campaign_id}/progress", response_model=CampaignProgress, summary="Campaign progress")
-async def progress(campaign_id: int, session: SessionDep, principal: Reader) -> CampaignProgress:
+async def progress(campaign_id: RecordId, session: SessionDep, principal: Reader) -> CampaignProgress:
     """Counts by state per kecamatan and per officer, within the caller's scope."""
     return await service.progress(session, principal=principal, campaign_id=campaign_id)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.verification.groundchecks.schemas import WorkloadRow
 from shared.events.household import WILAYAH_KECAMATAN
+from shared.http.params import NO_NUL
 
 
 class CampaignIn(BaseModel):
@@ -16,7 +17,7 @@ class CampaignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Revalidasi sebelum tahap III 2026"])
+    name: str = Field(pattern=NO_NUL, min_length=1, max_length=200, examples=["Revalidasi sebelum tahap III 2026"])
     kecamatan_codes: list[Annotated[str, Field(pattern=WILAYAH_KECAMATAN)]] = Field(min_length=1, max_length=50)
     not_verified_months: int = Field(
         default=12, ge=0, le=120, description="Skip families with a ground check approved this recently (0: none)."

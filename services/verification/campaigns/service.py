@@ -19,7 +19,7 @@ from services.verification.groundchecks.schemas import WorkloadRow
 from services.verification.households.models import Household
 from services.verification.scope import ensure_covers, not_found, within_scope
 from services.verification.settings import VerificationSettings
-from shared.auth.principal import Principal, code_within
+from shared.auth.principal import Principal, ScopeLevel, code_within
 from shared.events.envelope import utcnow
 
 
@@ -102,6 +102,18 @@ async def progress(session: AsyncSession, *, principal: Principal, campaign_id: 
     per_kecamatan = await checks_repo.counts_by(session, ground_check.c.kecamatan_code, where, now=now)
     per_officer = await checks_repo.counts_by(session, ground_check.c.assigned_to, where, now=now)
     roles = await checks_repo.assignee_roles(session, [k for k in per_officer if k])
+    if principal.scope_level is not ScopeLevel.KOTA:
+        # The campaign as far as the caller's wilayah goes: its kecamatan and its checks there, not the city's.
+        out = out.model_copy(
+            update={
+                "kecamatan_codes": [
+                    c
+                    for c in out.kecamatan_codes
+                    if code_within(c, principal.wilayah) or code_within(principal.wilayah, c)
+                ],
+                "created_checks": sum(sum(c.values()) for c, _ in per_kecamatan.values()),
+            }
+        )
     return CampaignProgress(
         campaign=out,
         by_kecamatan={k: c for k, (c, _) in sorted(per_kecamatan.items())},

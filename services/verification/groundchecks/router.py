@@ -23,6 +23,7 @@ from services.verification.groundchecks.schemas import (
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
+from shared.http.params import MAX_ID, RecordId, TextFilter, WilayahFilter
 from shared.http.problems import ProblemError
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
@@ -56,15 +57,15 @@ async def get_officers(session: SessionDep, principal: Reader) -> list[OfficerOu
 async def list_checks(
     session: SessionDep,
     principal: Reader,
-    status: str | None = None,
-    reason: str | None = None,
-    assigned_to: str | None = None,
-    kelurahan_code: str | None = Query(default=None, description="a kecamatan or kelurahan code"),
-    household_id: str | None = None,
-    campaign_id: int | None = None,
+    status: TextFilter = None,
+    reason: TextFilter = None,
+    assigned_to: TextFilter = None,
+    kelurahan_code: WilayahFilter = None,
+    household_id: TextFilter = None,
+    campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     overdue: bool = False,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> CheckPage:
     """Filter by state, reason, assignee, wilayah, family, campaign; overdue=true lists past-due open checks."""
     now = utcnow()
@@ -87,7 +88,7 @@ async def overdue_checks(
     session: SessionDep,
     principal: Reader,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> CheckPage:
     """Open, assigned or visited checks whose due date has passed."""
     now = utcnow()
@@ -107,13 +108,13 @@ async def workload(session: SessionDep, principal: Reader) -> list[WorkloadRow]:
 
 
 @router.get("/ground-checks/{check_id}", response_model=CheckOut, summary="One ground check")
-async def get_check(check_id: int, session: SessionDep, principal: Reader) -> CheckOut:
+async def get_check(check_id: RecordId, session: SessionDep, principal: Reader) -> CheckOut:
     """A check in the caller's scope."""
     return service.to_out(await service.load_check(session, principal=principal, check_id=check_id), utcnow())
 
 
 @router.post("/ground-checks/{check_id}/assign", response_model=CheckOut, summary="Assign or re-assign")
-async def assign(check_id: int, body: AssignIn, session: SessionDep, principal: Assigner) -> CheckOut:
+async def assign(check_id: RecordId, body: AssignIn, session: SessionDep, principal: Assigner) -> CheckOut:
     """Give the check to a TKSK, PSM or pendamping PKH of the family's area."""
     row = await service.assign_check(
         session, principal=principal, check_id=check_id, officer_subject=body.officer_subject
@@ -122,7 +123,7 @@ async def assign(check_id: int, body: AssignIn, session: SessionDep, principal: 
 
 
 @router.post("/ground-checks/{check_id}/visit", response_model=CheckOut, summary="Submit the visit")
-async def visit(check_id: int, body: VisitIn, session: SessionDep, principal: Visitor) -> CheckOut:
+async def visit(check_id: RecordId, body: VisitIn, session: SessionDep, principal: Visitor) -> CheckOut:
     """The assignee's report: questionnaire, GPS, photo references, outcome."""
     return service.to_out(
         await service.submit_visit(session, principal=principal, check_id=check_id, visit=body), utcnow()
@@ -130,21 +131,21 @@ async def visit(check_id: int, body: VisitIn, session: SessionDep, principal: Vi
 
 
 @router.post("/ground-checks/{check_id}/approve", response_model=CheckOut, summary="Approve (four-eyes)")
-async def approve(check_id: int, session: SessionDep, runtime: RuntimeDep, principal: Approver) -> CheckOut:
+async def approve(check_id: RecordId, session: SessionDep, runtime: RuntimeDep, principal: Approver) -> CheckOut:
     """Make the outcome final and emit verification.completed."""
     row = await service.approve_check(session, outbox=runtime.outbox, principal=principal, check_id=check_id)
     return service.to_out(row, utcnow())
 
 
 @router.post("/ground-checks/{check_id}/return", response_model=CheckOut, summary="Return for rework")
-async def return_for_rework(check_id: int, body: CommentIn, session: SessionDep, principal: Approver) -> CheckOut:
+async def return_for_rework(check_id: RecordId, body: CommentIn, session: SessionDep, principal: Approver) -> CheckOut:
     """Back to the assignee with a comment."""
     row = await service.return_check(session, principal=principal, check_id=check_id, comment=body.comment)
     return service.to_out(row, utcnow())
 
 
 @router.post("/ground-checks/{check_id}/cancel", response_model=CheckOut, summary="Cancel an open check")
-async def cancel(check_id: int, body: CancelIn, session: SessionDep, principal: Manager) -> CheckOut:
+async def cancel(check_id: RecordId, body: CancelIn, session: SessionDep, principal: Manager) -> CheckOut:
     """Cancel with a reason (open or assigned checks only)."""
     return service.to_out(
         await service.cancel_check(session, principal=principal, check_id=check_id, reason=body.reason), utcnow()

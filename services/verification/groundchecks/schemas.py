@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.verification.attachments.schemas import SHA256
 from services.verification.groundchecks.rules import NotEligibleReason, Outcome
+from shared.http.params import NO_NUL
 
 WILAYAH_ANY = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4})?)?$"
 
@@ -18,10 +19,12 @@ class OfficerIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject: str = Field(min_length=1, max_length=100, description="The officer's token subject.")
+    subject: str = Field(pattern=NO_NUL, min_length=1, max_length=100, description="The officer's token subject.")
     role: Literal["tksk", "psm", "pendamping_pkh", "verifikator", "kepala_dinas", "operator_kelurahan", "lurah"]
     wilayah_code: str = Field(pattern=WILAYAH_ANY)
-    household_id: str | None = Field(default=None, max_length=100, description="The officer's own family, if known.")
+    household_id: str | None = Field(
+        pattern=NO_NUL, default=None, max_length=100, description="The officer's own family, if known."
+    )
     active: bool = True
 
 
@@ -112,7 +115,7 @@ class AssignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    officer_subject: str = Field(min_length=1, max_length=100)
+    officer_subject: str = Field(pattern=NO_NUL, min_length=1, max_length=100)
 
 
 class CommentIn(BaseModel):
@@ -120,7 +123,7 @@ class CommentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    comment: str = Field(min_length=1, max_length=2000)
+    comment: str = Field(pattern=NO_NUL, min_length=1, max_length=2000)
 
 
 class CancelIn(BaseModel):
@@ -128,7 +131,7 @@ class CancelIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(pattern=NO_NUL, min_length=1, max_length=200)
 
 
 class CheckOut(BaseModel):

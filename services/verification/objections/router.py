@@ -17,6 +17,7 @@ from services.verification.objections.schemas import (
 from services.verification.settings import VerificationSettings
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import MAX_ID, RecordId, TextFilter
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
 
@@ -45,9 +46,9 @@ async def receive(body: ObjectionIn, session: SessionDep, runtime: RuntimeDep, p
 async def list_objections(
     session: SessionDep,
     principal: Reader,
-    status: str | None = None,
+    status: TextFilter = None,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> ObjectionPage:
     """Oldest due first."""
     rows, total = await service.list_objections(session, principal=principal, status=status, limit=limit, offset=offset)
@@ -55,14 +56,14 @@ async def list_objections(
 
 
 @router.get("/objections/{objection_id}", response_model=ObjectionOut, summary="One objection")
-async def get(objection_id: int, session: SessionDep, principal: Reader) -> ObjectionOut:
+async def get(objection_id: RecordId, session: SessionDep, principal: Reader) -> ObjectionOut:
     """An objection in the caller's scope."""
     return service.to_out(await service.load_objection(session, principal=principal, objection_id=objection_id))
 
 
 @router.post("/objections/{objection_id}/decision", response_model=ObjectionOut, summary="Uphold or reject")
 async def decide(
-    objection_id: int, body: DecisionIn, session: SessionDep, runtime: RuntimeDep, principal: Decider
+    objection_id: RecordId, body: DecisionIn, session: SessionDep, runtime: RuntimeDep, principal: Decider
 ) -> ObjectionOut:
     """Upheld creates a removal proposal; the result goes out as objection.upheld / objection.rejected."""
     row = await service.decide(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.verification.groundchecks.schemas import Gps, PhotoRef
 from services.verification.objections.rules import ObjectionGrounds
 from shared.events.household import WILAYAH_KELURAHAN
+from shared.http.params import NO_NUL
 
 
 class ObjectionIn(BaseModel):
@@ -17,7 +18,7 @@ class ObjectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    household_id: str = Field(min_length=1, max_length=100)
+    household_id: str = Field(pattern=NO_NUL, min_length=1, max_length=100)
     objector_kelurahan_code: str = Field(pattern=WILAYAH_KELURAHAN)
     grounds: ObjectionGrounds
     photo: PhotoRef
@@ -30,8 +31,8 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     result: Literal["upheld", "rejected"]
-    reason: str | None = Field(default=None, min_length=1, max_length=40)
-    note: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(pattern=NO_NUL, default=None, min_length=1, max_length=40)
+    note: str | None = Field(pattern=NO_NUL, default=None, max_length=2000)
 
 
 class ObjectionOut(BaseModel):

@@ -20,6 +20,7 @@ from services.verification.proposals.schemas import (
 from services.verification.settings import VerificationSettings
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import MAX_ID, RecordId, TextFilter, WilayahFilter
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
 
@@ -39,12 +40,12 @@ async def create(body: ProposalIn, session: SessionDep, principal: Proposer) -> 
 async def list_proposals(
     session: SessionDep,
     principal: Reader,
-    status: str | None = None,
+    status: TextFilter = None,
     cycle: str | None = Query(default=None, pattern=r"^\d{4}-\d{2}$"),
-    kind: str | None = None,
-    kelurahan_code: str | None = None,
+    kind: TextFilter = None,
+    kelurahan_code: WilayahFilter = None,
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> ProposalPage:
     """Filter by state, monthly cycle, kind and wilayah."""
     rows, total = await service.list_proposals(
@@ -69,14 +70,14 @@ async def counts(
 
 
 @router.get("/proposals/{proposal_id}", response_model=ProposalOut, summary="One proposal")
-async def get(proposal_id: int, session: SessionDep, principal: Reader) -> ProposalOut:
+async def get(proposal_id: RecordId, session: SessionDep, principal: Reader) -> ProposalOut:
     """A proposal in the caller's scope, with the actions its state allows."""
     return service.to_out(await service.load_proposal(session, principal=principal, proposal_id=proposal_id))
 
 
 @router.post("/proposals/{proposal_id}/actions/{action}", response_model=ProposalOut, summary="Move a proposal")
 async def act(
-    proposal_id: int,
+    proposal_id: RecordId,
     action: ProposalAction,
     session: SessionDep,
     runtime: RuntimeDep,
@@ -105,12 +106,12 @@ async def create_muskel(body: MuskelIn, session: SessionDep, principal: Proposer
 
 
 @router.get("/muskel/{muskel_id}", response_model=MuskelOut, summary="One muskel record")
-async def get_muskel(muskel_id: int, session: SessionDep, principal: Reader) -> MuskelOut:
+async def get_muskel(muskel_id: RecordId, session: SessionDep, principal: Reader) -> MuskelOut:
     """A muskel in the caller's scope, with its documents."""
     return await service.muskel_out(session, principal=principal, muskel_id=muskel_id)
 
 
 @router.post("/muskel/{muskel_id}/attachments", response_model=MuskelOut, summary="Attach minutes or list")
-async def attach(muskel_id: int, body: DocumentRef, session: SessionDep, principal: Proposer) -> MuskelOut:
+async def attach(muskel_id: RecordId, body: DocumentRef, session: SessionDep, principal: Proposer) -> MuskelOut:
     """Attach a document reference (sha256, size, media type); the file itself lives elsewhere."""
     return await service.attach_to_muskel(session, principal=principal, muskel_id=muskel_id, ref=body)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.verification.attachments.schemas import AttachmentOut
 from services.verification.proposals.rules import Channel, ProposalKind
 from shared.events.household import WILAYAH_KELURAHAN
+from shared.http.params import NO_NUL
 
 
 class ProposalIn(BaseModel):
@@ -18,9 +19,11 @@ class ProposalIn(BaseModel):
 
     kind: ProposalKind
     channel: Channel
-    household_id: str | None = Field(default=None, min_length=1, max_length=100)
+    household_id: str | None = Field(pattern=NO_NUL, default=None, min_length=1, max_length=100)
     kelurahan_code: str | None = Field(default=None, pattern=WILAYAH_KELURAHAN)
-    note: str | None = Field(default=None, max_length=2000, description="No names or NIK: codes and facts only.")
+    note: str | None = Field(
+        pattern=NO_NUL, default=None, max_length=2000, description="No names or NIK: codes and facts only."
+    )
 
 
 class ProposalActionIn(BaseModel):
@@ -29,8 +32,8 @@ class ProposalActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     muskel_id: int | None = None
-    reason_code: str | None = Field(default=None, min_length=1, max_length=40)
-    comment: str | None = Field(default=None, min_length=1, max_length=2000)
+    reason_code: str | None = Field(pattern=NO_NUL, default=None, min_length=1, max_length=40)
+    comment: str | None = Field(pattern=NO_NUL, default=None, min_length=1, max_length=2000)
 
 
 class ProposalOut(BaseModel):

@@ -12,6 +12,7 @@ from services.verification.ratification import service
 from services.verification.ratification.schemas import BatchIn, BatchOut
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.params import RecordId
 from shared.http.security import require
 from shared.runtime.dependencies import SessionDep
 
@@ -29,26 +30,26 @@ async def prepare(body: BatchIn, session: SessionDep, principal: Preparer) -> Ba
 
 
 @router.get("/ratification-batches/{batch_id}", response_model=BatchOut, summary="One batch")
-async def get(batch_id: int, session: SessionDep, principal: Reader) -> BatchOut:
+async def get(batch_id: RecordId, session: SessionDep, principal: Reader) -> BatchOut:
     """A batch with its documents and allowed actions."""
     return await service.to_out(session, await service.load_batch(session, principal=principal, batch_id=batch_id))
 
 
 @router.post("/ratification-batches/{batch_id}/attachments", response_model=BatchOut, summary="Attach a document")
-async def attach(batch_id: int, body: DocumentRef, session: SessionDep, principal: Preparer) -> BatchOut:
+async def attach(batch_id: RecordId, body: DocumentRef, session: SessionDep, principal: Preparer) -> BatchOut:
     """Signed minutes or the by-name-by-address list (references: sha256, size, media type)."""
     row = await service.attach(session, principal=principal, batch_id=batch_id, ref=body)
     return await service.to_out(session, row)
 
 
 @router.post("/ratification-batches/{batch_id}/submit", response_model=BatchOut, summary="Submit for ratification")
-async def submit(batch_id: int, session: SessionDep, principal: Preparer) -> BatchOut:
+async def submit(batch_id: RecordId, session: SessionDep, principal: Preparer) -> BatchOut:
     """draft → submitted."""
     return await service.to_out(session, await service.submit(session, principal=principal, batch_id=batch_id))
 
 
 @router.post("/ratification-batches/{batch_id}/ratify", response_model=BatchOut, summary="Ratify (pengesahan)")
-async def ratify(batch_id: int, session: SessionDep, principal: Ratifier) -> BatchOut:
+async def ratify(batch_id: RecordId, session: SessionDep, principal: Ratifier) -> BatchOut:
     """submitted → ratified by someone other than who prepared it."""
     return await service.to_out(session, await service.ratify(session, principal=principal, batch_id=batch_id))
 
@@ -59,7 +60,7 @@ async def ratify(batch_id: int, session: SessionDep, principal: Ratifier) -> Bat
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "The export file; columns in the module docs."}},
 )
-async def export(batch_id: int, session: SessionDep, principal: Preparer) -> Response:
+async def export(batch_id: RecordId, session: SessionDep, principal: Preparer) -> Response:
     """ratified → sent and the CSV; refused (409) until minutes and list are attached."""
     row, body = await service.export(session, principal=principal, batch_id=batch_id)
     return Response(
