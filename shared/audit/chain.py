@@ -13,12 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, select, text
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.elements import TextClause
 
 from shared.events.envelope import utcnow
 
 GENESIS = "0" * 64
+_WROTE = "tepat_wrote"
+_AUDITED = "tepat_audited"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY")
 _FIELDS = (
     "seq",
     "at",
@@ -123,6 +128,7 @@ class AuditLog:
             "request_id": request_id,
         }
         await session.execute(t.insert().values(**fields, prev_hash=prev, hash=entry_hash(prev, fields)))
+        session.sync_session.info[_AUDITED] = True
         return seq
 
     async def verify(self, session: AsyncSession, *, batch: int = 5000) -> tuple[int, BrokenLink | None]:
@@ -143,3 +149,35 @@ class AuditLog:
                 if entry_hash(prev, row._mapping) != row.hash:
                     return checked, BrokenLink(row.seq, "entry was altered after it was written")
                 prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+
+
+def wrote(session: AsyncSession) -> bool:
+    """Did this session's transaction run a statement that changes data?"""
+    return bool(session.sync_session.info.get(_WROTE))
+
+
+def audited(session: AsyncSession) -> bool:
+    """Did this session's transaction already write an explicit audit entry?"""
+    return bool(session.sync_session.info.get(_AUDITED))
+
+
+def mark_written(session: AsyncSession) -> None:
+    """Record that the transaction changed data by a path the statement hook cannot see (raw driver calls)."""
+    session.sync_session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _track_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+    elif isinstance(state.statement, TextClause):
+        verb = state.statement.text.lstrip().split(None, 1)[0].upper() if state.statement.text.strip() else ""
+        if verb in _WRITE_VERBS or verb == "WITH":
+            state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _reset(session: Session) -> None:
+    session.info.pop(_WROTE, None)
+    session.info.pop(_AUDITED, None)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import changes
+from shared.audit.chain import audited, wrote
 from shared.context import request_id_var
 from shared.runtime.service import ServiceRuntime
 
@@ -22,17 +23,15 @@ def get_runtime(request: Request) -> ServiceRuntime:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed after the endpoint returns, before the response is sent.
 
-    A successful write is written to the service's audit log in the same transaction, with the before/after
-    of every change the domain code noted, so no change lands without its audit entry."""
+    A request whose transaction changed data is written to the service's audit log in the same transaction,
+    with the before/after of every change the domain code noted, so no change lands without its audit entry.
+    Read-only requests (also POST lookups, which keep identifiers out of URLs) take no audit lock."""
     runtime = get_runtime(request)
     changes.begin()
     async with runtime.sessions() as session, session.begin():
         yield session
-        if request.method in _WRITES:
+        if wrote(session) and not audited(session):
             await _audit_request(runtime, session, request)
-
-
-_WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 async def _audit_request(runtime: ServiceRuntime, session: AsyncSession, request: Request) -> None:
