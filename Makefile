@@ -43,6 +43,10 @@ infra-status:
 bench: $(STAMP)
 	bash deploy/scripts/infra.sh up
 	$(BIN)/python -m bench.events_pipeline
+	$(BIN)/python -m bench.registry_import
+	$(BIN)/python -m bench.verification_campaign
+	$(BIN)/python -m bench.disbursement_bench
+	$(BIN)/python -m bench.gateway_overhead
 
 ## Publish the JSON Schemas of every event type into shared/events/schemas/
 schemas: $(STAMP)
