@@ -82,3 +82,14 @@ ground_check = Table(
     Index("ix_ground_check_household_decided", "household_id", "decided_at"),
     Index("ix_ground_check_campaign", "campaign_id"),
 )
+
+# Payment failures for families the read model does not know yet: the payment topic and the household topic are
+# not ordered against each other, so such an event waits here until the family's first event arrives.
+parked_payment_failure = Table(
+    "parked_payment_failure",
+    metadata,
+    Column("line_id", String(100), primary_key=True),
+    Column("household_id", String(100), nullable=False, index=True),
+    Column("failure_reason", String(50), nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
+)

@@ -6,7 +6,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.groundchecks import service as checks
+from services.verification.groundchecks.handlers import apply_parked_payment_failures
 from services.verification.groundchecks.rules import CheckReason, desil_crossings, flag_reason, new_flags
+from services.verification.households.models import Household
 from services.verification.households.repository import previous_state, replace_flags, upsert_household
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope
@@ -27,6 +29,12 @@ async def apply_household_event(session: AsyncSession, envelope: EventEnvelope, 
     if not await upsert_household(session, state, envelope):
         return  # stale or repeated version: nothing changed, nothing to trigger
     await replace_flags(session, state.household_id, state.open_flags)
+    if before is None:
+        family = await session.get(Household, state.household_id)
+        if family is not None:
+            await apply_parked_payment_failures(
+                session, settings, family, open_checks=state.data_status != DataStatus.INACTIVE
+            )
     if state.data_status == DataStatus.INACTIVE:
         return
     old_flags, old_desil = before if before is not None else ([], None)

@@ -192,3 +192,33 @@ async def test_redelivered_triggers_open_one_check_and_outcomes_reach_kafka(live
     assert (events[0]["data"]["outcome"], events[0]["data"]["reason"]) == ("tidak_layak", "not_found")
     assert_pii_free(events[0]["data"])
     assert KEL_A  # (the family lives in kelurahan A; wilayah codes are allowed in payloads)
+
+
+async def test_payment_failure_before_the_family_is_known_waits_for_it(live: Api, infra: Infra) -> None:
+    rt = live.runtime
+    boss = live.as_("verifikator", subject="verif-1")
+    await live.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+    hid = f"hh-{uuid.uuid4().hex[:8]}"
+    failure, family = _payment(hid, "not_found"), household_envelope(hid, 1, desil=3)
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+
+    async def in_inbox(env: Any) -> bool:
+        inbox = rt.definition.messaging.inbox
+        async with rt.sessions() as session:
+            stmt = select(func.count()).select_from(inbox).where(inbox.c.event_id == str(env.event_id))
+            return int((await session.execute(stmt)).scalar_one()) == 1
+
+    try:
+        # The payment topic is not ordered against the household topic: here the failure clearly comes first.
+        await producer.send_and_wait(DISBURSEMENT_PAYMENT, failure.to_bytes(), key=hid.encode())
+        await wait_for(lambda: in_inbox(failure), lambda ok: ok, timeout=30)
+        assert [c for c in await _checks(rt) if c[0] == hid] == []  # parked, not lost, not dead-lettered
+        dead = rt.definition.messaging.dead_letter
+        async with rt.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(dead))).scalar_one() == 0
+        await producer.send_and_wait(REGISTRY_HOUSEHOLD, family.to_bytes(), key=hid.encode())
+        await wait_for(lambda: in_inbox(family), lambda ok: ok, timeout=30)
+    finally:
+        await producer.stop()
+    assert [c for c in await _checks(rt) if c[0] == hid] == [(hid, "payment_failed")]
