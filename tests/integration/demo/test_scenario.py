@@ -4,34 +4,19 @@ the same in both modes."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from demo.generator import QuarterFiles, write_quarters
 from demo.scenario import Summary, demo_gateway_settings, run_embedded, run_scenario
-from services.disbursement.app import definition as disbursement_definition
-from services.disbursement.settings import DisbursementSettings
 from services.gateway.app import create_app
-from services.registry.app import definition as registry_definition
-from services.registry.settings import RegistrySettings
-from services.verification.app import definition as verification_definition
-from services.verification.settings import VerificationSettings
-from shared.auth.tokens import PRIVATE_KEY_NAME, ensure_dev_keys
-from shared.events.topics import ALL_TOPICS
-from shared.runtime.service import ServiceDefinition, ServiceRuntime
+from shared.auth.tokens import PRIVATE_KEY_NAME
 from tests.support.api import running
-from tests.support.infra import REPO, Infra
-from tests.support.kafka import start_group_at_end
-from tests.support.waiting import wait_for
+from tests.support.cluster import SERVICES, service_cluster
+from tests.support.infra import Infra
 
 pytestmark = pytest.mark.infra
 
@@ -39,84 +24,13 @@ FAMILIES = 300
 SEED = 7
 # Defects that make the import reject the whole family (DOMAIN §6 checks, duplicate NIK in the file).
 REJECTING = {"short_nik", "bad_rt", "bad_kelurahan", "duplicate_nik"}
-SERVICES: dict[str, tuple[type[Any], Callable[[Any], ServiceDefinition]]] = {
-    "registry": (RegistrySettings, registry_definition),
-    "verification": (VerificationSettings, verification_definition),
-    "disbursement": (DisbursementSettings, disbursement_definition),
-}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(name: str, port: int, settings: Any, log: Path) -> subprocess.Popen[bytes]:
-    prefix = f"TEPAT_{name.upper()}_"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")}
-    env |= {
-        prefix + "DATABASE_URL": settings.resolved_database_url,
-        prefix + "BUS": "kafka",
-        prefix + "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        prefix + "CONSUMER_GROUP": settings.consumer_group,
-        prefix + "DATA_DIR": str(settings.data_dir),
-        prefix + "RELAY_POLL_INTERVAL_MS": "200",
-        prefix + "LOG_JSON": "false",
-    }
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                f"services.{name}.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
 
 
 @pytest.fixture
 async def cluster(pg_settings: Any, infra: Infra, tmp_path: Path) -> AsyncIterator[dict[str, int]]:
     """The three services as separate processes on PostgreSQL + Kafka; yields their ports."""
-    topics = [t.name for t in ALL_TOPICS if not t.name.endswith(".dlq")]
-    ports = {name: _free_port() for name in SERVICES}
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    ensure_dev_keys(tmp_path)
-    for name, (cls, definition) in SERVICES.items():
-        settings = pg_settings(cls)
-        runtime = ServiceRuntime(definition(settings))
-        await runtime.migrate()
-        await runtime.stop()
-        await start_group_at_end(infra.kafka_bootstrap, settings.consumer_group, topics)
-        procs[name] = _serve(name, ports[name], settings, tmp_path / f"{name}.log")
-    try:
-        async with httpx.AsyncClient() as client:
-            for port in ports.values():
-
-                async def ready(port: int = port) -> int:
-                    try:
-                        return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code
-                    except httpx.HTTPError:
-                        return 0
-
-                await wait_for(ready, lambda code: code == 200, timeout=60)
-        yield ports
-    finally:
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            await asyncio.to_thread(proc.wait, 30)
+    async with service_cluster(pg_settings, infra, tmp_path) as running_cluster:
+        yield running_cluster.ports
     for name in SERVICES:
         assert "Traceback" not in (tmp_path / f"{name}.log").read_text(), name
 
