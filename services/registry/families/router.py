@@ -99,6 +99,12 @@ def _with_etag(body: FamilyOut, status: int = 200, headers: dict[str, str] | Non
     )
 
 
+async def _family_response(session: AsyncSession, principal: Principal, family_id: str) -> JSONResponse:
+    """The family as the writer sees it after a change, with its new ETag."""
+    out, _ = await family_detail(session, Viewer(principal), family_id)
+    return _with_etag(out)
+
+
 @router.post("/families", status_code=201, response_model=FamilyOut, summary="Register a family with its members")
 async def create_family(
     data: FamilyCreate, session: SessionDep, principal: Writer, idempotency: IdemKey = None
@@ -225,8 +231,7 @@ async def patch_family(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), family_id)
-    return _with_etag(out)
+    return await _family_response(session, principal, family_id)
 
 
 @router.post(
@@ -305,8 +310,7 @@ async def patch_member(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), family_id)
-    return _with_etag(out)
+    return await _family_response(session, principal, family_id)
 
 
 @router.post("/members/{member_id}/move", response_model=FamilyOut, summary="Move a member to another family")
@@ -321,8 +325,7 @@ async def move_member(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), target)
-    return _with_etag(out)
+    return await _family_response(session, principal, target)
 
 
 @router.post("/members/{member_id}/deceased", response_model=FamilyOut, summary="Record a death")
@@ -337,8 +340,7 @@ async def mark_deceased(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), family_id)
-    return _with_etag(out)
+    return await _family_response(session, principal, family_id)
 
 
 @router.post(
@@ -355,8 +357,7 @@ async def correct_deceased(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), family_id)
-    return _with_etag(out)
+    return await _family_response(session, principal, family_id)
 
 
 @router.post("/families/{family_id}/deactivate", response_model=FamilyOut, summary="Make a family inactive")
@@ -371,8 +372,7 @@ async def deactivate(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), family_id)
-    return _with_etag(out)
+    return await _family_response(session, principal, family_id)
 
 
 @router.get("/families/{family_id}/history", response_model=list[HistoryEntry], summary="Every recorded change")
