@@ -6,12 +6,13 @@ from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table, Uni
 
 from services.registry.database import metadata
 from shared.db.messaging import BigId
+from shared.db.types import IdText
 
 desil_snapshot = Table(
     "desil_snapshot",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("family_id", String(36), ForeignKey("family.id", name="fk_desil_family"), nullable=False),
+    Column("family_id", IdText(36), ForeignKey("family.id", name="fk_desil_family"), nullable=False),
     Column("period", String(20), nullable=False),
     Column("desil", Integer, nullable=False),
     Column("source", String(50), nullable=False),

@@ -23,14 +23,15 @@ from sqlalchemy import (
 
 from services.registry.database import metadata
 from shared.db.messaging import BigId
+from shared.db.types import IdText
 
 family = Table(
     "family",
     metadata,
     # The household id every event and every other service uses (uuid as text).
-    Column("id", String(36), primary_key=True),
-    Column("no_kk", String(16), nullable=False),
-    Column("head_nik", String(16), nullable=False),
+    Column("id", IdText(36), primary_key=True),
+    Column("no_kk", IdText(16), nullable=False),
+    Column("head_nik", IdText(16), nullable=False),
     Column("address", String(300), nullable=False),
     Column("rt", String(3), nullable=False),
     Column("rw", String(3), nullable=False),
@@ -67,9 +68,9 @@ family = Table(
 member = Table(
     "member",
     metadata,
-    Column("id", String(36), primary_key=True),
-    Column("family_id", String(36), ForeignKey("family.id", name="fk_member_family"), nullable=False),
-    Column("nik", String(16), nullable=False),
+    Column("id", IdText(36), primary_key=True),
+    Column("family_id", IdText(36), ForeignKey("family.id", name="fk_member_family"), nullable=False),
+    Column("nik", IdText(16), nullable=False),
     # The rule a stored NIK breaks (e.g. nik.bad_day), None when valid: legacy imports keep bad NIKs and flag them.
     Column("nik_issue", String(50), nullable=True),
     Column("name", String(200), nullable=False),
@@ -108,8 +109,8 @@ family_history = Table(
     "family_history",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("family_id", String(36), nullable=False),
-    Column("member_id", String(36), nullable=True),
+    Column("family_id", IdText(36), nullable=False),
+    Column("member_id", IdText(36), nullable=True),
     # The family version this change produced.
     Column("version", BigInteger, nullable=False),
     Column("action", String(50), nullable=False),
@@ -143,8 +144,8 @@ personal_data_access = Table(
     Column("actor", String(200), nullable=False),
     Column("actor_role", String(30), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
-    Column("family_id", String(36), nullable=False),
-    Column("member_id", String(36), nullable=True),
+    Column("family_id", IdText(36), nullable=False),
+    Column("member_id", IdText(36), nullable=True),
     Column("purpose", String(300), nullable=False),
     # What was revealed: e.g. "nik,no_kk" or "history".
     Column("fields", String(200), nullable=False),

@@ -6,15 +6,16 @@ from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table,
 
 from services.registry.database import metadata
 from shared.db.messaging import BigId
+from shared.db.types import IdText
 
 flag = Table(
     "flag",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("family_id", String(36), ForeignKey("family.id", name="fk_flag_family"), nullable=False),
-    Column("member_id", String(36), ForeignKey("member.id", name="fk_flag_member"), nullable=True),
+    Column("family_id", IdText(36), ForeignKey("family.id", name="fk_flag_family"), nullable=False),
+    Column("member_id", IdText(36), ForeignKey("member.id", name="fk_flag_member"), nullable=True),
     # member_id, or '' for a family-level flag: NULLs never collide in a unique index, '' does.
-    Column("subject_key", String(36), nullable=False),
+    Column("subject_key", IdText(36), nullable=False),
     Column("kind", String(40), nullable=False),
     # e.g. pns / tni / polri / pejabat / bumn_bumd for excluded_occupation
     Column("sub_kind", String(40), nullable=True),

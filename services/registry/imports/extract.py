@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from services.registry.desil.service import valid_period
@@ -290,6 +292,9 @@ class RowValidator:
             out.errors.append(RowError(row_no, "row", "row.column_count", None))
             return
         errors: list[tuple[str, str]] = []
+        if "\x00" in "".join(values):
+            # PostgreSQL text cannot hold a NUL byte: the row is refused here, not the whole job at COPY.
+            errors.append(("row", "row.nul_byte"))
         kk_reason = self._check_kk(no_kk)
         if kk_reason:
             errors.append(("no_kk", kk_reason))
@@ -373,6 +378,14 @@ class RowValidator:
                 period,
             )
         )
+
+
+@contextmanager
+def open_extract(path: Path) -> Iterator[IO[str]]:
+    """A stored file as text: UTF-8, a BOM tolerated (spreadsheets often save one; it would corrupt the first
+    column name), newlines left to the csv module."""
+    with path.open(encoding="utf-8-sig", newline="", errors="strict") as fh:
+        yield fh
 
 
 def read_chunks(stream: IO[str], *, import_id: str, today: date, chunk_rows: int = 10_000) -> Iterator[Chunk]:

@@ -22,20 +22,23 @@ from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze
 
 
-async def refresh_import_flags(session: AsyncSession, import_id: str, *, now: datetime) -> list[FlagDelta]:
+async def refresh_import_flags(
+    session: AsyncSession, import_id: str, *, now: datetime, every_family_changed: bool = False
+) -> list[FlagDelta]:
     """Raise the computed flags now true and clear the open ones no longer true, for the job's new and changed
-    families and every family sharing a NIK or a head NIK with them."""
+    families and every family sharing a NIK or a head NIK with them (`every_family_changed`: a first import,
+    where that is simply every family of the job)."""
     d = Dialect(session)
     fi, m, m2, f2 = import_family, member, member.alias("m2"), family.alias("f2")
-    changed = select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action.in_(("insert", "update")))
-    niks = select(m.c.nik).where(m.c.family_id.in_(changed))
-    heads = select(family.c.head_nik).where(family.c.id.in_(changed))
-    await session.execute(
-        insert(import_scope).from_select(
-            ["import_id", "family_id"],
-            _scope_select(import_id, changed, niks, heads),
-        )
-    )
+    is_changed = (fi.c.import_id == import_id, fi.c.action.in_(("insert", "update")))
+    changed = select(fi.c.family_id).where(*is_changed)
+    if every_family_changed:
+        scope_rows: Any = select(literal(import_id, String), fi.c.family_id).where(*is_changed)
+    else:
+        niks = select(m.c.nik).where(m.c.family_id.in_(changed))
+        heads = select(family.c.head_nik).where(family.c.id.in_(changed))
+        scope_rows = _scope_select(import_id, changed, niks, heads)
+    await session.execute(insert(import_scope).from_select(["import_id", "family_id"], scope_rows))
     await analyze(session, import_scope)
     scope = select(import_scope.c.family_id).where(import_scope.c.import_id == import_id)
     cols = ["import_id", "family_id", "member_id", "subject_key", "kind", "detail"]

@@ -32,6 +32,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -42,12 +43,13 @@ from services.registry.desil.models import desil_snapshot
 from services.registry.families.changes import Actor
 from services.registry.families.models import family, member
 from services.registry.families.rules import Source
+from services.registry.flags.models import flag
 from services.registry.imports.events import emit, record_events
 from services.registry.imports.extract import HEAD
 from services.registry.imports.flags import refresh_import_flags
 from services.registry.imports.models import import_error, import_event, import_family, import_row
 from services.registry.imports.sql import Dialect
-from services.registry.imports.staging import analyze, is_postgres
+from services.registry.imports.staging import analyze, create_indexes, drop_indexes, is_postgres
 from services.registry.imports.status import apply_status_rules
 from shared.events.household import HouseholdEventType
 
@@ -106,6 +108,9 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
     family columns differing from the family's first row. Returns the errors added."""
     r = import_row
     mine = r.c.import_id == import_id
+    # Aggregate first, then rank only the few NIKs and KKs with a problem: window sorts of every row of a
+    # city-size file (wide rows, partitioned twice) cost several seconds; hash aggregates a fraction of that.
+    repeated_niks = select(r.c.nik).where(mine).group_by(r.c.nik).having(func.count() > 1)
     by_nik = (
         select(
             r.c.row_no,
@@ -113,7 +118,7 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
             func.row_number().over(partition_by=r.c.nik, order_by=r.c.row_no).label("rn"),
             func.first_value(r.c.no_kk).over(partition_by=r.c.nik, order_by=r.c.row_no).label("first_kk"),
         )
-        .where(mine)
+        .where(mine, r.c.nik.in_(repeated_niks))
         .subquery("by_nik")
     )
     added = await _errors_from(
@@ -129,6 +134,21 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
     is_head = case((r.c.relationship == HEAD, 1), else_=0)
     part, order = r.c.no_kk, r.c.row_no
     cols = ("kelurahan_code", "address", "rt", "rw", "desil", "desil_period")
+    # A column differs inside a KK when its non-null values differ or only some rows have it.
+    suspect_kks = (
+        select(r.c.no_kk)
+        .where(mine)
+        .group_by(r.c.no_kk)
+        .having(
+            or_(
+                func.sum(is_head) != 1,
+                *[
+                    or_(func.min(r.c[c]) != func.max(r.c[c]), func.count(r.c[c]).not_in((0, func.count())))
+                    for c in cols
+                ],
+            )
+        )
+    )
     fam = (
         select(
             r.c.row_no,
@@ -140,7 +160,7 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
             *[r.c[c] for c in cols],
             *[func.first_value(r.c[c]).over(partition_by=part, order_by=order).label(f"first_{c}") for c in cols],
         )
-        .where(mine)
+        .where(mine, r.c.no_kk.in_(suspect_kks))
         .subquery("fam")
     )
     differs = [(_distinct(fam.c[c], fam.c[f"first_{c}"]), c) for c in cols]
@@ -351,32 +371,42 @@ async def _main_events(session: AsyncSession, import_id: str) -> None:
     )
 
 
-# Rebuilt rather than maintained row by row on a first import (PK and unique No. KK stay: the FKs need them).
-# At Padang scale index maintenance was most of the member insert; a sorted build after the load is far cheaper.
+# Rebuilt rather than maintained row by row on a first import. At Padang scale index maintenance was most of the
+# member insert (random uuids land all over a btree); a sorted build after the load is far cheaper.
 REBUILT_INDEXES = (
     *[ix for ix in family.indexes if not ix.unique],
     *member.indexes,
 )
-
-
-# Likewise the foreign keys: checked once by one join when added back, not by a trigger query per row.
-REBUILT_FOREIGN_KEYS = tuple(fk for t in (family, member, desil_snapshot) for fk in t.foreign_key_constraints)
+# Likewise the keys (primary and unique: `ALTER TABLE … ADD` builds them sorted, and still fails the job on a
+# duplicate) and the foreign keys (checked once by one join each, not by a trigger query per row). `flag` has no
+# row while `family` has none, so its foreign keys can go too (they reference the keys rebuilt here).
+REBUILT_KEYS = (
+    (family, f"{family.name}_pkey", "PRIMARY KEY (id)"),
+    (family, "uq_family_no_kk", "UNIQUE (no_kk)"),
+    (member, f"{member.name}_pkey", "PRIMARY KEY (id)"),
+    (desil_snapshot, "uq_desil_family_period", "UNIQUE (family_id, period)"),
+)
+REBUILT_FOREIGN_KEYS = tuple(fk for t in (family, member, desil_snapshot, flag) for fk in t.foreign_key_constraints)
 
 
 async def _drop_indexes_if_first_import(session: AsyncSession) -> bool:
-    """On PostgreSQL with no family yet, drop the secondary indexes of family and member and the foreign keys of
-    family, member and desil_snapshot (`_rebuild_indexes` restores them in the same transaction, so no other
-    session ever sees them missing); True if dropped."""
+    """On PostgreSQL with no family yet, drop the keys, secondary indexes and foreign keys of family, member,
+    desil_snapshot and flag (`_rebuild_indexes` restores them in the same transaction, so no other session ever
+    sees them missing); True if dropped."""
     if not is_postgres(session) or (await session.execute(select(exists().select_from(family)))).scalar():
         return False
     for fk in REBUILT_FOREIGN_KEYS:
         await session.execute(DropConstraint(fk))
+    for table, name, _ in REBUILT_KEYS:
+        await session.execute(text(f"ALTER TABLE {table.name} DROP CONSTRAINT {name}"))
     for ix in REBUILT_INDEXES:
         await session.execute(DropIndex(ix))
     return True
 
 
 async def _rebuild_indexes(session: AsyncSession) -> None:
+    for table, name, definition in REBUILT_KEYS:
+        await session.execute(text(f"ALTER TABLE {table.name} ADD CONSTRAINT {name} {definition}"))
     for ix in REBUILT_INDEXES:
         await session.execute(CreateIndex(ix))
     for fk in REBUILT_FOREIGN_KEYS:
@@ -573,7 +603,9 @@ async def merge_extract(
     counts = MergeCounts()
     await reject_inconsistent_rows(session, import_id)
     await reject_families_with_errors(session, import_id)
+    await drop_indexes(session, import_family)
     await build_families(session, import_id)
+    await create_indexes(session, import_family)
     # A rejected family can strand a NIK that another family wanted to take over: repeat until stable.
     while await reject_nik_active_elsewhere(session, import_id):
         await reject_families_with_errors(session, import_id)
@@ -596,7 +628,7 @@ async def merge_extract(
     await write_desil(session, import_id, now=now, counts=counts)
     if dropped:
         await _rebuild_indexes(session)
-    deltas = await refresh_import_flags(session, import_id, now=now)
+    deltas = await refresh_import_flags(session, import_id, now=now, every_family_changed=dropped)
     counts.flags_raised = sum(1 for x in deltas if x.change == "raised")
     counts.flags_cleared = len(deltas) - counts.flags_raised
     await record_events(

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,14 +20,18 @@ from services.registry.external_lists.parsing import DEFAULT_SOURCE, ListKind, r
 from services.registry.external_lists.service import match_list
 from services.registry.families.changes import Actor
 from services.registry.families.rules import Source
-from services.registry.imports.extract import Chunk, ExtractFormatError, read_chunks
+from services.registry.imports.extract import Chunk, ExtractFormatError, open_extract, read_chunks
 from services.registry.imports.merge import merge_extract
 from services.registry.imports.models import import_error, import_job, import_list_row, import_row
+from services.registry.imports.pipeline import EncodedChunk, validated_chunks
 from services.registry.imports.staging import (
     add_errors,
-    analyze,
     clear_staging,
+    copy_csv,
     copy_records,
+    create_indexes,
+    drop_indexes,
+    is_postgres,
     lock_imports,
     tune_session,
 )
@@ -86,24 +89,30 @@ async def create_job(
     )
 
 
-@contextmanager
-def _open_text(path: Path) -> Iterator[IO[str]]:
-    # utf-8-sig: spreadsheets often save a BOM, which would otherwise corrupt the first column name.
-    with path.open(encoding="utf-8-sig", newline="", errors="strict") as fh:
-        yield fh
+async def _each(chunks: Iterator[Chunk]) -> AsyncIterator[Chunk]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def _stage(
-    session: AsyncSession, job_id: str, chunks: Iterator[Chunk], table: Any, progress: Progress | None
+    session: AsyncSession,
+    job_id: str,
+    chunks: AsyncIterator[Chunk | EncodedChunk],
+    table: Any,
+    progress: Progress | None,
 ) -> int:
     rows = 0
-    for chunk in chunks:
-        await copy_records(session, table, chunk.records)
+    await drop_indexes(session, table)
+    async for chunk in chunks:
+        if isinstance(chunk, EncodedChunk):
+            await copy_csv(session, table, chunk.csv)
+        else:
+            await copy_records(session, table, chunk.records)
         await add_errors(session, job_id, chunk.errors)
         rows += chunk.rows
         if progress is not None:
             progress(rows)
-    await analyze(session, table)
+    await create_indexes(session, table)
     return rows
 
 
@@ -126,12 +135,17 @@ async def execute_job(
     await lock_imports(session)
     await tune_session(session)
     await clear_staging(session)
-    with _open_text(path) as fh:
-        if kind == EXTRACT:
-            rows = await _stage(session, job_id, read_chunks(fh, import_id=job_id, today=today), import_row, progress)
-        else:
-            chunks = read_list_chunks(fh, ListKind(kind), import_id=job_id, today=today)
-            rows = await _stage(session, job_id, chunks, import_list_row, progress)
+    if kind == EXTRACT and is_postgres(session):
+        encoded = validated_chunks(path, import_id=job_id, today=today)
+        rows = await _stage(session, job_id, encoded, import_row, progress)
+    else:
+        with open_extract(path) as fh:
+            if kind == EXTRACT:
+                chunks = read_chunks(fh, import_id=job_id, today=today)
+                rows = await _stage(session, job_id, _each(chunks), import_row, progress)
+            else:
+                chunks = read_list_chunks(fh, ListKind(kind), import_id=job_id, today=today)
+                rows = await _stage(session, job_id, _each(chunks), import_list_row, progress)
     counts: dict[str, int] = {"rows_read": rows}
     if kind == EXTRACT:
         merged = await merge_extract(session, import_id=job_id, actor=actor, now=now, today=today)

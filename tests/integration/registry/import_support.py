@@ -53,14 +53,15 @@ def csv_text(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> 
     return buf.getvalue()
 
 
-async def submit(api: Api, url: str, text: str, *, raw: bool = False) -> dict[str, Any]:
+async def submit(api: Api, url: str, text: str | bytes, *, raw: bool = False) -> dict[str, Any]:
     """Upload a file (multipart, or a raw text/csv body) and wait until the job has finished."""
+    data = text if isinstance(text, bytes) else text.encode()
     if raw:
         r = await api.client.post(
-            url, content=text.encode(), headers={**api.headers, "Content-Type": "text/csv", "X-File-Name": "x.csv"}
+            url, content=data, headers={**api.headers, "Content-Type": "text/csv", "X-File-Name": "x.csv"}
         )
     else:
-        r = await api.client.post(url, files={"file": ("extract.csv", text.encode(), "text/csv")}, headers=api.headers)
+        r = await api.client.post(url, files={"file": ("extract.csv", data, "text/csv")}, headers=api.headers)
     assert r.status_code == 202, r.text
     job_id = r.json()["id"]
     assert r.headers["Location"] == f"/imports/{job_id}"

@@ -197,6 +197,11 @@ async def test_import_job_api(registry: Registry) -> None:
     failed = await submit(verifier, "/imports/extracts", "no_kk,nik\n1371010101150001,1371011505800001\n")
     assert failed["status"] == "failed"
     assert "missing column" in failed["error"]
+    latin1 = await submit(
+        verifier, "/imports/extracts", csv_text([row(kk(1), nik(1), "Andr\u00e9", HEAD)]).encode("latin-1")
+    )
+    assert latin1["status"] == "failed"
+    assert "utf-8" in latin1["error"]
     ok = await submit(verifier, "/imports/extracts", csv_text(f1()))
     assert ok["status"] == "succeeded"
     assert ok["counts"]["rows_read"] == 3
@@ -204,7 +209,7 @@ async def test_import_job_api(registry: Registry) -> None:
     assert ok["finished_at"]
     assert ok["source"] == "dtsen_import"
     listed = (await verifier.get("/imports")).json()["items"]
-    assert [j["id"] for j in listed] == [ok["id"], failed["id"]]
+    assert [j["id"] for j in listed] == [ok["id"], latin1["id"], failed["id"]]
     assert (await verifier.get("/imports/00000000-0000-0000-0000-000000000000")).status_code == 404
     assert await error_report(verifier, ok["id"]) == []
     r = await verifier.post("/imports/lists/nope", None)
@@ -234,3 +239,39 @@ async def test_a_member_listed_on_another_kk_moves_there(registry: Registry) -> 
             )
         ).all()
     assert [tuple(m) for m in moved] == [(member_id, "menantu", kk(41))]
+
+
+async def test_values_reach_the_registry_exactly_and_a_nul_byte_rejects_only_its_family(registry: Registry) -> None:
+    api = registry.as_(Role.VERIFIKATOR)
+    where = "Jl. Nipah, No. 7\nBlok C"  # a comma and a line break inside a quoted field
+    text = csv_text(
+        [
+            row(kk(1), nik(1), 'Budi "Uda" Santoso', HEAD, alamat=where, tempat_lahir=""),
+            row(
+                kk(1), WIFE_NIK, "Sari", WIFE, alamat=where, pendidikan="", pekerjaan="", hamil="ya", jenis_kelamin="P"
+            ),
+            row(kk(2), nik(4), "Dedi\x00", HEAD),
+            row(kk(2), nik(5, day="11", month="04", yy="15"), "Eka", CHILD),
+        ]
+    )
+    job = await submit(api, "/imports/extracts", text)
+    assert job["status"] == "succeeded", job
+    assert sorted(await error_report(api, job["id"])) == [
+        (4, "row", "row.nul_byte"),
+        (5, "hubungan", "family.no_head"),  # its head was refused, so the rest of the KK goes too
+    ]
+    async with registry.runtime.sessions() as s:
+        (fam,) = (await s.execute(select(family))).mappings().all()
+        assert (fam["no_kk"], fam["address"], fam["rt"], fam["rw"]) == (kk(1), where, "002", "005")
+        people = {
+            r["nik"]: r
+            for r in (await s.execute(select(member).where(member.c.family_id == fam["id"]))).mappings().all()
+        }
+    head, wife = people[nik(1)], people[WIFE_NIK]
+    assert (head["name"], head["birth_place"], head["education"], head["pregnant"]) == (
+        'Budi "Uda" Santoso',
+        None,
+        "SMA",
+        False,
+    )
+    assert (wife["education"], wife["occupation"], wife["pregnant"], wife["sex"]) == (None, None, True, "P")

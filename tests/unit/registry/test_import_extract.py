@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import random
 from datetime import date
@@ -19,6 +20,7 @@ from services.registry.imports.extract import (
     parse_date,
     read_chunks,
 )
+from services.registry.imports.pipeline import encode_records
 
 TODAY = date(2026, 11, 28)
 GOOD = {
@@ -154,3 +156,25 @@ def test_remembered_nik_checks_give_the_verdict_of_validate_nik() -> None:
     # The sample exercises every rule, so the comparison above covers each cached path.
     assert {None, "nik.not_16_digits", "nik.bad_region", "nik.bad_province", "nik.bad_day", "nik.bad_month"} <= verdicts
     assert {"nik.serial_zero", "nik.future_birth_date", "nik.bad_date"} <= verdicts
+
+
+def test_staging_csv_keeps_none_apart_from_values_and_quotes_what_needs_it() -> None:
+    encoded = encode_records([("j", 2, None, 'Budi "Uda"', "Jl. A, No. 1\nBlok C", True, date(2020, 1, 2))])
+    assert encoded == b'j,2,,"Budi ""Uda""","Jl. A, No. 1\nBlok C",True,2020-01-02\n'
+    assert list(csv.reader(io.StringIO(encoded.decode()))) == [
+        ["j", "2", "", 'Budi "Uda"', "Jl. A, No. 1\nBlok C", "True", "2020-01-02"]
+    ]
+
+
+def test_validation_never_stages_an_empty_string() -> None:
+    # The staging CSV writes None as an empty field (NULL for COPY): an empty string would turn into NULL too.
+    text = "\n".join(
+        [
+            ",".join(COLUMNS),
+            "1371010101150001,13.71.01.1001,Jl. A,1,2,1371011505800001,Budi,,,,kepala_keluarga,,,,,,,,",
+        ]
+    )
+    (chunk,) = read_chunks(io.StringIO(text + "\n"), import_id="j", today=TODAY)
+    assert chunk.errors == []
+    (record,) = chunk.records
+    assert "" not in record
