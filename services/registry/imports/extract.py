@@ -30,10 +30,11 @@ Row numbers in the error report count the header as row 1 (as a spreadsheet show
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -79,8 +80,11 @@ _RELATIONSHIPS = frozenset(r.value for r in Relationship)
 _MARITAL = frozenset(m.value for m in MaritalStatus)
 _SCHOOL = frozenset(s.value for s in SchoolStatus)
 _DISABILITY = frozenset(d.value for d in Disability)
-_YES = frozenset({"ya", "y", "1", "true"})
-_NO = frozenset({"tidak", "t", "n", "0", "false"})
+_BOOLS: dict[str, bool | None] = {
+    "": None,
+    **dict.fromkeys(("ya", "y", "1", "true"), True),
+    **dict.fromkeys(("tidak", "t", "n", "0", "false"), False),
+}
 
 
 class ExtractFormatError(ValueError):
@@ -126,14 +130,10 @@ def parse_date(value: str) -> date | None:
 
 def parse_bool(value: str) -> bool | None:
     """ya/tidak (and 1/0, true/false, y/n) → bool; '' → None; raises ValueError otherwise."""
-    v = value.strip().lower()
-    if not v:
-        return None
-    if v in _YES:
-        return True
-    if v in _NO:
-        return False
-    raise ValueError(value)
+    key = value.strip().lower()
+    if key not in _BOOLS:
+        raise ValueError(value)
+    return _BOOLS[key]
 
 
 class _CachedWilayah(WilayahReference):
@@ -151,6 +151,54 @@ class _CachedWilayah(WilayahReference):
         return hit
 
 
+class _PartwiseCheck:
+    """A NIK or No. KK decided exactly as `validate_nik` / `validate_no_kk` decide, remembered part by part.
+
+    Both check the region (digits 1-6), then the date (7-12), then the serial (13-16). Region and date parts
+    repeat across a city, so each is validated once (with a neutral other part) and remembered; only the serial
+    is looked at per value. Both caches are bounded, so memory stays flat whatever the file size."""
+
+    def __init__(self, field: str, validate: Any, today: date, wilayah: WilayahReference) -> None:
+        self._field = field
+        self._validate = validate
+        self._today = today
+        self._wilayah = wilayah
+        self._region: dict[str, str] = {}
+        self._date: dict[str, tuple[str | None, date | None, str | None]] = {}
+
+    def __call__(self, value: str) -> tuple[str | None, date | None, str | None]:
+        """(reason or None, the encoded birth date, the encoded sex) — the last two for a NIK only."""
+        if len(value) != 16 or not (value.isascii() and value.isdigit()):
+            return (f"{self._field}.not_16_digits", None, None)
+        region = self._region.get(value[:6])
+        if region is None:
+            try:
+                # 01-01-00 (2000-01-01) serial 0001 passes every date and serial rule: only the region decides.
+                self._validate(value[:6] + "0101000001", today=self._today, wilayah=self._wilayah)
+                region = ""
+            except IdentifierError as exc:
+                region = exc.field_reason
+            if len(self._region) >= 100_000:
+                self._region.clear()
+            self._region[value[:6]] = region
+        if region:
+            return (region, None, None)
+        hit = self._date.get(value[6:12])
+        if hit is None:
+            try:
+                # This value's region passed, so only the date decides.
+                info = self._validate(value[:12] + "0001", today=self._today, wilayah=self._wilayah)
+                hit = (None, getattr(info, "birth_date", None), getattr(info, "sex", None))
+            except IdentifierError as exc:
+                hit = (exc.field_reason, None, None)
+            if len(self._date) >= 200_000:
+                self._date.clear()
+            self._date[value[6:12]] = hit
+        if hit[0] is None and value[12:] == "0000":
+            return (f"{self._field}.serial_zero", None, None)
+        return hit
+
+
 class RowValidator:
     """Validates extract rows; caches what repeats (the family columns, wilayah codes) so rows stay cheap."""
 
@@ -160,54 +208,16 @@ class RowValidator:
         self._kk: tuple[str, str | None] = ("", None)
         self._family: tuple[tuple[str, ...], Any] = ((), None)
         self._kelurahan: dict[str, tuple[str | None, str | None]] = {}
-        self._nik_region: dict[str, str] = {}
-        self._nik_date: dict[str, tuple[str | None, date | None, str | None]] = {}
+        self._idx: dict[str, int] | None = None
+        self._getter: Callable[[list[str]], tuple[str, ...]] = tuple
         self._wilayah = _CachedWilayah(default_wilayah())
-
-    def _check_nik(self, nik: str) -> tuple[str | None, date | None, str | None]:
-        """(reason, birth date, sex) of a NIK, exactly as `validate_nik` decides, remembered by part.
-
-        `validate_nik` checks the region (digits 1-6), then the date (7-12), then the serial (13-16); the
-        region and date parts repeat across a city, so each is validated once (with a neutral other part) and
-        remembered. Both caches are bounded, so memory stays flat whatever the file size."""
-        if len(nik) != 16 or not (nik.isascii() and nik.isdigit()):
-            return ("nik.not_16_digits", None, None)
-        region = self._nik_region.get(nik[:6])
-        if region is None:
-            try:
-                # 01-01-00 (2000-01-01) serial 0001 passes every date and serial rule: only the region decides.
-                validate_nik(nik[:6] + "0101000001", today=self.today, wilayah=self._wilayah)
-                region = ""
-            except IdentifierError as exc:
-                region = exc.field_reason
-            if len(self._nik_region) >= 100_000:
-                self._nik_region.clear()
-            self._nik_region[nik[:6]] = region
-        if region:
-            return (region, None, None)
-        hit = self._nik_date.get(nik[6:12])
-        if hit is None:
-            try:
-                # This NIK's region passed, so only the date decides.
-                info = validate_nik(nik[:12] + "0001", today=self.today, wilayah=self._wilayah)
-                hit = (None, info.birth_date, info.sex)
-            except IdentifierError as exc:
-                hit = (exc.field_reason, None, None)
-            if len(self._nik_date) >= 200_000:
-                self._nik_date.clear()
-            self._nik_date[nik[6:12]] = hit
-        if hit[0] is None and nik[12:] == "0000":
-            return ("nik.serial_zero", None, None)
-        return hit
+        self._check_nik = _PartwiseCheck("nik", validate_nik, today, self._wilayah)
+        self._check_no_kk = _PartwiseCheck("no_kk", validate_no_kk, today, self._wilayah)
 
     def _check_kk(self, no_kk: str) -> str | None:
+        # A family's rows come together: its No. KK is checked once for the run of rows.
         if self._kk[0] != no_kk or not no_kk:
-            try:
-                validate_no_kk(no_kk, today=self.today, wilayah=self._wilayah)
-                reason = None
-            except IdentifierError as exc:
-                reason = exc.field_reason
-            self._kk = (no_kk, reason)
+            self._kk = (no_kk, self._check_no_kk(no_kk)[0])
         return self._kk[1]
 
     def _check_kelurahan(self, code: str) -> tuple[str | None, str | None]:
@@ -264,6 +274,12 @@ class RowValidator:
         self._family = (raw, result)
         return result
 
+    def _columns_of(self, idx: dict[str, int]) -> Callable[[list[str]], tuple[str, ...]]:
+        # One itemgetter per header, not a Python-level index per column per row.
+        if self._idx is not idx:
+            self._idx, self._getter = idx, itemgetter(*idx.values())
+        return self._getter
+
     def row(self, row_no: int, values: list[str], idx: dict[str, int], out: Chunk) -> None:
         """Validate one row; append a staging record or its errors to `out`."""
         try:
@@ -287,7 +303,7 @@ class RowValidator:
                 pregnant_raw,
                 desil_raw,
                 period_raw,
-            ) = [values[i].strip() for i in idx.values()]
+            ) = map(str.strip, self._columns_of(idx)(values))
         except IndexError:
             out.errors.append(RowError(row_no, "row", "row.column_count", None))
             return
@@ -342,10 +358,8 @@ class RowValidator:
         disability = disability_raw.lower() or None
         if disability is not None and disability not in _DISABILITY:
             errors.append(("disabilitas", "disabilitas.unknown"))
-        pregnant: bool | None = None
-        try:
-            pregnant = parse_bool(pregnant_raw)
-        except ValueError:
+        pregnant = _BOOLS.get(pregnant_raw.lower())
+        if pregnant is None and pregnant_raw.lower() not in _BOOLS:
             errors.append(("hamil", "hamil.invalid"))
         if errors:
             kk = no_kk if not kk_reason else None
@@ -388,8 +402,13 @@ def open_extract(path: Path) -> Iterator[IO[str]]:
         yield fh
 
 
-def read_chunks(stream: IO[str], *, import_id: str, today: date, chunk_rows: int = 10_000) -> Iterator[Chunk]:
-    """Validated chunks of a text stream (csv module, one chunk in memory at a time)."""
+def read_chunks(
+    stream: IO[str], *, import_id: str, today: date, chunk_rows: int = 10_000, part: int = 0, parts: int = 1
+) -> Iterator[Chunk]:
+    """Validated chunks of a text stream (csv module, one chunk in memory at a time).
+
+    With `parts` > 1, only every `parts`-th chunk from chunk `part` on is validated and yielded; the others are
+    read and counted only. Workers given parts 0..parts-1 of one file share its rows exactly between them."""
     reader = csv.reader(stream)
     try:
         header = next(reader)
@@ -400,6 +419,7 @@ def read_chunks(stream: IO[str], *, import_id: str, today: date, chunk_rows: int
     idx = header_index(header, COLUMNS)
     validator = RowValidator(import_id, today)
     chunk = Chunk()
+    index, mine = 0, part == 0
     row_no = 1
     while True:
         try:
@@ -409,15 +429,20 @@ def read_chunks(stream: IO[str], *, import_id: str, today: date, chunk_rows: int
         except csv.Error:
             row_no += 1
             chunk.rows += 1
-            chunk.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
+            if mine:
+                chunk.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
             continue
         row_no += 1
         if not values:
             continue
         chunk.rows += 1
-        validator.row(row_no, values, idx, chunk)
+        if mine:
+            validator.row(row_no, values, idx, chunk)
         if chunk.rows >= chunk_rows:
-            yield chunk
+            if mine:
+                yield chunk
             chunk = Chunk()
-    if chunk.rows:
+            index += 1
+            mine = index % parts == part
+    if chunk.rows and mine:
         yield chunk

@@ -41,7 +41,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.changes import Actor
-from services.registry.families.models import family, member
+from services.registry.families.models import family, family_history, member
 from services.registry.families.rules import Source
 from services.registry.flags.models import flag
 from services.registry.imports.events import emit, record_events
@@ -134,20 +134,18 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
     is_head = case((r.c.relationship == HEAD, 1), else_=0)
     part, order = r.c.no_kk, r.c.row_no
     cols = ("kelurahan_code", "address", "rt", "rw", "desil", "desil_period")
-    # A column differs inside a KK when its non-null values differ or only some rows have it.
-    suspect_kks = (
-        select(r.c.no_kk)
+    # A KK whose rows do not share one set of family columns (GROUP BY treats NULLs as equal, as IS DISTINCT FROM
+    # does) or do not have exactly one head. Hashing, not comparing: no collation work on the addresses.
+    variants = (
+        select(r.c.no_kk, func.sum(is_head).label("heads"))
         .where(mine)
-        .group_by(r.c.no_kk)
-        .having(
-            or_(
-                func.sum(is_head) != 1,
-                *[
-                    or_(func.min(r.c[c]) != func.max(r.c[c]), func.count(r.c[c]).not_in((0, func.count())))
-                    for c in cols
-                ],
-            )
-        )
+        .group_by(r.c.no_kk, *[r.c[c] for c in cols])
+        .subquery("variants")
+    )
+    suspect_kks = (
+        select(variants.c.no_kk)
+        .group_by(variants.c.no_kk)
+        .having(or_(func.count() > 1, func.sum(variants.c.heads) != 1))
     )
     fam = (
         select(
@@ -387,6 +385,8 @@ REBUILT_KEYS = (
     (desil_snapshot, "uq_desil_family_period", "UNIQUE (family_id, period)"),
 )
 REBUILT_FOREIGN_KEYS = tuple(fk for t in (family, member, desil_snapshot, flag) for fk in t.foreign_key_constraints)
+# History has no row while `family` has none (families are never deleted); its index is rebuilt after `emit`.
+HISTORY_INDEXES = tuple(family_history.indexes)
 
 
 async def _drop_indexes_if_first_import(session: AsyncSession) -> bool:
@@ -399,7 +399,7 @@ async def _drop_indexes_if_first_import(session: AsyncSession) -> bool:
         await session.execute(DropConstraint(fk))
     for table, name, _ in REBUILT_KEYS:
         await session.execute(text(f"ALTER TABLE {table.name} DROP CONSTRAINT {name}"))
-    for ix in REBUILT_INDEXES:
+    for ix in (*REBUILT_INDEXES, *HISTORY_INDEXES):
         await session.execute(DropIndex(ix))
     return True
 
@@ -621,6 +621,8 @@ async def merge_extract(
     counts.families_updated = int(by_action.get("update", 0))
     counts.families_unchanged = int(by_action.get("same", 0))
     staged = int((await session.execute(select(func.count()).where(import_row.c.import_id == import_id))).scalar_one())
+    # Built once before `emit` reads the events, not maintained by each of the inserts that record them.
+    await drop_indexes(session, import_event)
     await _main_events(session, import_id)
     dropped = await _drop_indexes_if_first_import(session)
     await write(session, import_id, actor=actor, now=now, counts=counts)
@@ -661,6 +663,7 @@ async def merge_extract(
         select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "update"),
     )
     counts.status_changed = await apply_status_rules(session, import_id=import_id, family_ids=status_scope, today=today)
+    await create_indexes(session, import_event)
     counts.events_emitted = await emit(
         session,
         import_id=import_id,
@@ -670,4 +673,7 @@ async def merge_extract(
         reason=f"DTSEN extract import {import_id}",
         counted=select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "insert"),
     )
+    if dropped:
+        for ix in HISTORY_INDEXES:
+            await session.execute(CreateIndex(ix))
     return counts

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import aclosing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ async def create_job(
     )
 
 
-async def _each(chunks: Iterator[Chunk]) -> AsyncIterator[Chunk]:
+async def _each(chunks: Iterator[Chunk]) -> AsyncGenerator[Chunk, None]:
     for chunk in chunks:
         yield chunk
 
@@ -97,21 +98,23 @@ async def _each(chunks: Iterator[Chunk]) -> AsyncIterator[Chunk]:
 async def _stage(
     session: AsyncSession,
     job_id: str,
-    chunks: AsyncIterator[Chunk | EncodedChunk],
+    chunks: AsyncGenerator[Chunk, None] | AsyncGenerator[EncodedChunk, None],
     table: Any,
     progress: Progress | None,
 ) -> int:
     rows = 0
     await drop_indexes(session, table)
-    async for chunk in chunks:
-        if isinstance(chunk, EncodedChunk):
-            await copy_csv(session, table, chunk.csv)
-        else:
-            await copy_records(session, table, chunk.records)
-        await add_errors(session, job_id, chunk.errors)
-        rows += chunk.rows
-        if progress is not None:
-            progress(rows)
+    # Closed at once if a COPY fails: the validation workers stop with it.
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            if isinstance(chunk, EncodedChunk):
+                await copy_csv(session, table, chunk.csv)
+            else:
+                await copy_records(session, table, chunk.records)
+            await add_errors(session, job_id, chunk.errors)
+            rows += chunk.rows
+            if progress is not None:
+                progress(rows)
     await create_indexes(session, table)
     return rows
 

@@ -9,12 +9,13 @@ from datetime import date
 
 import pytest
 
-from services.registry.domain.identifiers import IdentifierError, validate_nik
+from services.registry.domain.identifiers import IdentifierError, validate_nik, validate_no_kk
 from services.registry.external_lists.parsing import ListKind, read_list_chunks
 from services.registry.imports.events import years_before
 from services.registry.imports.extract import (
     COLUMNS,
     ExtractFormatError,
+    RowError,
     RowValidator,
     parse_bool,
     parse_date,
@@ -178,3 +179,57 @@ def test_validation_never_stages_an_empty_string() -> None:
     assert chunk.errors == []
     (record,) = chunk.records
     assert "" not in record
+
+
+def test_remembered_no_kk_checks_give_the_verdict_of_validate_no_kk() -> None:
+    """The same part-by-part caching for the No. KK: every value gets exactly validate_no_kk's verdict."""
+    validator = RowValidator("job", TODAY)
+    rng = random.Random(12)
+    regions = ["137101", "137102", "137199", "137100", "130000", "990101", "110101", "000000"]
+    verdicts: set[str | None] = set()
+    for i in range(20_000):
+        no_kk = (
+            rng.choice(regions)
+            + f"{rng.randint(0, 33):02d}{rng.randint(0, 13):02d}{rng.randint(0, 99):02d}"
+            + rng.choice(["0000", "0001", "1234"])
+        )
+        if i % 500 == 0:
+            no_kk = no_kk[:15] + rng.choice(["", "x", "٣"])
+        try:
+            validate_no_kk(no_kk, today=TODAY)
+            expected: str | None = None
+        except IdentifierError as exc:
+            expected = exc.field_reason
+        assert validator._check_kk(no_kk) == expected, no_kk
+        verdicts.add(expected)
+    assert {None, "no_kk.not_16_digits", "no_kk.bad_region", "no_kk.bad_province", "no_kk.bad_day"} <= verdicts
+    assert {"no_kk.bad_month", "no_kk.serial_zero", "no_kk.future_issue_date", "no_kk.bad_date"} <= verdicts
+
+
+def test_workers_given_parts_of_a_file_share_its_rows_exactly() -> None:
+    rows = [",".join(COLUMNS)]
+    for i in range(23):
+        good = {**GOOD, "no_kk": f"13710101011500{i + 1:02d}", "nik": f"13710155058500{i + 1:02d}"}
+        rows.append(",".join(good[c] for c in COLUMNS))
+    rows[5] = rows[5].replace("kepala_keluarga", "raja")  # a row error in the second chunk
+    rows[9] = rows[9].replace("Sari", "x" * 200_000)  # beyond the csv module's field limit: a malformed row
+    text = "\n".join(rows) + "\n"
+
+    def read(part: int, parts: int) -> tuple[list[tuple[object, ...]], list[RowError], int]:
+        records: list[tuple[object, ...]] = []
+        errors: list[RowError] = []
+        counted = 0
+        chunks = read_chunks(io.StringIO(text), import_id="j", today=TODAY, chunk_rows=4, part=part, parts=parts)
+        for chunk in chunks:
+            records += chunk.records
+            errors += chunk.errors
+            counted += chunk.rows
+        return records, errors, counted
+
+    whole = read(0, 1)
+    shares = [read(part, 3) for part in range(3)]
+    assert sorted(r for share in shares for r in share[0]) == sorted(whole[0])
+    assert sorted(e for share in shares for e in share[1]) == sorted(whole[1])
+    assert sum(share[2] for share in shares) == whole[2]
+    assert all(share[0] for share in shares)  # each worker got some of the work
+    assert {e.reason for e in whole[1]} == {"hubungan.unknown", "row.malformed_csv"}
