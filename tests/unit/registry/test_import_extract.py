@@ -159,12 +159,50 @@ def test_remembered_nik_checks_give_the_verdict_of_validate_nik() -> None:
     assert {"nik.serial_zero", "nik.future_birth_date", "nik.bad_date"} <= verdicts
 
 
-def test_staging_csv_keeps_none_apart_from_values_and_quotes_what_needs_it() -> None:
-    encoded = encode_records([("j", 2, None, 'Budi "Uda"', "Jl. A, No. 1\nBlok C", True, date(2020, 1, 2))])
-    assert encoded == b'j,2,,"Budi ""Uda""","Jl. A, No. 1\nBlok C",True,2020-01-02\n'
-    assert list(csv.reader(io.StringIO(encoded.decode()))) == [
-        ["j", "2", "", 'Budi "Uda"', "Jl. A, No. 1\nBlok C", "True", "2020-01-02"]
+def test_staging_csv_reads_back_as_the_records_with_none_as_empty() -> None:
+    rng = random.Random(5)
+    pieces = ["Jl. Nipah", ",", '"', "\n", "\r\n", " No. 7", "Uda", "é"]
+
+    def text() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(1, 5)))
+
+    records = []
+    for i in range(300):
+        records.append(
+            (
+                "job",
+                i + 2,
+                "1371010101150001",
+                "13.71.01.1001",
+                "13.71.01",
+                text(),
+                "002",
+                "005",
+                "1371015505850002",
+                rng.choice([None, "nik.bad_month"]),
+                text(),
+                rng.choice([None, text()]),
+                rng.choice([None, date(1985, 5, 15)]),
+                rng.choice([None, "L", "P"]),
+                "anak",
+                rng.choice([None, "kawin"]),
+                rng.choice([None, text()]),
+                rng.choice([None, "sd"]),
+                rng.choice([None, text()]),
+                rng.choice([None, "none"]),
+                rng.choice([None, True, False]),
+                rng.choice([None, 1, 10]),
+                rng.choice([None, "2026-Q1"]),
+            )
+        )
+    expected = [
+        ["" if v is None else {True: "t", False: "f"}.get(v, str(v)) if isinstance(v, bool) else str(v) for v in r]
+        for r in records
     ]
+    assert list(csv.reader(io.StringIO(encode_records(records).decode(), newline=""))) == expected
+    # Both ways of writing a row were exercised.
+    assert any('"' in line for line in encode_records(records).decode().splitlines())
+    assert any(",," in line for line in encode_records(records).decode().splitlines())
 
 
 def test_validation_never_stages_an_empty_string() -> None:
