@@ -45,7 +45,7 @@ async def record_events(session: AsyncSession, rows: Iterable[dict[str, Any]]) -
     return len(batch)
 
 
-def _payload(session: AsyncSession, import_id: str, today: date) -> Any:
+def _payload(session: AsyncSession, import_id: str, today: date, *, whole_registry: bool) -> Any:
     d = Dialect(session)
     families_of_job = select(distinct(import_event.c.family_id)).where(import_event.c.import_id == import_id)
     living = member.c.active.is_(True) & member.c.deceased.is_(False)
@@ -70,7 +70,7 @@ def _payload(session: AsyncSession, import_id: str, today: date) -> Any:
             count_if(member.c.disability == Disability.SEVERE.value).label("disabled_severe"),
             count_if(member.c.pregnant.is_(True)).label("pregnant"),
         )
-        .where(living, member.c.family_id.in_(families_of_job))
+        .where(living, *([] if whole_registry else [member.c.family_id.in_(families_of_job)]))
         .group_by(member.c.family_id)
         .subquery("comp")
     )
@@ -149,34 +149,37 @@ async def emit(
     today: date,
     reason: str,
     counted: Any = None,
+    whole_registry: bool = False,
 ) -> int:
     """Write history rows and outbox events for the job's recorded events, then bump the families' versions.
 
     `counted` (a SELECT of family ids) names families whose stored version already counts their first event of
     the job: new families are inserted at version 1 for their `registered` event, so most never need the
-    version UPDATE (at Padang scale it rewrote every new row a second time)."""
+    version UPDATE (at Padang scale it rewrote every new row a second time). `whole_registry`: every family
+    of the registry is one of the job's (a first import), so member counts need no filter by family."""
     d = Dialect(session)
     await analyze(session, import_event)
     if counted is None:
         pre: Any = literal(0, Integer)
     else:
         pre = case((import_event.c.family_id.in_(counted), 1), else_=0)
-    ev = (
-        select(
-            import_event.c.id,
-            import_event.c.family_id,
-            import_event.c.member_id,
-            import_event.c.event_type,
-            import_event.c.action,
-            import_event.c.change,
-            import_event.c.before,
-            import_event.c.after,
-            func.row_number().over(partition_by=import_event.c.family_id, order_by=import_event.c.id).label("seq"),
-            pre.label("pre"),
+
+    def events(*columns: str) -> Any:
+        # Only the columns a statement needs: rows of a window subquery are carried whole through its sort and
+        # the joins above it, and history's before/after would double the outbox statement's widths.
+        return (
+            select(
+                import_event.c.id,
+                import_event.c.family_id,
+                *[import_event.c[c] for c in columns],
+                func.row_number().over(partition_by=import_event.c.family_id, order_by=import_event.c.id).label("seq"),
+                pre.label("pre"),
+            )
+            .where(import_event.c.import_id == import_id)
+            .subquery("ev")
         )
-        .where(import_event.c.import_id == import_id)
-        .subquery("ev")
-    )
+
+    ev = events("member_id", "action", "before", "after")
     version = family.c.version - ev.c.pre + ev.c.seq
     await session.execute(
         insert(family_history).from_select(
@@ -210,7 +213,9 @@ async def emit(
             .order_by(ev.c.id),
         )
     )
-    comp, open_f, confirmed_f, data = _payload(session, import_id, today)
+    comp, open_f, confirmed_f, data = _payload(session, import_id, today, whole_registry=whole_registry)
+    ev = events("event_type", "change")
+    version = family.c.version - ev.c.pre + ev.c.seq
     result = await session.execute(
         insert(outbox).from_select(
             [

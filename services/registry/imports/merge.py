@@ -672,6 +672,7 @@ async def merge_extract(
         today=today,
         reason=f"DTSEN extract import {import_id}",
         counted=select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "insert"),
+        whole_registry=dropped,
     )
     if dropped:
         for ix in HISTORY_INDEXES:
