@@ -70,9 +70,9 @@ COLUMNS = [
 ]
 BASELINE_LIST = """
 CREATE TABLE IF NOT EXISTS baseline_list AS SELECT * FROM tahap_list WITH NO DATA;
-INSERT INTO baseline_list (tahap_id, generation, household_id, kecamatan_code, kelurahan_code, desil, inputs, amount,
+INSERT INTO baseline_list (tahap_key, generation, household_id, kecamatan_code, kelurahan_code, desil, amount,
                            list_rank, listed, reason)
-SELECT 'baseline', 1, household_id, kecamatan_code, kelurahan_code, desil, '{}', 0, NULL, desil <= 4, 'eligible'
+SELECT 0, 1, household_id, kecamatan_code, kelurahan_code, desil, 0, NULL, desil <= 4, 'eligible'
 FROM household_status;
 """
 

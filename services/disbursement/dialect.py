@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Text, cast, collate, func, literal, literal_column, text
+from sqlalchemy import ColumnElement, Table, Text, cast, collate, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,15 +40,16 @@ def json_object(pg: bool, **pairs: Any) -> ColumnElement[str]:
     return func.json_object(*args)
 
 
-def new_uuid(pg: bool) -> ColumnElement[str]:
-    """A random uuid (v4 layout) as text, one per row."""
+def numbered_uuids(pg: bool) -> ColumnElement[str]:
+    """One uuid per row of the statement: a random uuid4 whose last 12 hex digits count the rows.
+
+    Unique like random ids (a fresh random prefix per statement), but the rows of one bulk statement land next to
+    each other in a unique index instead of at random pages: a third cheaper for hundreds of thousands of events."""
+    prefix = literal(str(uuid.uuid4())[:24])
+    n = func.row_number().over()
     if pg:
-        return literal_column("gen_random_uuid()::text")
-    return literal_column(
-        "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'"
-        " || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'"
-        " || hex(randomblob(6)))"
-    )
+        return prefix + func.lpad(func.to_hex(n), 12, "0")
+    return prefix + func.printf("%012x", n)
 
 
 def binary_order(pg: bool, value: Any) -> Any:
@@ -60,10 +62,21 @@ def as_text(value: Any) -> ColumnElement[str]:
     return cast(value, Text)
 
 
-async def analyze(session: AsyncSession, *tables: str) -> None:
+async def bulk_settings(session: AsyncSession) -> None:
+    """PostgreSQL settings for the rest of a transaction that runs statements over a whole list.
+
+    Sorts of a whole city fit in memory instead of spilling to disk, and no JIT compilation: the big statements
+    are I/O and sort bound, JIT only adds its compile time to each of them."""
+    await session.execute(text("SET LOCAL work_mem = '256MB'"))
+    await session.execute(text("SET LOCAL jit = off"))
+
+
+async def analyze(session: AsyncSession, *tables: str, columns: tuple[str, ...] = ()) -> None:
     """Refresh planner statistics after a bulk write in this transaction (PostgreSQL counts its own new rows).
 
-    Without it the planner still believes a just-filled table is empty and picks nested loops: quadratic cost."""
+    Without it the planner still believes a just-filled table is empty and picks nested loops: quadratic cost.
+    `columns` limits the work to the columns the following statements filter and join on."""
     if is_pg(session):
+        only = f" ({', '.join(columns)})" if columns else ""
         for name in tables:
-            await session.execute(text(f"ANALYZE {name}"))
+            await session.execute(text(f"ANALYZE {name}{only}"))

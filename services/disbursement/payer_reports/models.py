@@ -41,8 +41,8 @@ payer_report_row = Table(
     Column("event_date", Date, nullable=True),
     Column("reference", String(100), nullable=False),
     Column("failure_reason", String(40), nullable=True),
+    # Every reader asks for one tahap's rows, which this key serves; a line_id index only cost imports time.
     UniqueConstraint("tahap_id", "line_key", "status", "reference", name="uq_payer_report_row"),
-    Index("ix_payer_report_row_line", "line_id"),
 )
 
 payer_report_error = Table(

@@ -83,7 +83,11 @@ def _key(line_id: int | None, programme: str, tahap: str, household: str) -> str
 
 def parse_row(row_no: int, raw: dict[str, str], report_id: str) -> tuple[Any, ...] | RowError:
     """One CSV row as a staging record (tuple in staging column order) or the reason it is unusable."""
-    get = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+    return _parse({k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}, row_no, report_id)
+
+
+def _parse(get: dict[str, str], row_no: int, report_id: str) -> tuple[Any, ...] | RowError:
+    # `get`: the row's values by lower-case column name, stripped.
     line_text, programme, tahap, household = (get.get(c, "") for c in COLUMNS[:4])
     line_id: int | None = None
     if line_text:
@@ -159,11 +163,16 @@ def read_rows(stream: IO[bytes], report_id: str) -> Iterator[tuple[Any, ...] | R
     stream.seek(0)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="replace")
     try:
-        reader = csv.DictReader(text)
-        if not reader.fieldnames or "status" not in {f.strip().lower() for f in reader.fieldnames if f}:
+        reader = csv.reader(text)
+        header = [f.strip().lower() for f in next(reader, [])]
+        if "status" not in header:
             yield RowError(1, None, "invalid_header", "the header row must name at least status and line_id")
             return
-        for n, raw in enumerate(reader, start=2):
-            yield parse_row(n, raw, report_id)
+        n = 1
+        for values in reader:
+            if not values:
+                continue  # a blank line is no row (as csv.DictReader counts them)
+            n += 1
+            yield _parse(dict(zip(header, [v.strip() for v in values], strict=False)), n, report_id)
     finally:
         text.detach()

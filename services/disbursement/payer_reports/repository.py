@@ -10,7 +10,7 @@ from sqlalchemy import Text, and_, case, cast, delete, exists, func, literal, or
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import analyze, insert_for, is_pg
+from services.disbursement.dialect import analyze, bulk_settings, insert_for, is_pg
 from services.disbursement.payer_reports.models import (
     payer_report,
     payer_report_error,
@@ -88,6 +88,8 @@ def _mine(report_id: str) -> Any:
 
 async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, now: datetime) -> dict[str, int]:
     """Apply staged rows to the lines of a tahap; returns counts of applied / duplicate / error rows."""
+    if is_pg(session):
+        await bulk_settings(session)
     await analyze(session, "payer_report_staging", "payment_line")
     # 1. Identity: rows named by (programme, tahap, household) get their line id.
     await session.execute(
@@ -113,9 +115,11 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
         .where(_mine(report_id), mismatch)
         .values(outcome="error", error="identity_mismatch")
     )
+    # Rows named by their natural identity take the key of their line ('L:<id>', what rows naming the line_id
+    # already carry), so a line reported both ways is recognised as the same line.
     await session.execute(
         update(payer_report_staging)
-        .where(st.report_id == report_id, st.outcome.is_(None))
+        .where(st.report_id == report_id, st.outcome.is_(None), st.line_key.like("K:%"))
         .values(line_key=literal("L:") + cast(st.line_id, Text))
     )
     # 2. Natural key: a row already recorded (this file or another one) changes nothing.
@@ -187,25 +191,23 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
     await analyze(session, "payer_report_row")
     # 5. Apply in pipeline order, the first row per line and status, only along allowed transitions.
     for status in IMPORTABLE:
-        first = payer_report_staging.alias("first")
-        lowest = (
-            select(func.min(first.c.row_no))
-            .where(
-                first.c.report_id == report_id,
-                first.c.line_id == st.line_id,
-                first.c.status == status,
-                first.c.outcome.is_(None),
-            )
-            .scalar_subquery()
+        # The first pending row per line, as one grouped pass (not a subquery per row).
+        pending = payer_report_staging.alias("pending")
+        first = (
+            select(pending.c.line_id, func.min(pending.c.row_no).label("row_no"))
+            .where(pending.c.report_id == report_id, pending.c.status == status.value, pending.c.outcome.is_(None))
+            .group_by(pending.c.line_id)
+            .subquery("first")
         )
         await session.execute(
             update(payer_report_staging)
             .where(
                 _mine(report_id),
                 st.status == status.value,
+                first.c.line_id == st.line_id,
+                first.c.row_no == st.row_no,
                 pl.line_id == st.line_id,
                 pl.status.in_(sorted(s.value for s in sources_of(status))),
-                st.row_no == lowest,
             )
             .values(outcome="applied")
         )
@@ -232,7 +234,9 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
         .where(_mine(report_id))
         .values(outcome="error", error=literal("invalid_from_") + func.coalesce(current, "unknown"))
     )
-    # 7. Events (one per line changed, with its resulting status) and the error report.
+    # 7. Events (one per line changed, with its resulting status) and the error report. The outcomes are new
+    # to the planner: told how many rows were applied, it joins them to their lines by hash, not row by row.
+    await analyze(session, "payer_report_staging", columns=("report_id", "outcome", "line_id"))
     applied_lines = select(st.line_id).where(st.report_id == report_id, st.outcome == "applied")
     await emit_line_status(session, pl.line_id.in_(applied_lines))
     await session.execute(

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, literal, select, true, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.dialect import insert_for
 from services.disbursement.payments.events import emit_enrolment
 from services.disbursement.payments.models import enrolment
 from services.disbursement.tahap.models import tahap_list
+from services.disbursement.tahap.repository import listed_in
 
 e = enrolment.c
 tl = tahap_list.c
 
 
 async def apply_approved_list(
-    session: AsyncSession, *, programme_code: str, tahap_id: str, generation: int, now: datetime
+    session: AsyncSession, *, programme_code: str, tahap_id: str, key: int, generation: int, now: datetime
 ) -> int:
     """Families on the approved list become active, active ones not on it end (with the list's reason).
 
     Emits enrolment.changed for every family whose enrolment changed; returns how many."""
-    listed = and_(tl.tahap_id == tahap_id, tl.generation == generation, tl.listed == true())
+    listed = listed_in(key, generation)
     on_list = exists().where(listed, tl.household_id == e.household_id)
     reason_now = (
         select(tl.reason)
-        .where(tl.tahap_id == tahap_id, tl.generation == generation, tl.household_id == e.household_id)
+        .where(tl.tahap_key == key, tl.generation == generation, tl.household_id == e.household_id)
         .scalar_subquery()
     )
     await session.execute(

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.database import messaging
-from services.disbursement.dialect import as_text, is_pg, json_object, new_uuid
+from services.disbursement.dialect import as_text, is_pg, json_object, numbered_uuids
 from services.disbursement.payments.models import enrolment, payment_line
 from shared.context import current_correlation_id
 from shared.events.envelope import utcnow
@@ -44,7 +44,7 @@ async def _insert(session: AsyncSession, query: Select[Any]) -> int:
 
 def _head(pg: bool, event_type: str) -> list[ColumnElement[Any]]:
     return [
-        new_uuid(pg).label("event_id"),
+        numbered_uuids(pg).label("event_id"),
         literal(DISBURSEMENT_PAYMENT).label("topic"),
         literal(event_type).label("event_type"),
         literal(1).label("schema_version"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -9,21 +10,18 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
-    Text,
     and_,
     case,
     cast,
     func,
-    lateral,
     literal,
-    literal_column,
     null,
     or_,
     select,
-    true,
+    union_all,
 )
 
-from services.disbursement.dialect import binary_order, json_object, least
+from services.disbursement.dialect import binary_order, least
 from services.disbursement.households.models import COMPOSITION, household_status
 from services.disbursement.programmes.rules import (
     DECEASED_STATUS_REASONS,
@@ -115,10 +113,28 @@ INPUT_COLUMNS = (
 )
 
 
-def inputs_expression(pg: bool, cols: Any = hs) -> ColumnElement[str]:
-    """The frozen inputs of one family as JSON text (built after ranking: the sort then moves narrow rows)."""
-    pairs = {("registry_version" if name == "version" else name): cols[name] for name in INPUT_COLUMNS}
-    return json_object(pg, **pairs)
+def input_name(column: str) -> str:
+    """The name a read-model column has among the frozen inputs (its `version` is the registry's)."""
+    return "registry_version" if column == "version" else column
+
+
+FROZEN_INPUTS = tuple(input_name(name) for name in INPUT_COLUMNS)
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, datetime):
+        return value
+    # As PostgreSQL writes a timestamptz in JSON (fraction without trailing zeros); SQLite hands back naive UTC.
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = value.replace(microsecond=0).isoformat()
+    if value.microsecond:
+        text = text[:19] + f".{value.microsecond:06d}".rstrip("0") + text[19:]
+    return text
+
+
+def frozen_inputs(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The inputs a family was judged on, from a row carrying the FROZEN_INPUTS columns (list row or ranking)."""
+    return {name: _json_value(row[name]) for name in FROZEN_INPUTS}
 
 
 def _order_by(pg: bool, rule: RuleDefinition, base: Any) -> list[Any]:
@@ -139,10 +155,11 @@ def _order_by(pg: bool, rule: RuleDefinition, base: Any) -> list[Any]:
 def ranked_query(pg: bool, rule: RuleDefinition, as_of: date, *, with_inputs: bool = True) -> Select[Any]:
     """Every family of the read model with its reason (after the quota), rank among qualifying ones and amount.
 
-    Columns: household_id, kecamatan_code, kelurahan_code, desil, inputs, amount, list_rank, listed, reason.
+    Columns: household_id, kecamatan_code, kelurahan_code, desil, amount, list_rank, listed, reason, then (with
+    inputs) the FROZEN_INPUTS columns.
     The quota ranks the whole kota: callers filter by scope after ranking, never before.
     """
-    carried = sorted(set(INPUT_COLUMNS) - {"desil", "members", "last_verified_at"}) if with_inputs else []
+    carried = [n for n in INPUT_COLUMNS if n not in {"desil", "members", "last_verified_at"}] if with_inputs else []
     cols: list[Any] = [
         hs.household_id,
         hs.kecamatan_code,
@@ -155,34 +172,29 @@ def ranked_query(pg: bool, rule: RuleDefinition, as_of: date, *, with_inputs: bo
         reason_expression(pg, rule, as_of).label("pre_reason"),
     ]
     base = select(*cols).where(hs.data_status.is_not(None), hs.kelurahan_code.is_not(None)).subquery("base")
-    # One ordering for everyone, qualifying families first: their row numbers are their ranks.
-    first = case((base.c.pre_reason == Reason.ELIGIBLE.value, 0), else_=1)
-    rn = func.row_number().over(order_by=[first, *_order_by(pg, rule, base)])
-    ranked = select(base, rn.label("rn")).subquery("ranked")
-    qualifies = ranked.c.pre_reason == Reason.ELIGIBLE.value
-    within = qualifies if rule.quota is None else and_(qualifies, ranked.c.rn <= rule.quota)
-    over = null() if rule.quota is None else and_(qualifies, ranked.c.rn > rule.quota)
-    reason = (
-        ranked.c.pre_reason if rule.quota is None else case((over, Reason.OVER_QUOTA.value), else_=ranked.c.pre_reason)
-    )
-    inputs: ColumnElement[Any] = literal("{}")
-    source: Any = ranked
-    if with_inputs and pg:
-        # row_to_json over a lateral row is about a third cheaper than json_build_object with 17 pairs.
-        named = [ranked.c[n].label("registry_version" if n == "version" else n) for n in INPUT_COLUMNS]
-        row = lateral(select(*named).correlate(ranked)).alias("inp")
-        source = ranked.join(row, true())
-        inputs = cast(func.row_to_json(literal_column("inp")), Text)
-    elif with_inputs:
-        inputs = inputs_expression(pg, ranked.c)
+    # Only qualifying families are ranked: the sort then holds a fraction of the read model instead of all of it
+    # (the read model is scanned twice, which costs far less than sorting every family).
+    qualifying = base.c.pre_reason == Reason.ELIGIBLE.value
+    rn = func.row_number().over(order_by=_order_by(pg, rule, base))
+    numbered = union_all(
+        select(base, rn.label("rn")).where(qualifying),
+        select(base, cast(null(), BigInteger).label("rn")).where(~qualifying),
+    ).subquery("numbered")
+    qualifies = numbered.c.rn.is_not(None)
+    within = qualifies if rule.quota is None else and_(qualifies, numbered.c.rn <= rule.quota)
+    reason: ColumnElement[Any] = numbered.c.pre_reason
+    if rule.quota is not None:
+        reason = case((and_(qualifies, numbered.c.rn > rule.quota), Reason.OVER_QUOTA.value), else_=reason)
+    extra = [name for name in INPUT_COLUMNS if name != "desil"] if with_inputs else []
+    inputs = [numbered.c[name].label(input_name(name)) for name in extra]
     return select(
-        ranked.c.household_id,
-        ranked.c.kecamatan_code,
-        ranked.c.kelurahan_code,
-        ranked.c.desil,
-        inputs.label("inputs"),
-        ranked.c.amount,
-        case((qualifies, ranked.c.rn), else_=null()).label("list_rank"),
+        numbered.c.household_id,
+        numbered.c.kecamatan_code,
+        numbered.c.kelurahan_code,
+        numbered.c.desil,
+        numbered.c.amount,
+        numbered.c.rn.label("list_rank"),
         within.label("listed"),
         reason.label("reason"),
-    ).select_from(source)
+        *inputs,
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.households.repository import get_household, inputs_from_row
 from services.disbursement.programmes import repository as repo
+from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate
 from services.disbursement.programmes.schemas import (
     CheckOut,
@@ -150,5 +150,5 @@ async def explain(
         quota=rule.quota,
         amount=int(ranked["amount"]),
         checks=[CheckOut(check=c.check, passed=c.passed, detail=c.detail) for c in verdict.checks],
-        inputs=json.loads(ranked["inputs"]),
+        inputs=frozen_inputs(ranked),
     )

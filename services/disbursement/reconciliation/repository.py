@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, literal, n
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import insert_for
+from services.disbursement.dialect import bulk_settings, insert_for, is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.payer_reports.models import payer_report_row
 from services.disbursement.payments.models import payment_line
@@ -125,6 +125,8 @@ def detection_queries(tahap_id: str, now: datetime) -> dict[str, Any]:
 
 async def detect_breaks(session: AsyncSession, tahap_id: str, now: datetime) -> None:
     """Insert every mismatch not already in the queue (the unique key makes re-running a no-op)."""
+    if is_pg(session):
+        await bulk_settings(session)
     for query in detection_queries(tahap_id, now).values():
         stmt = insert_for(session, reconciliation_break).from_select(BREAK_COLUMNS, query)
         await session.execute(stmt.on_conflict_do_nothing(index_elements=["tahap_id", "kind", "line_key"]))

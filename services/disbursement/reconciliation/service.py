@@ -29,8 +29,8 @@ def _scope(principal: Principal) -> ColumnElement[bool]:
 async def summary(session: AsyncSession, *, tahap_id: str, principal: Principal) -> ReconciliationOut:
     """Totals of a tahap and its open breaks (kota-wide figures)."""
     await require_tahap(session, tahap_id)
-    by_status = {s: Totals(lines=n, amount=a) for s, n, a, _p, _r in await repo.line_totals(session, tahap_id)}
     rows = await repo.line_totals(session, tahap_id)
+    by_status = {s: Totals(lines=n, amount=a) for s, n, a, _p, _r in rows}
 
     def bucket(statuses: set[str], use: str = "amount") -> Totals:
         lines = sum(n for s, n, _a, _p, _r in rows if s in statuses)

@@ -14,12 +14,12 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    Text,
     UniqueConstraint,
     text,
 )
 
 from services.disbursement.database import metadata
+from services.disbursement.households.models import COMPOSITION
 
 tahap = Table(
     "tahap",
@@ -65,22 +65,50 @@ tahap_generation = Table(
     PrimaryKeyConstraint("tahap_id", "generation", name="pk_tahap_generation"),
 )
 
-# Every family of the read model as evaluated when the list was generated: the frozen inputs, the verdict
-# and, for listed families, the rank and amount. Only the newest two generations of a tahap are kept.
+# A small integer standing for a tahap in its frozen lists: keys of hundreds of thousands of rows per generation
+# stay narrow (the 36-character id would dominate every index entry).
+tahap_key = Table(
+    "tahap_key",
+    metadata,
+    Column("key", Integer, primary_key=True, autoincrement=True),
+    Column("tahap_id", String(36), ForeignKey("tahap.id", name="fk_tahap_key_tahap"), nullable=False, unique=True),
+)
+
+# Every family of the read model as evaluated when the list was generated: the verdict, for listed families the
+# rank and amount, and the frozen inputs (the read model's columns the rule looked at, as typed columns: cheaper
+# to write than a JSON document per family; `eligibility.frozen_inputs` gives them back as one mapping).
+# Only the newest two generations of a tahap are kept.
 tahap_list = Table(
     "tahap_list",
     metadata,
-    Column("tahap_id", String(36), nullable=False),
+    Column("tahap_key", Integer, nullable=False),
     Column("generation", Integer, nullable=False),
     Column("household_id", String(100), nullable=False),
     Column("kecamatan_code", String(20), nullable=False),
     Column("kelurahan_code", String(20), nullable=False),
     Column("desil", Integer, nullable=True),
-    Column("inputs", Text, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("list_rank", Integer, nullable=True),
     Column("listed", Boolean, nullable=False),
     Column("reason", String(40), nullable=False),
-    PrimaryKeyConstraint("tahap_id", "generation", "household_id", name="pk_tahap_list"),
-    Index("ix_tahap_list_listed", "tahap_id", "generation", "listed", "list_rank"),
+    Column("data_status", String(30), nullable=True),
+    Column("status_reason", String(100), nullable=True),
+    Column("desil_period", String(20), nullable=True),
+    Column("confirmed_flags", String(1000), nullable=False, server_default=""),
+    Column("open_flags", String(1000), nullable=False, server_default=""),
+    Column("last_outcome", String(20), nullable=True),
+    Column("last_verified_at", DateTime(timezone=True), nullable=True),
+    Column("registry_version", BigInteger, nullable=False, server_default=text("0")),
+    *(Column(name, Integer, nullable=False, server_default=text("0")) for name in COMPOSITION),
+    PrimaryKeyConstraint("tahap_key", "generation", "household_id", name="pk_tahap_list_key"),
+    # Ranks of qualifying families only (listed ones and those over the quota): the families out of the band,
+    # most of a city, would all share one (tahap, generation, NULL) key that costs more to maintain than to skip.
+    Index(
+        "ix_tahap_list_key_rank",
+        "tahap_key",
+        "generation",
+        "list_rank",
+        postgresql_where=text("list_rank IS NOT NULL"),
+        sqlite_where=text("list_rank IS NOT NULL"),
+    ),
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payments.enrolment import apply_approved_list
+from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.repository import get_rule_by_id
 from services.disbursement.programmes.rules import RuleDefinition
 from services.disbursement.programmes.service import require_programme, resolve_rule
@@ -34,7 +34,8 @@ async def scoped_tahap_out(session: AsyncSession, row: RowMapping, principal: Pr
     out = tahap_out(row)
     if principal.scope_level is ScopeLevel.KOTA or not out.generation:
         return out
-    count, total = await repo.list_totals(session, out.id, out.generation, scope=principal)
+    key = await repo.list_key(session, out.id)
+    count, total = await repo.list_totals(session, key, out.generation, scope=principal)
     return out.model_copy(update={"listed_count": count, "total_amount": total})
 
 
@@ -105,17 +106,17 @@ async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal
         {"generation": tahap.c.generation + 1, "prepared_by": principal.subject, "prepared_at": now},
     )
     generation = int(row["generation"])
+    key = await repo.list_key(session, tahap_id)
     rule_row = await get_rule_by_id(session, row["rule_version_id"])
     assert rule_row is not None
     rule = RuleDefinition.model_validate_json(rule_row["definition"])
-    await repo.freeze_list(session, tahap_id=tahap_id, generation=generation, rule=rule, as_of=row["as_of"])
-    digest = await repo.list_hash(session, tahap_id, generation)
-    count, total = await repo.list_totals(session, tahap_id, generation)
-    diff = await repo.diff_counts(session, tahap_id, generation)
+    await repo.freeze_list(session, key=key, generation=generation, rule=rule, as_of=row["as_of"])
+    digest, count, total = await repo.list_summary(session, key, generation)
+    diff = await repo.diff_counts(session, key, generation, count)
     await repo.sync_planned_lines(
-        session, tahap_id=tahap_id, programme_code=row["programme_code"], generation=generation, now=now
+        session, key=key, tahap_id=tahap_id, programme_code=row["programme_code"], generation=generation, now=now
     )
-    await repo.drop_old_generations(session, tahap_id, generation - 1)
+    await repo.drop_old_generations(session, key, generation - 1)
     await repo.insert_generation(
         session,
         {
@@ -149,7 +150,8 @@ async def list_diff(session: AsyncSession, *, tahap_id: str, limit: int) -> List
     gen = await repo.get_generation(session, tahap_id, generation)
     prev = await repo.get_generation(session, tahap_id, generation - 1) if generation > 1 else None
     assert gen is not None
-    ids = await repo.diff_ids(session, tahap_id, generation, limit)
+    counts = {name: int(gen[name]) for name in ("added", "removed", "changed")}
+    ids = await repo.diff_ids(session, await repo.list_key(session, tahap_id), generation, limit, counts)
     return ListDiff(
         generation=generation,
         previous_generation=generation - 1 if prev is not None else None,
@@ -179,6 +181,7 @@ async def approve(session: AsyncSession, *, tahap_id: str, principal: Principal)
         session,
         programme_code=row["programme_code"],
         tahap_id=tahap_id,
+        key=await repo.list_key(session, tahap_id),
         generation=int(row["generation"]),
         now=now,
     )
@@ -246,7 +249,7 @@ async def list_rows(
     row = await require_tahap(session, tahap_id)
     rows = await repo.list_page(
         session,
-        tahap_id=tahap_id,
+        key=await repo.list_key(session, tahap_id),
         generation=int(row["generation"]),
         scope=within_scope(tahap_list.c.kelurahan_code, principal),
         listed=listed,
@@ -264,7 +267,7 @@ async def list_rows(
             rank=r["list_rank"],
             listed=bool(r["listed"]),
             reason=r["reason"],
-            inputs=json.loads(r["inputs"]),
+            inputs=frozen_inputs(r),
         )
         for r in rows
     ]

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import json
 import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,14 +50,25 @@ async def test_list_is_frozen_with_hash_explained_and_approved_by_someone_else(p
     assert result["listed_count"] == 3
     assert result["total_amount"] == 3 * 600_000
     listed = await svc.rows(
-        "SELECT list_rank, household_id, amount FROM tahap_list WHERE tahap_id = :t AND listed ORDER BY list_rank",
+        "SELECT l.list_rank, l.household_id, l.amount FROM tahap_list l JOIN tahap_key k ON k.key = l.tahap_key"
+        " WHERE k.tahap_id = :t AND l.listed ORDER BY l.list_rank",
         t=tahap_id,
     )
     assert [r[1] for r in listed] == ["e1", "e2", "e3"]  # desil 1, then the larger desil-2 family first
     assert result["list_hash"] == hashlib.sha256(list_hash_lines([tuple(r) for r in listed]).encode()).hexdigest()
-    snapshot = json.loads(await svc.scalar("SELECT inputs FROM tahap_list WHERE household_id = 'e2'"))
-    assert snapshot["members"] == 6
-    assert snapshot["desil"] == 2
+    # The frozen inputs of every evaluated family, kept as they were when the list was generated.
+    await feed(svc.runtime, [household_envelope("e2", 2, desil=2, members=7)])
+    r = await svc.client.get(f"/tahap/{tahap_id}/list?limit=1000", headers=svc.users["prep"])
+    assert r.status_code == 200, r.text
+    frozen = {row["household_id"]: row for row in r.json()}
+    assert set(frozen) == {"e1", "e2", "e3", "e4", "rose", "dead", "flag", "tl"}
+    assert (frozen["e2"]["inputs"]["members"], frozen["e2"]["inputs"]["desil"]) == (6, 2)
+    assert frozen["e2"]["inputs"]["registry_version"] == 1
+    assert (frozen["rose"]["reason"], frozen["rose"]["inputs"]["desil"]) == ("desil_rose", 6)
+    assert frozen["flag"]["inputs"]["confirmed_flags"] == ",car_owner,"
+    assert frozen["tl"]["inputs"]["last_outcome"] == "tidak_layak"
+    assert datetime.fromisoformat(frozen["tl"]["inputs"]["last_verified_at"]) == datetime(2026, 1, 10, tzinfo=UTC)
+    assert frozen["e4"]["inputs"].keys() == frozen["dead"]["inputs"].keys()
 
     async def explain(hid: str) -> dict[str, Any]:
         r = await svc.client.get(
@@ -484,6 +496,11 @@ async def test_events_are_pii_free_and_match_their_schema(pg_service: Service) -
         assert not re.search(r"\d{16}", data)  # no NIK / No. KK
     statuses = {(r[2], json.loads(r[3])["status"]) for r in rows if r[0] == "payment.line_status_changed"}
     assert statuses == {("e2", "failed"), ("e1", "on_hold")}
+    # Events written in bulk get distinct version-4 uuids, numbered within their statement.
+    event_ids = [r[0] for r in await svc.rows("SELECT event_id FROM outbox")]
+    assert len(set(event_ids)) == len(event_ids) == len(rows)
+    assert {uuid.UUID(e).version for e in event_ids} == {4}
+    assert all(str(uuid.UUID(e)) == e for e in event_ids)
 
 
 async def test_sql_rule_agrees_with_the_plain_function(pg_service: Service) -> None:

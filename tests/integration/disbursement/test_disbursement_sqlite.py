@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 from services.disbursement.programmes.rules import list_hash_lines
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
@@ -17,7 +18,8 @@ async def test_embedded_flow_generate_hold_import_reconcile(sqlite_service: Serv
     tahap_id = await new_tahap(svc, "2026-I", await add_rule(svc, quota=5))
     result = await generate(svc, tahap_id)
     listed = await svc.rows(
-        "SELECT list_rank, household_id, amount FROM tahap_list WHERE tahap_id = :t AND listed ORDER BY list_rank",
+        "SELECT l.list_rank, l.household_id, l.amount FROM tahap_list l JOIN tahap_key k ON k.key = l.tahap_key"
+        " WHERE k.tahap_id = :t AND l.listed ORDER BY l.list_rank",
         t=tahap_id,
     )
     assert result["listed_count"] == 5 == len(listed)
@@ -40,6 +42,10 @@ async def test_embedded_flow_generate_hold_import_reconcile(sqlite_service: Serv
     after = await lines(svc, tahap_id)
     assert after[held]["status"] == "on_hold"
     assert after[paid]["status"] == "paid"
+    # 5 enrolments, 1 hold, 1 payment: distinct version-4 uuids, numbered within each bulk statement.
+    event_ids = [r[0] for r in await svc.rows("SELECT event_id FROM outbox")]
+    assert len(set(event_ids)) == len(event_ids) == 7
+    assert all(uuid.UUID(e).version == 4 and str(uuid.UUID(e)) == e for e in event_ids)
 
 
 async def test_embedded_sql_rule_agrees_with_the_plain_function(sqlite_service: Service) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.disbursement.programmes.eligibility import FROZEN_INPUTS, frozen_inputs
 from services.disbursement.programmes.rules import (
     AmountFormula,
     HouseholdInputs,
@@ -153,3 +154,35 @@ def test_rule_validation() -> None:
         RuleDefinition.model_validate({"desil_max": 4, "amount": {"kind": "components"}})
     with pytest.raises(ValidationError):
         rule(disqualifying_flags=["a,b"])
+
+
+def test_frozen_inputs_are_named_as_before_and_timestamps_written_alike_on_both_databases() -> None:
+    row: dict[str, Any] = {name: 0 for name in FROZEN_INPUTS}
+    row.update(data_status="active", status_reason=None, desil=3, registry_version=7)
+    aware = frozen_inputs({**row, "last_verified_at": datetime(2026, 1, 10, 8, 30, 15, 123400, tzinfo=UTC)})
+    naive = frozen_inputs({**row, "last_verified_at": datetime(2026, 1, 10, 8, 30, 15, 123400)})
+    assert list(aware) == [
+        "data_status",
+        "status_reason",
+        "desil",
+        "desil_period",
+        "confirmed_flags",
+        "open_flags",
+        "last_outcome",
+        "last_verified_at",
+        "registry_version",
+        "members",
+        "children_0_6",
+        "school_sd",
+        "school_smp",
+        "school_sma",
+        "elderly_70",
+        "disabled_severe",
+        "pregnant",
+    ]
+    assert aware == naive
+    assert aware["last_verified_at"] == "2026-01-10T08:30:15.1234+00:00"  # as PostgreSQL's JSON writes it
+    assert (aware["desil"], aware["registry_version"], aware["status_reason"]) == (3, 7, None)
+    whole = frozen_inputs({**row, "last_verified_at": datetime(2026, 1, 10, tzinfo=UTC)})
+    assert whole["last_verified_at"] == "2026-01-10T00:00:00+00:00"
+    assert frozen_inputs({**row, "last_verified_at": None})["last_verified_at"] is None
