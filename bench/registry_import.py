@@ -1,13 +1,19 @@
 """Registry bulk import at Padang scale, beside a plain COPY of the same rows, plus NIK lookup latency.
 
-    .venv/bin/python -m bench.registry_import [--families 250000] [--seed 7] [--skip-2x] [--rate 200] [--seconds 10]
+    .venv/bin/python -m bench.registry_import [--families 250000] [--seed 7] [--skip-2x] [--keep-database]
+        [--rate 200 [400 ...]] [--seconds 30] [--warmup 10] [--reveal]
+    .venv/bin/python -m bench.registry_import --lookup-only --database NAME [--rate ...] [--reveal]
 
 1. generate the synthetic city (demo.generator) — timed separately, not part of the import;
 2. plain COPY: csv module + asyncpg copy_records_to_table into an unindexed table, same rows, same database;
 3. the import end to end (`tepat import-extract`, the service function the API job runs) in a child process:
    wall time, rows/s, peak RSS of that process;
 4. the same at 2x the file size (fresh database) for the memory check;
-5. p50/p99 of POST /lookup/nik over ASGI at a fixed arrival rate against the 1x database.
+5. POST /lookup/nik against the 1x database: VACUUM (ANALYZE) first, the registry in its own uvicorn process,
+   an open-loop load at each fixed arrival rate (latency counted from the scheduled send time, so a stalled
+   server cannot hide its queue), a warm-up per rate; p50/p95/p99/p99.9. `--reveal` also measures lookups
+   that reveal identifiers (each writes personal_data_access and audit rows). `--keep-database` leaves the
+   1x database in place so `--lookup-only --database NAME` can measure again without re-importing.
 """
 
 from __future__ import annotations
@@ -17,13 +23,17 @@ import asyncio
 import csv
 import json
 import os
-import random
 import resource
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +42,20 @@ import httpx
 
 from bench.common import OUT, machine, scratch_database, start_infra, write_result
 from demo.generator import EXTRACT_COLUMNS, generate_city
-from services.registry.app import create_app, definition
+from services.registry.app import definition
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
 from shared.auth.tokens import ensure_dev_keys
 from shared.runtime.service import ServiceRuntime
 from tests.support.api import auth
-from tests.support.infra import Infra
+from tests.support.infra import INIT_SQL, Infra
+
+REPO = Path(__file__).resolve().parent.parent
 
 TARGET_SECONDS = 30.0
 TARGET_COPY_RATIO = 3.0
 TARGET_RSS_MB = 500.0
+TARGET_LOOKUP_P99_MS = 20.0
 
 
 async def plain_copy(dsn: str, path: Path) -> float:
@@ -100,67 +113,251 @@ async def migrated(infra: Infra, db: str, data_dir: Path) -> str:
     return url
 
 
-async def lookup_latency(url: str, data_dir: Path, niks: list[str], rate: int, seconds: float) -> dict[str, Any]:
-    """Open-loop POST /lookup/nik at `rate` per second for `seconds`; latency percentiles in ms."""
-    ensure_dev_keys(data_dir)
-    settings = RegistrySettings(database_url=url, data_dir=data_dir, run_workers=False, auto_migrate=False)
-    app = create_app(settings)
-    headers = auth(data_dir, Role.VERIFIKATOR, "13.71")
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+@dataclass(frozen=True)
+class LookupPlan:
+    """How to measure POST /lookup/nik: arrival rates, seconds per rate, warm-up seconds, also with reveal,
+    client connections."""
 
-            async def one(nik: str) -> None:
-                t = time.perf_counter()
-                r = await client.post("/lookup/nik", json={"nik": nik}, headers=headers)
-                latencies.append((time.perf_counter() - t) * 1000)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+    rates: tuple[int, ...] = (200,)
+    seconds: float = 30.0
+    warmup: float = 10.0
+    reveal: bool = False
+    connections: int = 32
 
-            for nik in niks[:20]:  # warm the pool and caches
-                await one(nik)
-            latencies.clear()
-            statuses.clear()
-            total = int(rate * seconds)
-            start = time.perf_counter()
-            tasks = []
-            for i in range(total):
-                delay = start + i / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(niks[i % len(niks)])))
-            await asyncio.gather(*tasks)
-            elapsed = time.perf_counter() - start
-    q = statistics.quantiles(latencies, n=100)
-    return {
-        "requests": len(latencies),
-        "achieved_rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(q[49], 1),
-        "p99_ms": round(q[98], 1),
-        "max_ms": round(max(latencies), 1),
-        "statuses": statuses,
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_registry(url: str, data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The registry as production runs it: its own uvicorn process (uvloop, httptools) on the database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")} | {
+        "TEPAT_REGISTRY_DATABASE_URL": url,
+        "TEPAT_REGISTRY_DATA_DIR": str(data_dir),
+        "TEPAT_REGISTRY_AUTO_MIGRATE": "false",
+        # The relay would spend the run publishing the import's events: a one-off that is not the lookup path.
+        "TEPAT_REGISTRY_BUS": "local",
+        "TEPAT_REGISTRY_RUN_WORKERS": "false",
+        "TEPAT_REGISTRY_LOG_LEVEL": "WARNING",
     }
+    args = ["--factory", "services.registry.app:create_app", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", "uvicorn", *args, "--log-level", "warning", "--no-access-log"]
+    with log.open("wb") as out:
+        return subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def sample_niks(path: Path, count: int, seed: int) -> list[str]:
-    """Valid NIKs of the extract (16 digits, month 01-12), reservoir-sampled."""
-    rng = random.Random(seed)
-    out: list[str] = []
-    with path.open(newline="") as fh:
-        for i, row in enumerate(csv.DictReader(fh)):
-            nik = row["nik"]
-            if len(nik) != 16 or int(nik[8:10]) > 12:
-                continue
-            if len(out) < count:
-                out.append(nik)
-            elif (j := rng.randrange(i + 1)) < count:
-                out[j] = nik
+async def settle(infra: Infra, db: str) -> None:
+    """VACUUM (ANALYZE) the freshly imported database, as autovacuum would shortly after an import."""
+    conn = await asyncpg.connect(infra.admin_url(db))
+    try:
+        await conn.execute("VACUUM (ANALYZE)")
+    finally:
+        await conn.close()
+
+
+async def active_niks(infra: Infra, db: str, count: int, seed: int) -> list[str]:
+    """A reproducible random sample of the NIKs of active members."""
+    conn = await asyncpg.connect(infra.admin_url(db))
+    try:
+        rows = await conn.fetch(
+            "SELECT nik FROM registry.member WHERE active ORDER BY md5(nik || $1::text) LIMIT $2", str(seed), count
+        )
+    finally:
+        await conn.close()
+    return [r["nik"] for r in rows]
+
+
+def _request_bytes(body: dict[str, Any], headers: dict[str, str]) -> bytes:
+    payload = json.dumps(body).encode()
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return (
+        f"POST /lookup/nik HTTP/1.1\r\nHost: bench\r\n{head}Content-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """One HTTP/1.1 request on a kept-alive connection; the status (uvicorn always sends Content-Length)."""
+    writer.write(request)
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
+def _cpu_seconds() -> dict[int, tuple[float, str]]:
+    """CPU seconds (user + system) and command line of every process, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[float, str]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / tick, command)
     return out
 
 
+def _cpu_shares(
+    before: dict[int, tuple[float, str]], after: dict[int, tuple[float, str]], server: int, db: str, seconds: float
+) -> dict[str, float]:
+    """Cores used during the run by the registry, its database sessions, this load generator and everything else:
+    the `other` figure says how noisy the machine was."""
+    shares = {"registry": 0.0, "postgres_for_registry": 0.0, "load_generator": 0.0, "other": 0.0}
+    for pid, (cpu, command) in after.items():
+        used = cpu - before.get(pid, (0.0, ""))[0]
+        if pid == server:
+            shares["registry"] += used
+        elif pid == os.getpid():
+            shares["load_generator"] += used
+        elif command.startswith("postgres:") and f" {db} " in command:
+            shares["postgres_for_registry"] += used
+        else:
+            shares["other"] += used
+    return {k: round(v / seconds, 2) for k, v in shares.items()}
+
+
+async def open_loop(
+    port: int, requests: list[bytes], rate: int, seconds: float, connections: int, server: int = 0, db: str = ""
+) -> dict[str, Any]:
+    """Send at a fixed arrival rate whatever the answers do; latency runs from each request's scheduled time.
+
+    A minimal HTTP/1.1 client on `connections` kept-alive sockets: a general client (httpx) spends more CPU per
+    request than the server under test and, once requests queue, slows down further, which it then measures."""
+    latencies: list[float] = []
+    statuses: dict[int | str, int] = {}
+    queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue()
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while (item := await queue.get()) is not None:
+                request, scheduled = item
+                try:
+                    status: int | str = await _exchange(reader, writer, request)
+                except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+                    status = type(exc).__name__  # counted, not fatal; the next request gets a new connection
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                latencies.append((time.perf_counter() - scheduled) * 1000)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            writer.close()
+
+    workers = [asyncio.create_task(worker()) for _ in range(connections)]
+    await asyncio.sleep(0.2)  # connections open before the clock starts
+    total = int(rate * seconds)
+    load_before = os.getloadavg()
+    cpu_before = _cpu_seconds()
+    start = time.perf_counter()
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((requests[i % len(requests)], scheduled))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - start
+    cores = _cpu_shares(cpu_before, _cpu_seconds(), server, db, elapsed)
+    q = statistics.quantiles(latencies, n=1000, method="inclusive")
+    return {
+        "rate": rate,
+        "requests": len(latencies),
+        "achieved_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(q[499], 1),
+        "p95_ms": round(q[949], 1),
+        "p99_ms": round(q[989], 1),
+        "p999_ms": round(q[998], 1),
+        "max_ms": round(max(latencies), 1),
+        "statuses": statuses,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "cores_used": cores,
+    }
+
+
+async def lookup_latency(infra: Infra, db: str, plan: LookupPlan, seed: int) -> list[dict[str, Any]]:
+    """Open-loop POST /lookup/nik against the registry in its own process, after VACUUM ANALYZE and a warm-up."""
+    await settle(infra, db)
+    niks = await active_niks(infra, db, 20_000, seed)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="tepat-lookup-") as tmp:
+        data_dir = Path(tmp)
+        ensure_dev_keys(data_dir)
+        headers = auth(data_dir, Role.VERIFIKATOR, "13.71")
+        port = _free_port()
+        server = serve_registry(infra.service_url("registry", db), data_dir, port, data_dir / "registry.log")
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                await _wait_healthy(client, server, data_dir / "registry.log")
+            kinds: list[tuple[str, list[bytes]]] = [("masked", [_request_bytes({"nik": n}, headers) for n in niks])]
+            if plan.reveal:
+                body = {"reveal": True, "purpose": "bench: cek data penerima"}
+                kinds.append(("reveal", [_request_bytes({"nik": n, **body}, headers) for n in niks]))
+            for kind, requests in kinds:
+                for rate in plan.rates:
+                    # Warm-up on other NIKs than the measured ones: connections, pool, plan caches, not rows.
+                    half = len(requests) // 2
+                    await open_loop(port, requests[half:], rate, plan.warmup, plan.connections)
+                    result = await open_loop(
+                        port, requests[:half], rate, plan.seconds, plan.connections, server.pid, db
+                    )
+                    results.append({"kind": kind, **result})
+                    print(json.dumps(results[-1]), flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+    return results
+
+
+async def _wait_healthy(client: httpx.AsyncClient, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            output = await asyncio.to_thread(log.read_text)
+            raise RuntimeError(f"registry exited: {output[-2000:]}")
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    raise RuntimeError("registry did not answer /healthz within 60 s")
+
+
+@asynccontextmanager
+async def kept_database(infra: Infra, prefix: str) -> AsyncIterator[str]:
+    """Like scratch_database, but left in place for later `--lookup-only --database NAME` runs."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(infra.admin_url("postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(infra.admin_url(name))
+    try:
+        await conn.execute(INIT_SQL.read_text())
+    finally:
+        await conn.close()
+    yield name
+    print(f"kept database {name}: drop it with psql -c 'DROP DATABASE \"{name}\" WITH (FORCE)'", flush=True)
+
+
 async def run_scale(
-    infra: Infra, families: int, seed: int, work: Path, *, lookups: tuple[int, float] | None
+    infra: Infra, families: int, seed: int, work: Path, *, lookups: LookupPlan | None, keep: bool = False
 ) -> dict[str, Any]:
     """Generate, plain COPY and import one size; optionally measure lookups on the result."""
     city = work / f"city_{families}"
@@ -174,7 +371,8 @@ async def run_scale(
         "file_mb": round(extract.stat().st_size / 1e6, 1),
         "generate_s": round(gen_s, 1),
     }
-    async with scratch_database(infra, "bench_import") as db:
+    database = kept_database if keep else scratch_database
+    async with database(infra, "bench_import") as db:
         data_dir = work / f"data_{families}"
         data_dir.mkdir(exist_ok=True)
         url = await migrated(infra, db, data_dir)
@@ -192,9 +390,8 @@ async def run_scale(
         )
         out["copy_ratio"] = round(out["import_s"] / out["plain_copy_s"], 1)
         if lookups is not None:
-            niks = sample_niks(extract, 5000, seed)
             try:
-                out["lookup"] = await lookup_latency(url, data_dir, niks, *lookups)
+                out["lookup"] = await lookup_latency(infra, db, lookups, seed)
             except Exception as exc:  # reported, so the import figures survive a broken lookup path
                 out["lookup"] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
     return out
@@ -216,20 +413,65 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def lookup_lines(lookup: list[dict[str, Any]] | dict[str, Any], where: str) -> list[str]:
+    """The lookup figures, one line per (kind, rate), with the verdict against the p99 target."""
+    if isinstance(lookup, dict):
+        return [f"POST /lookup/nik failed: {lookup['error']}"]
+    lines = []
+    for r in lookup:
+        verdict = "met" if r["p99_ms"] < TARGET_LOOKUP_P99_MS else "MISSED"
+        lines.append(
+            f"POST /lookup/nik ({r['kind']}) to the registry process at {r['rate']}/s, {where}: "
+            f"{r['requests']} requests, {r['achieved_rps']}/s achieved, p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, "
+            f"p99 {r['p99_ms']} ms, p99.9 {r['p999_ms']} ms, max {r['max_ms']} ms, statuses {r['statuses']}, "
+            f"load {r['loadavg_before'][0]} -> {r['loadavg_after'][0]}, cores used {r['cores_used']} "
+            f"(p99 < {TARGET_LOOKUP_P99_MS:.0f} ms: {verdict})"
+        )
+    return lines
+
+
+async def lookup_only(infra: Infra, db: str, plan: LookupPlan, seed: int) -> None:
+    """Measure the lookups alone against an already imported database."""
+    info = machine()
+    lookup = await lookup_latency(infra, db, plan, seed)
+    print(f"\nmachine: {info}\n")
+    print("\n".join(lookup_lines(lookup, f"database {db}")))
+    path = write_result("registry_lookup", {"machine": info, "database": db, "lookup": lookup})
+    print(f"\nresults: {path.relative_to(OUT.parent.parent)}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--families", type=int, default=250_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-2x", action="store_true")
-    parser.add_argument("--rate", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, nargs="+", default=[200], help="lookup arrival rates per second")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured seconds per lookup rate")
+    parser.add_argument("--warmup", type=float, default=10.0, help="warm-up seconds before each lookup rate")
+    parser.add_argument("--reveal", action="store_true", help="also measure lookups that reveal (audited)")
+    parser.add_argument("--connections", type=int, default=32, help="kept-alive client connections for lookups")
+    parser.add_argument("--keep-database", action="store_true", help="keep the 1x database for --lookup-only")
+    parser.add_argument("--lookup-only", action="store_true", help="only the lookups, on --database")
+    parser.add_argument("--database", help="an imported database (from --keep-database) for --lookup-only")
     args = parser.parse_args()
     infra = start_infra()
+    plan = LookupPlan(
+        rates=tuple(args.rate),
+        seconds=args.seconds,
+        warmup=args.warmup,
+        reveal=args.reveal,
+        connections=args.connections,
+    )
+    if args.lookup_only:
+        if not args.database:
+            parser.error("--lookup-only needs --database")
+        await lookup_only(infra, args.database, plan, args.seed)
+        return
     info = machine()
     results = []
     with tempfile.TemporaryDirectory(prefix="tepat-bench-") as tmp:
         work = Path(tmp)
-        results.append(await run_scale(infra, args.families, args.seed, work, lookups=(args.rate, args.seconds)))
+        results.append(await run_scale(infra, args.families, args.seed, work, lookups=plan, keep=args.keep_database))
         print(table(results), flush=True)
         print(json.dumps(results[0].get("lookup")), flush=True)
         if not args.skip_2x:
@@ -237,15 +479,7 @@ async def main() -> None:
     one = results[0]
     print(f"\nmachine: {info}\n")
     print(table(results))
-    lk = one["lookup"]
-    if "error" in lk:
-        print(f"\nPOST /lookup/nik failed: {lk['error']}")
-    else:
-        print(
-            f"\nPOST /lookup/nik over ASGI at {args.rate}/s for {args.seconds:.0f} s on the {one['families']:,}-family "
-            f"registry: {lk['requests']} requests, {lk['achieved_rps']}/s achieved, p50 {lk['p50_ms']} ms, "
-            f"p99 {lk['p99_ms']} ms, max {lk['max_ms']} ms, statuses {lk['statuses']}"
-        )
+    print("\n" + "\n".join(lookup_lines(one["lookup"], f"{one['families']:,} families")))
     print("\ntargets:")
     verdict = {True: "met", False: "MISSED"}
     print(f"- end to end < {TARGET_SECONDS:.0f} s: {one['import_s']} s ({verdict[one['import_s'] < TARGET_SECONDS]})")

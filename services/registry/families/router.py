@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
@@ -22,13 +22,15 @@ from services.registry.families.privacy import (
     viewer_for,
 )
 from services.registry.families.repository import (
+    FamilyDetail,
     FamilyFilter,
     count_families,
     encode_cursor,
+    family_detail_row,
     get_family_row,
     get_member_row,
     list_query,
-    members_of,
+    read_only,
 )
 from services.registry.families.schemas import (
     CountOut,
@@ -85,12 +87,18 @@ def parse_if_match(value: str | None) -> int | None:
     return int(raw)
 
 
-async def family_detail(session: AsyncSession, viewer: Viewer, family_id: str) -> tuple[FamilyOut, dict[str, Any]]:
+def _present(detail: FamilyDetail, viewer: Viewer) -> FamilyOut:
+    return present_family(
+        detail.family, viewer, open_flags=detail.open_flags, members=detail.members, today=today_wib()
+    )
+
+
+async def family_detail(session: AsyncSession, viewer: Viewer, family_id: str) -> FamilyOut:
     """A family with members for this viewer (404 outside scope)."""
-    row = await get_family_row(session, viewer.principal, family_id)
-    members = (await members_of(session, [family_id]))[family_id]
-    kinds = (await flag_kinds_by_family(session, [family_id]))[family_id][0]
-    return present_family(row, viewer, open_flags=kinds, members=members, today=today_wib()), row
+    detail = await family_detail_row(session, viewer.principal, "id", family_id)
+    if detail is None:
+        raise ProblemError(404, "No such family in your wilayah.", code="family_not_found")
+    return _present(detail, viewer)
 
 
 def _with_etag(body: FamilyOut, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -101,7 +109,7 @@ def _with_etag(body: FamilyOut, status: int = 200, headers: dict[str, str] | Non
 
 async def _family_response(session: AsyncSession, principal: Principal, family_id: str) -> JSONResponse:
     """The family as the writer sees it after a change, with its new ETag."""
-    out, _ = await family_detail(session, Viewer(principal), family_id)
+    out = await family_detail(session, Viewer(principal), family_id)
     return _with_etag(out)
 
 
@@ -121,7 +129,7 @@ async def create_family(
                 body, status_code=status, headers={"ETag": f'"{body["version"]}"', "Idempotent-Replayed": "true"}
             )
     family_id = await service.create_family(session, data=data, principal=principal, actor=actor_of(principal))
-    out, _ = await family_detail(session, Viewer(principal), family_id)
+    out = await family_detail(session, Viewer(principal), family_id)
     if idempotency:
         await remember(
             session,
@@ -212,7 +220,7 @@ async def get_family(
     family_id: str, session: SessionDep, principal: Reader, reveal: Reveal = False, purpose: Purpose = None
 ) -> JSONResponse:
     viewer = viewer_for(principal, reveal, purpose)
-    out, _ = await family_detail(session, viewer, family_id)
+    out = await family_detail(session, viewer, family_id)
     await record_access(
         session, viewer, [(family_id, None)] + [(family_id, m.id) for m in out.members or []], "no_kk,nik,birth_date"
     )
@@ -262,7 +270,7 @@ async def add_member(
         principal=principal,
         actor=actor_of(principal),
     )
-    out, _ = await family_detail(session, Viewer(principal), family_id)
+    out = await family_detail(session, Viewer(principal), family_id)
     if idempotency:
         await remember(
             session,
@@ -281,7 +289,7 @@ async def list_members(
     family_id: str, session: SessionDep, principal: Reader, reveal: Reveal = False, purpose: Purpose = None
 ) -> list[MemberOut]:
     viewer = viewer_for(principal, reveal, purpose)
-    out, _ = await family_detail(session, viewer, family_id)
+    out = await family_detail(session, viewer, family_id)
     await record_access(session, viewer, [(family_id, m.id) for m in out.members or []], "nik,birth_date")
     return out.members or []
 
@@ -292,7 +300,7 @@ async def get_member(
 ) -> JSONResponse:
     viewer = viewer_for(principal, reveal, purpose)
     current = await get_member_row(session, principal, member_id)
-    out, _ = await family_detail(session, viewer, current["family_id"])
+    out = await family_detail(session, viewer, current["family_id"])
     await record_access(session, viewer, [(current["family_id"], member_id)], "nik,birth_date")
     found = next(m for m in out.members or [] if m.id == member_id)
     return JSONResponse(found.model_dump(mode="json"), headers={"ETag": f'"{out.version}"'})
@@ -410,20 +418,28 @@ async def history(
 @router.post("/lookup/nik", response_model=FamilyOut, summary="The family of an active NIK (NIK in the body)")
 async def lookup_nik(data: LookupNik, session: SessionDep, principal: Reader) -> JSONResponse:
     viewer = viewer_for(principal, data.reveal, data.purpose)
-    ids = await service.family_ids_by_nik(session, data.nik)
-    if not ids:
+    if not viewer.reveal:
+        await read_only(session)
+    # Scoped in the same query: a NIK outside the caller's wilayah answers exactly like an unknown one.
+    detail = await family_detail_row(session, principal, "nik", data.nik)
+    if detail is None:
         raise ProblemError(404, "No active member with this NIK in your wilayah.", code="not_found")
-    out, _ = await family_detail(session, viewer, ids[0])
-    await record_access(session, viewer, [(ids[0], m.id) for m in out.members or []], "nik,no_kk,birth_date")
-    return _with_etag(out)
+    out = _present(detail, viewer)
+    response = _with_etag(out)
+    # Last, so the audit chain's lock (held until the commit) waits on nothing else of this request.
+    await record_access(session, viewer, [(out.id, m.id) for m in out.members or []], "nik,no_kk,birth_date")
+    return response
 
 
 @router.post("/lookup/kk", response_model=FamilyOut, summary="A family by No. KK (No. KK in the body)")
 async def lookup_kk(data: LookupKk, session: SessionDep, principal: Reader) -> JSONResponse:
     viewer = viewer_for(principal, data.reveal, data.purpose)
-    family_id = await service.family_id_by_kk(session, data.no_kk)
-    if family_id is None:
+    if not viewer.reveal:
+        await read_only(session)
+    detail = await family_detail_row(session, principal, "no_kk", data.no_kk)
+    if detail is None:
         raise ProblemError(404, "No family with this No. KK in your wilayah.", code="not_found")
-    out, _ = await family_detail(session, viewer, family_id)
-    await record_access(session, viewer, [(family_id, None)], "nik,no_kk,birth_date")
-    return _with_etag(out)
+    out = _present(detail, viewer)
+    response = _with_etag(out)
+    await record_access(session, viewer, [(out.id, None)], "nik,no_kk,birth_date")
+    return response

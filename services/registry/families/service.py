@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -542,14 +542,3 @@ async def _write_status(session: AsyncSession, fam: FamilyFacts) -> None:
             data_status=row["data_status"], status_reason=row["status_reason"], existence_status=row["existence_status"]
         )
     )
-
-
-async def family_ids_by_nik(session: AsyncSession, nik: str) -> list[str]:
-    """Families with an active member holding this NIK (at most one, by the database)."""
-    rows = await session.execute(select(member.c.family_id).where(member.c.nik == nik, member.c.active))
-    return [r[0] for r in rows]
-
-
-async def family_id_by_kk(session: AsyncSession, no_kk: str) -> str | None:
-    """The family with this No. KK."""
-    return (await session.execute(select(family.c.id).where(family.c.no_kk == no_kk))).scalar_one_or_none()
