@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,8 +81,10 @@ async def _driver(session: AsyncSession) -> Any:
 async def copy_csv(session: AsyncSession, table: Table, data: bytes) -> None:
     """Append CSV rows (the table's column order, no header) with COPY (PostgreSQL only)."""
     if data:
+        # A buffer, not a file object: asyncpg reads a file object in executor threads, and each new thread's
+        # malloc arena grew the process as the file grew. (Not `bytes` either: asyncpg takes bytes for a path.)
         await (await _driver(session)).copy_to_table(
-            table.name, source=io.BytesIO(data), columns=_columns(table), format="csv"
+            table.name, source=memoryview(data), columns=_columns(table), format="csv"
         )
 
 
