@@ -663,7 +663,7 @@ async def merge_extract(
         select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "update"),
     )
     counts.status_changed = await apply_status_rules(session, import_id=import_id, family_ids=status_scope, today=today)
-    await create_indexes(session, import_event)
+    await create_indexes(session, import_event, analyzed=False)  # `emit` analyses it
     counts.events_emitted = await emit(
         session,
         import_id=import_id,

@@ -102,9 +102,8 @@ async def _receive(process: asyncio.subprocess.Process) -> tuple[Any, ...]:
         message: tuple[Any, ...] = pickle.loads(await process.stdout.readexactly(length))
     except asyncio.IncompleteReadError:
         await process.wait()
-        assert process.stderr is not None
-        detail = (await process.stderr.read())[-2000:].decode(errors="replace")
-        raise RuntimeError(f"a validation worker stopped (exit code {process.returncode}): {detail}") from None
+        # Its traceback went to this process's stderr (the service log).
+        raise RuntimeError(f"a validation worker stopped (exit code {process.returncode})") from None
     return message
 
 
@@ -126,7 +125,8 @@ async def validated_chunks(
             str(parts),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            # Inherited, not piped: an undrained stderr pipe would block a worker that writes much to it.
+            stderr=None,
         )
         for part in range(parts)
     ]

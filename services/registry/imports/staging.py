@@ -59,12 +59,14 @@ async def drop_indexes(session: AsyncSession, table: Table) -> None:
             await session.execute(DropIndex(ix))
 
 
-async def create_indexes(session: AsyncSession, table: Table) -> None:
-    """Build the indexes `drop_indexes` dropped, in the same transaction, and refresh the table's statistics."""
+async def create_indexes(session: AsyncSession, table: Table, *, analyzed: bool = True) -> None:
+    """Build the indexes `drop_indexes` dropped, in the same transaction, and (unless the caller analyses the
+    table itself) refresh its statistics."""
     if is_postgres(session):
         for ix in table.indexes:
             await session.execute(CreateIndex(ix))
-    await analyze(session, table)
+    if analyzed:
+        await analyze(session, table)
 
 
 def _columns(table: Table) -> list[str]:
