@@ -44,7 +44,7 @@ from services.registry.families.changes import Actor
 from services.registry.families.models import family, family_history, member
 from services.registry.families.rules import Source
 from services.registry.flags.models import flag
-from services.registry.imports.events import emit, record_events
+from services.registry.imports.events import REGISTERED, emit, record_events
 from services.registry.imports.extract import HEAD
 from services.registry.imports.flags import refresh_import_flags
 from services.registry.imports.models import import_error, import_event, import_family, import_row
@@ -240,7 +240,7 @@ async def build_families(session: AsyncSession, import_id: str) -> None:
             select(
                 r.c.import_id,
                 r.c.no_kk,
-                func.coalesce(family.c.id, d.new_uuid()),
+                func.coalesce(family.c.id, d.job_uuid(import_id, r.c.row_no, "family")),
                 case((family.c.id.is_(None), "insert"), else_="same"),
                 r.c.nik,
                 r.c.address,
@@ -340,7 +340,7 @@ async def _main_events(session: AsyncSession, import_id: str) -> None:
                 fi.c.import_id,
                 fi.c.family_id,
                 literal(HouseholdEventType.REGISTERED.value, String),
-                literal("registered", String),
+                literal(REGISTERED, String),
                 d.obj("type", "registered", "source", SOURCE, "import_id", import_id, "members", members_in),
                 literal(None),
                 after,
@@ -459,7 +459,7 @@ async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: dat
                 fi.c.desil,
                 fi.c.desil_period,
                 fi.c.desil_period,
-                # The registered event's version (emit is told: `counted`); later events of the job bump it.
+                # The registered event's version (`emit` counts it as stored); later events of the job bump it.
                 literal(1, Integer),
                 literal(now, family.c.created_at.type),
                 literal(actor.subject, String),
@@ -502,7 +502,7 @@ async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: dat
             insert(m).from_select(
                 ["id", "family_id", "nik", *MEMBER_FIELDS, "deceased", "active", "source", "created_at", "updated_at"],
                 select(
-                    d.new_uuid(),
+                    d.job_uuid(import_id, r.c.row_no, "member"),
                     fi.c.family_id,
                     r.c.nik,
                     *[r.c[c] for c in MEMBER_FIELDS],
@@ -671,7 +671,6 @@ async def merge_extract(
         now=now,
         today=today,
         reason=f"DTSEN extract import {import_id}",
-        counted=select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "insert"),
         whole_registry=dropped,
     )
     if dropped:

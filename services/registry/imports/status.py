@@ -14,7 +14,9 @@ from services.registry.families.state import load_facts
 from services.registry.imports.events import record_events
 from shared.events.household import DataStatus, HouseholdEventType
 
-CHUNK = 2000
+# Families per round trip: each round runs the scope query once (a scan of the job's events), so few large
+# rounds beat many small ones; 10,000 ids stay well inside asyncpg's 32,767 parameters.
+CHUNK = 10_000
 
 
 async def apply_status_rules(session: AsyncSession, *, import_id: str, family_ids: Any, today: date) -> int:
@@ -34,6 +36,7 @@ async def apply_status_rules(session: AsyncSession, *, import_id: str, family_id
         if not ids:
             return moved
         last = ids[-1]
+        final = len(ids) < CHUNK
         events: list[dict[str, Any]] = []
         changes: list[dict[str, Any]] = []
         for fid, fam in (await load_facts(session, ids)).items():
@@ -85,3 +88,5 @@ async def apply_status_rules(session: AsyncSession, *, import_id: str, family_id
                 changes,
             )
         moved += await record_events(session, events)
+        if final:
+            return moved
