@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from services.disbursement.app import definition as disbursement_definition
 from services.gateway.settings import GatewaySettings
-from services.registry.app import definition as registry_definition
-from services.verification.app import definition as verification_definition
 from shared.auth.principal import Role
 from shared.auth.tokens import PRIVATE_KEY_NAME, ensure_dev_keys, issue_dev_token
 from shared.runtime.service import ServiceDefinition, ServiceRuntime
 
-DEFINITIONS: dict[str, Callable[[], ServiceDefinition]] = {
-    "registry": registry_definition,
-    "verification": verification_definition,
-    "disbursement": disbursement_definition,
+# Imported when a command needs them: each service's app module loads its routers and models, and a command
+# about one service (an import from cron, a migration) should not start by loading all three.
+SERVICE_APPS = {
+    "registry": "services.registry.app",
+    "verification": "services.verification.app",
+    "disbursement": "services.disbursement.app",
 }
+
+
+def service_definition(name: str) -> ServiceDefinition:
+    """The named service's definition (its app module imported now)."""
+    factory: Callable[[], ServiceDefinition] = importlib.import_module(SERVICE_APPS[name]).definition
+    return factory()
 
 
 async def _migrate(names: list[str]) -> None:
     for name in names:
-        runtime = ServiceRuntime(DEFINITIONS[name]())
+        runtime = ServiceRuntime(service_definition(name))
         try:
             await runtime.migrate()
             print(f"{name}: schema at head")
@@ -35,7 +41,7 @@ async def _migrate(names: list[str]) -> None:
 
 
 async def _worker(name: str, *, relay: bool, consume: bool) -> None:
-    runtime = ServiceRuntime(DEFINITIONS[name]())
+    runtime = ServiceRuntime(service_definition(name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -49,7 +55,7 @@ async def _worker(name: str, *, relay: bool, consume: bool) -> None:
 
 
 async def _audit_verify(name: str) -> int:
-    runtime = ServiceRuntime(DEFINITIONS[name]())
+    runtime = ServiceRuntime(service_definition(name))
     try:
         async with runtime.sessions() as session:
             checked, broken = await runtime.audit.verify(session)
@@ -63,7 +69,7 @@ async def _audit_verify(name: str) -> int:
 
 
 async def _replay(name: str) -> None:
-    runtime = ServiceRuntime(DEFINITIONS[name]())
+    runtime = ServiceRuntime(service_definition(name))
     try:
         consumer = runtime.make_consumer()
         if consumer is None:
@@ -99,7 +105,7 @@ def _make_migration(name: str, message: str) -> None:
 
     from shared.db.migrations import alembic_config
 
-    definition = DEFINITIONS[name]()
+    definition = service_definition(name)
     cfg = alembic_config(definition.migrations, metadata=definition.metadata, schema=None)
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{tmp}/scratch.db")
@@ -135,7 +141,7 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
     from services.registry.families.changes import Actor
     from services.registry.imports.service import create_job, new_job_path, run_job
 
-    runtime = ServiceRuntime(registry_definition())
+    runtime = ServiceRuntime(service_definition("registry"))
     try:
         job_id, _ = new_job_path(runtime.settings.data_dir)
         async with runtime.sessions() as session, session.begin():
@@ -238,16 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         ("worker", "relay + consumer"),
     ):
         p = sub.add_parser(cmd, help=f"run a service's {text} as a standalone process")
-        p.add_argument("service", choices=list(DEFINITIONS))
+        p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser("audit-verify", help="verify a service's audit hash chain; exit 1 at the first broken link")
-    p.add_argument("service", choices=list(DEFINITIONS))
+    p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser("dlq-replay", help="retry a service's dead-lettered events")
-    p.add_argument("service", choices=list(DEFINITIONS))
+    p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser("makemigration", help="(developers) autogenerate a migration for a service")
-    p.add_argument("service", choices=list(DEFINITIONS))
+    p.add_argument("service", choices=list(SERVICE_APPS))
     p.add_argument("-m", "--message", required=True)
 
     p = sub.add_parser("schemas", help="write the JSON Schemas of every event type")
@@ -286,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         _serve(args)
     elif args.command == "migrate":
-        names = list(DEFINITIONS) if args.all or not args.services else args.services
+        names = list(SERVICE_APPS) if args.all or not args.services else args.services
         asyncio.run(_migrate(names))
     elif args.command in {"relay", "consume", "worker"}:
         asyncio.run(_worker(args.service, relay=args.command != "consume", consume=args.command != "relay"))

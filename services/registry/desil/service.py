@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -10,28 +9,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.desil.models import desil_snapshot
+from services.registry.desil.rules import desil_since_after, valid_period
 from services.registry.families.changes import SYSTEM_ACTOR, Actor, Change, ChangeSet, finish
 from services.registry.families.models import family
 from shared.events.envelope import utcnow
 from shared.events.household import HouseholdEventType
-
-PERIOD = re.compile(r"^[0-9]{4}-Q[1-4]$")
-
-
-def valid_period(period: str) -> bool:
-    """'2026-Q1' style periods (they sort correctly as text)."""
-    return PERIOD.fullmatch(period) is not None
-
-
-def desil_since_after(
-    *, current: int | None, current_period: str | None, since: str | None, new: int, period: str
-) -> tuple[bool, str | None]:
-    """(is `period` the newest, desil_since afterwards) for a snapshot of `new` in `period`."""
-    if current_period is not None and period < current_period:
-        return False, since
-    if current == new and since is not None:
-        return True, since
-    return True, period
 
 
 async def record_desil(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.families.models import family, member
 from services.registry.families.rules import MemberFacts, composition
 from services.registry.flags.repository import flag_kinds_by_family
+from shared.db.expressions import one_of
 from shared.events.household import DataStatus, HouseholdState
 
 
@@ -43,7 +44,7 @@ async def load_facts(session: AsyncSession, family_ids: Sequence[str]) -> dict[s
         return {}
     facts = {
         r["id"]: FamilyFacts(row=dict(r))
-        for r in (await session.execute(select(family).where(family.c.id.in_(ids)))).mappings()
+        for r in (await session.execute(select(family).where(one_of(session, family.c.id, ids)))).mappings()
     }
     rows = await session.execute(
         select(
@@ -54,7 +55,7 @@ async def load_facts(session: AsyncSession, family_ids: Sequence[str]) -> dict[s
             member.c.school_status,
             member.c.disability,
             member.c.pregnant,
-        ).where(member.c.family_id.in_(ids), member.c.active)
+        ).where(one_of(session, member.c.family_id, ids), member.c.active)
     )
     for r in rows:
         facts[r.family_id].members.append(

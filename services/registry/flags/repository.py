@@ -30,6 +30,7 @@ from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from services.registry.families.models import family, member
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
+from shared.db.expressions import one_of
 
 FamilyIds = Sequence[str] | Select[Any]
 
@@ -199,7 +200,10 @@ async def flag_kinds_by_family(
     out: dict[str, tuple[set[str], set[str]]] = {fid: (set(), set()) for fid in family_ids}
     rows = await session.execute(
         select(flag.c.family_id, flag.c.kind, flag.c.status)
-        .where(flag.c.family_id.in_(list(family_ids)), flag.c.status.in_([FlagStatus.OPEN, FlagStatus.CONFIRMED]))
+        .where(
+            one_of(session, flag.c.family_id, family_ids),
+            flag.c.status.in_([FlagStatus.OPEN, FlagStatus.CONFIRMED]),
+        )
         .distinct()
     )
     for fid, kind, status in rows:

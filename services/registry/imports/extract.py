@@ -34,11 +34,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from services.registry.desil.service import valid_period
+from services.registry.desil.rules import valid_period
 from services.registry.domain.identifiers import (
     IdentifierError,
     kecamatan_of,
@@ -402,47 +403,88 @@ def open_extract(path: Path) -> Iterator[IO[str]]:
         yield fh
 
 
-def read_chunks(
-    stream: IO[str], *, import_id: str, today: date, chunk_rows: int = 10_000, part: int = 0, parts: int = 1
-) -> Iterator[Chunk]:
-    """Validated chunks of a text stream (csv module, one chunk in memory at a time).
+def records(reader: Iterator[list[str]]) -> Iterator[list[str] | None]:
+    """A csv reader's records; None for one it could not parse (it goes on with the next line)."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            yield None
 
-    With `parts` > 1, only every `parts`-th chunk from chunk `part` on is validated and yielded; the others are
-    read and counted only. Workers given parts 0..parts-1 of one file share its rows exactly between them."""
-    reader = csv.reader(stream)
+
+def read_header(reader: Iterator[list[str]]) -> dict[str, int]:
+    """The column positions from a reader's first record; ExtractFormatError if there is none or it is broken."""
     try:
         header = next(reader)
     except StopIteration:
         raise ExtractFormatError("the file is empty") from None
     except csv.Error as exc:
         raise ExtractFormatError(f"not a CSV file: {exc}") from None
-    idx = header_index(header, COLUMNS)
-    validator = RowValidator(import_id, today)
-    chunk = Chunk()
-    index, mine = 0, part == 0
-    row_no = 1
+    return header_index(header, COLUMNS)
+
+
+def validate_records(
+    rows: Iterator[list[str] | None], *, validator: RowValidator, idx: dict[str, int], row_no: int, out: Chunk
+) -> int:
+    """Validate records numbered on from `row_no` (the number of the record before them) into `out`; returns the
+    number of the last one. `rows`: a csv reader or `records` of one. A blank line has a number, is no row."""
     while True:
         try:
-            values = next(reader)
-        except StopIteration:
-            break
+            # A plain loop over the reader, restarted after a record it cannot parse: a generator turning
+            # errors into values cost more per row than the csv parsing it wrapped.
+            for values in rows:
+                row_no += 1
+                if values is None:
+                    out.rows += 1
+                    out.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
+                elif values:
+                    out.rows += 1
+                    validator.row(row_no, values, idx, out)
+            return row_no
         except csv.Error:
             row_no += 1
-            chunk.rows += 1
-            if mine:
-                chunk.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
-            continue
-        row_no += 1
-        if not values:
-            continue
-        chunk.rows += 1
-        if mine:
-            validator.row(row_no, values, idx, chunk)
-        if chunk.rows >= chunk_rows:
-            if mine:
-                yield chunk
+            out.rows += 1
+            out.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
+
+
+def read_chunks(
+    stream: IO[str],
+    *,
+    import_id: str,
+    today: date,
+    chunk_rows: int = 10_000,
+    part: int = 0,
+    parts: int = 1,
+    start: tuple[RowValidator, dict[str, int], int, int] | None = None,
+) -> Iterator[Chunk]:
+    """Validated chunks of a text stream (csv module, one chunk in memory at a time).
+
+    With `parts` > 1, only every `parts`-th chunk from chunk `part` on is validated and yielded; the others are
+    read and counted only. Workers given parts 0..parts-1 of one file share its rows exactly between them.
+    `start` = (validator, column positions, number of the last record read, index of the next chunk): the
+    stream starts after the header, mid-file (`pipeline.part_chunks` hands over here)."""
+    reader = csv.reader(stream)
+    if start is None:
+        idx = read_header(reader)
+        validator, row_no, index = RowValidator(import_id, today), 1, 0
+    else:
+        validator, idx, row_no, index = start
+    rows = records(reader)
+    while True:
+        # A chunk is `chunk_rows` records (blank lines included): another part's chunk is only counted.
+        if index % parts == part:
             chunk = Chunk()
-            index += 1
-            mine = index % parts == part
-    if chunk.rows and mine:
-        yield chunk
+            last = validate_records(islice(rows, chunk_rows), validator=validator, idx=idx, row_no=row_no, out=chunk)
+            if last == row_no:
+                return
+            row_no = last
+            if chunk.rows:
+                yield chunk
+        else:
+            skipped = sum(1 for _ in islice(rows, chunk_rows))
+            if not skipped:
+                return
+            row_no += skipped
+        index += 1

@@ -77,8 +77,7 @@ import_row = Table(
     Column("pregnant", Boolean, nullable=True),
     Column("desil", Integer, nullable=True),
     Column("desil_period", String(20), nullable=True),
-    Index("ix_import_row_kk", "no_kk"),
-    Index("ix_import_row_nik", "nik"),
+    # No index: the table holds the running job's rows only, and the merge reads them whole (hash joins).
 )
 
 # One family of the extract after validation: its household id (existing or new) and what the merge does.

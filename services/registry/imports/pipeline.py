@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import os
 import pickle
 import re
 import struct
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from services.registry.imports.extract import ExtractFormatError, RowError, open_extract, read_chunks
+from services.registry.imports.extract import (
+    Chunk,
+    ExtractFormatError,
+    RowError,
+    RowValidator,
+    read_chunks,
+    read_header,
+    validate_records,
+)
 
 _LENGTH = struct.Struct("!Q")
 
@@ -79,12 +88,102 @@ def _send(out: IO[bytes], message: tuple[Any, ...]) -> None:
     out.flush()
 
 
+BLOCK_BYTES = 1 << 20
+# A "line" this long without a line break is not an extract: hand the rest to the csv module as it is.
+_LONGEST_LINE = 64 << 20
+
+
+def _plain(block: bytes) -> bool:
+    """No quote and no lone CR: every LF ends a record and nothing else does, so records can be counted, not
+    parsed."""
+    return b'"' not in block and (b"\r" not in block or block.count(b"\r") == block.count(b"\r\n"))
+
+
+def part_chunks(
+    path: Path, *, import_id: str, today: date, part: int, parts: int, block_bytes: int = BLOCK_BYTES
+) -> Iterator[Chunk]:
+    """A worker's share of a file: every `parts`-th block of about `block_bytes` from block `part` on, validated.
+
+    Each worker reads the whole file but parses only its own blocks: a plain block (`_plain`) ends at a line
+    break and its records are counted by counting line breaks, so the numbering goes on without parsing the
+    others' rows (half the csv work of each worker, at Padang scale 0.8 s of CPU each). From the first block
+    that is not plain (a quoted field, a lone CR) on, both workers hand over to `read_chunks`, which parses
+    every record of the rest and validates its own chunks. Workers given parts 0..parts-1 share the file's
+    rows exactly (tested against `read_chunks` on one stream)."""
+    with path.open("rb") as fh:
+        first = fh.read(block_bytes)
+        newline = first.find(b"\n")
+        header_line = first if newline < 0 else first[: newline + 1]
+        if newline < 0 or not _plain(header_line):
+            yield from _parsed_from(fh, 0, None, import_id=import_id, today=today, part=part, parts=parts)
+            return
+        idx = read_header(csv.reader(io.StringIO(header_line.decode("utf-8-sig"), newline="")))
+        validator = RowValidator(import_id, today)
+        offset, row_no = len(header_line), 1
+        for index, (block, plain) in enumerate(_line_blocks(fh, first[len(header_line) :], block_bytes)):
+            if not plain:
+                state = (validator, idx, row_no, index)
+                yield from _parsed_from(fh, offset, state, import_id=import_id, today=today, part=part, parts=parts)
+                return
+            if index % parts == part:
+                chunk = Chunk()
+                # A plain block's lines are its records (a CR before an LF is the csv module's to drop).
+                lines = block.decode("utf-8").split("\n")
+                if not lines[-1]:
+                    lines.pop()
+                reader = csv.reader(lines)
+                row_no = validate_records(reader, validator=validator, idx=idx, row_no=row_no, out=chunk)
+                if chunk.rows:
+                    yield chunk
+            else:
+                row_no += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            offset += len(block)
+
+
+def _line_blocks(fh: IO[bytes], buffer: bytes, block_bytes: int) -> Iterator[tuple[bytes, bool]]:
+    """(block, plain): the rest of the file in blocks of whole lines of about `block_bytes` (the last may lack
+    its line break). A block that is not `_plain`, or a line longer than `_LONGEST_LINE`, ends the blocks:
+    the caller parses from there."""
+    eof = False
+    while True:
+        while not eof and (len(buffer) < block_bytes or (b"\n" not in buffer and len(buffer) < _LONGEST_LINE)):
+            data = fh.read(block_bytes)
+            eof = not data
+            buffer += data
+        if not buffer:
+            return
+        end = len(buffer) if eof else buffer.rfind(b"\n") + 1
+        block = buffer[:end]
+        if not end or not _plain(block):
+            yield buffer, False
+            return
+        yield block, True
+        buffer = buffer[end:]
+
+
+def _parsed_from(
+    fh: IO[bytes],
+    offset: int,
+    state: tuple[RowValidator, dict[str, int], int, int] | None,
+    *,
+    import_id: str,
+    today: date,
+    part: int,
+    parts: int,
+) -> Iterator[Chunk]:
+    fh.seek(offset)
+    # utf-8-sig at the start of the file only: a BOM is the file's first bytes or nothing.
+    encoding = "utf-8-sig" if offset == 0 else "utf-8"
+    # Closing the wrapper closes the file too: nothing reads it after this.
+    with io.TextIOWrapper(fh, encoding=encoding, newline="", errors="strict") as stream:
+        yield from read_chunks(stream, import_id=import_id, today=today, part=part, parts=parts, start=state)
+
+
 def validate_part(path: Path, *, import_id: str, today: date, part: int, parts: int, out: IO[bytes]) -> None:
     """A worker's work: validate its share of the file's chunks and send each; a format error ends the stream."""
     try:
-        with open_extract(path) as fh:
-            for chunk in read_chunks(fh, import_id=import_id, today=today, part=part, parts=parts):
-                _send(out, ("chunk", encode_records(chunk.records), chunk.errors, chunk.rows))
+        for chunk in part_chunks(path, import_id=import_id, today=today, part=part, parts=parts):
+            _send(out, ("chunk", encode_records(chunk.records), chunk.errors, chunk.rows))
         _send(out, ("done",))
     except (ExtractFormatError, UnicodeDecodeError) as exc:
         _send(out, ("unreadable", str(exc)))

@@ -6,6 +6,7 @@ import csv
 import io
 import random
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -17,11 +18,12 @@ from services.registry.imports.extract import (
     ExtractFormatError,
     RowError,
     RowValidator,
+    open_extract,
     parse_bool,
     parse_date,
     read_chunks,
 )
-from services.registry.imports.pipeline import encode_records
+from services.registry.imports.pipeline import encode_records, part_chunks
 
 TODAY = date(2026, 11, 28)
 GOOD = {
@@ -244,30 +246,79 @@ def test_remembered_no_kk_checks_give_the_verdict_of_validate_no_kk() -> None:
     assert {"no_kk.bad_month", "no_kk.serial_zero", "no_kk.future_issue_date", "no_kk.bad_date"} <= verdicts
 
 
-def test_workers_given_parts_of_a_file_share_its_rows_exactly() -> None:
-    rows = [",".join(COLUMNS)]
-    for i in range(23):
-        good = {**GOOD, "no_kk": f"13710101011500{i + 1:02d}", "nik": f"13710155058500{i + 1:02d}"}
+def _family_rows(count: int) -> list[str]:
+    rows = []
+    for i in range(count):
+        good = {**GOOD, "no_kk": f"1371010101150{i + 1:03d}", "nik": f"1371015505850{i + 1:03d}"}
         rows.append(",".join(good[c] for c in COLUMNS))
-    rows[5] = rows[5].replace("kepala_keluarga", "raja")  # a row error in the second chunk
-    rows[9] = rows[9].replace("Sari", "x" * 200_000)  # beyond the csv module's field limit: a malformed row
-    text = "\n".join(rows) + "\n"
+    return rows
 
-    def read(part: int, parts: int) -> tuple[list[tuple[object, ...]], list[RowError], int]:
+
+def _shares(path: Path, parts: int, block_bytes: int) -> list[tuple[list[tuple[object, ...]], list[RowError], int]]:
+    out = []
+    for part in range(parts):
         records: list[tuple[object, ...]] = []
         errors: list[RowError] = []
         counted = 0
-        chunks = read_chunks(io.StringIO(text), import_id="j", today=TODAY, chunk_rows=4, part=part, parts=parts)
-        for chunk in chunks:
+        for chunk in part_chunks(path, import_id="j", today=TODAY, part=part, parts=parts, block_bytes=block_bytes):
             records += chunk.records
             errors += chunk.errors
             counted += chunk.rows
-        return records, errors, counted
+        out.append((records, errors, counted))
+    return out
 
-    whole = read(0, 1)
-    shares = [read(part, 3) for part in range(3)]
-    assert sorted(r for share in shares for r in share[0]) == sorted(whole[0])
-    assert sorted(e for share in shares for e in share[1]) == sorted(whole[1])
-    assert sum(share[2] for share in shares) == whole[2]
-    assert all(share[0] for share in shares)  # each worker got some of the work
-    assert {e.reason for e in whole[1]} == {"hubungan.unknown", "row.malformed_csv"}
+
+def _plain_file() -> str:
+    rows = [",".join(COLUMNS), *_family_rows(40)]
+    rows[5] = rows[5].replace("kepala_keluarga", "raja")  # a row error
+    rows[9] = rows[9].replace("Sari", "x" * 200_000)  # beyond the csv module's field limit: a malformed row
+    rows[12] = ""  # a blank line: numbered, not a row
+    return "\n".join(rows) + "\n"
+
+
+def _quoted_later() -> str:
+    rows = [",".join(COLUMNS), *_family_rows(40)]
+    rows[25] = rows[25].replace("Jl. Nipah No. 7", '"Jl. Nipah\nNo. 7, ""Blok A"""')  # a line break in a field
+    rows[30] = rows[30].replace("Sari", "Sa\rri")  # a lone CR ends a record for the csv module
+    return "\r\n".join(rows)  # CRLF, and no line break after the last row
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(_plain_file(), id="plain"),
+        pytest.param(_quoted_later(), id="quotes-and-lone-cr-mid-file"),
+        pytest.param("\ufeff" + _plain_file(), id="bom"),
+        pytest.param(_plain_file().replace("Padang", 'Pad"ang', 1), id="quote-in-the-first-rows"),
+    ],
+)
+@pytest.mark.parametrize(("parts", "block_bytes"), [(2, 1024), (3, 700), (2, 1 << 20)])
+def test_workers_given_parts_of_a_file_share_its_rows_exactly(
+    tmp_path: Path, text: str, parts: int, block_bytes: int
+) -> None:
+    path = tmp_path / "extract.csv"
+    path.write_bytes(text.encode())
+    with open_extract(path) as fh:
+        whole_records: list[tuple[object, ...]] = []
+        whole_errors: list[RowError] = []
+        whole_rows = 0
+        for chunk in read_chunks(fh, import_id="j", today=TODAY):
+            whole_records += chunk.records
+            whole_errors += chunk.errors
+            whole_rows += chunk.rows
+    shares = _shares(path, parts, block_bytes)
+    assert sorted(r for share in shares for r in share[0]) == sorted(whole_records)
+    assert sorted(e for share in shares for e in share[1]) == sorted(whole_errors)
+    assert sum(share[2] for share in shares) == whole_rows
+    assert whole_errors
+    assert len(whole_records) > 30
+    if block_bytes < len(text) // parts and '"' not in text and "\r" not in text:
+        assert all(share[0] for share in shares)  # each worker got some of the work (blocks, not 10,000 rows)
+
+
+def test_a_file_without_rows_or_columns_is_unreadable_for_the_workers(tmp_path: Path) -> None:
+    path = tmp_path / "extract.csv"
+    for content, message in ((b"", "empty"), (b"no_kk,nik\n1,2\n", "missing column")):
+        path.write_bytes(content)
+        with pytest.raises(ExtractFormatError, match=message):
+            list(part_chunks(path, import_id="j", today=TODAY, part=0, parts=2))

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.registry.desil.service import desil_since_after, valid_period
+from services.registry.desil.rules import desil_since_after, valid_period
 from services.registry.families.privacy import Viewer, redact
 from services.registry.families.repository import decode_cursor, encode_cursor
 from services.registry.families.router import parse_if_match

@@ -1,0 +1,22 @@
+"""SQL conditions whose best form differs between PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import String, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+
+def one_of(session: AsyncSession, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN (values)`: on PostgreSQL as `= ANY(array)`, one parameter whatever the count.
+
+    An IN list of thousands of values is thousands of parameters: SQLAlchemy renders each, asyncpg prepares a
+    new statement for every list length, PostgreSQL plans it again. Bulk callers (status rules over an import)
+    ask for 10,000 families at a time."""
+    if session.bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String())))  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
