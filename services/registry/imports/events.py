@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, case, distinct, func, insert, literal, select, update
+from sqlalchemy import Integer, String, distinct, func, insert, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
@@ -161,28 +161,26 @@ async def emit(
     job's (a first import), so member counts need no filter by family."""
     d = Dialect(session)
     await analyze(session, import_event)
-    registered = import_event.c.action == REGISTERED
-    # Per family, not `family_id IN (new families)`: a window over the partition the sequence number already
-    # sorts costs nothing, a hashed IN over 250k ids cost 0.2 s per statement.
-    pre = func.sum(case((registered, 1), else_=0)).over(partition_by=import_event.c.family_id)
+    ie = import_event
+    registered = ie.c.action == REGISTERED
 
     def events(*columns: str) -> Any:
+        """The job's events with `seq`: the version is the family's stored one plus `seq`. A `registered` event
+        is its family's insert, stored at version 1: seq 0. The others are numbered per family after it (or
+        after the stored version), by a window over those few rows only: numbering every event of a city
+        (sorting 260,000 rows twice, once per statement) cost 0.4 s a statement."""
         # Only the columns a statement needs: rows of a window subquery are carried whole through its sort and
         # the joins above it, and history's before/after would double the outbox statement's widths.
-        return (
-            select(
-                import_event.c.id,
-                import_event.c.family_id,
-                *[import_event.c[c] for c in columns],
-                func.row_number().over(partition_by=import_event.c.family_id, order_by=import_event.c.id).label("seq"),
-                pre.label("pre"),
-            )
-            .where(import_event.c.import_id == import_id)
-            .subquery("ev")
-        )
+        wanted = [ie.c.id, ie.c.family_id, *[ie.c[c] for c in columns]]
+        mine = ie.c.import_id == import_id
+        seq = func.row_number().over(partition_by=ie.c.family_id, order_by=ie.c.id)
+        return union_all(
+            select(*wanted, literal(0, Integer).label("seq")).where(mine, registered),
+            select(*wanted, seq.label("seq")).where(mine, ~registered),
+        ).subquery("ev")
 
     ev = events("member_id", "action", "before", "after")
-    version = family.c.version - ev.c.pre + ev.c.seq
+    version = family.c.version + ev.c.seq
     await session.execute(
         insert(family_history).from_select(
             [
@@ -217,7 +215,7 @@ async def emit(
     )
     comp, open_f, confirmed_f, data = _payload(session, import_id, today, whole_registry=whole_registry)
     ev = events("event_type", "change")
-    version = family.c.version - ev.c.pre + ev.c.seq
+    version = family.c.version + ev.c.seq
     result = await session.execute(
         insert(outbox).from_select(
             [
