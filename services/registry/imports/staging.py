@@ -46,18 +46,20 @@ async def clear_staging(session: AsyncSession) -> None:
             await session.execute(delete(table))
 
 
-async def analyze(session: AsyncSession, *tables: Table) -> None:
+async def analyze(session: AsyncSession, *tables: Table, columns: tuple[str, ...] = ()) -> None:
     """Fresh planner statistics after a bulk load (the staging tables go from empty to a million rows).
 
     A staging table is sampled coarsely (3,000 rows, not 30,000): the merge's plans need its size and rough
     distinct counts, not histograms, and the full sample of a city-size file took half a second. The
-    registry's own tables keep the full sample: the service plans with it long after the import."""
+    registry's own tables keep the full sample: the service plans with it long after the import. `columns`:
+    only these (the names are the table's own: `table.c` rejects any other)."""
     if is_postgres(session):
         for table in tables:
             coarse = table.name in STAGING_NAMES
             if coarse:
                 await session.execute(text("SET LOCAL default_statistics_target = 10"))
-            await session.execute(text(f"ANALYZE {table.name}"))
+            listed = f" ({', '.join(table.c[c].name for c in columns)})" if columns else ""
+            await session.execute(text(f"ANALYZE {table.name}{listed}"))
             if coarse:
                 await session.execute(text("SET LOCAL default_statistics_target = DEFAULT"))
 

@@ -3,11 +3,14 @@ only the differences emitted, duplicate-NIK flags, the job API."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
-from services.registry.families.models import family, member
+from services.registry.families.models import family, family_history, member
 from services.registry.flags.models import flag
+from services.registry.imports.models import import_job
 from shared.auth.principal import Role
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import kk, nik
@@ -96,6 +99,52 @@ async def test_error_report_and_whole_family_rejection(registry: Registry) -> No
         "household.flagged": 1,
         "household.status_changed": 1,
     }
+    await assert_history_and_events(registry, job_id=job["id"])
+
+
+async def assert_history_and_events(registry: Registry, *, job_id: str) -> None:
+    """Each family's history and outbox events of the planted import, version by version, in order."""
+    outbox = registry.runtime.definition.messaging.outbox
+    async with registry.runtime.sessions() as s:
+        ids = {k: (i, v) for k, i, v in await s.execute(select(family.c.no_kk, family.c.id, family.c.version))}
+        creator = (await s.execute(select(import_job.c.created_by).where(import_job.c.id == job_id))).scalar_one()
+        for no_kk, actions, members in (
+            (kk(1), ["registered"], 3),
+            (kk(6), ["registered", "flag_raised", "status_changed"], 2),
+        ):
+            family_id, version = ids[no_kk]
+            assert version == len(actions)
+            history = (
+                await s.execute(
+                    select(family_history.c.version, family_history.c.action, family_history.c.actor)
+                    .where(family_history.c.family_id == family_id)
+                    .order_by(family_history.c.id)
+                )
+            ).all()
+            assert [(h.version, h.action) for h in history] == list(enumerate(actions, start=1))
+            assert {h.actor for h in history} == {creator}  # who: the job's submitter
+            registered = (
+                await s.execute(
+                    select(family_history.c.before, family_history.c.after).where(
+                        family_history.c.family_id == family_id, family_history.c.version == 1
+                    )
+                )
+            ).one()
+            assert registered.before is None
+            assert registered.after["head_nik"] == (nik(1) if no_kk == kk(1) else nik(10))
+            assert registered.after["kelurahan_code"] == "13.71.01.1001"
+            events = (
+                await s.execute(
+                    select(outbox.c.event_id, outbox.c.event_type, outbox.c.aggregate_version, outbox.c.data)
+                    .where(outbox.c.subject == family_id)
+                    .order_by(outbox.c.id)
+                )
+            ).all()
+            assert [e.aggregate_version for e in events] == list(range(1, len(actions) + 1))
+            assert events[0].event_type == "household.registered"
+            change = json.loads(events[0].data)["change"]
+            assert change == {"type": "registered", "source": "dtsen_import", "import_id": job_id, "members": members}
+            assert len({e.event_id for e in events}) == len(events)
 
 
 async def test_reimport_changes_nothing_and_a_changed_file_emits_only_the_differences(registry: Registry) -> None:
