@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, distinct, func, insert, literal, select, union_all, update
+from sqlalchemy import JSON, Integer, String, case, cast, func, insert, literal, null, select, union, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
@@ -20,10 +20,11 @@ from services.registry.families.models import family, family_history, member
 from services.registry.families.rules import Disability, SchoolStatus
 from services.registry.flags.models import flag
 from services.registry.flags.rules import FlagStatus
-from services.registry.imports.models import import_event
+from services.registry.imports.models import FAMILY_FIELDS, SOURCE, import_event, import_family
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze
 from shared.context import current_correlation_id, request_id_var
+from shared.events.household import HouseholdEventType
 from shared.events.topics import REGISTRY_HOUSEHOLD
 
 outbox = messaging.outbox
@@ -46,23 +47,34 @@ async def record_events(session: AsyncSession, rows: Iterable[dict[str, Any]]) -
     return len(batch)
 
 
-def _payload(session: AsyncSession, import_id: str, today: date, *, whole_registry: bool) -> Any:
+def _new_families(import_id: str) -> Any:
+    """The job's new families (import_family rows to insert): each gets a `registered` event from `emit`."""
+    return (import_family.c.import_id == import_id) & (import_family.c.action == "insert")
+
+
+def _payload(session: AsyncSession, import_id: str, today: date, *, whole_registry: bool, new_families: bool) -> Any:
     d = Dialect(session)
-    families_of_job = select(distinct(import_event.c.family_id)).where(import_event.c.import_id == import_id)
-    living = member.c.active.is_(True) & member.c.deceased.is_(False)
+    families_of_job: Any = select(import_event.c.family_id).where(import_event.c.import_id == import_id)
+    if new_families:
+        families_of_job = union(families_of_job, select(import_family.c.family_id).where(_new_families(import_id)))
+    else:
+        families_of_job = families_of_job.distinct()
+    living = member.c.deceased.is_(False)
 
     def job_filter(family_id: Any) -> list[Any]:
         # A first import's families are the whole registry: no filter (a hash of 250k ids per use).
         return [] if whole_registry else [family_id.in_(families_of_job)]
 
     def count_if(cond: Any) -> Any:
-        # FILTER, not sum(CASE …): a third cheaper over every member of a city-size job.
-        return func.count().filter(cond)
+        # FILTER, not sum(CASE …): a third cheaper over every member of a city-size job. Living members only.
+        return func.count().filter(living & cond)
 
     comp = (
         select(
             member.c.family_id.label("family_id"),
-            func.count().label("members"),
+            # Everyone on the KK (a registered event's `members`), then the living (the composition).
+            func.count().label("listed"),
+            func.count().filter(living).label("members"),
             count_if(
                 member.c.birth_date.is_not(None)
                 & (member.c.birth_date <= today)
@@ -75,7 +87,7 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
             count_if(member.c.disability == Disability.SEVERE.value).label("disabled_severe"),
             count_if(member.c.pregnant.is_(True)).label("pregnant"),
         )
-        .where(living, *job_filter(member.c.family_id))
+        .where(member.c.active.is_(True), *job_filter(member.c.family_id))
         .group_by(member.c.family_id)
         .subquery("comp")
     )
@@ -138,7 +150,7 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
             "composition",
             composition,
             "change",
-            d.embed(change),
+            change,
         ),
     )
 
@@ -152,34 +164,56 @@ async def emit(
     today: date,
     reason: str,
     whole_registry: bool = False,
+    new_families: bool = False,
 ) -> int:
-    """Write history rows and outbox events for the job's recorded events, then bump the families' versions.
+    """Write history rows and outbox events for the job's events, then bump the families' versions.
 
-    A `registered` event is its family's insert, which already stored version 1: it is counted, not added, so
-    new families never need the version UPDATE (at Padang scale it rewrote every new row a second time), and
-    the UPDATE only groups the job's other events. `whole_registry`: every family of the registry is one of the
-    job's (a first import), so member counts need no filter by family."""
+    The events are the job's recorded ones (`import_event`) and, with `new_families`, a `registered` event per
+    new family of an extract (`import_family` rows to insert), built here rather than recorded first (writing
+    and reading back a city's worth of them cost 2 s). A registered event is its family's insert, stored at
+    version 1: it is counted, not added, so the version UPDATE only groups the other events. `whole_registry`:
+    every family of the registry is one of the job's (a first import), so member counts need no filter."""
     d = Dialect(session)
     await analyze(session, import_event)
-    ie = import_event
-    registered = ie.c.action == REGISTERED
+    ie, fi = import_event, import_family
+    mine = ie.c.import_id == import_id
 
-    def events(*columns: str) -> Any:
-        """The job's events with `seq`: the version is the family's stored one plus `seq`. A `registered` event
-        is its family's insert, stored at version 1: seq 0. The others are numbered per family after it (or
-        after the stored version), by a window over those few rows only: numbering every event of a city
-        (sorting 260,000 rows twice, once per statement) cost 0.4 s a statement."""
-        # Only the columns a statement needs: rows of a window subquery are carried whole through its sort and
-        # the joins above it, and history's before/after would double the outbox statement's widths.
-        wanted = [ie.c.id, ie.c.family_id, *[ie.c[c] for c in columns]]
-        mine = ie.c.import_id == import_id
-        seq = func.row_number().over(partition_by=ie.c.family_id, order_by=ie.c.id)
-        return union_all(
-            select(*wanted, literal(0, Integer).label("seq")).where(mine, registered),
-            select(*wanted, seq.label("seq")).where(mine, ~registered),
-        ).subquery("ev")
+    def events(*columns: str, registered: dict[str, Any]) -> Any:
+        """`ord`, `id` (their order), `family_id`, the `columns` and `seq`: the version is the family's stored one
+        plus `seq`. Registered events come first (ord 0, seq 0); the recorded ones are numbered per family after
+        them (or after the stored version) by a window over those few rows only: numbering every event of a
+        city (sorting 260,000 rows, in both statements) cost 0.4 s a statement."""
+        # Only the columns a statement needs: rows under a sort are carried whole through it and the joins.
+        recorded = select(
+            literal(1, Integer).label("ord"),
+            ie.c.id,
+            ie.c.family_id,
+            *[ie.c[c].label(c) for c in columns],
+            func.row_number().over(partition_by=ie.c.family_id, order_by=ie.c.id).label("seq"),
+        ).where(mine)
+        if not new_families:
+            return recorded.subquery("ev")
+        first = select(
+            literal(0, Integer).label("ord"),
+            registered.get("id", literal(0, Integer)).label("id"),
+            fi.c.family_id,
+            *[registered[c].label(c) for c in columns],
+            literal(0, Integer).label("seq"),
+        ).where(_new_families(import_id))
+        return union_all(first, recorded).subquery("ev")
 
-    ev = events("member_id", "action", "before", "after")
+    ev = events(
+        "member_id",
+        "action",
+        "before",
+        "after",
+        registered={
+            "member_id": null(),
+            "action": literal(REGISTERED, String),
+            "before": cast(null(), JSON),
+            "after": d.obj(*[x for c in FAMILY_FIELDS for x in (c, fi.c[c])]),
+        },
+    )
     version = family.c.version + ev.c.seq
     await session.execute(
         insert(family_history).from_select(
@@ -210,12 +244,28 @@ async def emit(
                 literal(request_id_var.get(), String),
             )
             .select_from(ev.join(family, family.c.id == ev.c.family_id))
-            .order_by(ev.c.id),
+            .order_by(ev.c.ord, ev.c.id),
         )
     )
-    comp, open_f, confirmed_f, data = _payload(session, import_id, today, whole_registry=whole_registry)
-    ev = events("event_type", "change")
+    comp, open_f, confirmed_f, data = _payload(
+        session, import_id, today, whole_registry=whole_registry, new_families=new_families
+    )
+    ev = events(
+        "event_type",
+        "change",
+        registered={
+            # Numbered without a sort: an event id only needs to be unique within the job and kind.
+            "id": func.row_number().over(),
+            "event_type": literal(HouseholdEventType.REGISTERED.value, String),
+            "change": cast(null(), JSON),
+        },
+    )
     version = family.c.version + ev.c.seq
+    change = d.obj_or(
+        ev.c.ord == 0,
+        ("type", REGISTERED, "source", SOURCE, "import_id", import_id, "members", func.coalesce(comp.c.listed, 0)),
+        ev.c.change,
+    )
     result = await session.execute(
         insert(outbox).from_select(
             [
@@ -231,7 +281,10 @@ async def emit(
                 "data",
             ],
             select(
-                d.job_uuid(import_id, ev.c.id),
+                case(
+                    (ev.c.ord == 0, d.job_uuid(import_id, ev.c.id, REGISTERED)),
+                    else_=d.job_uuid(import_id, ev.c.id),
+                ),
                 literal(REGISTRY_HOUSEHOLD, String),
                 ev.c.event_type,
                 literal(1, Integer),
@@ -240,7 +293,7 @@ async def emit(
                 literal(now, outbox.c.occurred_at.type),
                 literal(now, outbox.c.recorded_at.type),
                 literal(current_correlation_id() or f"import-{import_id}", String),
-                data(ev.c.change),
+                data(change),
             )
             .select_from(
                 ev.join(family, family.c.id == ev.c.family_id)
@@ -248,16 +301,11 @@ async def emit(
                 .outerjoin(open_f, open_f.c.family_id == ev.c.family_id)
                 .outerjoin(confirmed_f, confirmed_f.c.family_id == ev.c.family_id)
             )
-            .order_by(ev.c.id),
+            .order_by(ev.c.ord, ev.c.id),
         )
     )
     emitted = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    counts = (
-        select(import_event.c.family_id, func.count().label("n"))
-        .where(import_event.c.import_id == import_id, ~registered)
-        .group_by(import_event.c.family_id)
-        .subquery("n")
-    )
+    counts = select(ie.c.family_id, func.count().label("n")).where(mine).group_by(ie.c.family_id).subquery("n")
     await session.execute(
         update(family)
         .where(family.c.id == counts.c.family_id)

@@ -42,19 +42,23 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.changes import Actor
 from services.registry.families.models import family, family_history, member
-from services.registry.families.rules import Source
 from services.registry.flags.models import flag
-from services.registry.imports.events import REGISTERED, emit, record_events
+from services.registry.imports.events import emit, record_events
 from services.registry.imports.extract import HEAD
 from services.registry.imports.flags import refresh_import_flags
-from services.registry.imports.models import import_error, import_event, import_family, import_row
+from services.registry.imports.models import (
+    FAMILY_FIELDS,
+    SOURCE,
+    import_error,
+    import_event,
+    import_family,
+    import_row,
+)
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze, create_indexes, drop_indexes, is_postgres
 from services.registry.imports.status import apply_status_rules
 from shared.events.household import HouseholdEventType
 
-SOURCE = Source.DTSEN_IMPORT.value
-FAMILY_FIELDS = ("head_nik", "address", "rt", "rw", "kelurahan_code")
 MEMBER_FIELDS = (
     "nik_issue",
     "name",
@@ -321,34 +325,10 @@ def removed_members(import_id: str, *, actions: tuple[str, ...], moved_count: bo
 
 
 async def _main_events(session: AsyncSession, import_id: str) -> None:
+    """Record an `updated` event per changed family (new families' `registered` events are `emit`'s own)."""
     d = Dialect(session)
     fi = import_family
-    # Joined, not a correlated count per family (an index probe per family at Padang scale).
-    sizes = (
-        select(import_row.c.no_kk, func.count().label("n"))
-        .where(import_row.c.import_id == import_id)
-        .group_by(import_row.c.no_kk)
-        .subquery("sizes")
-    )
-    members_in = func.coalesce(sizes.c.n, 0)
     cols = ["import_id", "family_id", "event_type", "action", "change", "before", "after"]
-    after = d.obj(*[x for c in FAMILY_FIELDS for x in (c, fi.c[c])])
-    await session.execute(
-        insert(import_event).from_select(
-            cols,
-            select(
-                fi.c.import_id,
-                fi.c.family_id,
-                literal(HouseholdEventType.REGISTERED.value, String),
-                literal(REGISTERED, String),
-                d.obj("type", "registered", "source", SOURCE, "import_id", import_id, "members", members_in),
-                literal(None),
-                after,
-            )
-            .select_from(fi.outerjoin(sizes, sizes.c.no_kk == fi.c.no_kk))
-            .where(fi.c.import_id == import_id, fi.c.action == "insert"),
-        )
-    )
     await session.execute(
         insert(import_event).from_select(
             cols,
@@ -359,7 +339,7 @@ async def _main_events(session: AsyncSession, import_id: str) -> None:
                 literal("import_updated", String),
                 d.obj("type", "import_updated", "source", SOURCE, "import_id", import_id),
                 d.obj(*[x for c in FAMILY_FIELDS for x in (c, family.c[c])]),
-                after,
+                d.obj(*[x for c in FAMILY_FIELDS for x in (c, fi.c[c])]),
             )
             .select_from(fi.join(family, family.c.id == fi.c.family_id))
             .where(fi.c.import_id == import_id, fi.c.action == "update")
@@ -674,6 +654,7 @@ async def merge_extract(
         today=today,
         reason=f"DTSEN extract import {import_id}",
         whole_registry=dropped,
+        new_families=True,
     )
     if dropped:
         for ix in HISTORY_INDEXES:

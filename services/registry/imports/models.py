@@ -8,8 +8,13 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, String, Table, Text
 
 from services.registry.database import metadata
+from services.registry.families.rules import Source
 from shared.db.messaging import BigId
 from shared.db.types import IdText
+
+# What an extract import writes, and the columns of a family it compares and records in history.
+SOURCE = Source.DTSEN_IMPORT.value
+FAMILY_FIELDS = ("head_nik", "address", "rt", "rw", "kelurahan_code")
 
 import_job = Table(
     "import_job",

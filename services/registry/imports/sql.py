@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, cast, func, literal, literal_column, type_coerce
+from sqlalchemy import JSON, Integer, String, Text, case, cast, func, literal, literal_column, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
@@ -34,6 +35,13 @@ class Dialect:
     def obj(self, *pairs: Any) -> ColumnElement[Any]:
         """A JSON object from key, value, key, value, ..."""
         return func.json_build_object(*pairs) if self.pg else func.json_object(*pairs)
+
+    def obj_or(self, condition: Any, pairs: tuple[Any, ...], other: Any) -> ColumnElement[Any]:
+        """Where `condition`, the JSON object of `pairs` (key, value, ...), else the JSON column `other`: a value
+        to nest in `obj_text` (on PostgreSQL as text, so the object is built by `obj_text` too)."""
+        if self.pg:
+            return type_coerce(case((condition, self.obj_text(*pairs)), else_=cast(other, Text)), _NESTED)
+        return func.json(case((condition, self.obj(*pairs)), else_=other))
 
     def embed(self, value: Any) -> ColumnElement[Any]:
         """A JSON value read from a column, to nest inside `obj` / `obj_text` (SQLite would nest it as a
@@ -76,6 +84,8 @@ _NESTED = _Nested()
 
 
 def _json_part(value: Any) -> ColumnElement[Any]:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return literal(json.dumps(value), String)  # a constant: its JSON text, once
     kind = getattr(value, "type", None)
     if isinstance(kind, _Nested):
         return value  # type: ignore[no-any-return]
