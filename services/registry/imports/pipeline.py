@@ -122,11 +122,13 @@ def part_chunks(
         offset, row_no = len(header_line), 1
         for index, (block, plain) in enumerate(_line_blocks(fh, first[len(header_line) :], block_bytes)):
             if not plain:
+                validator.nul_possible = True
                 state = (validator, idx, row_no, index)
                 yield from _parsed_from(fh, offset, state, import_id=import_id, today=today, part=part, parts=parts)
                 return
             if index % parts == part:
                 chunk = Chunk()
+                validator.nul_possible = b"\x00" in block
                 # A plain block's lines are its records (a CR before an LF is the csv module's to drop).
                 lines = block.decode("utf-8").split("\n")
                 if not lines[-1]:
@@ -136,7 +138,8 @@ def part_chunks(
                 if chunk.rows:
                     yield chunk
             else:
-                row_no += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+                # One record per LF: only the file's last block can end without one, and no block follows it.
+                row_no += block.count(b"\n")
             offset += len(block)
 
 

@@ -268,16 +268,22 @@ def _shares(path: Path, parts: int, block_bytes: int) -> list[tuple[list[tuple[o
     return out
 
 
-def _plain_file() -> str:
+def _defective_rows() -> list[str]:
     rows = [",".join(COLUMNS), *_family_rows(40)]
     rows[5] = rows[5].replace("kepala_keluarga", "raja")  # a row error
     rows[9] = rows[9].replace("Sari", "x" * 200_000)  # beyond the csv module's field limit: a malformed row
     rows[12] = ""  # a blank line: numbered, not a row
-    return "\n".join(rows) + "\n"
+    rows[20] = rows[20].replace("Pedagang", "Peda\x00gang")  # a NUL byte: refused (PostgreSQL text cannot hold it)
+    rows[33] = rows[33].replace("Pedagang", "Peda\x00gang")  # another, after the hand-over below
+    return rows
+
+
+def _plain_file() -> str:
+    return "\n".join(_defective_rows()) + "\n"
 
 
 def _quoted_later() -> str:
-    rows = [",".join(COLUMNS), *_family_rows(40)]
+    rows = _defective_rows()
     rows[25] = rows[25].replace("Jl. Nipah No. 7", '"Jl. Nipah\nNo. 7, ""Blok A"""')  # a line break in a field
     rows[30] = rows[30].replace("Sari", "Sa\rri")  # a lone CR ends a record for the csv module
     return "\r\n".join(rows)  # CRLF, and no line break after the last row
@@ -310,7 +316,7 @@ def test_workers_given_parts_of_a_file_share_its_rows_exactly(
     assert sorted(r for share in shares for r in share[0]) == sorted(whole_records)
     assert sorted(e for share in shares for e in share[1]) == sorted(whole_errors)
     assert sum(share[2] for share in shares) == whole_rows
-    assert whole_errors
+    assert {"row.malformed_csv", "row.nul_byte", "hubungan.unknown"} <= {e.reason for e in whole_errors}
     assert len(whole_records) > 30
     if block_bytes < len(text) // parts and '"' not in text and "\r" not in text:
         assert all(share[0] for share in shares)  # each worker got some of the work (blocks, not 10,000 rows)
