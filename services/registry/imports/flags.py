@@ -30,19 +30,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.families.models import family, member
 from services.registry.flags.models import flag
-from services.registry.flags.repository import FlagDelta
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
-from services.registry.imports.models import import_family, import_flag, import_scope
+from services.registry.imports.events import record_events
+from services.registry.imports.models import import_event, import_family, import_flag, import_scope
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze
+from shared.events.household import HouseholdEventType
 
 
 async def refresh_import_flags(
     session: AsyncSession, import_id: str, *, now: datetime, every_family_changed: bool = False
-) -> list[FlagDelta]:
+) -> tuple[int, int]:
     """Raise the computed flags now true and clear the open ones no longer true, for the job's new and changed
     families and every family sharing a NIK or a head NIK with them (`every_family_changed`: a first import,
-    where that is simply every family of the job)."""
+    where that is simply every family of the job); a flagged / flag_resolved event recorded for each. Returns
+    (raised, cleared)."""
     d = Dialect(session)
     fi, m, m2, f2 = import_family, member, member.alias("m2"), family.alias("f2")
     is_changed = (fi.c.import_id == import_id, fi.c.action.in_(("insert", "update")))
@@ -143,7 +145,9 @@ async def refresh_import_flags(
         flag.c.kind == c.c.kind,
         flag.c.status.in_(BLOCKING_STATUSES),
     )
-    raised = await session.execute(
+    raised = await _record_flag_events(
+        session,
+        import_id,
         insert(flag)
         .from_select(
             ["family_id", "member_id", "subject_key", "kind", "status", "source", "detail", "raised_at"],
@@ -160,16 +164,18 @@ async def refresh_import_flags(
             .where(c.c.import_id == import_id, ~blocked)
             .order_by(c.c.family_id, c.c.kind, c.c.subject_key),
         )
-        .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind)
+        .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind),
+        raised=True,
     )
-    deltas = [FlagDelta(r.id, r.family_id, r.member_id, r.kind, "raised") for r in raised]
     still = exists().where(
         c.c.import_id == import_id,
         c.c.family_id == flag.c.family_id,
         c.c.subject_key == flag.c.subject_key,
         c.c.kind == flag.c.kind,
     )
-    cleared = await session.execute(
+    cleared = await _record_flag_events(
+        session,
+        import_id,
         update(flag)
         .where(
             flag.c.status == FlagStatus.OPEN,
@@ -184,10 +190,57 @@ async def refresh_import_flags(
             resolved_at=now,
             resolution_reason="the data no longer shows this",
         )
-        .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind)
+        .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind),
+        raised=False,
     )
-    deltas += [FlagDelta(r.id, r.family_id, r.member_id, r.kind, "cleared") for r in cleared]
-    return deltas
+    return raised, cleared
+
+
+async def _record_flag_events(session: AsyncSession, import_id: str, change: Any, *, raised: bool) -> int:
+    """Run `change` (an INSERT or UPDATE of flags RETURNING id, family_id, member_id, kind) and record a
+    flagged / flag_resolved event per flag it returns; returns how many.
+
+    On PostgreSQL one statement (the change as a data-modifying CTE feeding `import_event`), so the flags of a
+    city never pass through this process: held as rows and event dicts they grew it by 1.5 KB a flag. SQLite
+    has no such CTE: the rows come back and are recorded from here."""
+    action = "flag_raised" if raised else "flag_cleared"
+    event_type = (HouseholdEventType.FLAGGED if raised else HouseholdEventType.FLAG_RESOLVED).value
+    status = FlagStatus.OPEN.value if raised else FlagStatus.CLEARED.value
+    d = Dialect(session)
+    if d.pg:
+        rows = change.cte("changed")
+        payload = d.obj("type", action, "flag_id", rows.c.id, "kind", rows.c.kind, "status", status)
+        result = await session.execute(
+            insert(import_event).from_select(
+                ["import_id", "family_id", "member_id", "event_type", "action", "change"],
+                select(
+                    literal(import_id, String),
+                    rows.c.family_id,
+                    rows.c.member_id,
+                    literal(event_type, String),
+                    literal(action, String),
+                    payload,
+                ).order_by(rows.c.id),
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    returned = (await session.execute(change)).all()
+    return await record_events(
+        session,
+        (
+            {
+                "import_id": import_id,
+                "family_id": r.family_id,
+                "member_id": r.member_id,
+                "event_type": event_type,
+                "action": action,
+                "change": {"type": action, "flag_id": r.id, "kind": r.kind, "status": status},
+                "before": None,
+                "after": None,
+            }
+            for r in returned
+        ),
+    )
 
 
 def _scope_select(import_id: str, changed: Any, niks: Any, heads: Any) -> Any:

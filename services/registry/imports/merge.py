@@ -43,7 +43,7 @@ from services.registry.desil.models import desil_snapshot
 from services.registry.families.changes import Actor
 from services.registry.families.models import family, family_history, member
 from services.registry.flags.models import flag
-from services.registry.imports.events import emit, record_events
+from services.registry.imports.events import emit
 from services.registry.imports.extract import HEAD
 from services.registry.imports.flags import refresh_import_flags
 from services.registry.imports.models import (
@@ -612,31 +612,8 @@ async def merge_extract(
     await write_desil(session, import_id, now=now, counts=counts)
     if dropped:
         await _rebuild_indexes(session)
-    deltas = await refresh_import_flags(session, import_id, now=now, every_family_changed=dropped)
-    counts.flags_raised = sum(1 for x in deltas if x.change == "raised")
-    counts.flags_cleared = len(deltas) - counts.flags_raised
-    await record_events(
-        session,
-        (
-            {
-                "import_id": import_id,
-                "family_id": x.family_id,
-                "member_id": x.member_id,
-                "event_type": (
-                    HouseholdEventType.FLAGGED if x.change == "raised" else HouseholdEventType.FLAG_RESOLVED
-                ).value,
-                "action": "flag_raised" if x.change == "raised" else "flag_cleared",
-                "change": {
-                    "type": "flag_raised" if x.change == "raised" else "flag_cleared",
-                    "flag_id": x.flag_id,
-                    "kind": x.kind,
-                    "status": "open" if x.change == "raised" else "cleared",
-                },
-                "before": None,
-                "after": None,
-            }
-            for x in deltas
-        ),
+    counts.flags_raised, counts.flags_cleared = await refresh_import_flags(
+        session, import_id, now=now, every_family_changed=dropped
     )
     status_scope = union_all(
         select(import_event.c.family_id).where(

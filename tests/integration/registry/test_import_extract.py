@@ -204,11 +204,21 @@ async def test_reimport_changes_nothing_and_a_changed_file_emits_only_the_differ
             )
         ).all()
         assert sorted(tuple(f) for f in flagged) == [(kk(20), "needs_verification"), (kk(22), "needs_verification")]
-    assert await outbox_types(registry.runtime) - after == {
+    fourth_types = await outbox_types(registry.runtime)
+    assert fourth_types - after == {
         "household.registered": 1,
         "household.flagged": 2,
         "household.status_changed": 2,
     }
+
+    # Rina (the invalid NIK) leaves KK 6: her member row is deactivated and the computed flag cleared.
+    fifth = await submit(api, "/imports/extracts", csv_text(f6(desil="5", periode_desil="2026-Q2")[:1]))
+    assert (fifth["counts"]["members_removed"], fifth["counts"]["flags_cleared"]) == (1, 1)
+    async with registry.runtime.sessions() as s:
+        invalid = (await s.execute(select(flag.c.status).where(flag.c.kind == "invalid_nik"))).scalars().all()
+        assert invalid == ["cleared"]
+    resolved = (await outbox_types(registry.runtime)) - fourth_types
+    assert (resolved["household.updated"], resolved["household.flag_resolved"]) == (1, 1)
 
 
 async def test_nik_active_in_a_family_the_file_does_not_list_is_rejected(registry: Registry) -> None:
