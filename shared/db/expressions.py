@@ -16,7 +16,7 @@ def one_of(session: AsyncSession, column: Any, values: Iterable[str]) -> ColumnE
 
     An IN list of thousands of values is thousands of parameters: SQLAlchemy renders each, asyncpg prepares a
     new statement for every list length, PostgreSQL plans it again. Bulk callers (status rules over an import)
-    ask for 10,000 families at a time."""
+    ask for 5,000 families at a time."""
     if session.bind.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(String())))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
