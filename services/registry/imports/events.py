@@ -1,4 +1,5 @@
-"""From a job's `import_event` rows to versions, history rows and outbox events, set-based.
+"""From a job's `import_event` rows (and its new families' `registered` events) to versions, history rows and
+outbox events, set-based.
 
 Each family's events get consecutive aggregate versions after its current one, in the order they were recorded.
 Every event of one job carries the family's state at the end of the job (a read model guarded by

@@ -1,8 +1,8 @@
 """An extract validated in worker processes while this one COPYs finished chunks into staging (PostgreSQL).
 
 Validation is CPU-bound Python and the COPY is work for the database server: run one after the other they add
-up, in separate processes they overlap, and two workers (each validating every other chunk) halve the Python
-part on a machine with two cores or more. A worker is this module run as a program (`python -m`), so it never
+up, in separate processes they overlap, and two workers (each validating every other block of the file,
+`part_chunks`) halve the Python part on a machine with two cores or more. A worker is this module run as a program (`python -m`), so it never
 depends on how the parent process was started; it writes each chunk to its stdout as a length-prefixed pickle
 of the CSV text (good rows) and the row errors. A pipe holds little, so a worker stays at most about one chunk
 ahead and memory stays flat."""
@@ -106,7 +106,7 @@ def part_chunks(
 
     Each worker reads the whole file but parses only its own blocks: a plain block (`_plain`) ends at a line
     break and its records are counted by counting line breaks, so the numbering goes on without parsing the
-    others' rows (half the csv work of each worker, at Padang scale 0.8 s of CPU each). From the first block
+    others' rows (at Padang scale 0.5 s of CPU less per worker). From the first block
     that is not plain (a quoted field, a lone CR) on, both workers hand over to `read_chunks`, which parses
     every record of the rest and validates its own chunks. Workers given parts 0..parts-1 share the file's
     rows exactly (tested against `read_chunks` on one stream)."""
