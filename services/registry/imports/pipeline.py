@@ -2,10 +2,10 @@
 
 Validation is CPU-bound Python and the COPY is work for the database server: run one after the other they add
 up, in separate processes they overlap, and two workers (each validating every other block of the file,
-`part_chunks`) halve the Python part on a machine with two cores or more. A worker is this module run as a program (`python -m`), so it never
-depends on how the parent process was started; it writes each chunk to its stdout as a length-prefixed pickle
-of the CSV text (good rows) and the row errors. A pipe holds little, so a worker stays at most about one chunk
-ahead and memory stays flat."""
+`part_chunks`) halve the Python part on a machine with two cores or more. A worker is this module run as a
+program (`python -m`), so it never depends on how the parent process was started; it writes each chunk to its
+stdout as a length-prefixed pickle of the CSV text (good rows) and the row errors. A pipe holds little, so a
+worker stays at most about one chunk ahead and memory stays flat."""
 
 from __future__ import annotations
 
