@@ -57,9 +57,11 @@ def test_a_verified_token_is_checked_once_and_bad_ones_every_time(tmp_path: Path
 def test_an_expired_token_is_refused_even_after_a_hit(tmp_path: Path) -> None:
     verifier = _verifier(tmp_path)
     tokens = VerifiedTokens(verifier)
-    short = _token(tmp_path, ttl_s=1)
+    # exp is whole seconds after a whole-second iat: a 1 s token issued at x.99 s was already expired when a
+    # busy machine first verified it. 3 s leaves at least 2 s for the first check.
+    short = _token(tmp_path, ttl_s=3)
     tokens.verify(short)
-    time.sleep(2.1)
+    time.sleep(4.1)
     with pytest.raises(TokenError, match="expired"):
         tokens.verify(short)
 
