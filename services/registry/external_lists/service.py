@@ -23,11 +23,10 @@ from services.registry.families.changes import Actor
 from services.registry.families.models import member
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, FlagKind, FlagStatus
-from services.registry.imports.events import emit, record_events
+from services.registry.imports.events import emit, record_flag_events
 from services.registry.imports.models import import_error, import_event, import_list_row
 from services.registry.imports.sql import Dialect
 from services.registry.imports.status import apply_status_rules
-from shared.events.household import HouseholdEventType
 
 FLAG_KIND = {ListKind.DEATH: FlagKind.DECEASED_DUKCAPIL, ListKind.EXCLUDED: FlagKind.EXCLUDED_OCCUPATION}
 
@@ -115,32 +114,25 @@ async def match_list(
         )
         .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.sub_kind)
     )
-    raised = (await session.execute(stmt)).all()
-    counts.flags_raised = len(raised)
-    counts.already_flagged = counts.matched - counts.flags_raised
-    await record_events(
+    counts.flags_raised = await record_flag_events(
         session,
-        (
+        import_id=import_id,
+        change=stmt,
+        raised=True,
+        payload=lambda f: (
             {
-                "import_id": import_id,
-                "family_id": r.family_id,
-                "member_id": r.member_id,
-                "event_type": HouseholdEventType.FLAGGED.value,
-                "action": "flag_raised",
-                "change": {
-                    "type": "flag_raised",
-                    "flag_id": r.id,
-                    "kind": flag_kind,
-                    "status": "open",
-                    "source": source,
-                    **({"sub_kind": r.sub_kind} if r.sub_kind else {}),
-                },
-                "before": None,
-                "after": {"flag_id": r.id, "kind": flag_kind, "sub_kind": r.sub_kind, "source": source},
-            }
-            for r in sorted(raised, key=lambda r: (r.family_id, r.id))
+                "type": "flag_raised",
+                "flag_id": f.id,
+                "kind": flag_kind,
+                "status": FlagStatus.OPEN.value,
+                "source": source,
+                "sub_kind": f.sub_kind,  # left out when None
+            },
+            {"flag_id": f.id, "kind": flag_kind, "sub_kind": f.sub_kind, "source": source},
         ),
+        order=lambda f: (f.family_id, f.id),
     )
+    counts.already_flagged = counts.matched - counts.flags_raised
     flagged = select(import_event.c.family_id).where(import_event.c.import_id == import_id)
     counts.status_changed = await apply_status_rules(session, import_id=import_id, family_ids=flagged, today=today)
     counts.events_emitted = await emit(

@@ -8,7 +8,7 @@ the same rules as `families.state.household_state` (a test compares the two)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -46,6 +46,67 @@ async def record_events(session: AsyncSession, rows: Iterable[dict[str, Any]]) -
     if batch:
         await session.execute(insert(import_event), batch)
     return len(batch)
+
+
+FlagPayload = Callable[[Any], tuple[dict[str, Any], dict[str, Any] | None]]
+
+
+async def record_flag_events(
+    session: AsyncSession,
+    *,
+    import_id: str,
+    change: Any,
+    raised: bool,
+    payload: FlagPayload,
+    order: Callable[[Any], tuple[Any, ...]],
+) -> int:
+    """Run `change` (an INSERT or UPDATE of flags RETURNING at least id, family_id, member_id) and record a
+    flagged (`raised`) or flag_resolved event per flag it returns, in `order`; returns how many.
+
+    `payload(flag)` gives the event's change and after (None: no after) as key → value over the returned
+    columns (`flag.id`, ...) and constants; a change key whose value is None is left out. On PostgreSQL this is
+    one statement, the change as a data-modifying CTE feeding `import_event`, so a city's flags never pass
+    through the importer (as rows and event dicts they grew it by 1.5 KB a flag). SQLite has no such CTE: the
+    rows come back and are recorded from here."""
+    action = "flag_raised" if raised else "flag_cleared"
+    event_type = (HouseholdEventType.FLAGGED if raised else HouseholdEventType.FLAG_RESOLVED).value
+    d = Dialect(session)
+    if d.pg:
+        rows = change.cte("changed")
+        change_pairs, after_pairs = payload(rows.c)
+        after = cast(null(), JSON) if after_pairs is None else d.obj(*[x for kv in after_pairs.items() for x in kv])
+        result = await session.execute(
+            insert(import_event).from_select(
+                ["import_id", "family_id", "member_id", "event_type", "action", "change", "after"],
+                select(
+                    literal(import_id, String),
+                    rows.c.family_id,
+                    rows.c.member_id,
+                    literal(event_type, String),
+                    literal(action, String),
+                    func.json_strip_nulls(d.obj(*[x for kv in change_pairs.items() for x in kv])),
+                    after,
+                ).order_by(*order(rows.c)),
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    returned = sorted((await session.execute(change)).all(), key=order)
+    events = []
+    for r in returned:
+        change_values, after_values = payload(r)
+        events.append(
+            {
+                "import_id": import_id,
+                "family_id": r.family_id,
+                "member_id": r.member_id,
+                "event_type": event_type,
+                "action": action,
+                "change": {k: v for k, v in change_values.items() if v is not None},
+                "before": None,
+                "after": after_values,
+            }
+        )
+    return await record_events(session, events)
 
 
 def _new_families(import_id: str) -> Any:

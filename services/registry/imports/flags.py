@@ -31,11 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.families.models import family, member
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
-from services.registry.imports.events import record_events
-from services.registry.imports.models import import_event, import_family, import_flag, import_scope
+from services.registry.imports.events import FlagPayload, record_flag_events
+from services.registry.imports.models import import_family, import_flag, import_scope
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze
-from shared.events.household import HouseholdEventType
 
 
 async def refresh_import_flags(
@@ -145,10 +144,10 @@ async def refresh_import_flags(
         flag.c.kind == c.c.kind,
         flag.c.status.in_(BLOCKING_STATUSES),
     )
-    raised = await _record_flag_events(
+    raised = await record_flag_events(
         session,
-        import_id,
-        insert(flag)
+        import_id=import_id,
+        change=insert(flag)
         .from_select(
             ["family_id", "member_id", "subject_key", "kind", "status", "source", "detail", "raised_at"],
             select(
@@ -166,6 +165,8 @@ async def refresh_import_flags(
         )
         .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind),
         raised=True,
+        payload=_computed_payload(FlagStatus.OPEN.value),
+        order=lambda f: (f.id,),
     )
     still = exists().where(
         c.c.import_id == import_id,
@@ -173,10 +174,10 @@ async def refresh_import_flags(
         c.c.subject_key == flag.c.subject_key,
         c.c.kind == flag.c.kind,
     )
-    cleared = await _record_flag_events(
+    cleared = await record_flag_events(
         session,
-        import_id,
-        update(flag)
+        import_id=import_id,
+        change=update(flag)
         .where(
             flag.c.status == FlagStatus.OPEN,
             flag.c.source == SYSTEM_SOURCE,
@@ -192,55 +193,16 @@ async def refresh_import_flags(
         )
         .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind),
         raised=False,
+        payload=_computed_payload(FlagStatus.CLEARED.value),
+        order=lambda f: (f.id,),
     )
     return raised, cleared
 
 
-async def _record_flag_events(session: AsyncSession, import_id: str, change: Any, *, raised: bool) -> int:
-    """Run `change` (an INSERT or UPDATE of flags RETURNING id, family_id, member_id, kind) and record a
-    flagged / flag_resolved event per flag it returns; returns how many.
-
-    On PostgreSQL one statement (the change as a data-modifying CTE feeding `import_event`), so the flags of a
-    city never pass through this process: held as rows and event dicts they grew it by 1.5 KB a flag. SQLite
-    has no such CTE: the rows come back and are recorded from here."""
-    action = "flag_raised" if raised else "flag_cleared"
-    event_type = (HouseholdEventType.FLAGGED if raised else HouseholdEventType.FLAG_RESOLVED).value
-    status = FlagStatus.OPEN.value if raised else FlagStatus.CLEARED.value
-    d = Dialect(session)
-    if d.pg:
-        rows = change.cte("changed")
-        payload = d.obj("type", action, "flag_id", rows.c.id, "kind", rows.c.kind, "status", status)
-        result = await session.execute(
-            insert(import_event).from_select(
-                ["import_id", "family_id", "member_id", "event_type", "action", "change"],
-                select(
-                    literal(import_id, String),
-                    rows.c.family_id,
-                    rows.c.member_id,
-                    literal(event_type, String),
-                    literal(action, String),
-                    payload,
-                ).order_by(rows.c.id),
-            )
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
-    returned = (await session.execute(change)).all()
-    return await record_events(
-        session,
-        (
-            {
-                "import_id": import_id,
-                "family_id": r.family_id,
-                "member_id": r.member_id,
-                "event_type": event_type,
-                "action": action,
-                "change": {"type": action, "flag_id": r.id, "kind": r.kind, "status": status},
-                "before": None,
-                "after": None,
-            }
-            for r in returned
-        ),
-    )
+def _computed_payload(status: str) -> FlagPayload:
+    """The change of a computed flag's event (no after): type, flag id, kind, new status."""
+    kind = "flag_raised" if status == FlagStatus.OPEN else "flag_cleared"
+    return lambda f: ({"type": kind, "flag_id": f.id, "kind": f.kind, "status": status}, None)
 
 
 def _scope_select(import_id: str, changed: Any, niks: Any, heads: Any) -> Any:

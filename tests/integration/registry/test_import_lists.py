@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from demo.generator import generate_city
 from services.registry.domain.identifiers import today_wib
-from services.registry.families.models import family, member
+from services.registry.families.models import family, family_history, member
 from services.registry.families.state import household_states
 from services.registry.flags.models import flag
 from services.registry.flags.repository import refresh_computed_flags
@@ -101,6 +101,10 @@ async def test_city_extract_and_lists(registry: Registry, tmp_path: Path) -> Non
     assert all(f.detail["deceased_date"] and f.detail["death_certificate_no"] for f in flags)
     new_events = await outbox_types(registry.runtime) - before
     assert new_events["household.flagged"] == len(set(matched))
+    changes = await _flagged_changes(registry, "deceased_dukcapil")
+    assert len(changes) == len(set(matched))
+    assert all(c.keys() == {"type", "flag_id", "kind", "status", "source"} for c in changes)  # no sub_kind
+    assert {c["source"] for c in changes} == {"dukcapil"}
     await assert_consistent_with_single_writes(registry.runtime)
 
     again = await submit(api, "/imports/lists/death", (tmp_path / "city" / "death_list.csv").read_text())
@@ -119,7 +123,31 @@ async def test_city_extract_and_lists(registry: Registry, tmp_path: Path) -> Non
     assert subs
     assert all(sub in {"pns", "tni", "polri", "pejabat", "bumn_bumd"} for sub, _, _ in subs)
     assert all(src == "bkd" and d["instansi"] for _, src, d in subs)
+    changes = await _flagged_changes(registry, "excluded_occupation")
+    assert sorted(c["sub_kind"] for c in changes) == sorted(sub for sub, _, _ in subs)
+    assert {c["source"] for c in changes} == {"bkd"}
     await assert_consistent_with_single_writes(registry.runtime)
+
+
+async def _flagged_changes(registry: Registry, kind: str) -> list[dict[str, Any]]:
+    """The `change` of every household.flagged event for flags of `kind`, each checked against its history row."""
+    outbox = registry.runtime.definition.messaging.outbox
+    async with registry.runtime.sessions() as s:
+        rows = await s.execute(select(outbox.c.data).where(outbox.c.event_type == "household.flagged"))
+        changes = [c for c in (json.loads(d)["change"] for (d,) in rows) if c["kind"] == kind]
+        history = {
+            h.after["flag_id"]: h.after
+            for h in await s.execute(select(family_history.c.after).where(family_history.c.action == "flag_raised"))
+            if h.after and h.after["kind"] == kind
+        }
+    for c in changes:
+        assert history[c["flag_id"]] == {
+            "flag_id": c["flag_id"],
+            "kind": kind,
+            "sub_kind": c.get("sub_kind"),
+            "source": c["source"],
+        }
+    return changes
 
 
 async def test_list_rows_are_validated(registry: Registry) -> None:
