@@ -8,16 +8,13 @@ import platform
 import resource
 import subprocess
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
-from tests.support.infra import INIT_SQL, Infra, start_infra
+from tests.support.infra import Infra, create_database, drop_database, start_infra
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -25,27 +22,17 @@ __all__ = ["OUT", "Infra", "machine", "peak_rss_mb", "scratch_database", "start_
 
 
 @asynccontextmanager
-async def scratch_database(infra: Infra, prefix: str = "bench") -> AsyncIterator[str]:
-    """A fresh database initialised with deploy/postgres/init.sql, dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(infra.admin_url("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(infra.admin_url(name))
-    try:
-        await conn.execute(INIT_SQL.read_text())
-    finally:
-        await conn.close()
+async def scratch_database(infra: Infra, prefix: str = "bench", *, keep: bool = False) -> AsyncIterator[str]:
+    """A fresh database initialised with deploy/postgres/init.sql, dropped afterwards (`keep`: left in place,
+    with how to drop it printed)."""
+    name = await create_database(infra, prefix)
     try:
         yield name
     finally:
-        admin = await asyncpg.connect(infra.admin_url("postgres"))
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        if keep:
+            print(f"kept database {name}: drop it with psql -c 'DROP DATABASE \"{name}\" WITH (FORCE)'", flush=True)
+        else:
+            await drop_database(infra, name)
 
 
 def machine() -> dict[str, Any]:

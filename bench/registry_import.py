@@ -30,9 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +45,7 @@ from shared.auth.principal import Role
 from shared.auth.tokens import ensure_dev_keys
 from shared.runtime.service import ServiceRuntime
 from tests.support.api import auth
-from tests.support.infra import INIT_SQL, Infra
+from tests.support.infra import Infra
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -338,24 +335,6 @@ async def _wait_healthy(client: httpx.AsyncClient, server: subprocess.Popen[byte
     raise RuntimeError("registry did not answer /healthz within 60 s")
 
 
-@asynccontextmanager
-async def kept_database(infra: Infra, prefix: str) -> AsyncIterator[str]:
-    """Like scratch_database, but left in place for later `--lookup-only --database NAME` runs."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(infra.admin_url("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(infra.admin_url(name))
-    try:
-        await conn.execute(INIT_SQL.read_text())
-    finally:
-        await conn.close()
-    yield name
-    print(f"kept database {name}: drop it with psql -c 'DROP DATABASE \"{name}\" WITH (FORCE)'", flush=True)
-
-
 async def run_scale(
     infra: Infra, families: int, seed: int, work: Path, *, lookups: LookupPlan | None, keep: bool = False
 ) -> dict[str, Any]:
@@ -371,8 +350,7 @@ async def run_scale(
         "file_mb": round(extract.stat().st_size / 1e6, 1),
         "generate_s": round(gen_s, 1),
     }
-    database = kept_database if keep else scratch_database
-    async with database(infra, "bench_import") as db:
+    async with scratch_database(infra, "bench_import", keep=keep) as db:
         data_dir = work / f"data_{families}"
         data_dir.mkdir(exist_ok=True)
         url = await migrated(infra, db, data_dir)

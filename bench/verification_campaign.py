@@ -19,7 +19,6 @@ import platform
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ from shared.auth.principal import Principal, Role
 from shared.events.envelope import utcnow
 from shared.events.topics import PROBE, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceRuntime
-from tests.support.infra import INIT_SQL, start_infra
+from tests.support.infra import create_database, start_infra
 from tests.support.kafka import start_group_at_end
 
 KECAMATAN = [f"13.71.{i:02d}" for i in range(1, 12)]
@@ -252,13 +251,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     infra = start_infra()
-    name = f"bench_verif_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(infra.admin_url("postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    conn = await asyncpg.connect(infra.admin_url(name))
-    await conn.execute(INIT_SQL.read_text())
-    await conn.close()
+    name = await create_database(infra, "bench_verif")
     data_dir = Path("/tmp") / name
     common: dict[str, Any] = {
         "bus": "kafka",

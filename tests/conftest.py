@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
 from shared.auth.tokens import ensure_dev_keys
-from tests.support.infra import INIT_SQL, Infra, start_infra
+from tests.support.infra import Infra, create_database, drop_database, start_infra
 
 
 @pytest.fixture(scope="session")
@@ -23,23 +21,9 @@ def infra() -> Infra:
 @pytest.fixture
 async def pg_database(infra: Infra) -> AsyncIterator[str]:
     """A new database, initialised by the same init.sql Compose uses, dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(infra.admin_url("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    conn = await asyncpg.connect(infra.admin_url(name))
-    try:
-        await conn.execute(INIT_SQL.read_text())
-    finally:
-        await conn.close()
+    name = await create_database(infra, "t")
     yield name
-    admin = await asyncpg.connect(infra.admin_url("postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await drop_database(infra, name)
 
 
 SettingsFactory = Callable[..., Any]

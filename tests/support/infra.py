@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import asyncpg
 
 REPO = Path(__file__).resolve().parents[2]
 INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
@@ -64,3 +67,28 @@ def start_infra() -> Infra:
 def restart_kafka() -> None:
     """Restart the local broker with the same log dirs (only for managed infrastructure)."""
     subprocess.run(["bash", str(REPO / "deploy/scripts/kafka.sh"), "restart"], check=True)
+
+
+async def create_database(infra: Infra, prefix: str) -> str:
+    """A new database named `prefix_<random>`, initialised by the same init.sql Compose uses; its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(infra.admin_url("postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(infra.admin_url(name))
+    try:
+        await conn.execute(INIT_SQL.read_text())
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_database(infra: Infra, name: str) -> None:
+    """Drop a database, ending any session still on it."""
+    admin = await asyncpg.connect(infra.admin_url("postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
