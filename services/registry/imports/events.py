@@ -25,7 +25,7 @@ from services.registry.imports.models import FAMILY_FIELDS, SOURCE, import_event
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze
 from shared.context import current_correlation_id, request_id_var
-from shared.events.household import HouseholdEventType
+from shared.events.household import Composition, HouseholdEventType
 from shared.events.topics import REGISTRY_HOUSEHOLD
 
 outbox = messaging.outbox
@@ -170,22 +170,8 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
 
     open_f, confirmed_f = kinds(FlagStatus.OPEN, "open_f"), kinds(FlagStatus.CONFIRMED, "conf_f")
     zero = literal(0, Integer)
-    composition = d.obj_text(
-        *[
-            x
-            for col in (
-                "members",
-                "children_0_6",
-                "school_sd",
-                "school_smp",
-                "school_sma",
-                "elderly_70",
-                "disabled_severe",
-                "pregnant",
-            )
-            for x in (col, func.coalesce(comp.c[col], zero))
-        ]
-    )
+    # The event schema's own field list: a count added there and not here fails at `comp.c[col]`.
+    composition = d.obj_text(*[x for col in Composition.model_fields for x in (col, func.coalesce(comp.c[col], zero))])
     return (
         comp,
         open_f,
