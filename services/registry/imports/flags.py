@@ -38,17 +38,17 @@ from services.registry.imports.staging import analyze
 
 
 async def refresh_import_flags(
-    session: AsyncSession, import_id: str, *, now: datetime, every_family_changed: bool = False
+    session: AsyncSession, import_id: str, *, now: datetime, whole_registry: bool = False
 ) -> tuple[int, int]:
     """Raise the computed flags now true and clear the open ones no longer true, for the job's new and changed
-    families and every family sharing a NIK or a head NIK with them (`every_family_changed`: a first import,
+    families and every family sharing a NIK or a head NIK with them (`whole_registry`: a first import,
     where that is simply every family of the job); a flagged / flag_resolved event recorded for each. Returns
     (raised, cleared)."""
     d = Dialect(session)
     fi, m, m2, f2 = import_family, member, member.alias("m2"), family.alias("f2")
     is_changed = (fi.c.import_id == import_id, fi.c.action.in_(("insert", "update")))
     changed = select(fi.c.family_id).where(*is_changed)
-    if every_family_changed:
+    if whole_registry:
         # The job's families are the whole registry: no scope to materialise, no filter by it.
         everything: Any = true()
         in_scope = family_in_scope = flag_in_scope = everything
@@ -94,7 +94,7 @@ async def refresh_import_flags(
     # nik.duplicate_in_file, then their whole families) and no member existed before; a head NIK is a member's
     # NIK, so no No. KK can share one either. The two self-joins of the registry (1.5 s at Padang scale) would
     # find nothing; the tests run refresh_computed_flags after a first import and expect no change.
-    if not every_family_changed:
+    if not whole_registry:
         # Every member row counts, whatever its state (DOMAIN §7: duplicates hide in old records).
         dup = (
             select(m.c.family_id, m.c.id, func.count(func.distinct(m2.c.family_id)).label("n"))

@@ -613,7 +613,7 @@ async def merge_extract(
     if dropped:
         await _rebuild_indexes(session)
     counts.flags_raised, counts.flags_cleared = await refresh_import_flags(
-        session, import_id, now=now, every_family_changed=dropped
+        session, import_id, now=now, whole_registry=dropped
     )
     status_scope = union_all(
         select(import_event.c.family_id).where(
