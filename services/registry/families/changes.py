@@ -4,7 +4,6 @@ write history and emit one registry.household.v1 event per change, all in the ca
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -216,11 +215,3 @@ async def _commit_family(
             data=household_state(fam, today, {"type": c.action, **c.change}),
             causation_id=causation_id,
         )
-
-
-def families_of(ids: Iterable[str]) -> ChangeSet:
-    """A change set touching these families (flags and status recomputed, no change of their own)."""
-    cs = ChangeSet()
-    for fid in ids:
-        cs.touch(fid)
-    return cs
