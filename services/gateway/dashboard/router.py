@@ -1,4 +1,4 @@
-"""Serves the dashboard's three static files at /dashboard/ with a strict Content-Security-Policy.
+"""Serves the dashboard's static files at /dashboard/ with a strict Content-Security-Policy.
 
 Explicit routes rather than a StaticFiles mount: only these files exist, and each answer carries the headers
 below (the gateway's SecurityHeaders adds a CSP only under /api).
@@ -18,6 +18,9 @@ FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    # One message catalogue per language; the page reads them with fetch (connect-src 'self').
+    "messages-id.json": "application/json",
+    "messages-en.json": "application/json",
 }
 # Everything from this origin only: no inline script or style, no framing, API calls to the same gateway.
 CSP = (
@@ -43,7 +46,7 @@ async def dashboard_index() -> Response:
 
 @router.get("/dashboard/{name}")
 async def dashboard_asset(name: str) -> Response:
-    """The page's script and stylesheet; nothing else is served from here."""
+    """The page's script, stylesheet and message catalogues; nothing else is served from here."""
     return _file(name)
 
 

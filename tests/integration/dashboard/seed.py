@@ -192,6 +192,11 @@ async def seed_registry(client: httpx.AsyncClient, t: Tokens) -> None:
     await call(client, "POST", fam, t.verifikator, 201, json=_family("13.71.09.1002", 23))
 
 
+async def register_family(client: httpx.AsyncClient, t: Tokens, kelurahan: str, serial: int) -> None:
+    """One more family, registered through the API (no desil: never listed)."""
+    await call(client, "POST", "/api/registry/families", t.verifikator, 201, json=_family(kelurahan, serial))
+
+
 async def seed_rule(client: httpx.AsyncClient, t: Tokens) -> int:
     """A SEMBAKO rule version (desil 1-4, flat Rp600k); waits until disbursement has seen every family."""
     body = {

@@ -21,13 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.integration.dashboard.seed import KEC_KURANJI, KEC_SELATAN, TKSK_SELATAN, Tokens, bearer, seed_city
+from tests.integration.dashboard.seed import (
+    KEC_KURANJI,
+    KEC_SELATAN,
+    TKSK_SELATAN,
+    Tokens,
+    bearer,
+    register_family,
+    seed_city,
+)
 from tests.support.api import token
 from tests.support.infra import REPO
 from tests.support.waiting import wait_for
@@ -154,8 +163,38 @@ async def expected_numbers(server: Server, tok: str) -> dict[str, float]:
     want["kpi-checks-open"] = sum(w["counts"].get(s, 0) for w in workload for s in in_progress)
     want["kpi-checks-overdue"] = (await _get(server, tok, "/api/verification/ground-checks/overdue?limit=1"))["total"]
 
-    tahap = (await _get(server, tok, "/api/disbursement/tahap"))[0]
+    if wilayah_level(tok) == 3:  # a kecamatan-scoped user also sees its kelurahan
+        kelurahan = (await _get(server, tok, "/api/registry/aggregates/families?group_by=kelurahan"))["groups"]
+        for g in kelurahan:
+            code = g["code"]
+            want[f"families-total-{code}"] = g["families"]
+            want[f"members-total-{code}"] = g["members"]
+            for status in ("active", "needs_verification", "inactive"):
+                want[f"status-{status}-{code}"] = g["by_data_status"].get(status, 0)
+            want[f"flags-total-{code}"] = sum(g["open_flags"].values())
+    if role_of(tok) in ("tksk", "psm", "pendamping_pkh"):
+        mine = await _get(server, tok, f"/api/verification/ground-checks?limit=500&assigned_to={subject_of(tok)}")
+        want["queue-total"] = sum(1 for c in mine["items"] if c["status"] in ("open", "assigned", "returned"))
+
+    tahap_list = await _get(server, tok, "/api/disbursement/tahap")
+    tahap = opening_tahap(tahap_list)
     want["tahap-list-size"] = tahap["listed_count"]
+    # The trend: this programme's tahap up to the shown one (here every tahap of the seed), per kecamatan.
+    for earlier in [x for x in tahap_list if x["programme_code"] == tahap["programme_code"]]:
+        if earlier["status"] == "cancelled" or earlier["created_at"] > tahap["created_at"]:
+            continue
+        trend = await _get(server, tok, f"/api/disbursement/reports/tahap/{earlier['id']}/kecamatan")
+        tid = earlier["id"]
+        for r in trend["kecamatan"]:
+            code = r["kecamatan_code"]
+            want[f"trend-listed-{tid}-{code}"] = r["families_listed"]
+            want[f"trend-paid-{tid}-{code}"] = r["families_paid"]
+            want[f"trend-failed-{tid}-{code}"] = sum(r["failures_by_reason"].values())
+            for reason, n in r["failures_by_reason"].items():
+                want[f"trend-failures-{reason}-{tid}-{code}"] = n
+        want[f"trend-listed-{tid}"] = sum(r["families_listed"] for r in trend["kecamatan"])
+        want[f"trend-paid-{tid}"] = sum(r["families_paid"] for r in trend["kecamatan"])
+        want[f"trend-failed-{tid}"] = sum(sum(r["failures_by_reason"].values()) for r in trend["kecamatan"])
     report = await _get(server, tok, f"/api/disbursement/reports/tahap/{tahap['id']}/kecamatan")
     for r in report["kecamatan"]:
         code = r["kecamatan_code"]
@@ -182,6 +221,31 @@ async def expected_numbers(server: Server, tok: str) -> dict[str, float]:
         want["kpi-paid-pct"] = 100 * want["kpi-paid"] / want["kpi-planned"]
     want["kpi-breaks"] = sum(r["breaks_open"] for r in report["kecamatan"])
     return want
+
+
+def claims_of(tok: str) -> dict[str, Any]:
+    """The token's claims (read, not verified: the server verified them)."""
+    return dict(jwt.decode(tok, options={"verify_signature": False}))
+
+
+def wilayah_level(tok: str) -> int:
+    """2 kota, 3 kecamatan, 4 kelurahan."""
+    return len(str(claims_of(tok)["wilayah"]).split("."))
+
+
+def role_of(tok: str) -> str:
+    return str(claims_of(tok)["role"])
+
+
+def subject_of(tok: str) -> str:
+    return str(claims_of(tok)["sub"])
+
+
+def opening_tahap(tahap_list: list[dict[str, Any]]) -> dict[str, Any]:
+    """The tahap the page opens on: the newest with payment lines (approved on), else the newest."""
+    usable = [x for x in tahap_list if x["status"] != "cancelled"]
+    with_lines = [x for x in usable if x["status"] in ("approved", "paying", "closed")]
+    return (with_lines or usable or tahap_list)[0]
 
 
 # ---------- reading the page ----------
@@ -219,6 +283,26 @@ def assert_page_matches(page: dict[str, float], want: dict[str, float]) -> None:
     assert not extra, extra
 
 
+def assert_fits_the_screen(chrome: webdriver.Chrome) -> None:
+    """No table needs a horizontal scroll bar at the test's 1440 px window, and neither does the page."""
+    overflowing = chrome.execute_script(
+        "return Array.from(document.querySelectorAll('.table-wrap'))"
+        ".filter((w) => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1)"
+        ".map((w) => w.parentElement.id || w.parentElement.className);"
+    )
+    assert overflowing == []
+    assert chrome.execute_script("return document.documentElement.scrollWidth <= window.innerWidth;")
+
+
+def assert_chart_labels_whole(chrome: webdriver.Chrome) -> None:
+    """Every chart label starts inside its chart (long kecamatan names were cut at the left edge)."""
+    cut = chrome.execute_script(
+        "return Array.from(document.querySelectorAll('svg.chart text.axis'))"
+        ".filter((t) => t.getBBox().x < 0).map((t) => t.textContent);"
+    )
+    assert cut == []
+
+
 def save_screenshot(chrome: webdriver.Chrome, target: Path) -> None:
     """A full-page PNG: the viewport is made as tall as the page for the shot."""
     height = int(chrome.execute_script("return document.documentElement.scrollHeight;"))
@@ -250,9 +334,11 @@ async def test_dashboard_shows_the_apis_numbers_for_dinsos_and_only_its_kecamata
     # Before any data: the empty states, not a broken page.
     open_dashboard(browser, server.base, tokens.verifikator)
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="empty-overview"]').is_displayed()
-    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="empty-money"]').text == "No tahap yet."
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="empty-money"]').text == "Belum ada tahap."
 
     await seed_city(server.client, tokens)
+    # Bungus Teluk Kabung, the longest kecamatan name, whose chart label used to be cut at the left edge.
+    await register_family(server.client, tokens, "13.71.05.1001", 31)
 
     # Dinsos (whole city): both kecamatan, every number as the API says.
     open_dashboard(browser, server.base, tokens.verifikator)
@@ -270,7 +356,23 @@ async def test_dashboard_shows_the_apis_numbers_for_dinsos_and_only_its_kecamata
     assert page["amount-planned-13.71.01"] == 1_800_000
     assert page["failures-not_found-13.71.01"] == 1
     assert page["breaks-open-13.71.01"] == 1
-    assert text_of(browser, "amount-planned-13.71.01") == "Rp 1.800.000"
+    assert text_of(browser, "money-planned-13.71.01") == "Rp 1.800.000"
+    # The overview's amounts are compact so that the table fits the screen; the full amount is the tooltip.
+    planned = browser.find_element(By.CSS_SELECTOR, '[data-testid="amount-planned-13.71.01"]')
+    assert (planned.text, planned.get_attribute("title")) == ("Rp 1,8 jt", "Rp 1.800.000")
+    assert_fits_the_screen(browser)
+    assert_chart_labels_whole(browser)
+    # Bahasa Indonesia by default; the switch gives English with the same numbers.
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "id"
+    assert text_of(browser, "lang-switch") == "EN"
+    assert "Keluarga menurut desil" in browser.page_source
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="lang-switch"]').click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en")
+    assert "Families by desil" in browser.page_source
+    assert text_of(browser, "lang-switch") == "ID"
+    assert_page_matches(page_numbers(browser), want)
+    browser.find_element(By.CSS_SELECTOR, '[data-testid="lang-switch"]').click()
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "id")
     assert text_of(browser, "scope-code") == "13.71"
     assert "Padang" in text_of(browser, "scope-name")
     # The token left the address bar; no personal data on the overview.
@@ -288,27 +390,49 @@ async def test_dashboard_shows_the_apis_numbers_for_dinsos_and_only_its_kecamata
     open_dashboard(browser, server.base, tokens.tksk_selatan)
     page = page_numbers(browser)
     assert_page_matches(page, await expected_numbers(server, tokens.tksk_selatan))
-    kecamatan_shown = {k.removeprefix("families-total-") for k in page if k.startswith("families-total-")}
-    assert kecamatan_shown == {KEC_SELATAN}
+    areas_shown = {k.removeprefix("families-total-") for k in page if k.startswith("families-total-")}
+    assert {code for code in areas_shown if code.count(".") == 2} == {KEC_SELATAN}
+    assert all(code.startswith(KEC_SELATAN) for code in areas_shown)
     assert {k.removeprefix("money-listed-") for k in page if k.startswith("money-listed-")} == {KEC_SELATAN}
     assert KEC_KURANJI not in browser.page_source
     assert text_of(browser, "scope-code") == KEC_SELATAN
     assert text_of(browser, "scope-name") == "Padang Selatan"
+    # The TKSK's own view: its kecamatan per kelurahan, and its work queue (checks assigned and not done).
+    kelurahan_rows = browser.find_elements(By.CSS_SELECTOR, '[data-testid^="kel-row-"]')
+    assert len(kelurahan_rows) >= 2
+    assert all(str(r.get_attribute("data-testid")).startswith(f"kel-row-{KEC_SELATAN}.") for r in kelurahan_rows)
+    assert page["queue-total"] >= 1
     save_screenshot(browser, tmp_path / "dashboard-tksk.png")
 
+    # A newer tahap without payment lines: the page stays on the paid one and says why.
+    rules = await _get(server, tokens.verifikator, "/api/disbursement/programmes/SEMBAKO/rules")
+    newest_rule = max(r["version"] for r in rules)  # the seed's own rule version
+    body = {"programme_code": "SEMBAKO", "label": "2026-II", "as_of": "2026-06-01", "rule_version": newest_rule}
+    created = await server.client.post("/api/disbursement/tahap", json=body, headers=bearer(tokens.verifikator))
+    assert created.status_code == 201, created.text
+    open_dashboard(browser, server.base, tokens.verifikator)
+    notice = text_of(browser, "tahap-notice")
+    assert ("SEMBAKO 2026-II (draf)" in notice, notice.endswith("SEMBAKO 2026-I.")) == (True, True), notice
+    shown = opening_tahap(await _get(server, tokens.verifikator, "/api/disbursement/tahap"))
+    assert (shown["label"], shown["status"]) == ("2026-I", "paying")
+    assert browser.find_element(By.CSS_SELECTOR, '[data-testid="tahap-status"]').get_attribute("data-status") == (
+        "paying"
+    )
+    assert_page_matches(page_numbers(browser), await expected_numbers(server, tokens.verifikator))
+
     # A wilayah without data: empty states; a refused token: the server's problem detail, and the sign-in form.
-    open_dashboard(browser, server.base, token(server.data_dir, "tksk", "13.71.05", subject="tksk-05"))
+    open_dashboard(browser, server.base, token(server.data_dir, "tksk", "13.71.06", subject="tksk-06"))
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="empty-overview"]').is_displayed()
     assert browser.find_element(By.CSS_SELECTOR, '[data-testid="empty-workload"]').is_displayed()
     # A PSM may read the registry but not payments: the money section shows the API's 403 problem detail.
     open_dashboard(browser, server.base, token(server.data_dir, "psm", "13.71.01.1001", subject="psm-1001"))
     money_error = text_of(browser, "error-money")
-    assert money_error.startswith("Error 403:")
-    assert len(money_error) > len("Error 403: ")
+    assert money_error.startswith("Galat 403:")
+    assert len(money_error) > len("Galat 403: ")
     assert page_numbers(browser)["families-total-13.71.01"] == 3  # the families of kelurahan 1001 only
     forged = tokens.verifikator[:-6] + "AAAAAA"
     open_dashboard(browser, server.base, forged, until="signed-out")
     alert = text_of(browser, "error-global")
-    assert alert.startswith("The token was refused:")
+    assert alert.startswith("Token ditolak:")
     assert "invalid token" in alert
     assert browser.find_element(By.ID, "token-panel").is_displayed()
