@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.disbursement.app import create_app as create_disbursement
 from services.disbursement.settings import DisbursementSettings
+from services.gateway.apidocs.router import apidocs_router
 from services.gateway.dashboard.router import router as dashboard_router
 from services.gateway.guard import ApiGuard
 from services.gateway.headers import HeaderLimits, SecurityHeaders
@@ -76,6 +77,9 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
         description="Single entry to the Tepat services: registry, verification, disbursement.",
         version="1.0.0",
         lifespan=lifespan,
+        # Served by apidocs_router from this installation instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
     # Starlette runs the middleware added last first: request ids, header limits, security headers, CORS, and the
     # guard (rate limits, authentication, body limits) of /api, /metrics and /oauth/token.
@@ -93,6 +97,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
     app.add_middleware(RequestContextMiddleware, service="gateway")
     install_problem_handlers(app)
     app.include_router(dashboard_router)
+    app.include_router(apidocs_router(app.title))
     app.include_router(
         oauth_router(
             clients=load_clients(settings.oauth_clients_file),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -171,3 +172,29 @@ async def test_location_headers_carry_the_gateway_prefix_in_embedded_mode(tmp_pa
         location = r.headers["location"]
         assert location.startswith("/api/registry/families/")
         assert (await client.get(location, headers=headers)).status_code == 200
+
+
+async def test_api_docs_and_every_asset_they_reference_come_from_the_gateway(tmp_path: Path) -> None:
+    async with running(create_app(GatewaySettings(data_dir=tmp_path))) as client:
+        for page in ("/docs", "/redoc"):
+            r = await client.get(page)
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/html")
+            csp = r.headers["content-security-policy"]
+            script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+            assert script_src.split() == ["script-src", "'self'"]
+            refs = re.findall(r'(?:src|href|spec-url)="([^"]+)"', r.text)
+            assert refs, page
+            assert not [u for u in refs if not u.startswith("/")], f"{page} refers to another origin: {refs}"
+            assert "<script>" not in r.text  # no inline script
+            for ref in refs:
+                asset = await client.get(ref)
+                assert asset.status_code == 200, ref
+                assert len(asset.content) > 0, ref
+            # The assets the pages start from are the real bundles, not placeholders.
+            if page == "/docs":
+                init = (await client.get("/docs/assets/swagger-init.js")).text
+                assert 'url: "/openapi.json"' in init
+                assert "SwaggerUIBundle" in (await client.get("/docs/assets/swagger-ui-bundle.js")).text
+        assert (await client.get("/docs/assets/../settings.py")).status_code == 404
+        assert (await client.get("/docs/assets/core.py")).status_code == 404
