@@ -34,34 +34,25 @@ CSP = (
 )
 HEADERS = {"Content-Security-Policy": CSP}
 
-_SWAGGER_PAGE = f"""<!doctype html>
+_PAGE = f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{{title}}</title>
 <link rel="icon" type="image/png" href="{ASSET_PREFIX}favicon.png">
-<link rel="stylesheet" href="{ASSET_PREFIX}swagger-ui.css">
+{{head}}
 </head>
 <body>
-<div id="swagger-ui"></div>
+{{body}}
+</body>
+</html>
+"""
+_SWAGGER_HEAD = f'<link rel="stylesheet" href="{ASSET_PREFIX}swagger-ui.css">'
+_SWAGGER_BODY = f"""<div id="swagger-ui"></div>
 <script src="{ASSET_PREFIX}swagger-ui-bundle.js"></script>
-<script src="{ASSET_PREFIX}swagger-init.js"></script>
-</body>
-</html>
-"""
-_REDOC_PAGE = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{{title}}</title>
-<link rel="icon" type="image/png" href="{ASSET_PREFIX}favicon.png">
-</head>
-<body>
-<redoc spec-url="/openapi.json"></redoc>
-<script src="{ASSET_PREFIX}redoc.standalone.js"></script>
-</body>
-</html>
-"""
+<script src="{ASSET_PREFIX}swagger-init.js"></script>"""
+_REDOC_BODY = f"""<redoc spec-url="/openapi.json"></redoc>
+<script src="{ASSET_PREFIX}redoc.standalone.js"></script>"""
 
 
 def apidocs_router(title: str) -> APIRouter:
@@ -70,11 +61,12 @@ def apidocs_router(title: str) -> APIRouter:
 
     @router.get("/docs")
     async def swagger_ui() -> Response:
-        return HTMLResponse(_SWAGGER_PAGE.format(title=f"{title} - Swagger UI"), headers=HEADERS)
+        page = _PAGE.format(title=f"{title} - Swagger UI", head=_SWAGGER_HEAD, body=_SWAGGER_BODY)
+        return HTMLResponse(page, headers=HEADERS)
 
     @router.get("/redoc")
     async def redoc() -> Response:
-        return HTMLResponse(_REDOC_PAGE.format(title=f"{title} - ReDoc"), headers=HEADERS)
+        return HTMLResponse(_PAGE.format(title=f"{title} - ReDoc", head="", body=_REDOC_BODY), headers=HEADERS)
 
     @router.get(ASSET_PREFIX + "{name}")
     async def asset(name: str) -> Response:
