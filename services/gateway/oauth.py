@@ -54,29 +54,35 @@ class ClientLockout:
         self.lock_s = lock_s
         self.clock = clock
         self.max_ids = max_ids
-        # client id -> (failures in a row, time of the first of them, locked until)
-        self._ids: OrderedDict[str, tuple[int, float, float]] = OrderedDict()
+        # digest of the client id -> (failures in a row, time of the first of them, locked until); digests, so a
+        # made-up id of megabytes costs 32 bytes here.
+        self._ids: OrderedDict[bytes, tuple[int, float, float]] = OrderedDict()
 
     def locked_for(self, client_id: str) -> float:
         """Seconds until `client_id` may try again (0 when it may now)."""
-        entry = self._ids.get(client_id)
+        entry = self._ids.get(_digest(client_id))
         return max(0.0, entry[2] - self.clock()) if entry else 0.0
 
     def failed(self, client_id: str) -> None:
         """Record one wrong secret; failures older than the lockout period no longer count."""
         now = self.clock()
-        count, first, _ = self._ids.pop(client_id, (0, now, 0.0))
+        key = _digest(client_id)
+        count, first, _ = self._ids.pop(key, (0, now, 0.0))
         if now - first > self.lock_s:
             count, first = 0, now
         count += 1
         until = now + self.lock_s if count >= self.max_failures else 0.0
-        self._ids[client_id] = (0, now, until) if until else (count, first, 0.0)
+        self._ids[key] = (0, now, until) if until else (count, first, 0.0)
         if len(self._ids) > self.max_ids:
             self._ids.popitem(last=False)
 
     def succeeded(self, client_id: str) -> None:
         """A right secret clears the count."""
-        self._ids.pop(client_id, None)
+        self._ids.pop(_digest(client_id), None)
+
+
+def _digest(client_id: str) -> bytes:
+    return hashlib.sha256(client_id.encode()).digest()
 
 
 def load_clients(path: Path | None) -> dict[str, OAuthClient]:
