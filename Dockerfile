@@ -24,4 +24,6 @@ USER tepat
 
 EXPOSE 8000
 # sh only expands TEPAT_SERVICE; exec hands PID 1 to uvicorn so SIGTERM from `docker stop` drains it gracefully.
-CMD ["sh", "-c", "exec uvicorn --factory \"services.${TEPAT_SERVICE:?set TEPAT_SERVICE to registry, verification, disbursement or gateway}.app:create_app\" --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 20"]
+# The h11 parser bounds a request head at 64 KiB (4 x the gateway's MAX_HEADER_BYTES, as `tepat serve` does;
+# httptools has no such bound): a multi-megabyte header is cut off before it is buffered.
+CMD ["sh", "-c", "exec uvicorn --factory \"services.${TEPAT_SERVICE:?set TEPAT_SERVICE to registry, verification, disbursement or gateway}.app:create_app\" --host 0.0.0.0 --port 8000 --timeout-graceful-shutdown 20 --http h11 --h11-max-incomplete-event-size 65536"]

@@ -716,6 +716,10 @@ def demo_gateway_settings(data_dir: Path) -> Any:
         rate_limit_per_minute=1_000_000,
         rate_limit_burst=100_000,
         write_rate_limit_per_minute=1_000_000,
+        address_rate_limit_per_minute=1_000_000,
+        address_rate_limit_burst=1_000_000,
+        anonymous_rate_limit_per_minute=1_000_000,
+        anonymous_rate_limit_burst=1_000_000,
         log_level="WARNING",
     )
 

@@ -85,6 +85,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from services.gateway.app import create_app
+    from services.gateway.headers import server_limits
 
     settings = GatewaySettings()
     host = args.host or settings.host
@@ -93,7 +94,9 @@ def _serve(args: argparse.Namespace) -> None:
 
     prepare(settings, f"http://{host}:{port}")
     print(f"Tepat gateway on http://{host}:{port}  (API docs: http://{host}:{port}/docs)", flush=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="warning", **server_limits(settings.max_header_bytes)
+    )
 
 
 def _make_migration(name: str, message: str) -> None:

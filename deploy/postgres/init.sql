@@ -8,18 +8,20 @@
 -- Each service connects as its own role, and its role owns only its schema: a service cannot read or write another
 -- service's tables, it has to go through that service's API or events.
 
--- Roles are cluster-wide, hence the existence checks. The passwords equal the role names for local runs and
--- tests only; production overrides them (ALTER ROLE ... PASSWORD from the secret store) after this script.
+-- Roles are cluster-wide, hence the existence checks. They are created without a password (no password login is
+-- possible until one is set): passwords come from the deployment, never from this file. docker-compose.yml sets
+-- them from required variables (deploy/postgres/service-passwords.sh); local and test clusters run
+-- deploy/postgres/dev-passwords.sql after this script.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'registry') THEN
-        CREATE ROLE registry LOGIN PASSWORD 'registry';
+        CREATE ROLE registry LOGIN;
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'verification') THEN
-        CREATE ROLE verification LOGIN PASSWORD 'verification';
+        CREATE ROLE verification LOGIN;
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'disbursement') THEN
-        CREATE ROLE disbursement LOGIN PASSWORD 'disbursement';
+        CREATE ROLE disbursement LOGIN;
     END IF;
 END
 $$;

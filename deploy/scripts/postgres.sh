@@ -6,6 +6,7 @@
 # start    installs PostgreSQL if needed, creates/starts the cluster, sets the superuser password, creates database
 #          `tepat` if missing and runs deploy/postgres/init.sql in it (idempotent).
 # createdb drops and re-creates database NAME and runs init.sql in it (a fresh database for a test run).
+#          Both also run dev-passwords.sql: on this local cluster each service role's password is its name.
 # url      prints the superuser URL of database DB (default tepat).
 #
 # Environment: TEPAT_PG_PORT (default 55432), TEPAT_PG_VERSION (default: the version of an existing `tepat`
@@ -18,6 +19,7 @@ PORT="${TEPAT_PG_PORT:-55432}"
 CLUSTER="tepat"
 DB="tepat"
 INIT_SQL="$REPO/deploy/postgres/init.sql"
+DEV_PASSWORDS_SQL="$REPO/deploy/postgres/dev-passwords.sql"
 SUPERUSER_PASSWORD="postgres"
 
 log() { echo "postgres.sh: $*" >&2; }
@@ -100,6 +102,7 @@ valid_db_name() { [[ "$1" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "invalid database
 
 run_init() {
     su_psql -d "$1" -f - <"$INIT_SQL" >/dev/null
+    su_psql -d "$1" -f - <"$DEV_PASSWORDS_SQL" >/dev/null
 }
 
 ensure_db() {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -10,14 +11,16 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.disbursement.app import create_app as create_disbursement
 from services.disbursement.settings import DisbursementSettings
+from services.gateway.apidocs.router import apidocs_router
 from services.gateway.dashboard.router import router as dashboard_router
 from services.gateway.guard import ApiGuard
-from services.gateway.headers import SecurityHeaders
-from services.gateway.oauth import load_clients, oauth_router
-from services.gateway.proxy import forward
+from services.gateway.headers import HeaderLimits, SecurityHeaders
+from services.gateway.oauth import ClientLockout, load_clients, oauth_router
+from services.gateway.proxy import PrefixedLocation, forward
 from services.gateway.settings import GatewaySettings
 from services.gateway.upstreams import Upstream, upstreams
 from services.registry.app import create_app as create_registry
@@ -50,8 +53,8 @@ def _verifier(settings: GatewaySettings) -> TokenVerifier:
     )
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    """Build the gateway."""
+def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """Build the gateway (`clock` drives rate limits and lockouts; tests move it instead of sleeping)."""
     settings = settings or GatewaySettings()
     configure_logging(settings.log_level, json_lines=settings.log_json)
     routes = upstreams(settings)
@@ -74,17 +77,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         description="Single entry to the Tepat services: registry, verification, disbursement.",
         version="1.0.0",
         lifespan=lifespan,
+        # Served by apidocs_router from this installation instead of FastAPI's CDN pages.
+        docs_url=None,
+        redoc_url=None,
     )
-    # Starlette runs the middleware added last first: request ids, then headers, CORS, and the /api guard.
-    app.add_middleware(
-        ApiGuard,
-        verifier=_verifier(settings),
-        max_body_bytes=settings.max_body_bytes,
-        max_upload_bytes=settings.max_upload_bytes,
-        per_minute=settings.rate_limit_per_minute,
-        burst=settings.rate_limit_burst,
-        writes_per_minute=settings.write_rate_limit_per_minute,
-    )
+    # Starlette runs the middleware added last first: request ids, header limits, security headers, CORS, and the
+    # guard (rate limits, authentication, body limits) of /api, /metrics and /oauth/token.
+    app.add_middleware(ApiGuard, verifier=_verifier(settings), settings=settings, clock=clock)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -94,9 +93,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             expose_headers=["ETag", "X-Request-ID", "X-Correlation-ID", "Retry-After"],
         )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeaderLimits, max_bytes=settings.max_header_bytes, max_count=settings.max_header_count)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     install_problem_handlers(app)
     app.include_router(dashboard_router)
+    app.include_router(apidocs_router(app.title))
     app.include_router(
         oauth_router(
             clients=load_clients(settings.oauth_clients_file),
@@ -104,6 +105,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             ttl_s=settings.token_ttl_s,
+            lockout=ClientLockout(
+                max_failures=settings.oauth_lockout_failures, lock_s=settings.oauth_lockout_s, clock=clock
+            ),
         )
     )
 
@@ -120,9 +124,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             return JSONResponse({"status": "ready", "services": checks})
         return problem_response(503, "Some services are not ready", code="not_ready", services=checks)
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        # The guard lets only the system role this far (tepat_gateway_* and the request metrics of this process).
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     if embedded:
         for up in routes:
-            app.mount(up.prefix, embedded[up.name])
+            app.mount(up.prefix, PrefixedLocation(embedded[up.name], up.prefix))
     else:
         for up in routes:
             _add_proxy_route(app, up)

@@ -10,17 +10,23 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.gateway.metrics import GATEWAY_REJECTIONS
+from services.gateway.settings import GatewaySettings
+from shared.auth.permissions import Permission, allowed
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
 from shared.http.problems import problem_response
 
-# Reachable without a token: liveness, readiness, metrics and API documents.
-PUBLIC_SUFFIXES = ("/healthz", "/readyz", "/metrics", "/openapi.json")
+# Reachable without a token under /api: liveness, readiness and API documents. Metrics need the system role.
+PUBLIC_SUFFIXES = ("/healthz", "/readyz", "/openapi.json")
+METRICS_PATH = "/metrics"
+TOKEN_PATH = "/oauth/token"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 UPLOAD_MARKER = "/imports"
 
@@ -90,72 +96,96 @@ class VerifiedTokens:
 
 
 class ApiGuard:
-    """Authenticate, rate-limit and size-limit every /api request."""
+    """Rate-limit, authenticate and size-limit every /api request, the gateway's /metrics and /oauth/token.
+
+    Order matters: the per-address bucket comes before any token is looked at, and a request that fails
+    authentication is charged to a stricter per-address bucket, so a flood of missing or forged tokens (or of
+    wrong client secrets) ends in 429 instead of an endless stream of 401s.
+    """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         verifier: TokenVerifier,
-        max_body_bytes: int,
-        max_upload_bytes: int,
-        per_minute: int,
-        burst: int,
-        writes_per_minute: int,
+        settings: GatewaySettings,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.tokens = VerifiedTokens(verifier)
-        self.max_body = max_body_bytes
-        self.max_upload = max_upload_bytes
-        self.clients = TokenBuckets(per_minute, burst)
-        self.writes = TokenBuckets(writes_per_minute, max(1, writes_per_minute // 6))
+        self.max_body = settings.max_body_bytes
+        self.max_upload = settings.max_upload_bytes
+        self.clock = clock
+        self.addresses = TokenBuckets(settings.address_rate_limit_per_minute, settings.address_rate_limit_burst)
+        self.anonymous = TokenBuckets(settings.anonymous_rate_limit_per_minute, settings.anonymous_rate_limit_burst)
+        self.clients = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        writes = settings.write_rate_limit_per_minute
+        self.writes = TokenBuckets(writes, max(1, writes // 6))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check one request."""
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/"):
+        api = path.startswith("/api/")
+        if scope["type"] != "http" or not (api or path in (METRICS_PATH, TOKEN_PATH)):
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
-        public = path.endswith(PUBLIC_SUFFIXES) and method in {"GET", "HEAD"}
-        client_key = _client_ip(scope)
-        if not public:
-            token = _bearer(scope)
-            if token is None:
-                await _reply(scope, receive, send, 401, "A bearer token is required.", {"WWW-Authenticate": "Bearer"})
+        now = self.clock()
+        address = _client_ip(scope)
+        if wait := self.addresses.take(address, now):
+            await _too_many(scope, receive, send, wait, "address_limited")
+            return
+        client_key = address
+        if path == TOKEN_PATH:
+            # Every token request is unauthenticated traffic, whatever its outcome.
+            if wait := self.anonymous.take(address, now):
+                await _too_many(scope, receive, send, wait, "unauthenticated_limited")
                 return
-            try:
-                principal = self.tokens.verify(token)
-            except TokenError as exc:
-                headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-                await _reply(scope, receive, send, 401, str(exc), headers, code="invalid_token")
+        elif not (api and path.endswith(PUBLIC_SUFFIXES) and method in {"GET", "HEAD"}):
+            principal = await self._authenticate(scope, receive, send, address, now)
+            if principal is None:
+                return
+            if path.endswith(METRICS_PATH) and not allowed(principal.role, Permission.OPERATE):
+                GATEWAY_REJECTIONS.labels("forbidden_metrics").inc()
+                await _reply(scope, receive, send, 403, "Metrics are for the system role.", code="forbidden")
                 return
             client_key = f"sub:{principal.subject}"
-        now = time.monotonic()
         wait = self.clients.take(client_key, now)
-        if not wait and method in WRITE_METHODS:
+        if not wait and api and method in WRITE_METHODS:
             wait = self.writes.take(f"{client_key}|{_route_group(path)}", now)
         if wait:
-            retry = str(max(1, math.ceil(wait)))
-            await _reply(
-                scope,
-                receive,
-                send,
-                429,
-                "Rate limit exceeded; retry later.",
-                {"Retry-After": retry},
-                code="rate_limited",
-            )
+            await _too_many(scope, receive, send, wait, "rate_limited")
             return
         limit = self.max_upload if UPLOAD_MARKER in path else self.max_body
         declared = _content_length(scope)
         if declared is not None and declared > limit:
+            GATEWAY_REJECTIONS.labels("body_too_large").inc()
             await _reply(scope, receive, send, 413, f"Request body larger than {limit} bytes.", code="body_too_large")
             return
         if declared is None and method in WRITE_METHODS and UPLOAD_MARKER not in path:
             await self._call_buffered(scope, receive, send, limit)
             return
         await self._call_counting(scope, receive, send, limit)
+
+    async def _authenticate(
+        self, scope: Scope, receive: Receive, send: Send, address: str, now: float
+    ) -> Principal | None:
+        """The request's principal, or None once a 401 (or, past the unauthenticated bucket, a 429) is sent."""
+        token = _bearer(scope)
+        if token is not None:
+            try:
+                return self.tokens.verify(token)
+            except TokenError as exc:
+                detail, headers = str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                code: str | None = "invalid_token"
+        else:
+            detail, headers, code = "A bearer token is required.", {"WWW-Authenticate": "Bearer"}, None
+        if wait := self.anonymous.take(address, now):
+            await _too_many(scope, receive, send, wait, "unauthenticated_limited")
+            return None
+        GATEWAY_REJECTIONS.labels("unauthenticated").inc()
+        await _reply(scope, receive, send, 401, detail, headers, code=code)
+        return None
 
     async def _call_buffered(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         # A chunked body on an ordinary route is read here first (it is small by definition), so an oversized
@@ -169,6 +199,7 @@ class ApiGuard:
                 break
             seen += len(message.get("body", b""))
             if seen > limit:
+                GATEWAY_REJECTIONS.labels("body_too_large").inc()
                 await _reply(
                     scope, receive, send, 413, f"Request body larger than {limit} bytes.", code="body_too_large"
                 )
@@ -207,6 +238,7 @@ class ApiGuard:
         except _BodyTooLarge:
             if started:
                 raise
+            GATEWAY_REJECTIONS.labels("body_too_large").inc()
             await _reply(scope, receive, send, 413, f"Request body larger than {limit} bytes.", code="body_too_large")
 
 
@@ -237,6 +269,12 @@ def _content_length(scope: Scope) -> int | None:
 def _client_ip(scope: Scope) -> str:
     client = scope.get("client")
     return f"ip:{client[0]}" if client else "ip:unknown"
+
+
+async def _too_many(scope: Scope, receive: Receive, send: Send, wait: float, reason: str) -> None:
+    GATEWAY_REJECTIONS.labels(reason).inc()
+    headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+    await _reply(scope, receive, send, 429, "Rate limit exceeded; retry later.", headers, code="rate_limited")
 
 
 async def _reply(

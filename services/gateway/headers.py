@@ -1,8 +1,13 @@
-"""Security headers on every gateway response."""
+"""Security headers on every gateway response, and limits on the request headers it accepts."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.gateway.metrics import GATEWAY_REJECTIONS
+from shared.http.problems import problem_response
 
 _ALWAYS = [
     (b"x-content-type-options", b"nosniff"),
@@ -37,3 +42,41 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeaderLimits:
+    """431 for a request whose headers are too many or too large, before anything parses them (a token, an id).
+
+    The server's own limit (h11's largest incomplete event, see `server_limits`) stops a multi-megabyte head
+    before it is even buffered; this check holds under any server and answers with a problem document.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_count: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_count = max_count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check one request's headers."""
+        if scope["type"] == "http":
+            headers = scope.get("headers", ())
+            size = sum(len(k) + len(v) for k, v in headers)
+            if len(headers) > self.max_count or size > self.max_bytes:
+                GATEWAY_REJECTIONS.labels("header_too_large").inc()
+                detail = f"Request headers exceed {self.max_count} fields or {self.max_bytes} bytes."
+                response = problem_response(
+                    431,
+                    detail,
+                    title="Request header fields too large",
+                    code="headers_too_large",
+                    instance=scope.get("path"),
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def server_limits(max_header_bytes: int) -> dict[str, Any]:
+    """uvicorn options that bound the request head: the h11 parser (httptools has no such limit) buffering at
+    most four times the header limit, so a larger head is cut off by the server before the app sees it."""
+    return {"http": "h11", "h11_max_incomplete_event_size": 4 * max_header_bytes}

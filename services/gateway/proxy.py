@@ -6,6 +6,7 @@ import httpx
 from fastapi import Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.upstreams import Upstream
 from shared.context import correlation_id_var, request_id_var
@@ -56,6 +57,8 @@ async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Reques
                 502, f"The {upstream.name} service failed: {type(exc).__name__}.", code="upstream_error"
             )
     response_headers = {k: v for k, v in upstream_response.headers.items() if k.lower() not in _HOP_BY_HOP}
+    if "location" in response_headers:
+        response_headers["location"] = prefixed_location(response_headers["location"], upstream.prefix)
     length = upstream_response.headers.get("content-length")
     if request.method != "HEAD" and length is not None and length.isdigit() and int(length) <= _BUFFER_LIMIT:
         # Small answers (nearly all JSON) are read whole: a plain response is cheaper than a streamed one.
@@ -74,3 +77,40 @@ async def forward(client: httpx.AsyncClient, upstream: Upstream, request: Reques
         headers=response_headers,
         background=BackgroundTask(upstream_response.aclose),
     )
+
+
+def prefixed_location(location: str, prefix: str) -> str:
+    """A service's own absolute path (`/families/<id>`) as the client sees it through the gateway
+    (`/api/registry/families/<id>`); full URLs and paths already under the prefix are left alone."""
+    if not location.startswith("/") or location.startswith("//") or location.startswith(f"{prefix}/"):
+        return location
+    return f"{prefix}{location}"
+
+
+class PrefixedLocation:
+    """Embedded mode's counterpart of the proxy's rewrite: a mounted service's Location headers get its prefix."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request through the mounted service."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_prefixed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (
+                        k,
+                        prefixed_location(v.decode("latin-1"), self.prefix).encode("latin-1")
+                        if k == b"location"
+                        else v,
+                    )
+                    for k, v in message.get("headers", [])
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_prefixed)

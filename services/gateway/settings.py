@@ -38,6 +38,27 @@ class GatewaySettings(BaseSettings):
     write_rate_limit_per_minute: int = Field(
         default=300, ge=1, description="Writes (POST/PUT/PATCH/DELETE) per client per route per minute."
     )
+    address_rate_limit_per_minute: int = Field(
+        default=6000,
+        ge=1,
+        description="Requests per client address per minute, counted before authentication (an office behind one "
+        "NAT address shares it).",
+    )
+    address_rate_limit_burst: int = Field(default=1000, ge=1, description="Requests one address may send at once.")
+    anonymous_rate_limit_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="Unauthenticated requests (missing or bad token, every /oauth/token call) per address per minute.",
+    )
+    anonymous_rate_limit_burst: int = Field(default=20, ge=1, description="Unauthenticated requests at once.")
+    oauth_lockout_failures: int = Field(
+        default=5, ge=1, description="Wrong secrets in a row after which a client id is locked out."
+    )
+    oauth_lockout_s: int = Field(default=900, ge=1, description="How long a client id stays locked out.")
+    max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request head (all header names and values) before a 431."
+    )
+    max_header_count: int = Field(default=100, ge=10, description="Most request headers before a 431.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API.")
     oauth_clients_file: Path | None = Field(
         default=None, description="JSON file of OAuth2 client-credentials clients (id, secret sha256, role, wilayah)."

@@ -41,6 +41,8 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(request_id)
         cid_token = correlation_id_var.set(correlation_id)
         status: dict[str, Any] = {"code": 500}
+        # Mounts extend root_path in the shared scope: what they add to ours belongs in the route label.
+        root_path: str = scope.get("root_path", "")
         started = time.perf_counter()
 
         async def send_with_ids(message: Message) -> None:
@@ -59,7 +61,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_ids)
         finally:
             route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path", None)
+            path = f"{scope.get('root_path', '')[len(root_path) :]}{template}" if template else "unmatched"
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).inc()
             HTTP_LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
             request_id_var.reset(rid_token)

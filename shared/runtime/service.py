@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, text
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.audit.chain import AuditLog
 from shared.audit.router import audit_router
+from shared.auth.permissions import Permission
 from shared.auth.tokens import TokenVerifier, load_public_key
 from shared.bus.base import Publisher
 from shared.bus.kafka import KafkaConsumerRunner, KafkaPublisher
@@ -29,6 +30,7 @@ from shared.db.migrations import alembic_config, upgrade_to_head
 from shared.events.topics import PROBE
 from shared.http.middleware import RequestContextMiddleware
 from shared.http.problems import install_problem_handlers, problem_response
+from shared.http.security import require
 from shared.inbox.consumer import BatchHandler, EventConsumer, Handler
 from shared.observability.logging import configure_logging
 from shared.outbox.relay import OutboxRelay
@@ -212,7 +214,7 @@ def build_service_app(definition: ServiceDefinition, *, bus: LocalBus | None = N
 
 
 def health_router(service: str) -> APIRouter:
-    """/healthz (alive), /readyz (database and bus reachable), /metrics (Prometheus)."""
+    """/healthz (alive), /readyz (database and bus reachable), /metrics (Prometheus, role system)."""
     router = APIRouter(tags=["ops"])
 
     @router.get("/healthz", summary="Liveness")
@@ -230,7 +232,13 @@ def health_router(service: str) -> APIRouter:
             return JSONResponse({"status": "ready", "service": service, "checks": checks})
         return problem_response(503, "Service not ready", code="not_ready", service=service, checks=checks)
 
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    # Not public: only the system role (a Prometheus scraping with a client-credentials token) reads them.
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        include_in_schema=False,
+        dependencies=[Depends(require(Permission.OPERATE))],
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

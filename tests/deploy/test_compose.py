@@ -59,17 +59,27 @@ REQUIRED_GATEWAY_FIELDS = {
 }
 AUTH_KEY_FIELDS = {"auth_public_key_file", "auth_jwks_url"}
 
-_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}")
+_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+# Variables that hold secrets: Compose must require them (${VAR:?message}), never ship a working default.
+_SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PRIVATE", re.I)
+
+
+def required_value(name: str) -> str:
+    """What a required variable stands for in these checks (the operator's value is unknown here)."""
+    return f"required-{name}"
 
 
 def _interpolate(value: str) -> str:
-    """Resolve Compose's ``${VAR:-default}`` the way `docker compose config` does without a .env file."""
+    """Resolve Compose's ``${VAR:-default}`` the way `docker compose config` does without a .env file; a required
+    ``${VAR:?message}`` becomes `required_value(VAR)`."""
 
     def resolve(match: re.Match[str]) -> str:
-        default = match.group("default")
-        if default is None:
+        op = match.group("op") or ""
+        if op.endswith("?"):
+            return required_value(match.group("name"))
+        if not op:
             raise AssertionError(f"{match.group(0)} has no default: Compose would substitute an empty string")
-        return default
+        return match.group("arg")
 
     return _INTERPOLATION.sub(resolve, value.replace("$$", "\0")).replace("\0", "$")
 
@@ -201,9 +211,12 @@ def test_service_environment_is_complete_and_valid(
     url = urlsplit(settings.resolved_database_url)
     assert url.scheme == "postgresql+asyncpg"
     assert (url.hostname, url.port) == ("postgres", 5432)
-    # Each service connects as its own role (created by init.sql), never as the superuser.
-    assert (url.username, url.password) == (name, name)
+    # Each service connects as its own role (created by init.sql), never as the superuser, with the password the
+    # operator must give (the same variable sets it in PostgreSQL on the first start).
+    variable = f"TEPAT_{name.upper()}_DB_PASSWORD"
+    assert (url.username, url.password) == (name, required_value(variable))
     postgres_env = _environment(services["postgres"])
+    assert postgres_env[variable] == required_value(variable)
     assert url.path.lstrip("/") == postgres_env["POSTGRES_DB"]
     assert settings.kafka_bootstrap == "kafka:9092"
     if settings.auth_public_key_file is not None:
@@ -272,7 +285,8 @@ def test_app_services_have_healthchecks(services: dict[str, dict[str, Any]], nam
     healthcheck = services[name].get("healthcheck") or {}
     assert not healthcheck.get("disable"), f"{name}: healthcheck disabled"
     text = _healthcheck_text(services[name])
-    assert "/healthz" in text, f"{name}: healthcheck should hit /healthz: {text}"
+    # Readiness (database, bus, and for the gateway every service behind it), not mere liveness.
+    assert "/readyz" in text, f"{name}: healthcheck should hit /readyz: {text}"
     assert ":8000" in text, f"{name}: healthcheck should hit the app port 8000: {text}"
 
 
@@ -375,7 +389,7 @@ def test_app_factories_exist(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(DB_SERVICES))
 def test_init_sql_creates_role_and_schema(name: str) -> None:
     sql = " ".join(INIT_SQL.read_text(encoding="utf-8").split())
-    assert re.search(rf"CREATE ROLE {name} LOGIN PASSWORD '{name}'", sql), f"no login role {name}"
+    assert re.search(rf"CREATE ROLE {name} LOGIN;", sql), f"no login role {name}"
     assert f"CREATE SCHEMA IF NOT EXISTS {name} AUTHORIZATION {name};" in sql
     assert f"ALTER ROLE {name} SET search_path = {name};" in sql
     assert re.search(rf"GRANT CONNECT ON DATABASE %I TO {name}\b", sql), f"{name} cannot connect"
@@ -388,3 +402,68 @@ def test_init_sql_isolates_schemas() -> None:
     # No service may be granted anything on another service's schema or tables.
     for grant in re.finditer(r"GRANT\s+[^;']+?\s+ON\s+(?:SCHEMA|ALL TABLES IN SCHEMA)\s+(\w+)\s+TO\s+(\w+)", sql, re.I):
         assert grant.group(1) == grant.group(2), f"cross-schema grant: {grant.group(0)}"
+
+
+def test_no_secret_has_a_working_default() -> None:
+    """The probe found role passwords equal to role names and POSTGRES_PASSWORD defaulting to `postgres`."""
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    uses = list(_INTERPOLATION.finditer(text))
+    secrets = [m for m in uses if _SECRET_NAME.search(m.group("name"))]
+    assert {m.group("name") for m in secrets} >= {
+        "POSTGRES_PASSWORD",
+        "TEPAT_REGISTRY_DB_PASSWORD",
+        "TEPAT_VERIFICATION_DB_PASSWORD",
+        "TEPAT_DISBURSEMENT_DB_PASSWORD",
+    }
+    for m in secrets:
+        assert (m.group("op") or "").endswith("?"), f"{m.group(0)}: a secret must be required, not defaulted"
+    # No password written out anywhere in the file (user:password@ in a URL, or a literal value).
+    assert not re.search(r"://[^:/@\s]+:(?!\$\{)[^@\s]+@", text), "a URL carries a literal password"
+    for name, service in yaml.safe_load(text)["services"].items():
+        raw = service.get("environment") or {}
+        pairs = dict(item.split("=", 1) for item in raw) if isinstance(raw, list) else raw
+        for key, value in pairs.items():
+            if _SECRET_NAME.search(str(key)):
+                assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", str(value)), f"{name}: {key} is not a required variable"
+
+
+def test_init_sql_holds_no_password() -> None:
+    sql = INIT_SQL.read_text(encoding="utf-8")
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    assert "PASSWORD" not in code.upper(), "init.sql runs in production: passwords come from the deployment"
+
+
+def test_postgres_sets_service_passwords_from_the_required_variables(services: dict[str, dict[str, Any]]) -> None:
+    targets = {}
+    for volume in services["postgres"].get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if target.startswith("/docker-entrypoint-initdb.d/"):
+            targets[Path(target).name] = (REPO / source).resolve()
+    ordered = [targets[name] for name in sorted(targets)]
+    script = REPO / "deploy" / "postgres" / "service-passwords.sh"
+    # The image runs them in name order: roles first, then their passwords.
+    assert ordered.index(INIT_SQL.resolve()) < ordered.index(script.resolve())
+    text = script.read_text(encoding="utf-8")
+    for name in DB_SERVICES:
+        variable = f"TEPAT_{name.upper()}_DB_PASSWORD"
+        assert f"${{{variable}:?" in text, f"{script.name} must refuse to run without {variable}"
+        assert f"ALTER ROLE {name} PASSWORD :'{name}'" in text
+
+
+def test_servers_bound_the_request_head_like_tepat_serve() -> None:
+    from services.gateway.headers import server_limits
+
+    limits = server_limits(GatewaySettings().max_header_bytes)
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert f"--http {limits['http']}" in text
+    assert f"--h11-max-incomplete-event-size {limits['h11_max_incomplete_event_size']}" in text
+
+
+def test_metrics_are_not_public(services: dict[str, dict[str, Any]]) -> None:
+    from services.gateway.guard import PUBLIC_SUFFIXES
+
+    # Only the gateway publishes a port, and through it /metrics (its own and each service's) needs the system
+    # role: nothing else is reachable from outside the Compose network.
+    assert {name for name, service in services.items() if service.get("ports") or service.get("expose")} == {"gateway"}
+    assert [str(p) for p in services["gateway"]["ports"]] == ["8000:8000"]
+    assert not any(suffix.endswith("/metrics") for suffix in PUBLIC_SUFFIXES)

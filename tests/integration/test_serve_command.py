@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 
+from services.gateway.settings import GatewaySettings
 from tests.support.infra import REPO
 from tests.support.waiting import wait_for
 
@@ -20,6 +22,20 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _raw_status_of_huge_head(port: int, size: int) -> int | None:
+    """Send a GET whose Authorization header is `size` bytes; the status the server answered, or None if it
+    closed the connection before the whole head was even sent."""
+    head = f"GET /api/registry/families HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {'a' * size}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(head.encode())
+        try:
+            answer = sock.recv(64)
+        except ConnectionResetError:
+            return None
+    return int(answer.split()[1]) if answer.startswith(b"HTTP/1.1 ") else None
 
 
 async def test_serve_answers_health_for_all_services_and_accepts_cli_tokens(tmp_path: Path) -> None:
@@ -73,6 +89,15 @@ async def test_serve_answers_health_for_all_services_and_accepts_cli_tokens(tmp_
             assert (await client.post("/api/registry/ops/probe", headers=headers)).status_code == 202
             wrong = {"Authorization": f"Bearer {token[:-4]}AAAA"}
             assert (await client.post("/api/registry/ops/probe", headers=wrong)).status_code == 401
+
+            # Header limits hold in the real server: a head over the gateway's limit is a 431 problem, and one
+            # past the server's own bound (4 x the limit) is cut off by h11 before it is buffered whole.
+            limit = GatewaySettings().max_header_bytes
+            r = await client.get("/api/registry/families", headers={"Authorization": "Bearer " + "a" * (limit + 10)})
+            assert r.status_code == 431
+            assert r.json()["code"] == "headers_too_large"
+            assert await asyncio.to_thread(_raw_status_of_huge_head, port, 4 * 1024 * 1024) in (None, 400)
+            assert (await client.get("/healthz")).status_code == 200
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait, 30)

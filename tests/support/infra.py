@@ -18,6 +18,8 @@ import asyncpg
 
 REPO = Path(__file__).resolve().parents[2]
 INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
+# init.sql makes the roles without passwords; test clusters log in with password = role name.
+DEV_PASSWORDS_SQL = REPO / "deploy" / "postgres" / "dev-passwords.sql"
 SERVICES = ("registry", "verification", "disbursement")
 
 
@@ -80,6 +82,7 @@ async def create_database(infra: Infra, prefix: str) -> str:
     conn = await asyncpg.connect(infra.admin_url(name))
     try:
         await conn.execute(INIT_SQL.read_text())
+        await conn.execute(DEV_PASSWORDS_SQL.read_text())
     finally:
         await conn.close()
     return name

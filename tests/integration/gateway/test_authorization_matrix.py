@@ -41,7 +41,7 @@ from tests.support.api import auth, running
 from tests.support.waiting import wait_for
 
 # Routes reachable without a token (the gateway lets these through for GET/HEAD).
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}
 # Routes any authenticated caller may use: wilayah reference data (names and codes, no personal data).
 AUTHENTICATED_ONLY = {
     ("registry", "GET", "/wilayah/kecamatan"),
@@ -178,6 +178,10 @@ def _settings(tmp_path: Path) -> GatewaySettings:
         rate_limit_per_minute=1_000_000,
         rate_limit_burst=1_000_000,
         write_rate_limit_per_minute=1_000_000,
+        address_rate_limit_per_minute=1_000_000,
+        address_rate_limit_burst=1_000_000,
+        anonymous_rate_limit_per_minute=1_000_000,
+        anonymous_rate_limit_burst=1_000_000,
         log_json=False,
         log_level="WARNING",
     )

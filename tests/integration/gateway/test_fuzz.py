@@ -108,6 +108,10 @@ def test_no_input_makes_the_embedded_gateway_fail(tmp_path: Path, lifespans: Non
             rate_limit_per_minute=1_000_000,
             rate_limit_burst=1_000_000,
             write_rate_limit_per_minute=1_000_000,
+            address_rate_limit_per_minute=1_000_000,
+            address_rate_limit_burst=1_000_000,
+            anonymous_rate_limit_per_minute=1_000_000,
+            anonymous_rate_limit_burst=1_000_000,
             log_json=False,
             log_level="CRITICAL",
         )

@@ -12,6 +12,7 @@ import pytest
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from shared.auth.principal import Role
+from tests.integration.registry.helpers import family_body, kk
 from tests.support.api import auth, running
 from tests.support.cluster import SERVICES, Cluster, service_cluster
 from tests.support.infra import Infra
@@ -54,6 +55,17 @@ async def test_gateway_proxies_to_service_processes_and_events_cross_kafka(clust
 
         assert await wait_for(lambda: received("verification"), lambda n: n == 5, timeout=60) == 5
         assert await wait_for(lambda: received("disbursement"), lambda n: n == 5, timeout=60) == 5
+
+        # The service says Location: /families/<id>; through the gateway it is the prefixed path, and it works.
+        officer = auth(tmp_path, Role.VERIFIKATOR)
+        created = await client.post("/api/registry/families", json=family_body(no_kk=kk(7)), headers=officer)
+        assert created.status_code == 201, created.text
+        location = created.headers["location"]
+        assert location.startswith("/api/registry/families/")
+        assert (await client.get(location, headers=officer)).json()["id"] == created.json()["id"]
+        # Metrics of a service process need the system role through the gateway too.
+        assert (await client.get("/api/registry/metrics", headers=officer)).status_code == 403
+        assert (await client.get("/api/registry/metrics", headers=headers)).status_code == 200
 
         # A service that is down is a clear 503 problem, not a hang or a 500.
         cluster.procs["disbursement"].terminate()
