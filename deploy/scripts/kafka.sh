@@ -125,12 +125,24 @@ wait_ready() {
     done
 }
 
+port_busy() {
+    # bash's /dev/tcp: a successful connect means some process (maybe another checkout's broker) holds the port.
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
 cmd_start() {
     if pid_alive; then
         log "already running (pid $(cat "$PIDFILE"))"
         wait_ready
         return 0
     fi
+    local p
+    for p in "$PORT" "$CONTROLLER_PORT"; do
+        if port_busy "$p"; then
+            die "port $p is already in use by another process (another checkout's broker? stop it with its own" \
+                "deploy/scripts/kafka.sh stop, or set TEPAT_KAFKA_PORT)"
+        fi
+    done
     cmd_install
     mkdir -p "$KDIR"
     write_props
