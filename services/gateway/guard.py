@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
+from shared.http.middleware import note_subject
 from shared.http.problems import problem_response
 
 # Reachable without a token: liveness, readiness, metrics and API documents.
@@ -131,6 +132,7 @@ class ApiGuard:
                 await _reply(scope, receive, send, 401, str(exc), headers, code="invalid_token")
                 return
             client_key = f"sub:{principal.subject}"
+            note_subject(principal.subject)
         now = time.monotonic()
         wait = self.clients.take(client_key, now)
         if not wait and method in WRITE_METHODS:
