@@ -40,17 +40,25 @@ async def _migrate(names: list[str]) -> None:
             await runtime.engine.dispose()
 
 
-async def _worker(name: str, *, relay: bool, consume: bool) -> None:
+async def _worker(name: str, *, relay: bool, consume: bool, health_host: str, health_port: int) -> None:
+    from shared.runtime.worker_health import health_server
+
     runtime = ServiceRuntime(service_definition(name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start_workers(relay=relay, consume=consume)
-    print(f"{name}: worker running (relay={relay}, consume={consume})", flush=True)
+    server = health_server(runtime, health_host, health_port) if health_port else None
+    serving = asyncio.create_task(server.serve()) if server is not None else None
+    where = f", health on http://{health_host}:{health_port}/healthz" if health_port else ""
+    print(f"{name}: worker running (relay={relay}, consume={consume}{where})", flush=True)
     try:
         await stop.wait()
     finally:
+        if server is not None and serving is not None:
+            server.should_exit = True
+            await serving
         await runtime.stop()
 
 
@@ -245,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         p = sub.add_parser(cmd, help=f"run a service's {text} as a standalone process")
         p.add_argument("service", choices=list(SERVICE_APPS))
+        p.add_argument("--health-host", default="127.0.0.1", help="where /healthz and /metrics listen")
+        p.add_argument("--health-port", type=int, default=9100, help="port of /healthz and /metrics (0: none)")
 
     p = sub.add_parser("audit-verify", help="verify a service's audit hash chain; exit 1 at the first broken link")
     p.add_argument("service", choices=list(SERVICE_APPS))
@@ -295,7 +305,15 @@ def main(argv: list[str] | None = None) -> int:
         names = list(SERVICE_APPS) if args.all or not args.services else args.services
         asyncio.run(_migrate(names))
     elif args.command in {"relay", "consume", "worker"}:
-        asyncio.run(_worker(args.service, relay=args.command != "consume", consume=args.command != "relay"))
+        asyncio.run(
+            _worker(
+                args.service,
+                relay=args.command != "consume",
+                consume=args.command != "relay",
+                health_host=args.health_host,
+                health_port=args.health_port,
+            )
+        )
     elif args.command == "audit-verify":
         return asyncio.run(_audit_verify(args.service))
     elif args.command == "dlq-replay":
