@@ -34,8 +34,10 @@ from shared.observability.health import TaskHealth
 from shared.observability.logging import configure_logging
 from shared.outbox.relay import OutboxRelay
 from shared.outbox.writer import OutboxWriter
+from shared.runtime.jobs import jobs_router, outbox_health_job
 from shared.runtime.probe import PROBE_EVENT, probe_handler, probe_router
 from shared.runtime.retry import Backoff
+from shared.runtime.scheduler import Job, Scheduler
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler | BatchHandler] = field(default_factory=dict)
     topics: Sequence[str] = ()
+    # Periodic jobs of the service (shared/runtime/scheduler.py); every service also runs `outbox-health`.
+    jobs: Sequence[Job] = ()
 
 
 class ServiceRuntime:
@@ -73,6 +77,16 @@ class ServiceRuntime:
         self.runner: KafkaConsumerRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.scheduler = Scheduler(
+            service=self.settings.service_name,
+            engine=self.engine,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            settings=self.settings,
+            table=definition.messaging.job_run,
+            jobs=(outbox_health_job(definition.messaging), *definition.jobs),
+        )
+        self.scheduling = False
 
     async def migrate(self) -> None:
         """Bring the service's schema to the newest migration."""
@@ -98,8 +112,8 @@ class ServiceRuntime:
             retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
         )
 
-    async def start_workers(self, *, relay: bool = True, consume: bool = True) -> None:
-        """Start the relay and the consumer (Kafka runner, or a subscription on the local bus)."""
+    async def start_workers(self, *, relay: bool = True, consume: bool = True, schedule: bool = True) -> None:
+        """Start the relay, the consumer (Kafka runner, or a subscription on the local bus) and the scheduler."""
         s = self.settings
         if self.local_bus is not None:
             self.publisher = self.local_bus
@@ -126,6 +140,9 @@ class ServiceRuntime:
                 self.runner = KafkaConsumerRunner(self.consumer, bootstrap=s.kafka_bootstrap, group_id=group)
                 await self.runner.start()
                 self._spawn(self.runner.run, "consumer", self.consumer.health)
+        if schedule:
+            self.scheduling = True
+            self._spawn(self.scheduler.run, "scheduler", self.scheduler.health)
 
     def _spawn(self, run: Callable[[], Coroutine[Any, Any, None]], name: str, health: TaskHealth) -> None:
         task = asyncio.create_task(self._supervise(run, name, health), name=f"{self.settings.service_name}-{name}")
@@ -152,12 +169,17 @@ class ServiceRuntime:
 
     def task_health(self) -> list[TaskHealth]:
         """Liveness of this runtime's background tasks."""
-        found = [self.relay.health if self.relay else None, self.consumer.health if self.consumer else None]
+        found = [
+            self.relay.health if self.relay else None,
+            self.consumer.health if self.consumer else None,
+            self.scheduler.health if self.scheduling else None,
+        ]
         return [h for h in found if h is not None]
 
     async def stop(self) -> None:
         """Stop workers and release connections."""
         self._stopping = True
+        self.scheduler.stop()
         if self.relay is not None:
             self.relay.stop()
         if self.runner is not None:
@@ -232,6 +254,7 @@ def build_service_app(definition: ServiceDefinition, *, bus: LocalBus | None = N
     install_problem_handlers(app)
     app.include_router(health_router(settings.service_name))
     app.include_router(probe_router(definition.messaging))
+    app.include_router(jobs_router())
     app.include_router(audit_router(AuditLog(definition.messaging.audit_log)))
     for router in definition.routers:
         app.include_router(router)
