@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
@@ -18,42 +19,39 @@ from shared.observability.metrics import RELAY_LAG, RELAY_LAG_SECONDS
 from shared.runtime.scheduler import Job, JobContext, JobRun, is_due
 
 
+async def outbox_lag(
+    sessions: async_sessionmaker[AsyncSession], outbox: Table, *, service: str, now: datetime
+) -> tuple[int, int]:
+    """Unpublished outbox rows and the age in seconds of the oldest one; also set as gauges."""
+    async with sessions() as session:
+        count, oldest = (
+            await session.execute(
+                select(func.count(), func.min(outbox.c.recorded_at)).where(outbox.c.published_at.is_(None))
+            )
+        ).one()
+    age = 0
+    if oldest is not None:
+        oldest_utc = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        age = max(0, int((now - oldest_utc).total_seconds()))
+    RELAY_LAG.labels(service).set(count)
+    RELAY_LAG_SECONDS.labels(service).set(age)
+    return int(count), age
+
+
 def outbox_health_job(tables: MessagingTables) -> Job:
     """Every minute: unpublished outbox rows, the oldest one's age, unreplayed dead letters (counts and gauges)."""
-    from datetime import timedelta
 
     async def run(ctx: JobContext) -> Mapping[str, int]:
-        o, d = tables.outbox, tables.dead_letter
+        service = ctx.settings.service_name
+        count, age = await outbox_lag(ctx.sessions, tables.outbox, service=service, now=ctx.now)
+        d = tables.dead_letter
         async with ctx.sessions() as session:
-            count, oldest = (
-                await session.execute(select(func.count(), func.min(o.c.recorded_at)).where(o.c.published_at.is_(None)))
-            ).one()
             dead = (
                 await session.execute(select(func.count()).select_from(d).where(d.c.replayed_at.is_(None)))
             ).scalar_one()
-        age = 0
-        if oldest is not None:
-            oldest_utc = oldest if oldest.tzinfo else oldest.replace(tzinfo=ctx.now.tzinfo)
-            age = max(0, int((ctx.now - oldest_utc).total_seconds()))
-        RELAY_LAG.labels(ctx.settings.service_name).set(count)
-        RELAY_LAG_SECONDS.labels(ctx.settings.service_name).set(age)
-        return {"unpublished": int(count), "oldest_unpublished_seconds": age, "dead_letters": int(dead)}
+        return {"unpublished": count, "oldest_unpublished_seconds": age, "dead_letters": int(dead)}
 
     return Job("outbox-health", timedelta(minutes=1), run, "unpublished events, their age, unreplayed dead letters")
-
-
-class JobRunOut(BaseModel):
-    """One run of a job."""
-
-    id: int
-    job: str
-    trigger: str
-    runner: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    counts: dict[str, int]
-    error: str | None
 
 
 class JobOut(BaseModel):
@@ -62,7 +60,7 @@ class JobOut(BaseModel):
     name: str
     description: str
     every_seconds: int
-    last_run: JobRunOut | None
+    last_run: JobRun | None
     due: bool
 
 
@@ -71,14 +69,10 @@ class JobsPage(BaseModel):
 
     jobs: list[JobOut]
     runs_total: int
-    runs: list[JobRunOut]
+    runs: list[JobRun]
 
 
 Operator = Annotated[Principal, Depends(require(Permission.OPERATE))]
-
-
-def _out(run: JobRun | None) -> JobRunOut | None:
-    return JobRunOut(**run.__dict__) if run is not None else None
 
 
 def jobs_router() -> APIRouter:
@@ -103,11 +97,11 @@ def jobs_router() -> APIRouter:
                     name=declared.name,
                     description=declared.description,
                     every_seconds=int(declared.every.total_seconds()),
-                    last_run=_out(last),
+                    last_run=last,
                     due=is_due(declared, last, now),
                 )
             )
         runs, total = await scheduler.recent_runs(job=job, limit=limit)
-        return JobsPage(jobs=jobs, runs_total=total, runs=[r for r in (_out(x) for x in runs) if r is not None])
+        return JobsPage(jobs=jobs, runs_total=total, runs=runs)
 
     return router

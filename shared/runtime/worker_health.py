@@ -4,43 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Iterator
-from datetime import UTC
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from shared.observability.metrics import RELAY_LAG, RELAY_LAG_SECONDS
+from shared.events.envelope import utcnow
+from shared.runtime.jobs import outbox_lag
 from shared.runtime.service import ServiceRuntime
 
 
-async def relay_lag(runtime: ServiceRuntime) -> dict[str, float | int | None]:
-    """Unpublished outbox rows and the age in seconds of the oldest one (None when the database is unreachable)."""
-    t = runtime.definition.messaging.outbox
+async def relay_lag(runtime: ServiceRuntime) -> dict[str, int | None]:
+    """Unpublished outbox rows and the oldest one's age (None when the database is unreachable)."""
     try:
-        async with runtime.engine.connect() as conn:
-            count, oldest = (
-                await asyncio.wait_for(
-                    conn.execute(select(func.count(), func.min(t.c.recorded_at)).where(t.c.published_at.is_(None))),
-                    5,
-                )
-            ).one()
+        count, age = await asyncio.wait_for(
+            outbox_lag(
+                runtime.sessions,
+                runtime.definition.messaging.outbox,
+                service=runtime.settings.service_name,
+                now=utcnow(),
+            ),
+            5,
+        )
     except Exception:
         return {"unpublished": None, "oldest_seconds": None}
-    age = (
-        max(0.0, time.time() - (oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)).timestamp())
-        if oldest is not None
-        else 0.0
-    )
-    RELAY_LAG.labels(runtime.settings.service_name).set(count)
-    RELAY_LAG_SECONDS.labels(runtime.settings.service_name).set(age)
-    return {"unpublished": int(count), "oldest_seconds": round(age, 3)}
+    return {"unpublished": count, "oldest_seconds": age}
 
 
 async def worker_status(runtime: ServiceRuntime) -> tuple[bool, dict[str, object]]:

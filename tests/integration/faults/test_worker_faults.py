@@ -6,39 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from typing import TypeVar
 
 import asyncpg
 import pytest
 from sqlalchemy import func, select
 
-from shared.bus.base import IncomingRecord, OutgoingMessage
-from shared.bus.kafka import KafkaConsumerRunner, KafkaPublisher
+from shared.bus.base import IncomingRecord
+from shared.bus.kafka import KafkaConsumerRunner
 from shared.events.envelope import envelope_json_from_row
 from shared.events.topics import PROBE
 from shared.outbox.relay import OutboxRelay
 from shared.runtime.probe import emit_probes
 from shared.runtime.service import ServiceRuntime
 from tests.support.durable_pg import DurablePostgres
+from tests.support.kafka import CountingKafkaPublisher
 from tests.support.runtimes import receipts, unpublished
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
 
 T = TypeVar("T")
-
-
-class CountingKafkaPublisher(KafkaPublisher):
-    """The real Kafka publisher, remembering what the broker acknowledged."""
-
-    def __init__(self, bootstrap: str) -> None:
-        super().__init__(bootstrap, client_id="fault-test")
-        self.messages: list[OutgoingMessage] = []
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await super().publish(messages)
-        self.messages.extend(messages)
 
 
 async def _probe_records(runtime: ServiceRuntime, count: int) -> list[IncomingRecord]:
