@@ -207,7 +207,10 @@ class Scheduler:
         JOB_SECONDS.labels(self.service, job.name).observe(elapsed)
         if status == "succeeded":
             JOB_LAST_SUCCESS.labels(self.service, job.name).set(time.time())
-        log.info("job %s of %s %s: %s", job.name, self.service, status, counts or error)
+        # A run that found nothing to do stays out of the log (it is in job_run and the metrics).
+        level = logging.INFO if status == "succeeded" and any(counts.values()) else logging.DEBUG
+        if status == "succeeded":
+            log.log(level, "job %s of %s: %s", job.name, self.service, counts)
         return JobRun(
             run_id, job.name, trigger, self.runner, status, now, now + timedelta(seconds=elapsed), counts, error
         )
