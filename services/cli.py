@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from services.gateway.settings import GatewaySettings
 from shared.auth.principal import Role
@@ -40,17 +41,26 @@ async def _migrate(names: list[str]) -> None:
             await runtime.engine.dispose()
 
 
-async def _worker(name: str, *, relay: bool, consume: bool) -> None:
+async def _worker(name: str, *, relay: bool, consume: bool, health_host: str, health_port: int) -> None:
+    from shared.runtime.worker_health import health_server
+
     runtime = ServiceRuntime(service_definition(name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await runtime.start_workers(relay=relay, consume=consume)
-    print(f"{name}: worker running (relay={relay}, consume={consume})", flush=True)
+    # The scheduler runs in `tepat worker` (relay and consumer both), not in the single-purpose processes.
+    await runtime.start_workers(relay=relay, consume=consume, schedule=relay and consume)
+    server = health_server(runtime, health_host, health_port) if health_port else None
+    serving = asyncio.create_task(server.serve()) if server is not None else None
+    where = f", health on http://{health_host}:{health_port}/healthz" if health_port else ""
+    print(f"{name}: worker running (relay={relay}, consume={consume}{where})", flush=True)
     try:
         await stop.wait()
     finally:
+        if server is not None and serving is not None:
+            server.should_exit = True
+            await serving
         await runtime.stop()
 
 
@@ -79,6 +89,51 @@ async def _replay(name: str) -> None:
         print(f"{name}: replayed {applied} dead letters, {failed} still failing")
     finally:
         await runtime.engine.dispose()
+
+
+async def _jobs_list(names: list[str]) -> None:
+    for name in names:
+        runtime = ServiceRuntime(service_definition(name))
+        try:
+            scheduler = runtime.scheduler
+            for job in scheduler.jobs.values():
+                last = await scheduler.last_run(job.name)
+                seen = f"last {last.status} at {last.started_at.isoformat()} {last.counts}" if last else "never run"
+                print(f"{name}.{job.name}  every {job.every}  {seen}  ({job.description})")
+        finally:
+            await runtime.engine.dispose()
+
+
+def _job_service(name: str) -> tuple[str, str] | None:
+    """`service.job`, or a job name declared by exactly one service."""
+    if "." in name:
+        service, job = name.split(".", 1)
+        return (service, job) if service in SERVICE_APPS else None
+    owners = [s for s in SERVICE_APPS if any(j.name == name for j in _declared_jobs(s))]
+    return (owners[0], name) if len(owners) == 1 else None
+
+
+def _declared_jobs(service: str) -> list[Any]:
+    from shared.runtime.jobs import outbox_health_job
+
+    definition = service_definition(service)
+    return [outbox_health_job(definition.messaging), *definition.jobs]
+
+
+async def _jobs_run(service: str, job: str) -> int:
+    runtime = ServiceRuntime(service_definition(service))
+    try:
+        if job not in runtime.scheduler.jobs:
+            print(f"{service} has no job {job}", file=sys.stderr)
+            return 2
+        run = await runtime.scheduler.run_job(job, force=True, trigger="manual")
+    finally:
+        await runtime.engine.dispose()
+    if run is None:
+        print(f"{service}.{job} is running in another instance right now; nothing done", file=sys.stderr)
+        return 1
+    print(f"{service}.{job}: {run.status} {run.counts}" + (f" ({run.error})" if run.error else ""))
+    return 0 if run.status == "succeeded" else 1
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -248,6 +303,15 @@ def main(argv: list[str] | None = None) -> int:
     ):
         p = sub.add_parser(cmd, help=f"run a service's {text} as a standalone process")
         p.add_argument("service", choices=list(SERVICE_APPS))
+        p.add_argument("--health-host", default="127.0.0.1", help="where /healthz and /metrics listen")
+        p.add_argument("--health-port", type=int, default=9100, help="port of /healthz and /metrics (0: none)")
+
+    p = sub.add_parser("jobs", help="list the scheduled jobs and their last run, or run one now")
+    jobs_sub = p.add_subparsers(dest="jobs_command", required=True)
+    q = jobs_sub.add_parser("list", help="every job of the services, with its last run")
+    q.add_argument("services", nargs="*", help="registry, verification, disbursement (default: all)")
+    q = jobs_sub.add_parser("run", help="run one job now (recorded like a scheduled run)")
+    q.add_argument("name", help="SERVICE.JOB, or JOB when one service declares it (e.g. objections-lapse)")
 
     p = sub.add_parser("audit-verify", help="verify a service's audit hash chain; exit 1 at the first broken link")
     p.add_argument("service", choices=list(SERVICE_APPS))
@@ -298,7 +362,24 @@ def main(argv: list[str] | None = None) -> int:
         names = list(SERVICE_APPS) if args.all or not args.services else args.services
         asyncio.run(_migrate(names))
     elif args.command in {"relay", "consume", "worker"}:
-        asyncio.run(_worker(args.service, relay=args.command != "consume", consume=args.command != "relay"))
+        asyncio.run(
+            _worker(
+                args.service,
+                relay=args.command != "consume",
+                consume=args.command != "relay",
+                health_host=args.health_host,
+                health_port=args.health_port,
+            )
+        )
+    elif args.command == "jobs":
+        if args.jobs_command == "list":
+            asyncio.run(_jobs_list(args.services or list(SERVICE_APPS)))
+            return 0
+        target = _job_service(args.name)
+        if target is None:
+            print(f"unknown or ambiguous job {args.name!r} (use SERVICE.JOB)", file=sys.stderr)
+            return 2
+        return asyncio.run(_jobs_run(*target))
     elif args.command == "audit-verify":
         return asyncio.run(_audit_verify(args.service))
     elif args.command == "dlq-replay":

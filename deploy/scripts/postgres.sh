@@ -2,12 +2,18 @@
 # Local PostgreSQL for tests, CI and developers, from Debian packages (no Docker): a dedicated cluster `tepat`.
 #
 #   deploy/scripts/postgres.sh {install|start|stop|status|url [DB]|createdb NAME}
+#   deploy/scripts/postgres.sh durable {start|stop|crash|status} DIR PORT
 #
 # start    installs PostgreSQL if needed, creates/starts the cluster, sets the superuser password, creates database
 #          `tepat` if missing and runs deploy/postgres/init.sql in it (idempotent).
 # createdb drops and re-creates database NAME and runs init.sql in it (a fresh database for a test run).
 #          Both also run dev-passwords.sql: on this local cluster each service role's password is its name.
 # url      prints the superuser URL of database DB (default tepat).
+# durable  a throw-away cluster in DIR on 127.0.0.1:PORT that keeps every acknowledged commit
+#          (fsync, synchronous_commit=on, full_page_writes), for fault tests that stop or crash PostgreSQL:
+#          the `tepat` cluster above trades durability for test speed and may lose a committed transaction
+#          on a crash. `crash` is an immediate shutdown (no checkpoint, recovery from WAL at the next start).
+#          Trust authentication on loopback only; any role name connects.
 #
 # Environment: TEPAT_PG_PORT (default 55432), TEPAT_PG_VERSION (default: the version of an existing `tepat`
 # cluster, else the highest installed major version).
@@ -69,7 +75,8 @@ su_psql() {
 write_conf() {
     local ver="$1" conf="/etc/postgresql/$1/$CLUSTER/conf.d/90-tepat.conf" tmp
     tmp="$(mktemp)"
-    # Test speed over durability: this cluster only ever holds throw-away data.
+    # Test speed over durability: this cluster only ever holds throw-away data. Fault tests that crash
+    # PostgreSQL must not run here (a crash may drop acknowledged commits): they use `durable` instead.
     cat >"$tmp" <<EOF
 # Written by deploy/scripts/postgres.sh; local test/dev cluster, never production.
 port = $PORT
@@ -188,15 +195,56 @@ cmd_createdb() {
     log "fresh database: $(cmd_url "$name")"
 }
 
+# Runs initdb/pg_ctl as the postgres user when called as root (PostgreSQL refuses to run as root).
+as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+cmd_durable() {
+    local action="${1:-}" dir="${2:-}" port="${3:-}"
+    [ -n "$action" ] && [ -n "$dir" ] || die "usage: $0 durable {start|stop|crash|status} DIR PORT"
+    local bin
+    bin="/usr/lib/postgresql/$(pg_version)/bin"
+    case "$action" in
+        start)
+            [ -n "$port" ] || die "usage: $0 durable start DIR PORT"
+            if [ ! -f "$dir/PG_VERSION" ]; then
+                mkdir -p "$dir"
+                if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
+                as_owner "$bin/initdb" -D "$dir" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+                cat >>"$dir/postgresql.conf" <<EOF
+# Written by deploy/scripts/postgres.sh durable: every acknowledged commit survives a crash.
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+max_connections = 100
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+EOF
+            fi
+            # Idempotent: a running cluster is left as it is.
+            if as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then return 0; fi
+            as_owner "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start >/dev/null
+            ;;
+        stop) if as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then as_owner "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null; fi ;;
+        crash) as_owner "$bin/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null ;;
+        status) as_owner "$bin/pg_ctl" -D "$dir" status >/dev/null ;;
+        *) die "usage: $0 durable {start|stop|crash|status} DIR PORT" ;;
+    esac
+}
+
 case "${1:-}" in
     install) cmd_install ;;
+    durable)
+        shift
+        cmd_durable "$@"
+        ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     url) cmd_url "${2:-}" ;;
     createdb) cmd_createdb "${2:-}" ;;
     *)
-        echo "usage: $0 {install|start|stop|status|url [DB]|createdb NAME}" >&2
+        echo "usage: $0 {install|start|stop|status|url [DB]|createdb NAME|durable ACTION DIR PORT}" >&2
         exit 2
         ;;
 esac

@@ -21,6 +21,7 @@ from services.gateway.settings import GatewaySettings
 from shared.auth.permissions import Permission, allowed
 from shared.auth.principal import Principal
 from shared.auth.tokens import TokenError, TokenVerifier
+from shared.http.middleware import note_subject
 from shared.http.problems import problem_response
 
 # Reachable without a token under /api: liveness, readiness and API documents. Metrics need the system role.
@@ -150,6 +151,7 @@ class ApiGuard:
                 await _reply(scope, receive, send, 403, "Metrics are for the system role.", code="forbidden")
                 return
             client_key = f"sub:{principal.subject}"
+            note_subject(principal.subject)
         wait = self.clients.take(client_key, now)
         if not wait and api and method in WRITE_METHODS:
             wait = self.writes.take(f"{client_key}|{_route_group(path)}", now)

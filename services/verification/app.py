@@ -12,6 +12,7 @@ from services.verification.groundchecks.handlers import payment_handlers
 from services.verification.groundchecks.router import router as groundchecks_router
 from services.verification.households import models as _household_models  # noqa: F401
 from services.verification.households.handlers import household_handlers
+from services.verification.jobs import JOBS
 from services.verification.objections.router import router as objections_router
 from services.verification.proposals.router import router as proposals_router
 from services.verification.ratification import models as _ratification_models  # noqa: F401
@@ -35,6 +36,7 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
         routers=[proposals_router, objections_router, groundchecks_router, campaigns_router, ratification_router],
         handlers={**household_handlers(settings), **payment_handlers(settings)},
         topics=(REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT),
+        jobs=JOBS,
     )
 
 

@@ -13,7 +13,8 @@ from shared import failpoints
 from shared.bus.base import IncomingRecord, OutgoingMessage
 from shared.events.topics import dlq_name
 from shared.inbox.consumer import DeadLetter, EventConsumer
-from shared.observability.metrics import DEAD_LETTERS
+from shared.observability.metrics import CONSUMER_LAG, DEAD_LETTERS
+from shared.runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,9 @@ class KafkaConsumerRunner:
         )
         self._dlq = make_producer(bootstrap, f"{group_id}-dlq")
         self._pending: dict[TopicPartition, int] = {}
+        self._next: dict[TopicPartition, int] = {}  # next offset to process, per partition seen
         self._stopping = asyncio.Event()
+        self._runs = 0
 
     async def start(self) -> None:
         """Connect and join the consumer group."""
@@ -119,14 +122,30 @@ class KafkaConsumerRunner:
             await self._dlq.stop()
 
     async def run(self) -> None:
-        """Consume until stopped."""
+        """Consume until stopped; after a restart, from the committed offsets (nothing in memory is trusted)."""
+        self._runs += 1
+        if self._runs > 1:
+            self._pending.clear()
+            await self._kafka.seek_to_committed()
         while not self._stopping.is_set():
             batches = await self._kafka.getmany(timeout_ms=200, max_records=self.max_records)
-            for tp, messages in batches.items():
-                await self._handle(tp, messages)
+            for messages in batches.values():
+                await self.handle(self._records(messages))
+            self.consumer.health.ok()
+            CONSUMER_LAG.labels(self.consumer.service).set(self.lag())
 
-    async def _handle(self, tp: TopicPartition, messages: Sequence[object]) -> None:
-        records = [
+    def lag(self) -> int:
+        """Records between what this runner processed and the end of its assigned partitions (as last fetched)."""
+        total = 0
+        for tp in self._kafka.assignment():
+            end = self._kafka.highwater(tp)
+            if end is not None and tp in self._next:
+                total += max(0, end - self._next[tp])
+        return total
+
+    @staticmethod
+    def _records(messages: Sequence[object]) -> list[IncomingRecord]:
+        return [
             IncomingRecord(
                 topic=m.topic,  # type: ignore[attr-defined]
                 value=m.value,  # type: ignore[attr-defined]
@@ -137,15 +156,37 @@ class KafkaConsumerRunner:
             )
             for m in messages
         ]
+
+    async def handle(self, records: Sequence[IncomingRecord]) -> None:
+        """Apply one partition's records, dead-letter what fails for good, then commit their offsets."""
+        if not records:
+            return
         dead = await self.consumer.process(records)
         if dead:
             await self._dead_letter(dead)
         failpoints.hit("consumer_after_db_commit")
-        self._pending[tp] = records[-1].offset + 1  # type: ignore[operator]
+        last = records[-1]
+        tp = TopicPartition(last.topic, last.partition)
+        self._next[tp] = self._pending[tp] = last.offset + 1  # type: ignore[operator]
         await self.commit_pending()
 
     async def _dead_letter(self, dead: Sequence[DeadLetter]) -> None:
         # Publish first, then record: a crash in between re-dead-letters the event, it never vanishes.
+        backoff = Backoff(first=0.1, cap=10.0)
+        while True:
+            try:
+                await self._publish_dead(dead)
+                break
+            except KafkaError as exc:
+                self.consumer.health.failed(exc)
+                log.warning("dead-letter topic unreachable (%s); retrying", exc)
+                await backoff.wait()
+        for d in dead:
+            DEAD_LETTERS.labels(self.consumer.service, d.record.topic).inc()
+            log.error("dead-lettered event %s from %s: %s", d.event_id, d.record.topic, d.error)
+        await self.consumer.record_dead(dead)
+
+    async def _publish_dead(self, dead: Sequence[DeadLetter]) -> None:
         futures = []
         for d in dead:
             headers = [
@@ -159,10 +200,7 @@ class KafkaConsumerRunner:
             futures.append(
                 await self._dlq.send(dlq_name(d.record.topic), d.record.value, key=d.record.key, headers=headers)
             )
-            DEAD_LETTERS.labels(self.consumer.service, d.record.topic).inc()
-            log.error("dead-lettered event %s from %s: %s", d.event_id, d.record.topic, d.error)
         await asyncio.gather(*futures)
-        await self.consumer.record_dead(dead)
 
     async def commit_pending(self) -> None:
         """Commit the offsets of everything already applied."""

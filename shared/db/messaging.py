@@ -33,6 +33,7 @@ class MessagingTables:
     dead_letter: Table
     probe_receipt: Table
     audit_log: Table
+    job_run: Table
 
 
 def define_messaging_tables(metadata: MetaData) -> MessagingTables:
@@ -99,10 +100,26 @@ def define_messaging_tables(metadata: MetaData) -> MessagingTables:
         Column("occurred_at", DateTime(timezone=True), nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False),
     )
+    # One row per scheduled job run (shared/runtime/scheduler.py): when, by whom, what it did or why it failed.
+    job_run = Table(
+        "job_run",
+        metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("job", String(100), nullable=False),
+        Column("trigger", String(20), nullable=False),
+        Column("runner", String(200), nullable=False),
+        Column("status", String(20), nullable=False),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True), nullable=True),
+        Column("counts", Text, nullable=True),
+        Column("error", Text, nullable=True),
+        Index("ix_job_run_job_started", "job", "started_at"),
+    )
     return MessagingTables(
         outbox=outbox,
         inbox=inbox,
         dead_letter=dead_letter,
         probe_receipt=probe_receipt,
         audit_log=define_audit_table(metadata),
+        job_run=job_run,
     )

@@ -1,10 +1,19 @@
-"""Request ids, correlation ids, access metrics: one pure-ASGI middleware (no BaseHTTPMiddleware overhead)."""
+"""Request ids, correlation ids, access metrics and the access log: one pure-ASGI middleware (no
+BaseHTTPMiddleware overhead).
+
+One JSON line per request (logger `tepat.access`): request id, method, route template, status, duration and
+the principal's subject. Only the route template is logged, never the path's values or the query string, which
+may hold a NIK. When a service is mounted inside the gateway (embedded mode) the outer middleware writes the
+line and the inner one contributes its finer route template and the subject.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +22,22 @@ from shared.context import correlation_id_var, request_id_var
 from shared.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_NIK_LIKE = re.compile(r"\d{16}")
+access_log = logging.getLogger("tepat.access")
+# The access entry of the request in progress, filled in by nested apps and the gateway's guard.
+_access_var: ContextVar[dict[str, Any] | None] = ContextVar("access_entry", default=None)
+
+
+def note_subject(subject: str) -> None:
+    """Record the verified caller's subject for the access log line of the current request."""
+    entry = _access_var.get()
+    if entry is not None:
+        entry["subject"] = _safe_subject(subject)
+
+
+def _safe_subject(subject: str) -> str:
+    # A subject is an account id, but an issuer could use a NIK as one: never let 16 digits reach a log.
+    return _NIK_LIKE.sub("****************", subject)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -44,6 +69,9 @@ class RequestContextMiddleware:
         # Mounts extend root_path in the shared scope: what they add to ours belongs in the route label.
         root_path: str = scope.get("root_path", "")
         started = time.perf_counter()
+        outer = _access_var.get()
+        entry: dict[str, Any] = outer if outer is not None else {}
+        access_token = _access_var.set(entry) if outer is None else None
 
         async def send_with_ids(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -63,7 +91,33 @@ class RequestContextMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None)
             path = f"{scope.get('root_path', '')[len(root_path) :]}{template}" if template else "unmatched"
+            elapsed = time.perf_counter() - started
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).inc()
-            HTTP_LATENCY.labels(self.service, scope["method"], path).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(self.service, scope["method"], path).observe(elapsed)
+            principal = scope.get("state", {}).get("principal")
+            if principal is not None:
+                entry["subject"] = _safe_subject(principal.subject)
+            if outer is not None:
+                # Mounted: the gateway's middleware writes the line, with this service's finer route.
+                outer["service"] = self.service
+                full_route = f"{scope.get('root_path', '')}{template}" if template else None
+                outer["route"] = full_route or outer.get("route")
+            else:
+                _access_var.reset(access_token)  # type: ignore[arg-type]
+                self._log(scope, entry, path, status["code"], elapsed, request_id)
             request_id_var.reset(rid_token)
             correlation_id_var.reset(cid_token)
+
+    def _log(self, scope: Scope, entry: dict[str, Any], route: str, status: int, elapsed: float, rid: str) -> None:
+        line = {
+            "service": entry.get("service", self.service),
+            "method": scope["method"],
+            "route": entry.get("route") or route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+            "subject": entry.get("subject"),
+            "request_id": rid,
+        }
+        access_log.info(
+            "%s %s %s %.1fms", line["method"], line["route"], status, line["duration_ms"], extra={"access": line}
+        )

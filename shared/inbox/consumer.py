@@ -1,4 +1,9 @@
-"""Idempotent consumption: the inbox row and the effect are written in one transaction."""
+"""Idempotent consumption: the inbox row and the effect are written in one transaction.
+
+Only an event that fails for a reason of its own (unreadable, a handler's PermanentEventError, or an error that
+repeats while the database is reachable) is dead-lettered. While the database is unreachable nothing counts
+against an event: the consumer waits, with a capped backoff, for as long as the outage lasts.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.bus.base import IncomingRecord
 from shared.context import correlation_id_var
 from shared.events.envelope import EventEnvelope, utcnow
+from shared.observability.health import TaskHealth
 from shared.observability.metrics import EVENTS_CONSUMED
+from shared.runtime.retry import Backoff, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,7 @@ class EventConsumer:
         self.topics = tuple(topics)
         self.max_retries = max_retries
         self.retry_backoff_ms = retry_backoff_ms
+        self.health = TaskHealth(service, "consumer")
 
     async def process(self, records: Sequence[IncomingRecord]) -> list[DeadLetter]:
         """Apply a batch in order; returns what failed for good (the caller dead-letters it)."""
@@ -82,6 +90,7 @@ class EventConsumer:
             return dead
         try:
             await self._apply(parsed)
+            self.health.ok()
             return dead
         except Exception:
             log.warning("batch of %d failed; applying one by one", len(parsed), exc_info=True)
@@ -94,17 +103,34 @@ class EventConsumer:
 
     async def _apply_with_retries(self, record: IncomingRecord, envelope: EventEnvelope) -> DeadLetter | None:
         attempts = 0
+        outage = Backoff(first=max(self.retry_backoff_ms, 50) / 1000, cap=10.0)
         while True:
-            attempts += 1
             try:
                 await self._apply([(record, envelope)])
+                self.health.ok()
                 return None
             except PermanentEventError as exc:
-                return DeadLetter(record, str(envelope.event_id), f"{type(exc).__name__}: {exc}", attempts)
+                return DeadLetter(record, str(envelope.event_id), f"{type(exc).__name__}: {exc}", attempts + 1)
             except Exception as exc:
+                if is_transient(exc) or not await self.database_reachable():
+                    # The database (not the event) is the problem: wait as long as it takes, count nothing.
+                    self.health.failed(exc)
+                    log.warning("%s cannot apply events now (%s); retrying", self.service, exc)
+                    await outage.wait()
+                    continue
+                attempts += 1
                 if attempts > self.max_retries:
                     return DeadLetter(record, str(envelope.event_id), f"{type(exc).__name__}: {exc}", attempts)
                 await asyncio.sleep(self.retry_backoff_ms * (2 ** (attempts - 1)) / 1000)
+
+    async def database_reachable(self) -> bool:
+        """True when the service's database answers a trivial query."""
+        try:
+            async with self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def _apply(self, batch: Sequence[tuple[IncomingRecord, EventEnvelope]]) -> None:
         relevant = [(r, e) for r, e in batch if e.event_type in self.handlers]
@@ -183,23 +209,31 @@ class EventConsumer:
         if not dead:
             return
         now = utcnow()
-        async with self.sessions() as session, session.begin():
-            await session.execute(
-                self.dead_letter_table.insert(),
-                [
-                    {
-                        "event_id": d.event_id,
-                        "topic": d.record.topic,
-                        "partition": d.record.partition,
-                        "offset": d.record.offset,
-                        "payload": d.record.value.decode("utf-8", errors="replace"),
-                        "error": d.error[:4000],
-                        "attempts": d.attempts,
-                        "failed_at": now,
-                    }
-                    for d in dead
-                ],
-            )
+        rows = [
+            {
+                "event_id": d.event_id,
+                "topic": d.record.topic,
+                "partition": d.record.partition,
+                "offset": d.record.offset,
+                "payload": d.record.value.decode("utf-8", errors="replace"),
+                "error": d.error[:4000],
+                "attempts": d.attempts,
+                "failed_at": now,
+            }
+            for d in dead
+        ]
+        backoff = Backoff(first=0.1, cap=10.0)
+        while True:
+            try:
+                async with self.sessions() as session, session.begin():
+                    await session.execute(self.dead_letter_table.insert(), rows)
+                return
+            except Exception as exc:
+                # The offset is committed only after this: giving up here would lose the event's trace, and
+                # raising would end the consumer. Wait for the database instead.
+                self.health.failed(exc)
+                log.warning("%s cannot record %d dead letters (%s); retrying", self.service, len(dead), exc)
+                await backoff.wait()
 
     async def replay_dead_letters(self) -> tuple[int, int]:
         """Try every unreplayed dead letter again; returns (applied, still failing)."""

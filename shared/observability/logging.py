@@ -23,6 +23,9 @@ class JsonFormatter(logging.Formatter):
             "request_id": request_id_var.get(),
             "correlation_id": correlation_id_var.get() or request_id_var.get(),
         }
+        access = getattr(record, "access", None)
+        if isinstance(access, dict):
+            entry.update(access)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

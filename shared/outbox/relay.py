@@ -2,7 +2,9 @@
 
 A crash between the broker's ack and the mark means the batch is sent again (at-least-once); consumers
 deduplicate by event id. On PostgreSQL a session advisory lock keeps exactly one relay per service active,
-and LISTEN/NOTIFY wakes it as soon as an event commits; polling is the fallback.
+and LISTEN/NOTIFY wakes it as soon as an event commits; polling is the fallback. An unreachable database or
+broker, at any step (connect, lock, read, publish, mark), is waited out with a capped backoff: the relay
+never ends on its own, only when stopped.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import failpoints
 from shared.bus.base import OutgoingMessage, Publisher
 from shared.events.envelope import envelope_json_from_row, utcnow
+from shared.observability.health import TaskHealth
 from shared.observability.metrics import EVENTS_PUBLISHED
 from shared.outbox import wakeup
 from shared.outbox.writer import notify_channel
+from shared.runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,11 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self._stopping = asyncio.Event()
-        self._wake = wakeup.register(source)
+        self._wake = asyncio.Event()
         self.is_leader = False
         self.terms = 0  # how many times this relay became the active one
+        self.health = TaskHealth(source, "relay")
+        self._backoff = Backoff(first=min(poll_interval_s, 0.5), cap=10.0)
 
     def stop(self) -> None:
         """Ask the loop to end after the batch in flight."""
@@ -57,6 +63,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until stopped; on PostgreSQL only while holding the service's relay lock."""
+        self._wake = wakeup.register(self.source)
         try:
             if self.engine.dialect.name == "postgresql":
                 await self._run_postgres()
@@ -66,30 +73,44 @@ class OutboxRelay:
         finally:
             self.is_leader = False
             wakeup.unregister(self.source, self._wake)
+            if self._stopping.is_set():
+                self.health.stopped()
 
     async def _run_postgres(self) -> None:
-        lock_key = zlib.crc32(f"tepat-relay-{self.source}".encode())
         while not self._stopping.is_set():
-            async with self.engine.connect() as conn:
-                raw: Any = (await conn.get_raw_connection()).driver_connection
-                if not await raw.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
-                    # Another relay of this service is active: stand by and try again later.
-                    await self._sleep(self.poll_interval_s * 4)
-                    continue
-                self.is_leader = True
-                self.terms += 1
-                channel = notify_channel(self.source)
-                await raw.add_listener(channel, self._on_notify)
-                lost = asyncio.Event()
-                watchdog = asyncio.create_task(self._watch_lock(raw, lost))
-                try:
-                    await self._loop(lost)
-                finally:
-                    self.is_leader = False
-                    watchdog.cancel()
-                    with contextlib.suppress(Exception):
-                        await raw.remove_listener(channel, self._on_notify)
-                        await raw.fetchval("SELECT pg_advisory_unlock($1)", lock_key)
+            try:
+                await self._lead_when_possible()
+            except Exception as exc:
+                # Connect, lock or listen failed (database restarting, unreachable): wait it out, never give up.
+                self.is_leader = False
+                self.health.failed(exc)
+                log.warning("relay of %s cannot reach its database (%s); retrying", self.source, exc)
+                await self._backoff.wait(self._stopping)
+
+    async def _lead_when_possible(self) -> None:
+        lock_key = zlib.crc32(f"tepat-relay-{self.source}".encode())
+        async with self.engine.connect() as conn:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            if not await raw.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+                # Another relay of this service is active: stand by and try again later.
+                self.health.ok()
+                self._backoff.reset()
+                await self._sleep(self.poll_interval_s * 4)
+                return
+            self.is_leader = True
+            self.terms += 1
+            channel = notify_channel(self.source)
+            await raw.add_listener(channel, self._on_notify)
+            lost = asyncio.Event()
+            watchdog = asyncio.create_task(self._watch_lock(raw, lost))
+            try:
+                await self._loop(lost)
+            finally:
+                self.is_leader = False
+                watchdog.cancel()
+                with contextlib.suppress(Exception):
+                    await raw.remove_listener(channel, self._on_notify)
+                    await raw.fetchval("SELECT pg_advisory_unlock($1)", lock_key)
 
     async def _watch_lock(self, raw: Any, lost: asyncio.Event) -> None:
         # The lock lives as long as its connection: if that connection dies, so does the leadership,
@@ -112,10 +133,13 @@ class OutboxRelay:
         while not self._stopping.is_set() and not (lost is not None and lost.is_set()):
             try:
                 sent = await self.relay_once()
-            except Exception:
-                log.exception("relay of %s failed; retrying", self.source)
-                await self._sleep(self.poll_interval_s)
+            except Exception as exc:
+                self.health.failed(exc)
+                log.warning("relay of %s failed (%s); retrying", self.source, exc, exc_info=True)
+                await self._backoff.wait(self._stopping)
                 continue
+            self.health.ok()
+            self._backoff.reset()
             if sent < self.batch_size:
                 await self._sleep(self.poll_interval_s)
 

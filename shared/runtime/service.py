@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +32,14 @@ from shared.http.middleware import RequestContextMiddleware
 from shared.http.problems import install_problem_handlers, problem_response
 from shared.http.security import require
 from shared.inbox.consumer import BatchHandler, EventConsumer, Handler
+from shared.observability.health import TaskHealth
 from shared.observability.logging import configure_logging
 from shared.outbox.relay import OutboxRelay
 from shared.outbox.writer import OutboxWriter
+from shared.runtime.jobs import jobs_router, outbox_health_job
 from shared.runtime.probe import PROBE_EVENT, probe_handler, probe_router
+from shared.runtime.retry import Backoff
+from shared.runtime.scheduler import Job, Scheduler
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler | BatchHandler] = field(default_factory=dict)
     topics: Sequence[str] = ()
+    # Periodic jobs of the service (shared/runtime/scheduler.py); every service also runs `outbox-health`.
+    jobs: Sequence[Job] = ()
 
 
 class ServiceRuntime:
@@ -72,6 +78,17 @@ class ServiceRuntime:
         self.consumer: EventConsumer | None = None
         self.runner: KafkaConsumerRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.scheduler = Scheduler(
+            service=self.settings.service_name,
+            engine=self.engine,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            settings=self.settings,
+            table=definition.messaging.job_run,
+            jobs=(outbox_health_job(definition.messaging), *definition.jobs),
+        )
+        self.scheduling = False
 
     async def migrate(self) -> None:
         """Bring the service's schema to the newest migration."""
@@ -97,8 +114,8 @@ class ServiceRuntime:
             retry_backoff_ms=self.settings.consumer_retry_backoff_ms,
         )
 
-    async def start_workers(self, *, relay: bool = True, consume: bool = True) -> None:
-        """Start the relay and the consumer (Kafka runner, or a subscription on the local bus)."""
+    async def start_workers(self, *, relay: bool = True, consume: bool = True, schedule: bool = True) -> None:
+        """Start the relay, the consumer (Kafka runner, or a subscription on the local bus) and the scheduler."""
         s = self.settings
         if self.local_bus is not None:
             self.publisher = self.local_bus
@@ -115,7 +132,7 @@ class ServiceRuntime:
                 batch_size=s.relay_batch_size,
                 poll_interval_s=s.relay_poll_interval_ms / 1000,
             )
-            self._spawn(self.relay.run(), "relay")
+            self._spawn(self.relay.run, "relay", self.relay.health)
         self.consumer = self.make_consumer() if consume else None
         if self.consumer is not None:
             if self.local_bus is not None:
@@ -124,15 +141,47 @@ class ServiceRuntime:
                 group = s.consumer_group or s.service_name
                 self.runner = KafkaConsumerRunner(self.consumer, bootstrap=s.kafka_bootstrap, group_id=group)
                 await self.runner.start()
-                self._spawn(self.runner.run(), "consumer")
+                self._spawn(self.runner.run, "consumer", self.consumer.health)
+        if schedule:
+            self.scheduling = True
+            self._spawn(self.scheduler.run, "scheduler", self.scheduler.health)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.create_task(coro, name=f"{self.settings.service_name}-{name}")
+    def _spawn(self, run: Callable[[], Coroutine[Any, Any, None]], name: str, health: TaskHealth) -> None:
+        task = asyncio.create_task(self._supervise(run, name, health), name=f"{self.settings.service_name}-{name}")
         task.add_done_callback(_log_crash)
         self._tasks.append(task)
 
+    async def _supervise(self, run: Callable[[], Coroutine[Any, Any, None]], name: str, health: TaskHealth) -> None:
+        """Run a background task for as long as the runtime lives: one that ends unexpectedly starts again."""
+        backoff = Backoff(first=0.5, cap=30.0)
+        while True:
+            try:
+                await run()
+                error = "ended without being stopped"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.exception("worker %s-%s crashed; restarting", self.settings.service_name, name)
+            if self._stopping:
+                health.stopped()
+                return
+            health.restarted(error)
+            await backoff.wait()
+
+    def task_health(self) -> list[TaskHealth]:
+        """Liveness of this runtime's background tasks."""
+        found = [
+            self.relay.health if self.relay else None,
+            self.consumer.health if self.consumer else None,
+            self.scheduler.health if self.scheduling else None,
+        ]
+        return [h for h in found if h is not None]
+
     async def stop(self) -> None:
         """Stop workers and release connections."""
+        self._stopping = True
+        self.scheduler.stop()
         if self.relay is not None:
             self.relay.stop()
         if self.runner is not None:
@@ -207,6 +256,7 @@ def build_service_app(definition: ServiceDefinition, *, bus: LocalBus | None = N
     install_problem_handlers(app)
     app.include_router(health_router(settings.service_name))
     app.include_router(probe_router(definition.messaging))
+    app.include_router(jobs_router())
     app.include_router(audit_router(AuditLog(definition.messaging.audit_log)))
     for router in definition.routers:
         app.include_router(router)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -11,28 +10,15 @@ import pytest
 
 from services.registry.app import definition as registry_definition
 from services.registry.settings import RegistrySettings
-from shared.bus.base import OutgoingMessage
-from shared.bus.kafka import KafkaPublisher
 from shared.outbox.relay import OutboxRelay
 from shared.runtime.probe import emit_probes
 from shared.runtime.service import ServiceRuntime
 from tests.support.infra import Infra
+from tests.support.kafka import CountingKafkaPublisher
 from tests.support.runtimes import unpublished
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
-
-
-class CountingKafkaPublisher(KafkaPublisher):
-    """The real Kafka publisher, remembering what it got acknowledged, so the test can tell the relays apart."""
-
-    def __init__(self, bootstrap: str) -> None:
-        super().__init__(bootstrap, client_id="leadership-test")
-        self.messages: list[OutgoingMessage] = []
-
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await super().publish(messages)
-        self.messages.extend(messages)
 
 
 async def test_single_active_relay_and_failover(pg_settings: Any, infra: Infra) -> None:
@@ -105,7 +91,8 @@ async def test_relay_stands_down_when_its_lock_connection_dies(
     try:
         await wait_for(lambda: _is_leader(relay), lambda ok: ok)
         killed = await admin.fetchval(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted LIMIT 1"
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1"
         )
         assert killed is True
         # It stands down, takes the lock again on a fresh connection, and goes on relaying.

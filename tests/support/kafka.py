@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.bus.base import OutgoingMessage
+from shared.bus.kafka import KafkaPublisher
 
 
 async def end_offsets_total(bootstrap: str, topic: str) -> int:
@@ -62,3 +66,16 @@ async def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -
         await consumer.commit(dict(ends.items()))
     finally:
         await consumer.stop()
+
+
+class CountingKafkaPublisher(KafkaPublisher):
+    """The real Kafka publisher, remembering what it got acknowledged, so a test can tell relays apart."""
+
+    def __init__(self, bootstrap: str) -> None:
+        super().__init__(bootstrap, client_id="counting-test")
+        self.messages: list[OutgoingMessage] = []
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish, then remember what was acknowledged."""
+        await super().publish(messages)
+        self.messages.extend(messages)

@@ -65,7 +65,9 @@ async def unpublished(runtime: ServiceRuntime) -> int:
         return int((await session.execute(stmt)).scalar_one())
 
 
-def spawn_worker(command: str, service: str, settings: Any, *, failpoints: str = "") -> subprocess.Popen[bytes]:
+def spawn_worker(
+    command: str, service: str, settings: Any, *, failpoints: str = "", health_port: int = 0
+) -> subprocess.Popen[bytes]:
     """Run `tepat <command> <service>` as a separate OS process configured like `settings`.
 
     Its output goes to a log file in the service's data folder, read back when a test fails."""
@@ -86,7 +88,7 @@ def spawn_worker(command: str, service: str, settings: Any, *, failpoints: str =
     log_path = settings.data_dir / f"{command}-{service}-{uuid.uuid4().hex[:6]}.log"
     with log_path.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", command, service],
+            [sys.executable, "-m", "services.cli", command, service, "--health-port", str(health_port)],
             cwd=REPO,
             env=env,
             stdout=log,

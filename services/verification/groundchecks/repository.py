@@ -196,3 +196,12 @@ async def assignee_roles(session: AsyncSession, subjects: list[str]) -> dict[str
         return {}
     rows = await session.execute(select(officer.c.subject, officer.c.role).where(officer.c.subject.in_(subjects)))
     return {s: r for s, r in rows}
+
+
+async def count_overdue(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
+    """Open checks past their due date, city-wide: (all, of which not even assigned yet)."""
+    c = ground_check.c
+    late = and_(c.status.in_(OPEN_STATES), c.due_at < now)
+    unassigned = func.coalesce(func.sum(case((c.assigned_to.is_(None), 1), else_=0)), 0)
+    total, open_unassigned = (await session.execute(select(func.count(), unassigned).where(late))).one()
+    return int(total), int(open_unassigned)

@@ -1,0 +1,36 @@
+"""Verification's periodic jobs (run by the shared scheduler; see `tepat jobs list`).
+
+Adding one is one `Job(...)` in `JOBS` (complaint SLA escalation, audit checkpoints, …)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+
+from prometheus_client import Gauge
+
+from services.verification.groundchecks.repository import count_overdue
+from services.verification.objections.service import lapse_overdue
+from shared.runtime.scheduler import Job, JobContext
+
+GROUND_CHECKS_OVERDUE = Gauge("tepat_ground_checks_overdue", "Open ground checks past their due date")
+
+
+async def lapse_objections(ctx: JobContext) -> Mapping[str, int]:
+    """Every sanggah past its due date lapses (after downtime too: everything overdue by `now`)."""
+    async with ctx.sessions() as session, session.begin():
+        return {"lapsed": await lapse_overdue(session, outbox=ctx.outbox, now=ctx.now)}
+
+
+async def overdue_ground_checks(ctx: JobContext) -> Mapping[str, int]:
+    """How many open ground checks are past due (and unassigned), for the dashboard metric and the run log."""
+    async with ctx.sessions() as session:
+        overdue, unassigned = await count_overdue(session, now=ctx.now)
+    GROUND_CHECKS_OVERDUE.set(overdue)
+    return {"overdue": overdue, "overdue_unassigned": unassigned}
+
+
+JOBS = (
+    Job("objections-lapse", timedelta(hours=1), lapse_objections, "lapse sanggah past their 14-day due date"),
+    Job("ground-checks-overdue", timedelta(hours=1), overdue_ground_checks, "count open ground checks past due"),
+)

@@ -1,0 +1,62 @@
+"""`tepat worker` serves /healthz with each task's liveness and lag, and /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from services.registry.app import definition as registry_definition
+from services.registry.settings import RegistrySettings
+from shared.runtime.probe import emit_probes
+from shared.runtime.service import ServiceRuntime
+from tests.support.cluster import free_port
+from tests.support.runtimes import spawn_worker
+from tests.support.waiting import wait_for
+
+pytestmark = pytest.mark.infra
+
+
+async def test_worker_reports_liveness_and_lag(pg_settings: Any) -> None:
+    settings = pg_settings(RegistrySettings)
+    runtime = ServiceRuntime(registry_definition(settings))
+    await runtime.migrate()
+    async with runtime.sessions() as session, session.begin():
+        await emit_probes(session, runtime.outbox, count=4)
+    port = free_port()
+    proc = spawn_worker("worker", "registry", settings, health_port=port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def health() -> dict[str, Any]:
+                try:
+                    r = await client.get("/healthz")
+                except httpx.HTTPError:
+                    return {}
+                body: dict[str, Any] = r.json()
+                body["http_status"] = r.status_code
+                return body
+
+            body = await wait_for(
+                health,
+                lambda b: b.get("tasks", {}).get("relay", {}).get("lag", {}).get("unpublished") == 0,
+                timeout=60,
+            )
+            assert body["http_status"] == 200
+            assert body["service"] == "registry"
+            relay, consumer = body["tasks"]["relay"], body["tasks"]["consumer"]
+            assert relay["alive"] is True
+            assert relay["state"] == "running"
+            assert relay["leader"] is True
+            assert relay["restarts"] == 0
+            assert consumer["alive"] is True
+            assert isinstance(consumer["lag"], int)
+            metrics = (await client.get("/metrics")).text
+            assert 'tepat_worker_up{service="registry",task="relay"} 1.0' in metrics
+            assert 'tepat_outbox_unpublished{service="registry"} 0.0' in metrics
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        await runtime.stop()
+    assert proc.returncode == 0
