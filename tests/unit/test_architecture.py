@@ -59,7 +59,6 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
         ("services.registry.domain", "services.registry.wilayah"),
         ("services.registry.external_lists", "services.registry.imports"),
         ("services.registry.families", "services.registry.flags"),
-        ("services.verification.app", "services.verification.objections"),
         ("services.verification.groundchecks", "services.verification.households"),
         ("services.verification.groundchecks", "services.verification.proposals"),
         ("services.verification.households", "services.verification.proposals"),
