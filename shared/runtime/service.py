@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.audit.anchor import anchor_from_settings
 from shared.audit.chain import AuditLog
 from shared.audit.router import audit_router
 from shared.auth.tokens import TokenVerifier, load_public_key
@@ -63,7 +64,7 @@ class ServiceRuntime:
         self.engine: AsyncEngine = create_engine(self.settings)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.outbox = OutboxWriter(source=self.settings.service_name, table=definition.messaging.outbox)
-        self.audit = AuditLog(definition.messaging.audit_log)
+        self.audit = AuditLog(definition.messaging.audit_log, anchor_from_settings(self.settings))
         self.local_bus = bus if bus is not None else (LocalBus() if self.settings.bus == "local" else None)
         self.publisher: Publisher | None = None
         self.relay: OutboxRelay | None = None
