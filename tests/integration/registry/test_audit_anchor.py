@@ -155,7 +155,7 @@ async def test_an_edit_recomputed_forward_is_caught_by_the_signed_checkpoint(ser
     async with service.runtime.engine.begin() as conn:
         prev = GENESIS
         for row in (await conn.execute(select(t).order_by(t.c.seq))).all():
-            new = entry_hash(prev, row._mapping, row.hash_version)
+            new = entry_hash(prev, dict(row._mapping), row.hash_version)
             await conn.execute(update(t).where(t.c.seq == row.seq).values(prev_hash=prev, hash=new))
             prev = new
     async with service.runtime.sessions() as session:
