@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import importlib
 import signal
 import sys
@@ -68,14 +69,45 @@ async def _audit_verify(name: str) -> int:
     runtime = ServiceRuntime(service_definition(name))
     try:
         async with runtime.sessions() as session:
-            checked, broken = await runtime.audit.verify(session)
+            status = await runtime.audit.status(session)
     finally:
         await runtime.engine.dispose()
-    if broken is None:
-        print(f"{name}: audit chain intact ({checked} entries)")
-        return 0
-    print(f"{name}: audit chain BROKEN at entry {broken.seq}: {broken.reason} ({checked} entries verified before it)")
-    return 1
+    broken = status.broken
+    if broken is not None:
+        print(
+            f"{name}: audit chain BROKEN at entry {broken.seq}: {broken.reason} "
+            f"({status.checked} entries verified before it)"
+        )
+        return 1
+    if status.anchored_seq is None:
+        print(
+            f"{name}: audit chain intact ({status.checked} entries), NOT ANCHORED: no signed checkpoint covers it "
+            f"(run `tepat audit-checkpoint {name}`)"
+        )
+    else:
+        print(
+            f"{name}: audit chain intact ({status.checked} entries; signed checkpoints up to entry "
+            f"{status.anchored_seq} of {status.anchored_at}, {status.unanchored} entries after it)"
+        )
+    return 0
+
+
+async def _audit_checkpoint(name: str) -> int:
+    from shared.audit.chain import AuditChainBroken
+
+    runtime = ServiceRuntime(service_definition(name))
+    try:
+        checkpoint = await runtime.audit.write_checkpoint(runtime.sessions)
+    except AuditChainBroken as exc:
+        print(f"{name}: checkpoint NOT signed: {exc}")
+        return 1
+    finally:
+        await runtime.engine.dispose()
+    if checkpoint is None:
+        print(f"{name}: nothing new since the last checkpoint")
+    else:
+        print(f"{name}: signed checkpoint at entry {checkpoint.seq} ({checkpoint.head}), key {checkpoint.key_id}")
+    return 0
 
 
 async def _replay(name: str) -> None:
@@ -210,12 +242,13 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
                 file_name=path.name,
                 path=path,
                 size=_file_size(path),
-                actor=Actor("cli", Role.SYSTEM.value),
+                # Who ran it, as the operating system knows them: the audit entry's actor.
+                actor=Actor(f"cli:{getpass.getuser()}", Role.SYSTEM.value),
                 wilayah="13.71",
                 source=source,
             )
         bar = _ProgressBar()
-        job = await run_job(runtime.sessions, job_id, progress=bar)
+        job = await run_job(runtime.sessions, job_id, progress=bar, audit=runtime.audit)
         print(file=sys.stderr)
         print(json.dumps({k: job[k] for k in ("id", "kind", "status", "counts", "error")}, default=str, indent=2))
         return 0 if job["status"] == "succeeded" else 1
@@ -313,7 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     q = jobs_sub.add_parser("run", help="run one job now (recorded like a scheduled run)")
     q.add_argument("name", help="SERVICE.JOB, or JOB when one service declares it (e.g. objections-lapse)")
 
-    p = sub.add_parser("audit-verify", help="verify a service's audit hash chain; exit 1 at the first broken link")
+    p = sub.add_parser(
+        "audit-verify",
+        help="verify a service's audit hash chain against its signed checkpoints; exit 1 at the first broken link",
+    )
+    p.add_argument("service", choices=list(SERVICE_APPS))
+
+    p = sub.add_parser(
+        "audit-checkpoint", help="sign and publish a checkpoint of a service's audit chain (for cron/scheduler)"
+    )
     p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser("dlq-replay", help="retry a service's dead-lettered events")
@@ -382,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_jobs_run(*target))
     elif args.command == "audit-verify":
         return asyncio.run(_audit_verify(args.service))
+    elif args.command == "audit-checkpoint":
+        return asyncio.run(_audit_checkpoint(args.service))
     elif args.command == "dlq-replay":
         asyncio.run(_replay(args.service))
     elif args.command == "makemigration":

@@ -48,6 +48,28 @@ class ServiceSettings(BaseSettings):
     auth_public_key_file: Path | None = Field(
         default=None, description="PEM public key of the dev issuer (default: <data_dir>/dev-jwt-public.pem)."
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs audit checkpoints, created on first use "
+        "(default: <data_dir>/audit/<service>-audit-ed25519.pem). Never stored in the database.",
+    )
+    audit_sign_command: str | None = Field(
+        default=None,
+        description="KMS/HSM-style key handle instead of the key file: a command that reads the checkpoint "
+        "message on stdin and prints its base64 Ed25519 signature (then AUDIT_PUBLIC_KEY_FILE is required).",
+    )
+    audit_public_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 public key (PEM) that verifies checkpoints (default: <audit key file>.pub).",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Append-only file signed checkpoints are published to "
+        "(default: <data_dir>/audit/<service>-checkpoints.jsonl).",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000, ge=0, description="Sign a checkpoint every N audit entries (0: only on schedule / CLI)."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
 
@@ -72,3 +94,20 @@ class ServiceSettings(BaseSettings):
     def public_key_path(self) -> Path:
         """Where the dev issuer's public key is read from."""
         return self.auth_public_key_file or self.data_dir / "dev-jwt-public.pem"
+
+    @property
+    def audit_key_path(self) -> Path:
+        """Where the audit checkpoint signing key is kept."""
+        return self.audit_key_file or self.data_dir / "audit" / f"{self.service_name}-audit-ed25519.pem"
+
+    @property
+    def audit_public_key_path(self) -> Path:
+        """Where the audit checkpoint verification key is read from."""
+        if self.audit_public_key_file:
+            return self.audit_public_key_file
+        return self.audit_key_path.with_name(self.audit_key_path.name + ".pub")
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        """The append-only checkpoint file."""
+        return self.audit_checkpoint_file or self.data_dir / "audit" / f"{self.service_name}-checkpoints.jsonl"

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.audit import changes
-from shared.audit.chain import audited, wrote
+from shared.audit.chain import audited, recorded_seqs, wrote
 from shared.context import request_id_var
 from shared.runtime.service import ServiceRuntime
 
@@ -32,6 +32,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
         if wrote(session) and not audited(session):
             await _audit_request(runtime, session, request)
+        seqs = recorded_seqs(session)
+    # Signed only once committed: a checkpoint must never name an entry that was rolled back.
+    if seqs is not None:
+        await runtime.audit.checkpoint_if_due(runtime.sessions, seqs)
 
 
 async def _audit_request(runtime: ServiceRuntime, session: AsyncSession, request: Request) -> None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.audit.chain import AuditLog
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.db.messaging import MessagingTables
@@ -52,6 +53,19 @@ def outbox_health_job(tables: MessagingTables) -> Job:
         return {"unpublished": count, "oldest_unpublished_seconds": age, "dead_letters": int(dead)}
 
     return Job("outbox-health", timedelta(minutes=1), run, "unpublished events, their age, unreplayed dead letters")
+
+
+def audit_checkpoint_job(audit: AuditLog) -> Job:
+    """Hourly: sign a checkpoint of the audit chain when entries were added since the last one.
+
+    Checkpoints are also written every `audit_checkpoint_every` entries; this one bounds how long a quiet
+    service's newest entries stay unanchored."""
+
+    async def run(ctx: JobContext) -> Mapping[str, int]:
+        checkpoint = await audit.write_checkpoint(ctx.sessions)
+        return {"signed": int(checkpoint is not None), "seq": checkpoint.seq if checkpoint is not None else 0}
+
+    return Job("audit-checkpoint", timedelta(hours=1), run, "sign a checkpoint of new audit entries")
 
 
 class JobOut(BaseModel):

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.audit.anchor import anchor_from_settings
 from shared.audit.chain import AuditLog
 from shared.audit.router import audit_router
 from shared.auth.permissions import Permission
@@ -36,7 +37,7 @@ from shared.observability.health import TaskHealth
 from shared.observability.logging import configure_logging
 from shared.outbox.relay import OutboxRelay
 from shared.outbox.writer import OutboxWriter
-from shared.runtime.jobs import jobs_router, outbox_health_job
+from shared.runtime.jobs import audit_checkpoint_job, jobs_router, outbox_health_job
 from shared.runtime.probe import PROBE_EVENT, probe_handler, probe_router
 from shared.runtime.retry import Backoff
 from shared.runtime.scheduler import Job, Scheduler
@@ -58,7 +59,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, Handler | BatchHandler] = field(default_factory=dict)
     topics: Sequence[str] = ()
-    # Periodic jobs of the service (shared/runtime/scheduler.py); every service also runs `outbox-health`.
+    # Periodic jobs of the service (shared/runtime/scheduler.py); every service also runs `outbox-health`
+    # and `audit-checkpoint`.
     jobs: Sequence[Job] = ()
 
 
@@ -71,7 +73,7 @@ class ServiceRuntime:
         self.engine: AsyncEngine = create_engine(self.settings)
         self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
         self.outbox = OutboxWriter(source=self.settings.service_name, table=definition.messaging.outbox)
-        self.audit = AuditLog(definition.messaging.audit_log)
+        self.audit = AuditLog(definition.messaging.audit_log, anchor_from_settings(self.settings))
         self.local_bus = bus if bus is not None else (LocalBus() if self.settings.bus == "local" else None)
         self.publisher: Publisher | None = None
         self.relay: OutboxRelay | None = None
@@ -86,7 +88,11 @@ class ServiceRuntime:
             outbox=self.outbox,
             settings=self.settings,
             table=definition.messaging.job_run,
-            jobs=(outbox_health_job(definition.messaging), *definition.jobs),
+            jobs=(
+                outbox_health_job(definition.messaging),
+                *((audit_checkpoint_job(self.audit),) if self.audit.anchor is not None else ()),
+                *definition.jobs,
+            ),
         )
         self.scheduling = False
 

@@ -467,3 +467,21 @@ def test_metrics_are_not_public(services: dict[str, dict[str, Any]]) -> None:
     assert {name for name, service in services.items() if service.get("ports") or service.get("expose")} == {"gateway"}
     assert [str(p) for p in services["gateway"]["ports"]] == ["8000:8000"]
     assert not any(suffix.endswith("/metrics") for suffix in PUBLIC_SUFFIXES)
+
+
+@pytest.mark.parametrize("name", sorted(DB_SERVICES))
+def test_audit_key_and_checkpoints_live_in_a_named_volume(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """The checkpoint key and file are outside the database, in a declared volume that survives the container."""
+    service = services[name]
+    settings = _load_settings(monkeypatch, _environment(service), DB_SERVICES[name])
+    assert isinstance(settings, ServiceSettings)
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2] if isinstance(volume, str) else (volume["source"], volume["target"])
+        mounts[Path(target)] = source
+    for path in (settings.audit_key_path, settings.audit_checkpoint_path, settings.audit_public_key_path):
+        owners = [source for target, source in mounts.items() if target in path.parents]
+        assert owners, f"{name}: {path} is not on a mounted volume"
+        assert owners[0] in (compose.get("volumes") or {}), f"{name}: {owners[0]} is not a named volume"

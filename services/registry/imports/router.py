@@ -132,7 +132,7 @@ async def _submit(
             wilayah=principal.wilayah,
             source=source,
         )
-    task = asyncio.create_task(run_job(runtime.sessions, job_id), name=f"registry-import-{job_id}")
+    task = asyncio.create_task(run_job(runtime.sessions, job_id, audit=runtime.audit), name=f"registry-import-{job_id}")
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     async with runtime.sessions() as session:

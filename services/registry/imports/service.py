@@ -21,6 +21,7 @@ from services.registry.external_lists.parsing import DEFAULT_SOURCE, ListKind, r
 from services.registry.external_lists.service import match_list
 from services.registry.families.changes import Actor
 from services.registry.families.rules import Source
+from services.registry.imports.audit import file_sha256, record_job
 from services.registry.imports.extract import Chunk, ExtractFormatError, open_extract, read_chunks
 from services.registry.imports.merge import merge_extract
 from services.registry.imports.models import import_error, import_job, import_list_row, import_row
@@ -36,6 +37,7 @@ from services.registry.imports.staging import (
     lock_imports,
     tune_session,
 )
+from shared.audit.chain import AuditLog
 from shared.events.envelope import utcnow
 
 log = logging.getLogger(__name__)
@@ -169,9 +171,16 @@ async def _set(sessions: async_sessionmaker[AsyncSession], job_id: str, **values
 
 
 async def run_job(
-    sessions: async_sessionmaker[AsyncSession], job_id: str, *, progress: Progress | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: str,
+    *,
+    progress: Progress | None = None,
+    audit: AuditLog | None = None,
 ) -> dict[str, Any]:
-    """Run a queued job to the end and record the outcome; returns the job row."""
+    """Run a queued job to the end and record the outcome; returns the job row.
+
+    The job's changes and its audit entry commit together; `audit` (the service's anchored log) then signs a
+    checkpoint, so a bulk change is anchored as soon as it lands."""
     async with sessions() as session, session.begin():
         row = (
             (await session.execute(select(import_job).where(import_job.c.id == job_id).with_for_update()))
@@ -187,8 +196,10 @@ async def run_job(
             update(import_job).where(import_job.c.id == job_id).values(status="running", started_at=utcnow())
         )
     try:
+        file_hash = await file_sha256(Path(job["file_path"]))
         async with sessions() as session, session.begin():
             counts = await execute_job(session, job=job, now=utcnow(), today=today_wib(), progress=progress)
+            await record_job(session, job=job, file_hash=file_hash, counts=counts)
     except (ExtractFormatError, UnicodeDecodeError) as exc:
         await _set(sessions, job_id, status="failed", finished_at=utcnow(), error=str(exc)[:2000])
     except Exception as exc:
@@ -198,5 +209,7 @@ async def run_job(
         )
     else:
         await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts)
+        if audit is not None:
+            await audit.checkpoint_quietly(sessions)
     async with sessions() as session:
         return dict((await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().one())

@@ -42,6 +42,8 @@ async def test_writes_and_reveals_are_chained_and_tampering_is_detected(
         "intact": True,
         "broken_at_seq": None,
         "reason": None,
+        "anchored_seq": None,
+        "unanchored": len(page),
     }
     # Only auditors read it.
     assert (await verifikator.get("/audit")).status_code == 403
