@@ -281,46 +281,73 @@ async def reject_nik_active_elsewhere(session: AsyncSession, import_id: str) -> 
 
 
 async def classify(session: AsyncSession, import_id: str) -> None:
-    """Mark existing families whose imported columns or members differ from the stored ones as 'update'."""
-    fi, r = import_family, import_row
+    """Mark existing families whose imported columns or members differ from the stored ones as 'update'.
+
+    Set-based on both dialects: the family columns by one join on the key, the members by one GROUP BY over the
+    staged rows and the families' active members together (a member row and its staged row fall into one group
+    when every compared column is equal; a group with one side only is a difference). SQLite has no hash join:
+    the correlated "is this member still listed" probe this replaced scanned the unindexed staging table once
+    per member (a 5,000-family re-import took 19 s instead of 1)."""
+    fi, r, m = import_family, import_row, member
     same = and_(fi.c.import_id == import_id, fi.c.action == "same")
     await session.execute(
         update(fi)
         .where(same, family.c.id == fi.c.family_id, or_(*[_distinct(family.c[c], fi.c[c]) for c in FAMILY_FIELDS]))
         .values(action="update")
     )
-    m = member
-    changed_rows = (
-        select(r.c.no_kk)
-        .select_from(
-            r.join(fi, and_(fi.c.import_id == r.c.import_id, fi.c.no_kk == r.c.no_kk)).outerjoin(
-                m, and_(m.c.nik == r.c.nik, m.c.active.is_(True))
+    one, zero = literal(1, Integer), literal(0, Integer)
+    staged = (
+        select(
+            fi.c.family_id,
+            r.c.nik,
+            *[r.c[c] for c in MEMBER_FIELDS],
+            one.label("staged"),
+            zero.label("stored"),
+            zero.label("imported"),
+        )
+        .select_from(r.join(fi, and_(fi.c.import_id == r.c.import_id, fi.c.no_kk == r.c.no_kk)))
+        .where(r.c.import_id == import_id, fi.c.action == "same")
+    )
+    stored = (
+        select(
+            m.c.family_id,
+            m.c.nik,
+            *[m.c[c] for c in MEMBER_FIELDS],
+            zero,
+            one,
+            case((m.c.source == SOURCE, 1), else_=0),
+        )
+        .select_from(m.join(fi, and_(fi.c.family_id == m.c.family_id, fi.c.import_id == import_id)))
+        .where(fi.c.action == "same", m.c.active.is_(True))
+    )
+    both = union_all(staged, stored).subquery("both_sides")
+    keys = [both.c.family_id, both.c.nik, *[both.c[c] for c in MEMBER_FIELDS]]
+    # Staged only: a new, changed or moved-in member. Stored only: gone, changed or moved out (members added
+    # locally, not by an import, are left alone when the file does not list them, as `write` leaves them).
+    differing = (
+        select(both.c.family_id)
+        .group_by(*keys)
+        .having(
+            or_(
+                func.sum(both.c.stored) == 0,
+                and_(func.sum(both.c.staged) == 0, func.max(both.c.imported) == 1),
             )
         )
-        .where(
-            r.c.import_id == import_id,
-            fi.c.action == "same",
-            or_(m.c.id.is_(None), m.c.family_id != fi.c.family_id, *[_distinct(m.c[c], r.c[c]) for c in MEMBER_FIELDS]),
-        )
     )
-    await session.execute(update(fi).where(same, fi.c.no_kk.in_(changed_rows)).values(action="update"))
-    gone = removed_members(import_id, actions=("same",), moved_count=True)
-    await session.execute(
-        update(fi).where(same, fi.c.family_id.in_(gone.with_only_columns(m.c.family_id))).values(action="update")
-    )
+    await session.execute(update(fi).where(same, fi.c.family_id.in_(differing)).values(action="update"))
 
 
-def removed_members(import_id: str, *, actions: tuple[str, ...], moved_count: bool) -> Any:
-    """SELECT of imported members of the job's families (with these actions) their KK no longer lists: with
-    `moved_count`, also those the file lists on another KK (they move; their old family changed too)."""
+def removed_members(import_id: str) -> Any:
+    """SELECT of imported members of the job's changed families whose NIK the file no longer lists at all (a
+    member the file lists on another KK moves there: `write` updates that row instead)."""
     fi, r, m = import_family, import_row, member
-    listed = [r.c.import_id == import_id, r.c.nik == m.c.nik]
-    if moved_count:
-        listed.append(r.c.no_kk == fi.c.no_kk)
+    # NOT IN an uncorrelated subquery: one hashed set (PostgreSQL) or one temporary index (SQLite), where a
+    # correlated NOT EXISTS scanned the unindexed staging table once per member on SQLite.
+    listed = select(r.c.nik).where(r.c.import_id == import_id)
     return (
         select(m.c.id, m.c.family_id)
         .select_from(m.join(fi, and_(fi.c.family_id == m.c.family_id, fi.c.import_id == import_id)))
-        .where(fi.c.action.in_(actions), m.c.active.is_(True), m.c.source == SOURCE, ~exists().where(*listed))
+        .where(fi.c.action == "update", m.c.active.is_(True), m.c.source == SOURCE, m.c.nik.not_in(listed))
     )
 
 
@@ -459,7 +486,7 @@ async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: dat
         await session.execute(
             update(m)
             .where(
-                m.c.id.in_(removed_members(import_id, actions=("update",), moved_count=False).with_only_columns(m.c.id))
+                m.c.id.in_(removed_members(import_id).with_only_columns(m.c.id))
             )
             .values(active=False, updated_at=now)
         )
