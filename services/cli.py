@@ -143,6 +143,8 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
 
     runtime = ServiceRuntime(service_definition("registry"))
     try:
+        if not await _schema_ready(runtime):
+            return 2
         job_id, _ = new_job_path(runtime.settings.data_dir)
         async with runtime.sessions() as session, session.begin():
             await create_job(
@@ -163,6 +165,25 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
         return 0 if job["status"] == "succeeded" else 1
     finally:
         await runtime.engine.dispose()
+
+
+async def _schema_ready(runtime: ServiceRuntime) -> bool:
+    """Migrate first where the service would at start-up (embedded mode: `tepat serve` does the same on an empty
+    data folder); elsewhere say what to run instead of failing on a missing table."""
+    settings = runtime.settings
+    if settings.auto_migrate if settings.auto_migrate is not None else not settings.is_postgres:
+        await runtime.migrate()
+        return True
+    from sqlalchemy import inspect
+
+    schema = settings.schema_name if settings.is_postgres else None
+    async with runtime.engine.connect() as conn:
+        present = await conn.run_sync(lambda c: inspect(c).has_table("import_job", schema=schema))
+    if not present:
+        print(
+            f"the {settings.service_name} schema is not migrated: run `tepat migrate registry` first", file=sys.stderr
+        )
+    return bool(present)
 
 
 def _file_size(path: Path) -> int:

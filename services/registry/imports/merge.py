@@ -485,9 +485,7 @@ async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: dat
     counts.members_removed = _rc(
         await session.execute(
             update(m)
-            .where(
-                m.c.id.in_(removed_members(import_id).with_only_columns(m.c.id))
-            )
+            .where(m.c.id.in_(removed_members(import_id).with_only_columns(m.c.id)))
             .values(active=False, updated_at=now)
         )
     )
@@ -533,7 +531,8 @@ async def write(session: AsyncSession, import_id: str, *, actor: Actor, now: dat
 
 
 async def write_desil(session: AsyncSession, import_id: str, *, now: datetime, counts: MergeCounts) -> None:
-    """Current desil of existing families when the imported period is the newest (desil_changed when it moved);
+    """Current desil of existing families when the imported period is the newest (desil_changed when the value or
+    the period moved);
     a snapshot per family and period (never edited: the same period twice changes nothing)."""
     d = Dialect(session)
     fi, snap = import_family, desil_snapshot
@@ -568,7 +567,11 @@ async def write_desil(session: AsyncSession, import_id: str, *, now: datetime, c
                 d.obj("desil", family.c.desil, "desil_period", family.c.desil_period),
                 d.obj("desil", fi.c.desil, "desil_period", fi.c.desil_period, "import_batch_id", import_id),
             )
-            .where(newest, _distinct(family.c.desil, fi.c.desil))
+            # The period is part of the household state too: a new period with the same desil is an event (and a
+            # version) of its own, or read models and frozen tahap lists keep the old period.
+            .where(
+                newest, or_(_distinct(family.c.desil, fi.c.desil), _distinct(family.c.desil_period, fi.c.desil_period))
+            )
             .order_by(fi.c.family_id),
         )
     )

@@ -1,0 +1,48 @@
+"""`tepat import-extract` and `tepat import-list` on an empty data folder (embedded mode) migrate first, as
+`tepat serve` does, instead of failing on a missing table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from demo.generator import generate_city
+
+
+async def _tepat(data_dir: Path, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")} | {
+        "TEPAT_REGISTRY_DATA_DIR": str(data_dir)
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_import_commands_migrate_an_empty_data_folder(tmp_path: Path) -> None:
+    generate_city(tmp_path / "city", families_count=20, seed=3)
+    for kind, args in (
+        ("list", ("import-list", "death", str(tmp_path / "city" / "death_list.csv"))),
+        ("extract", ("import-extract", str(tmp_path / "city" / "extract.csv"))),
+    ):
+        data_dir = tmp_path / f"data-{kind}"
+        data_dir.mkdir()
+        rc, out, err = await _tepat(data_dir, *args)
+        assert rc == 0, err
+        assert "Traceback" not in err
+        assert "no such table" not in err
+        assert json.loads(out)["status"] == "succeeded"
+        with sqlite3.connect(data_dir / "registry.db") as db:
+            (jobs,) = db.execute("SELECT count(*) FROM import_job WHERE status = 'succeeded'").fetchone()
+        assert jobs == 1
