@@ -465,7 +465,7 @@ async def test_events_are_pii_free_and_versioned(registry: Registry) -> None:
     assert (last["desil"], last["desil_period"], last["change"]) == (
         3,
         "2026-Q2",
-        {"from": 3, "to": 3, "period": "2026-Q2", "source": "bps"},
+        {"type": "desil_changed", "from": 3, "to": 3, "period": "2026-Q2", "source": "bps"},
     )
 
 
