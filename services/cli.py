@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from services.gateway.settings import GatewaySettings
 from shared.auth.principal import Role
@@ -117,7 +118,8 @@ def _make_migration(name: str, message: str) -> None:
 
 
 class _ProgressBar:
-    """Rows read and rows/s on stderr, redrawn at most twice a second."""
+    """On stderr: one line per phase of the job ([step/steps] name, the previous phase's seconds); while reading,
+    rows read and rows/s redrawn at most twice a second."""
 
     def __init__(self) -> None:
         import time
@@ -125,20 +127,29 @@ class _ProgressBar:
         self._clock = time.monotonic
         self.start = self._clock()
         self.last = 0.0
+        self.phase: str | None = None
 
-    def __call__(self, rows: int) -> None:
+    def __call__(self, progress: Any) -> None:
         now = self._clock()
+        if progress.current != self.phase:
+            self.phase = progress.current
+            done = progress.done[-1] if progress.done else None
+            took = f"  ({done['phase']} took {done['seconds']:.2f} s)" if done else ""
+            lead = "\n" if done and done["phase"] == "reading" else ""
+            print(f"{lead}  [{progress.step}/{len(progress.phases)}] {self.phase}{took}", file=sys.stderr, flush=True)
+            return
         if now - self.last < 0.5:
             return
         self.last = now
-        rate = rows / max(now - self.start, 1e-9)
-        print(f"\r  read {rows:>10,} rows  {rate:>9,.0f} rows/s", end="", file=sys.stderr, flush=True)
+        rate = progress.rows / max(now - self.start, 1e-9)
+        print(f"\r  read {progress.rows:>10,} rows  {rate:>9,.0f} rows/s", end="", file=sys.stderr, flush=True)
 
 
 async def _import(kind: str, path: Path, source: str | None) -> int:
     import json
 
     from services.registry.families.changes import Actor
+    from services.registry.imports.progress import EXTRACT_PHASES, LIST_PHASES, ImportProgress
     from services.registry.imports.service import create_job, new_job_path, run_job
 
     runtime = ServiceRuntime(service_definition("registry"))
@@ -159,9 +170,14 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
                 source=source,
             )
         bar = _ProgressBar()
-        job = await run_job(runtime.sessions, job_id, progress=bar)
+        phases = EXTRACT_PHASES if kind == "extract" else LIST_PHASES
+        job = await run_job(runtime.sessions, job_id, progress=ImportProgress(phases, bar))
         print(file=sys.stderr)
-        print(json.dumps({k: job[k] for k in ("id", "kind", "status", "counts", "error")}, default=str, indent=2))
+        print(
+            json.dumps(
+                {k: job[k] for k in ("id", "kind", "status", "counts", "progress", "error")}, default=str, indent=2
+            )
+        )
         return 0 if job["status"] == "succeeded" else 1
     finally:
         await runtime.engine.dispose()

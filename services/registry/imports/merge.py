@@ -15,6 +15,7 @@ Order of work (one transaction, the caller's):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -609,18 +610,29 @@ async def write_desil(session: AsyncSession, import_id: str, *, now: datetime, c
 
 
 async def merge_extract(
-    session: AsyncSession, *, import_id: str, actor: Actor, now: datetime, today: date
+    session: AsyncSession,
+    *,
+    import_id: str,
+    actor: Actor,
+    now: datetime,
+    today: date,
+    phase: Callable[[str], None] | None = None,
 ) -> MergeCounts:
-    """Steps 1-6 of the module docstring over the job's staged rows."""
+    """Steps 1-6 of the module docstring over the job's staged rows; `phase` hears each phase start
+    (`imports.progress.EXTRACT_PHASES`)."""
     counts = MergeCounts()
+    step = phase or (lambda _: None)
+    step("checking")
     await reject_inconsistent_rows(session, import_id)
     await reject_families_with_errors(session, import_id)
+    step("families")
     await drop_indexes(session, import_family)
     await build_families(session, import_id)
     await create_indexes(session, import_family)
     # A rejected family can strand a NIK that another family wanted to take over: repeat until stable.
     while await reject_nik_active_elsewhere(session, import_id):
         await reject_families_with_errors(session, import_id)
+    step("classifying")
     await classify(session, import_id)
     # The planner needs the real size and action mix of import_family (else nested loops over 250k families).
     await analyze(session, import_family)
@@ -634,17 +646,21 @@ async def merge_extract(
     counts.families_unchanged = int(by_action.get("same", 0))
     staged = int((await session.execute(select(func.count()).where(import_row.c.import_id == import_id))).scalar_one())
     # Built once before `emit` reads the events, not maintained by each of the inserts that record them.
+    step("writing")
     await drop_indexes(session, import_event)
     await _main_events(session, import_id)
     dropped = await _drop_indexes_if_first_import(session)
     await write(session, import_id, actor=actor, now=now, counts=counts)
     counts.members_unchanged = staged - counts.members_inserted - counts.members_updated
+    step("desil")
     await write_desil(session, import_id, now=now, counts=counts)
     if dropped:
         await _rebuild_indexes(session)
+    step("flags")
     counts.flags_raised, counts.flags_cleared = await refresh_import_flags(
         session, import_id, now=now, whole_registry=dropped
     )
+    step("status")
     status_scope = union_all(
         select(import_event.c.family_id).where(
             import_event.c.import_id == import_id, import_event.c.action.in_(("flag_raised", "flag_cleared"))
@@ -652,6 +668,7 @@ async def merge_extract(
         select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.action == "update"),
     )
     counts.status_changed = await apply_status_rules(session, import_id=import_id, family_ids=status_scope, today=today)
+    step("events")
     await create_indexes(session, import_event, analyzed=False)  # `emit` analyses it
     counts.events_emitted = await emit(
         session,

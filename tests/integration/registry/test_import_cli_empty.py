@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from demo.generator import generate_city
+from services.registry.imports.progress import EXTRACT_PHASES, LIST_PHASES
 
 
 async def _tepat(data_dir: Path, *args: str) -> tuple[int, str, str]:
@@ -42,7 +43,12 @@ async def test_import_commands_migrate_an_empty_data_folder(tmp_path: Path) -> N
         assert rc == 0, err
         assert "Traceback" not in err
         assert "no such table" not in err
-        assert json.loads(out)["status"] == "succeeded"
+        job = json.loads(out)
+        assert job["status"] == "succeeded"
+        phases = [p["phase"] for p in job["progress"]["phases"]]
+        assert phases == (list(EXTRACT_PHASES) if kind == "extract" else list(LIST_PHASES))
+        for step, name in enumerate(phases, start=1):  # a progress line per phase on stderr
+            assert f"[{step}/{len(phases)}] {name}" in err
         with sqlite3.connect(data_dir / "registry.db") as db:
             (jobs,) = db.execute("SELECT count(*) FROM import_job WHERE status = 'succeeded'").fetchone()
         assert jobs == 1

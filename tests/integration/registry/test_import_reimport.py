@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from services.registry.app import create_app
 from services.registry.families.models import family, family_history, member
+from services.registry.imports.progress import EXTRACT_PHASES
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
 from shared.bus.local import LocalBus
@@ -112,6 +113,11 @@ async def test_unchanged_reimport_changes_nothing_and_a_changed_one_classifies_e
     first = await submit(app.api, "/imports/extracts", csv_text(base_rows()))
     assert first["status"] == "succeeded", first
     assert first["counts"]["families_inserted"] == 10
+    # Every phase is recorded, in order, with its time (the job API shows the current one while it runs).
+    progress = first["progress"]
+    assert [p["phase"] for p in progress["phases"]] == list(EXTRACT_PHASES)
+    assert all(p["seconds"] >= 0 for p in progress["phases"])
+    assert (progress["phase"], progress["rows_read"]) == (None, len(base_rows()))
     async with app.runtime.sessions() as s:
         j_id, j_version = (await s.execute(select(family.c.id, family.c.version).where(family.c.no_kk == kk(40)))).one()
     r = await app.operator.post(
