@@ -23,11 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import machine, scratch_database, start_infra, write_result
-from bench.registry_import import child_import, migrated
+from bench.registry_import import child_import, migrate_registry, migrated
 from demo.generator import generate_city, previous_periods
-from services.registry.app import definition
-from services.registry.settings import RegistrySettings
-from shared.runtime.service import ServiceRuntime
 
 TARGET_RATIO = 1.2
 PERIOD = "2026-Q3"
@@ -35,13 +32,7 @@ PERIOD = "2026-Q3"
 
 async def migrated_sqlite(data_dir: Path) -> str:
     """A migrated SQLite registry in `data_dir`; its URL."""
-    url = f"sqlite+aiosqlite:///{data_dir / 'registry.db'}"
-    runtime = ServiceRuntime(definition(RegistrySettings(database_url=url, data_dir=data_dir)))
-    try:
-        await runtime.migrate()
-    finally:
-        await runtime.engine.dispose()
-    return url
+    return await migrate_registry(f"sqlite+aiosqlite:///{data_dir / 'registry.db'}", data_dir)
 
 
 def timed_import(label: str, path: Path, url: str, data_dir: Path) -> dict[str, Any]:

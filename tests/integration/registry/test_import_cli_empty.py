@@ -3,32 +3,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sqlite3
-import sys
 from pathlib import Path
 
 from demo.generator import generate_city
 from services.registry.imports.progress import EXTRACT_PHASES, LIST_PHASES
+from tests.integration.registry.test_import_cli import tepat_in
 
 
 async def _tepat(data_dir: Path, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")} | {
         "TEPAT_REGISTRY_DATA_DIR": str(data_dir)
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
+    return await tepat_in(env, *args)
 
 
 async def test_import_commands_migrate_an_empty_data_folder(tmp_path: Path) -> None:
