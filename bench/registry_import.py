@@ -101,7 +101,11 @@ def child_import(path: Path, database_url: str, data_dir: Path) -> dict[str, Any
 
 async def migrated(infra: Infra, db: str, data_dir: Path) -> str:
     """Bring the registry schema of `db` to head; returns the service URL."""
-    url = infra.service_url("registry", db)
+    return await migrate_registry(infra.service_url("registry", db), data_dir)
+
+
+async def migrate_registry(url: str, data_dir: Path) -> str:
+    """Bring the registry schema at `url` (PostgreSQL or SQLite) to head; returns the URL."""
     runtime = ServiceRuntime(definition(RegistrySettings(database_url=url, data_dir=data_dir)))
     try:
         await runtime.migrate()

@@ -207,7 +207,8 @@ def _make_migration(name: str, message: str) -> None:
 
 
 class _ProgressBar:
-    """Rows read and rows/s on stderr, redrawn at most twice a second."""
+    """On stderr: one line per phase of the job ([step/steps] name, the previous phase's seconds); while reading,
+    rows read and rows/s redrawn at most twice a second."""
 
     def __init__(self) -> None:
         import time
@@ -215,24 +216,35 @@ class _ProgressBar:
         self._clock = time.monotonic
         self.start = self._clock()
         self.last = 0.0
+        self.phase: str | None = None
 
-    def __call__(self, rows: int) -> None:
+    def __call__(self, progress: Any) -> None:
         now = self._clock()
+        if progress.current != self.phase:
+            self.phase = progress.current
+            done = progress.done[-1] if progress.done else None
+            took = f"  ({done['phase']} took {done['seconds']:.2f} s)" if done else ""
+            lead = "\n" if done and done["phase"] == "reading" else ""
+            print(f"{lead}  [{progress.step}/{len(progress.phases)}] {self.phase}{took}", file=sys.stderr, flush=True)
+            return
         if now - self.last < 0.5:
             return
         self.last = now
-        rate = rows / max(now - self.start, 1e-9)
-        print(f"\r  read {rows:>10,} rows  {rate:>9,.0f} rows/s", end="", file=sys.stderr, flush=True)
+        rate = progress.rows / max(now - self.start, 1e-9)
+        print(f"\r  read {progress.rows:>10,} rows  {rate:>9,.0f} rows/s", end="", file=sys.stderr, flush=True)
 
 
 async def _import(kind: str, path: Path, source: str | None) -> int:
     import json
 
     from services.registry.families.changes import Actor
+    from services.registry.imports.progress import EXTRACT_PHASES, LIST_PHASES, ImportProgress
     from services.registry.imports.service import create_job, new_job_path, run_job
 
     runtime = ServiceRuntime(service_definition("registry"))
     try:
+        if not await _schema_ready(runtime):
+            return 2
         job_id, _ = new_job_path(runtime.settings.data_dir)
         async with runtime.sessions() as session, session.begin():
             await create_job(
@@ -248,12 +260,36 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
                 source=source,
             )
         bar = _ProgressBar()
-        job = await run_job(runtime.sessions, job_id, progress=bar, audit=runtime.audit)
+        phases = EXTRACT_PHASES if kind == "extract" else LIST_PHASES
+        job = await run_job(runtime.sessions, job_id, progress=ImportProgress(phases, bar), audit=runtime.audit)
         print(file=sys.stderr)
-        print(json.dumps({k: job[k] for k in ("id", "kind", "status", "counts", "error")}, default=str, indent=2))
+        print(
+            json.dumps(
+                {k: job[k] for k in ("id", "kind", "status", "counts", "progress", "error")}, default=str, indent=2
+            )
+        )
         return 0 if job["status"] == "succeeded" else 1
     finally:
         await runtime.engine.dispose()
+
+
+async def _schema_ready(runtime: ServiceRuntime) -> bool:
+    """Migrate first where the service would at start-up (embedded mode: `tepat serve` does the same on an empty
+    data folder); elsewhere say what to run instead of failing on a missing table."""
+    settings = runtime.settings
+    if settings.auto_migrate if settings.auto_migrate is not None else not settings.is_postgres:
+        await runtime.migrate()
+        return True
+    from sqlalchemy import inspect
+
+    schema = settings.schema_name if settings.is_postgres else None
+    async with runtime.engine.connect() as conn:
+        present = await conn.run_sync(lambda c: inspect(c).has_table("import_job", schema=schema))
+    if not present:
+        print(
+            f"the {settings.service_name} schema is not migrated: run `tepat migrate registry` first", file=sys.stderr
+        )
+    return bool(present)
 
 
 def _file_size(path: Path) -> int:

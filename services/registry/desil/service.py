@@ -28,7 +28,8 @@ async def record_desil(
     now: datetime | None = None,
 ) -> bool:
     """Append a snapshot (a second one for the same period is ignored); update the family's current desil when
-    the period is the newest; emit household.desil_changed when the value changed. True if a snapshot was added."""
+    the period is the newest; emit household.desil_changed when the value or the period changed. True if a
+    snapshot was added."""
     if not valid_period(period):
         raise ValueError(f"period must look like 2026-Q1, got {period!r}")
     if not 1 <= desil <= 10:
@@ -64,7 +65,8 @@ async def record_desil(
     await session.execute(
         update(family).where(family.c.id == family_id).values(desil=desil, desil_period=period, desil_since=since)
     )
-    if row.desil != desil:
+    # The period is carried in the household state as well: a new period with the same desil is a change too.
+    if row.desil != desil or row.desil_period != period:
         changes = ChangeSet()
         changes.add(
             family_id,

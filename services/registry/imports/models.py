@@ -37,6 +37,8 @@ import_job = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("counts", JSON, nullable=True),
     Column("error", Text, nullable=True),
+    # phases gone through (name, seconds) and rows read: `imports.progress`
+    Column("progress", JSON, nullable=True),
     Index("ix_import_job_created", "created_at"),
 )
 

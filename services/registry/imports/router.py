@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
@@ -21,6 +21,7 @@ from services.registry.external_lists.parsing import ListKind
 from services.registry.families.changes import Actor
 from services.registry.imports import extract
 from services.registry.imports.models import import_error, import_job
+from services.registry.imports.progress import LIVE
 from services.registry.imports.service import EXTRACT, create_job, new_job_path, run_job
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal, ScopeLevel
@@ -52,6 +53,11 @@ class JobOut(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     counts: dict[str, int] | None
+    progress: dict[str, Any] | None = Field(
+        default=None,
+        description="phase (reading, checking, families, classifying, writing, desil, flags, status, events; lists: "
+        "reading, matching), step of steps, rows_read, and the finished phases with their seconds",
+    )
     error: str | None
     errors_url: str
 
@@ -63,9 +69,11 @@ class JobList(BaseModel):
 
 
 def _out(row: Any) -> JobOut:
-    return JobOut(
-        **{k: row[k] for k in JobOut.model_fields if k != "errors_url"}, errors_url=f"/imports/{row['id']}/errors"
-    )
+    values = {k: row[k] for k in JobOut.model_fields if k != "errors_url"}
+    live = LIVE.get(row["id"])
+    if live is not None and row["status"] == "running":
+        values["progress"] = live.snapshot()
+    return JobOut(**values, errors_url=f"/imports/{row['id']}/errors")
 
 
 def _kota_only(principal: Principal) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from datetime import date, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ from services.registry.imports.extract import Chunk, ExtractFormatError, open_ex
 from services.registry.imports.merge import merge_extract
 from services.registry.imports.models import import_error, import_job, import_list_row, import_row
 from services.registry.imports.pipeline import EncodedChunk, validated_chunks
+from services.registry.imports.progress import EXTRACT_PHASES, LIST_PHASES, LIVE, ImportProgress
 from services.registry.imports.staging import (
     add_errors,
     clear_staging,
@@ -42,7 +43,6 @@ from shared.events.envelope import utcnow
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int], None]
 EXTRACT = "extract"
 KINDS = (EXTRACT, ListKind.DEATH.value, ListKind.EXCLUDED.value)
 
@@ -102,7 +102,7 @@ async def _stage(
     job_id: str,
     chunks: AsyncGenerator[Chunk, None] | AsyncGenerator[EncodedChunk, None],
     table: Any,
-    progress: Progress | None,
+    progress: ImportProgress | None,
 ) -> int:
     rows = 0
     await drop_indexes(session, table)
@@ -116,7 +116,7 @@ async def _stage(
             await add_errors(session, job_id, chunk.errors)
             rows += chunk.rows
             if progress is not None:
-                progress(rows)
+                progress.read(rows)
     await create_indexes(session, table)
     return rows
 
@@ -132,10 +132,13 @@ async def execute_job(
     job: dict[str, Any],
     now: datetime,
     today: date,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
 ) -> dict[str, int]:
     """Run a job's file through staging, merge/match and events in the caller's transaction; its counts."""
     job_id, kind, path = job["id"], job["kind"], Path(job["file_path"])
+    phase = progress.phase if progress is not None else None
+    if phase is not None:
+        phase("reading")
     actor = Actor(job["created_by"], job["created_role"])
     await lock_imports(session)
     await tune_session(session)
@@ -153,9 +156,11 @@ async def execute_job(
                 rows = await _stage(session, job_id, _each(chunks), import_list_row, progress)
     counts: dict[str, int] = {"rows_read": rows}
     if kind == EXTRACT:
-        merged = await merge_extract(session, import_id=job_id, actor=actor, now=now, today=today)
+        merged = await merge_extract(session, import_id=job_id, actor=actor, now=now, today=today, phase=phase)
         counts.update({k: v for k, v in vars(merged).items() if isinstance(v, int)})
     else:
+        if phase is not None:
+            phase("matching")
         matched = await match_list(
             session, import_id=job_id, kind=ListKind(kind), source=job["source"], actor=actor, now=now, today=today
         )
@@ -174,7 +179,7 @@ async def run_job(
     sessions: async_sessionmaker[AsyncSession],
     job_id: str,
     *,
-    progress: Progress | None = None,
+    progress: ImportProgress | None = None,
     audit: AuditLog | None = None,
 ) -> dict[str, Any]:
     """Run a queued job to the end and record the outcome; returns the job row.
@@ -195,6 +200,9 @@ async def run_job(
         await session.execute(
             update(import_job).where(import_job.c.id == job_id).values(status="running", started_at=utcnow())
         )
+    if progress is None:
+        progress = ImportProgress(EXTRACT_PHASES if job["kind"] == EXTRACT else LIST_PHASES)
+    LIVE[job_id] = progress
     try:
         file_hash = await file_sha256(Path(job["file_path"]))
         async with sessions() as session, session.begin():
@@ -211,5 +219,8 @@ async def run_job(
         await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts)
         if audit is not None:
             await audit.checkpoint_quietly(sessions)
+    finally:
+        await _set(sessions, job_id, progress=progress.finish())
+        LIVE.pop(job_id, None)
     async with sessions() as session:
         return dict((await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().one())

@@ -25,6 +25,11 @@ async def _tepat(registry: Registry, *args: str) -> tuple[int, str, str]:
         "TEPAT_REGISTRY_DATABASE_URL": registry.runtime.settings.resolved_database_url,
         "TEPAT_REGISTRY_DATA_DIR": str(registry.data_dir),
     }
+    return await tepat_in(env, *args)
+
+
+async def tepat_in(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """`python -m services.cli ARGS` in a subprocess with `env`: exit code, stdout, stderr."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
