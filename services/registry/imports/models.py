@@ -157,4 +157,29 @@ import_flag = Table(
     Index("ix_import_flag_key", "family_id", "subject_key", "kind"),
 )
 
-STAGING_TABLES = (import_row, import_family, import_list_row, import_event, import_scope, import_flag)
+# A row kept out of the member table (validation failed, or the merge set it aside): its raw values, on their way
+# to the correction queue (staging; emptied after each job). `no_kk`: the row's No. KK when it is valid.
+import_bad_row = Table(
+    "import_bad_row",
+    metadata,
+    Column("import_id", IdText(36), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("no_kk", IdText(16), nullable=True),
+    Column("nik", IdText(50), nullable=True),
+    Column("relationship", String(50), nullable=True),
+    Column("kelurahan_code", String(20), nullable=True),
+    Column("raw", JSON, nullable=False),
+    # e.g. {"other_family_id": ...} for nik.duplicate
+    Column("detail", JSON, nullable=True),
+    Index("ix_import_bad_row_kk", "no_kk"),
+)
+
+STAGING_TABLES = (
+    import_row,
+    import_family,
+    import_list_row,
+    import_event,
+    import_scope,
+    import_flag,
+    import_bad_row,
+)
