@@ -1,5 +1,5 @@
-"""Importing national extracts on PostgreSQL: error report, bad rows queued (never their families), idempotent re-import,
-only the differences emitted, duplicate-NIK flags, the job API."""
+"""Importing national extracts on PostgreSQL: error report, bad rows queued (never their families),
+idempotent re-import, only the differences emitted, duplicate-NIK flags, the job API."""
 
 from __future__ import annotations
 
@@ -120,9 +120,12 @@ async def test_bad_rows_are_queued_and_the_rest_of_each_family_is_imported(regis
         }
     assert sorted(queue) == [6, 7, 8, 9, 11, 14, 16, 18]
     assert {r.status for r in queue.values()} == {"open"}
-    assert queue[18].raw["nik"] == "137101150580001" and queue[18].family_id == ids[kk(9)]
-    assert queue[11].rule == "nik.duplicate" and queue[11].detail == {"other_family_id": ids[kk(1)]}
-    assert queue[11].raw["nama"] == "Sari" and queue[11].raw["hubungan"] == "famili_lain"
+    assert queue[18].raw["nik"] == "137101150580001"
+    assert queue[18].family_id == ids[kk(9)]
+    assert queue[11].rule == "nik.duplicate"
+    assert queue[11].detail == {"other_family_id": ids[kk(1)]}
+    assert queue[11].raw["nama"] == "Sari"
+    assert queue[11].raw["hubungan"] == "famili_lain"
     assert (queue[7].family_id, queue[7].kecamatan_code) == (None, "13.71.01")  # no family, still in scope
     assert (queue[9].family_id, queue[9].kecamatan_code) == (None, None)  # kelurahan unknown: kota-wide only
     assert await outbox_types(registry.runtime) == {
