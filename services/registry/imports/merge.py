@@ -1,9 +1,10 @@
 """The set-based merge of a staged extract into families, members, desil snapshots, flags and events.
 
 Order of work (one transaction, the caller's):
-1. reject rows the file contradicts itself on (NIK twice, no/several heads, family columns differing between
-   rows), then every other row of a family with a rejected row (`family.rejected_with_row N`);
-2. one `import_family` row per No. KK: existing household id or a new one; reject families whose NIKs are active
+1. set aside (`quarantine`: to the correction queue, never the whole family) rows the file contradicts itself
+   on: conflicting copies of a KK, a NIK twice (it stays where the registry has it, else on the first KK), a
+   second head, family columns differing between rows;
+2. one `import_family` row per No. KK: existing household id or a new one; set aside rows whose NIK is active
    in a family the file does not mention (the registry allows one active KK per person);
 3. classify families (insert / update / same) by comparing the imported columns with the stored ones;
 4. write: new families, changed family columns, members gone from their KK (deactivated), changed or moved
