@@ -31,6 +31,7 @@ from services.registry.families.rules import Source
 from services.registry.families.service import conflicts_as_problems
 from services.registry.flags.rules import FlagKind, FlagStatus
 from services.registry.imports.extract import COLUMNS, HEAD, Chunk, RowValidator
+from services.registry.imports.merge import MEMBER_FIELDS
 from shared.audit.changes import note_change
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
@@ -38,21 +39,7 @@ from shared.events.household import HouseholdEventType
 from shared.http.problems import ProblemError
 
 _POSITIONS = {c: i for i, c in enumerate(COLUMNS)}
-_MEMBER_COLUMNS = (
-    "nik",
-    "nik_issue",
-    "name",
-    "birth_place",
-    "birth_date",
-    "sex",
-    "relationship",
-    "marital_status",
-    "education",
-    "school_status",
-    "occupation",
-    "disability",
-    "pregnant",
-)
+_MEMBER_COLUMNS = ("nik", *MEMBER_FIELDS)
 
 
 def validated_row(entry: dict[str, Any], values: dict[str, str], today: Any) -> dict[str, Any]:

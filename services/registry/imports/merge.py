@@ -239,26 +239,16 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
     return added
 
 
+_IMPORT_FAMILY_COLUMNS = [c.name for c in import_family.c]
+
+
 async def build_families(session: AsyncSession, import_id: str) -> None:
     """One import_family row per surviving No. KK (taken from its head's row): existing id or a new one."""
     d = Dialect(session)
     r = import_row
     await session.execute(
         insert(import_family).from_select(
-            [
-                "import_id",
-                "no_kk",
-                "family_id",
-                "action",
-                "head_nik",
-                "address",
-                "rt",
-                "rw",
-                "kelurahan_code",
-                "kecamatan_code",
-                "desil",
-                "desil_period",
-            ],
+            _IMPORT_FAMILY_COLUMNS,
             select(
                 r.c.import_id,
                 r.c.no_kk,
@@ -296,20 +286,7 @@ async def build_families(session: AsyncSession, import_id: str) -> None:
     head_row = b.alias("head_row")
     await session.execute(
         insert(import_family).from_select(
-            [
-                "import_id",
-                "no_kk",
-                "family_id",
-                "action",
-                "head_nik",
-                "address",
-                "rt",
-                "rw",
-                "kelurahan_code",
-                "kecamatan_code",
-                "desil",
-                "desil_period",
-            ],
+            _IMPORT_FAMILY_COLUMNS,
             select(
                 r.c.import_id,
                 r.c.no_kk,
