@@ -14,6 +14,11 @@ drifts a little from quarter to quarter, and planted defects at audit-like rates
 - ~0.4% of members hold an excluded occupation → excluded_list.csv (plus ~3% unmatched rows);
 - ~0.2% of families with a bad RT or a kelurahan code that does not exist.
 
+`generate_defect_city` (`tepat generate-city --audit-defects`) plants instead the defects of the correction
+queue (`PLANTERS`: invalid NIKs of each rule, duplicate NIKs in the file and against the registry, identical and
+conflicting KK copies, rows with an extra field) and writes `ground_truth.json`: every valid person and every
+planted defect with its row and the expected outcome.
+
 Output is streamed (one family in memory at a time) and the same seed always gives the same bytes: each family
 draws from its own `random.Random(f"{seed}:{index}")`, and identifiers are built from the family/person index so
 that they are unique without remembering the ones already issued.
@@ -23,9 +28,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import IO
@@ -326,9 +332,15 @@ def _unmatched_nik(index: int, today: date) -> str:
 
 
 def families(
-    count: int, seed: int, *, period: str = "2026-Q3", quarters: int = 1, wilayah: WilayahReference | None = None
+    count: int,
+    seed: int,
+    *,
+    period: str = "2026-Q3",
+    quarters: int = 1,
+    wilayah: WilayahReference | None = None,
+    plant: bool = True,
 ) -> Iterator[Household]:
-    """The households of the city in order, one at a time, with their planted defects."""
+    """The households of the city in order, one at a time, with their planted defects (`plant`)."""
     city = _City(seed, previous_periods(period, quarters), wilayah or default_wilayah())
     person = 0
     previous: Household | None = None
@@ -338,7 +350,8 @@ def families(
         if person > MAX_PEOPLE:
             raise ValueError(f"at most {MAX_PEOPLE} people (unique NIKs by construction)")
         clean_last = hh.members[-1]
-        city.plant_defects(hh, i, previous)
+        if plant:
+            city.plant_defects(hh, i, previous)
         yield hh
         # The next family may copy someone from this one: keep the clean version.
         previous = hh if hh.members[-1] == clean_last else replace(hh, members=[*hh.members[:-1], clean_last])
@@ -607,3 +620,199 @@ def payer_reports(
     return PayerReports(
         bank_csv=text("bank"), pos_csv=text("pos"), outcome_by_line=outcome_by_line, channel_by_line=channel_by_line
     )
+
+
+# --- A city with the defects of issue 12 planted at audit rates, and the ground truth of what was planted ---
+
+RATE_PLANTED = 0.005  # per family and per planter
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One planted defect: where (file, row), whose, and what the import must do with it: `queued:<rule>`
+    (a correction-queue entry with that rule), `flagged:<kind>` (an open flag on the member), `collapsed`."""
+
+    kind: str
+    file: str
+    row_no: int
+    no_kk: str
+    nik: str
+    expect: str
+    # the other family of a duplicate NIK (its No. KK)
+    other_no_kk: str | None = None
+
+
+@dataclass
+class _Rows:
+    """A family's extract rows as written, each with whether it is a defect (else a valid person)."""
+
+    no_kk: str
+    rows: list[list[str]]
+    defect: list[Planted | None]
+
+
+Planter = Callable[[random.Random, _Rows, "_PlantContext"], None]
+
+
+@dataclass
+class _PlantContext:
+    """What planters share: the previous family (clean), the NIKs already used, the rows of the file so far."""
+
+    previous: _Rows | None = None
+    used: set[str] = field(default_factory=set)
+
+
+_NIK, _NAMA, _HUB = EXTRACT_COLUMNS.index("nik"), EXTRACT_COLUMNS.index("nama"), EXTRACT_COLUMNS.index("hubungan")
+
+
+def _mark(fam: _Rows, i: int, kind: str, nik: str, expect: str, other: str | None = None) -> None:
+    fam.defect[i] = Planted(kind, "", 0, fam.no_kk, nik, expect, other)
+
+
+def _bad_nik(kind: str, change: Callable[[str], str], expect: str) -> Planter:
+    def plant(rng: random.Random, fam: _Rows, ctx: _PlantContext) -> None:
+        i = rng.randrange(len(fam.rows))
+        bad = change(fam.rows[i][_NIK])
+        if bad in ctx.used or fam.defect[i] is not None:
+            return
+        ctx.used.add(bad)
+        fam.rows[i][_NIK] = bad
+        _mark(fam, i, kind, bad, expect)
+
+    return plant
+
+
+def _duplicate_in_file(rng: random.Random, fam: _Rows, ctx: _PlantContext) -> None:
+    prev = ctx.previous
+    if prev is None or len(prev.rows) < 2:
+        return
+    j = rng.randrange(1, len(prev.rows))
+    if prev.defect[j] is not None:
+        return
+    copy = [*prev.rows[j]]
+    copy[:5] = fam.rows[0][:5]
+    copy[-2:] = fam.rows[0][-2:]
+    copy[_HUB] = "famili_lain"
+    fam.rows.append(copy)
+    fam.defect.append(
+        Planted("duplicate_nik_in_file", "", 0, fam.no_kk, copy[_NIK], "queued:nik.duplicate", prev.no_kk)
+    )
+
+
+def _extra_fields(rng: random.Random, fam: _Rows, ctx: _PlantContext) -> None:
+    i = rng.randrange(len(fam.rows))
+    if fam.defect[i] is None and fam.rows[i][_HUB] != "kepala_keluarga":
+        fam.rows[i] = [*fam.rows[i], "glued"]
+        _mark(fam, i, "extra_fields", fam.rows[i][_NIK], "queued:row.too_many_fields")
+
+
+def _kk_copy(identical: bool) -> Planter:
+    def plant(rng: random.Random, fam: _Rows, ctx: _PlantContext) -> None:
+        if any(d is not None for d in fam.defect):
+            return
+        copy = [[*r] for r in fam.rows]
+        if not identical:
+            copy[0][_NAMA] = copy[0][_NAMA] + " Bin Ali"
+        for r in copy:
+            fam.rows.append(r)
+            expect = "collapsed" if identical else "queued:no_kk.conflicting_copy"
+            fam.defect.append(
+                Planted("kk_identical_copy" if identical else "kk_conflicting_copy", "", 0, fam.no_kk, r[_NIK], expect)
+            )
+
+    return plant
+
+
+# The planters, each drawn per family with RATE_PLANTED. Another kind of defect is one more entry here.
+PLANTERS: tuple[tuple[str, Planter], ...] = (
+    ("short_nik", _bad_nik("short_nik", lambda n: n[:15], "queued:nik.not_16_digits")),
+    ("letters_nik", _bad_nik("letters_nik", lambda n: n[:10] + "AB" + n[12:], "queued:nik.not_16_digits")),
+    ("zero_serial_nik", _bad_nik("zero_serial_nik", lambda n: n[:12] + "0000", "flagged:invalid_nik")),
+    (
+        "bad_date_nik",
+        _bad_nik("bad_date_nik", lambda n: f"{n[:8]}{int(n[8:10]) + 12:02d}{n[10:]}", "flagged:invalid_nik"),
+    ),
+    ("bad_region_nik", _bad_nik("bad_region_nik", lambda n: "137199" + n[6:], "flagged:invalid_nik")),
+    ("duplicate_nik_in_file", _duplicate_in_file),
+    ("extra_fields", _extra_fields),
+    ("kk_identical_copy", _kk_copy(True)),
+    ("kk_conflicting_copy", _kk_copy(False)),
+)
+
+
+@dataclass(frozen=True)
+class DefectCity:
+    """The files of a defect city and its ground truth (also written to ground_truth.json)."""
+
+    extract: Path
+    second_extract: Path
+    ground_truth: Path
+    valid: tuple[tuple[str, str], ...]
+    planted: tuple[Planted, ...]
+
+
+def generate_defect_city(out: Path, *, families_count: int, seed: int, rate: float = RATE_PLANTED) -> DefectCity:
+    """extract.csv with the planters' defects, extract_second.csv (new families, some listing a person the first
+    import registered in another family: a duplicate against the registry) and ground_truth.json: every valid
+    person (No. KK, NIK) and every planted defect with the file row and what the import must do with it."""
+    out.mkdir(parents=True, exist_ok=True)
+    period = "2026-Q3"
+    valid: list[tuple[str, str]] = []
+    planted: list[Planted] = []
+    ctx = _PlantContext()
+    first_rows: list[_Rows] = []
+
+    def write(path: Path, fams: Iterator[_Rows], name: str) -> None:
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(EXTRACT_COLUMNS)
+            row_no = 1
+            for fam in fams:
+                for r, d in zip(fam.rows, fam.defect, strict=True):
+                    row_no += 1
+                    w.writerow(r)
+                    if d is None:
+                        valid.append((fam.no_kk, r[_NIK]))
+                    else:
+                        planted.append(replace(d, file=name, row_no=row_no))
+
+    def first_file() -> Iterator[_Rows]:
+        for i, hh in enumerate(families(families_count, seed, period=period, plant=False)):
+            rows = [_extract_row(hh, m, period) for m in hh.members]
+            fam = _Rows(hh.no_kk, rows, [None] * len(rows))
+            clean = _Rows(fam.no_kk, [[*r] for r in rows], [None] * len(rows))
+            rng = random.Random(f"{seed}:planted:{i}")
+            for _, planter in PLANTERS:
+                if rng.random() < rate:
+                    planter(rng, fam, ctx)
+            ctx.previous = clean
+            if len(first_rows) < 2000 and all(d is None for d in fam.defect):
+                first_rows.append(clean)
+            yield fam
+
+    def second_file() -> Iterator[_Rows]:
+        rng = random.Random(f"{seed}:second")
+        extra = max(10, families_count // 50)
+        for k, hh in enumerate(families(families_count + extra, seed, period=period, plant=False)):
+            if k < families_count:
+                continue
+            rows = [_extract_row(hh, m, period) for m in hh.members]
+            fam = _Rows(hh.no_kk, rows, [None] * len(rows))
+            donor = first_rows[rng.randrange(len(first_rows))] if first_rows else None
+            if donor is not None and len(donor.rows) >= 2 and rng.random() < 0.5:
+                copy = [*donor.rows[-1]]
+                copy[:5] = rows[0][:5]
+                copy[-2:] = rows[0][-2:]
+                copy[_HUB] = "famili_lain"
+                fam.rows.append(copy)
+                fam.defect.append(
+                    Planted("duplicate_nik_registry", "", 0, fam.no_kk, copy[_NIK], "queued:nik.duplicate", donor.no_kk)
+                )
+            yield fam
+
+    extract, second = out / "extract.csv", out / "extract_second.csv"
+    write(extract, first_file(), "extract.csv")
+    write(second, second_file(), "extract_second.csv")
+    truth = out / "ground_truth.json"
+    truth.write_text(json.dumps({"valid": valid, "planted": [asdict(p) for p in planted]}, indent=1), encoding="utf-8")
+    return DefectCity(extract, second, truth, tuple(valid), tuple(planted))

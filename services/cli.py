@@ -305,7 +305,14 @@ def _import_file(kind: str, file: str, source: str | None) -> int:
 
 
 def _generate_city(args: argparse.Namespace) -> None:
-    from demo.generator import generate_city
+    from demo.generator import generate_city, generate_defect_city
+
+    if args.audit_defects:
+        city = generate_defect_city(Path(args.out), families_count=args.families, seed=args.seed)
+        print(f"{len(city.valid):,} valid people, {len(city.planted):,} planted defects")
+        for path in (city.extract, city.second_extract, city.ground_truth):
+            print(path)
+        return
 
     stats = generate_city(
         Path(args.out), families_count=args.families, seed=args.seed, period=args.period, quarters=args.quarters
@@ -424,6 +431,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--period", default="2026-Q3", help="newest desil period (extract.csv)")
     p.add_argument("--quarters", type=int, default=1, help="also write extract_<period>.csv for earlier quarters")
+    p.add_argument(
+        "--audit-defects",
+        action="store_true",
+        help="plant the correction-queue defects instead; write extract_second.csv and ground_truth.json",
+    )
 
     p = sub.add_parser("scenario", help="play two quarters of a synthetic city end to end through the API")
     p.add_argument("--families", type=int, default=300)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.registry import models as _models  # noqa: F401  (registers the tables)
 from services.registry.aggregates.router import router as aggregates_router
+from services.registry.corrections.router import router as corrections_router
 from services.registry.database import MIGRATIONS, messaging, metadata
 from services.registry.desil.router import router as desil_router
 from services.registry.families.router import router as families_router
@@ -29,7 +30,15 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[wilayah_router, families_router, flags_router, desil_router, aggregates_router, imports_router],
+        routers=[
+            wilayah_router,
+            families_router,
+            flags_router,
+            desil_router,
+            aggregates_router,
+            imports_router,
+            corrections_router,
+        ],
         handlers=OUTCOME_HANDLERS,
         topics=(VERIFICATION_OUTCOME,),
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.models import family, family_history, idempotency_key, member, personal_data_access
 from services.registry.flags.models import flag
+from services.registry.imports.models import correction
 from services.registry.wilayah.models import wilayah
 
 __all__ = [
+    "correction",
     "desil_snapshot",
     "family",
     "family_history",

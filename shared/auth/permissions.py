@@ -18,6 +18,7 @@ class Permission(StrEnum):
     RESOLVE_FLAG = "confirm or refute data-quality flags"
     READ_AGGREGATES = "read aggregates"
     CORRECT_RECORD = "make audited corrections (e.g. undo a recorded death)"
+    FIX_IMPORT_ROW = "list, fix or dismiss extract rows in the correction queue"
     READ_AUDIT = "read audit logs"
     OPERATE = "run operations commands"
     # verification (usulan, sanggah, ground checks, pengesahan)
@@ -43,10 +44,12 @@ class Permission(StrEnum):
 
 _ALL_READ = {Permission.READ_HOUSEHOLD, Permission.READ_AGGREGATES, Permission.READ_VERIFICATION}
 _TABLE: dict[Role, frozenset[Permission]] = {
-    Role.OPERATOR_KELURAHAN: frozenset(_ALL_READ | {Permission.WRITE_HOUSEHOLD}),
+    Role.OPERATOR_KELURAHAN: frozenset(_ALL_READ | {Permission.WRITE_HOUSEHOLD, Permission.FIX_IMPORT_ROW}),
     Role.LURAH: frozenset(_ALL_READ),
     Role.PSM: frozenset(_ALL_READ),
-    Role.TKSK: frozenset(_ALL_READ | {Permission.READ_FULL_IDENTIFIERS, Permission.READ_SENSITIVE}),
+    Role.TKSK: frozenset(
+        _ALL_READ | {Permission.READ_FULL_IDENTIFIERS, Permission.READ_SENSITIVE, Permission.FIX_IMPORT_ROW}
+    ),
     Role.PENDAMPING_PKH: frozenset(_ALL_READ | {Permission.READ_SENSITIVE}),
     Role.VERIFIKATOR: frozenset(
         _ALL_READ
@@ -57,6 +60,7 @@ _TABLE: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT_DATA,
             Permission.RESOLVE_FLAG,
             Permission.CORRECT_RECORD,
+            Permission.FIX_IMPORT_ROW,
         }
     ),
     Role.KEPALA_DINAS: frozenset(_ALL_READ),

@@ -39,6 +39,8 @@ class Source(StrEnum):
     LOCAL_PROPOSAL = "local_proposal"
     CITIZEN_APP = "citizen_app"
     DINSOS_COUNTER = "dinsos_counter"
+    # a row of the import correction queue, fixed by an operator or TKSK
+    IMPORT_CORRECTION = "import_correction"
 
 
 class SchoolStatus(StrEnum):

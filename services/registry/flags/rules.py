@@ -20,6 +20,9 @@ class FlagKind(StrEnum):
     ELECTRICITY_NON_SUBSIDISED = "electricity_non_subsidised"
     CAR_OWNER = "car_owner"
     BUSINESS_OWNER = "business_owner"
+    # A row of the family's KK waits in the correction queue (the family is imported without it). A hold for
+    # payment rules (unverified data), never an exclusion; cleared when the family's queue entries are settled.
+    MEMBER_NEEDS_CORRECTION = "member_needs_correction"
 
 
 class ExcludedOccupation(StrEnum):

@@ -101,13 +101,25 @@ class RowError(NamedTuple):
     no_kk: str | None
 
 
+class BadRow(NamedTuple):
+    """A row kept out of the member table, on its way to the correction queue: its raw values by column."""
+
+    row_no: int
+    no_kk: str | None
+    nik: str | None
+    relationship: str | None
+    kelurahan_code: str | None
+    raw: dict[str, Any]
+
+
 @dataclass
 class Chunk:
-    """A batch of rows: good ones as staging records, bad ones as errors."""
+    """A batch of rows: good ones as staging records, bad ones as errors (and their raw values)."""
 
     records: list[tuple[Any, ...]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
 
 
 def header_index(header: list[str], columns: tuple[str, ...]) -> dict[str, int]:
@@ -214,6 +226,8 @@ class RowValidator:
         self._wilayah = _CachedWilayah(default_wilayah())
         self._check_nik = _PartwiseCheck("nik", validate_nik, today, self._wilayah)
         self._check_no_kk = _PartwiseCheck("no_kk", validate_no_kk, today, self._wilayah)
+        # Fields in the header: a row with more was shifted or glued (an unquoted comma) and is refused.
+        self.width: int | None = None
         # Whether a row may hold a NUL byte: a reader that has looked at its whole block says no (one memchr
         # per block instead of a join per row).
         self.nul_possible = True
@@ -310,8 +324,11 @@ class RowValidator:
             ) = map(str.strip, self._columns_of(idx)(values))
         except IndexError:
             out.errors.append(RowError(row_no, "row", "row.column_count", None))
+            out.bad_rows.append(BadRow(row_no, None, None, None, None, {"fields": values}))
             return
         errors: list[tuple[str, str]] = []
+        if self.width is not None and len(values) > self.width:
+            errors.append(("row", "row.too_many_fields"))
         if self.nul_possible and "\x00" in "".join(values):
             # PostgreSQL text cannot hold a NUL byte: the row is refused here, not the whole job at COPY.
             errors.append(("row", "row.nul_byte"))
@@ -368,6 +385,13 @@ class RowValidator:
         if errors:
             kk = no_kk if not kk_reason else None
             out.errors.extend(RowError(row_no, f, r, kk) for f, r in errors)
+            raw: dict[str, Any] = dict(zip(COLUMNS, self._columns_of(idx)(values), strict=True))
+            if any(f == "row" and r == "row.nul_byte" for f, r in errors):
+                raw = {k: v.replace("\x00", "") for k, v in raw.items()}
+            if self.width is not None and len(values) > self.width:
+                raw["extra_fields"] = values[self.width :]
+            known_kel = kel if kecamatan is not None and not any(f == "kelurahan_code" for f, _ in fam_errors) else None
+            out.bad_rows.append(BadRow(row_no, kk, nik[:50], relationship[:50], known_kel, raw))
             return
         out.records.append(
             (
@@ -417,15 +441,18 @@ def records(reader: Iterator[list[str]]) -> Iterator[list[str] | None]:
             yield None
 
 
-def read_header(reader: Iterator[list[str]]) -> dict[str, int]:
-    """The column positions from a reader's first record; ExtractFormatError if there is none or it is broken."""
+def read_header(reader: Iterator[list[str]], validator: RowValidator) -> dict[str, int]:
+    """The column positions from a reader's first record (the validator learns the header's width);
+    ExtractFormatError if there is none or it is broken."""
     try:
         header = next(reader)
     except StopIteration:
         raise ExtractFormatError("the file is empty") from None
     except csv.Error as exc:
         raise ExtractFormatError(f"not a CSV file: {exc}") from None
-    return header_index(header, COLUMNS)
+    idx = header_index(header, COLUMNS)
+    validator.width = len(header)
+    return idx
 
 
 def validate_records(
@@ -442,6 +469,7 @@ def validate_records(
                 if values is None:
                     out.rows += 1
                     out.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
+                    out.bad_rows.append(BadRow(row_no, None, None, None, None, {}))
                 elif values:
                     out.rows += 1
                     validator.row(row_no, values, idx, out)
@@ -450,6 +478,7 @@ def validate_records(
             row_no += 1
             out.rows += 1
             out.errors.append(RowError(row_no, "row", "row.malformed_csv", None))
+            out.bad_rows.append(BadRow(row_no, None, None, None, None, {}))
 
 
 def read_chunks(
@@ -470,8 +499,8 @@ def read_chunks(
     stream starts after the header, mid-file (`pipeline.part_chunks` hands over here)."""
     reader = csv.reader(stream)
     if start is None:
-        idx = read_header(reader)
         validator, row_no, index = RowValidator(import_id, today), 1, 0
+        idx = read_header(reader, validator)
     else:
         validator, idx, row_no, index = start
     rows = records(reader)

@@ -1,9 +1,10 @@
 """The set-based merge of a staged extract into families, members, desil snapshots, flags and events.
 
 Order of work (one transaction, the caller's):
-1. reject rows the file contradicts itself on (NIK twice, no/several heads, family columns differing between
-   rows), then every other row of a family with a rejected row (`family.rejected_with_row N`);
-2. one `import_family` row per No. KK: existing household id or a new one; reject families whose NIKs are active
+1. set aside (`quarantine`: to the correction queue, never the whole family) rows the file contradicts itself
+   on: conflicting copies of a KK, a NIK twice (it stays where the registry has it, else on the first KK), a
+   second head, family columns differing between rows;
+2. one `import_family` row per No. KK: existing household id or a new one; set aside rows whose NIK is active
    in a family the file does not mention (the registry allows one active KK per person);
 3. classify families (insert / update / same) by comparing the imported columns with the stored ones;
 4. write: new families, changed family columns, members gone from their KK (deactivated), changed or moved
@@ -16,7 +17,7 @@ Order of work (one transaction, the caller's):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -25,8 +26,6 @@ from sqlalchemy import (
     String,
     and_,
     case,
-    cast,
-    delete,
     exists,
     func,
     insert,
@@ -50,10 +49,19 @@ from services.registry.imports.flags import refresh_import_flags
 from services.registry.imports.models import (
     FAMILY_FIELDS,
     SOURCE,
+    import_bad_row,
     import_error,
     import_event,
     import_family,
     import_row,
+)
+from services.registry.imports.quarantine import (
+    DUPLICATE_NIK_RULE,
+    HEAD_ROW_RULE,
+    flag_queued_families,
+    quarantine_rows_with_errors,
+    queue_corrections,
+    set_aside_kk_copies,
 )
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze, create_indexes, drop_indexes, is_postgres
@@ -92,7 +100,7 @@ class MergeCounts:
     flags_cleared: int = 0
     status_changed: int = 0
     events_emitted: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
+    rows_queued: int = 0
 
 
 def _rc(result: Any) -> int:
@@ -116,27 +124,48 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
     # Aggregate first, then rank only the few NIKs and KKs with a problem: window sorts of every row of a
     # city-size file (wide rows, partitioned twice) cost several seconds; hash aggregates a fraction of that.
     repeated_niks = select(r.c.nik).where(mine).group_by(r.c.nik).having(func.count() > 1)
-    by_nik = (
-        select(
-            r.c.row_no,
-            r.c.no_kk,
-            func.row_number().over(partition_by=r.c.nik, order_by=r.c.row_no).label("rn"),
-            func.first_value(r.c.no_kk).over(partition_by=r.c.nik, order_by=r.c.row_no).label("first_kk"),
-        )
-        .where(mine, r.c.nik.in_(repeated_niks))
-        .subquery("by_nik")
+    # The person stays where the registry already has them, else on the first KK listing them; every other
+    # row of the NIK is set aside (nik.repeated on the same KK, nik.duplicate on another: both families flagged).
+    held_here = case(
+        (
+            exists().where(
+                member.c.nik == r.c.nik,
+                member.c.active.is_(True),
+                family.c.id == member.c.family_id,
+                family.c.no_kk == r.c.no_kk,
+            ),
+            0,
+        ),
+        else_=1,
     )
+    candidates = select(r.c.row_no, r.c.no_kk, r.c.nik, held_here.label("held")).where(mine, r.c.nik.in_(repeated_niks))
+    cand = candidates.subquery("cand")
+    rank = (cand.c.held, cand.c.row_no)
+    by_nik = select(
+        cand.c.row_no,
+        cand.c.no_kk,
+        func.row_number().over(partition_by=cand.c.nik, order_by=rank).label("rn"),
+        func.first_value(cand.c.no_kk).over(partition_by=cand.c.nik, order_by=rank).label("first_kk"),
+    ).subquery("by_nik")
     added = await _errors_from(
         session,
         select(
             literal(import_id, String),
             by_nik.c.row_no,
             literal("nik", String),
-            case((by_nik.c.no_kk == by_nik.c.first_kk, "nik.repeated"), else_="nik.duplicate_in_file"),
+            case((by_nik.c.no_kk == by_nik.c.first_kk, "nik.repeated"), else_=DUPLICATE_NIK_RULE),
             by_nik.c.no_kk,
         ).where(by_nik.c.rn > 1),
     )
+    await quarantine_rows_with_errors(session, import_id)
     is_head = case((r.c.relationship == HEAD, 1), else_=0)
+    # A KK whose head row failed validation is no headless KK: the report names the head row and its reason,
+    # and the family is imported without it (`build_families`).
+    bad_head = exists().where(
+        import_bad_row.c.import_id == import_id,
+        import_bad_row.c.no_kk == r.c.no_kk,
+        import_bad_row.c.relationship == HEAD,
+    )
     part, order = r.c.no_kk, r.c.row_no
     cols = ("kelurahan_code", "address", "rt", "rw", "desil", "desil_period")
     # A KK whose rows do not share one set of family columns (GROUP BY treats NULLs as equal, as IS DISTINCT FROM
@@ -160,6 +189,7 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
             func.sum(is_head).over(partition_by=r.c.no_kk).label("heads"),
             func.sum(is_head).over(partition_by=part, order_by=order, rows=(None, 0)).label("head_rank"),
             func.row_number().over(partition_by=part, order_by=order).label("rn"),
+            case((bad_head, 1), else_=0).label("bad_head"),
             *[r.c[c] for c in cols],
             *[func.first_value(r.c[c]).over(partition_by=part, order_by=order).label(f"first_{c}") for c in cols],
         )
@@ -167,14 +197,16 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
         .subquery("fam")
     )
     differs = [(_distinct(fam.c[c], fam.c[f"first_{c}"]), c) for c in cols]
+    # No head at all (not even a bad row): the file does not say whose family it is, every row waits.
+    headless = (fam.c.heads == 0) & (fam.c.bad_head == 0)
     field_name = case(
         ((fam.c.is_head == 1) & (fam.c.head_rank > 1), "hubungan"),
-        ((fam.c.heads == 0) & (fam.c.rn == 1), "hubungan"),
+        (headless, "hubungan"),
         *[(cond, {"address": "alamat", "desil_period": "periode_desil"}.get(c, c)) for cond, c in differs],
     )
     reason = case(
         ((fam.c.is_head == 1) & (fam.c.head_rank > 1), "family.several_heads"),
-        ((fam.c.heads == 0) & (fam.c.rn == 1), "family.no_head"),
+        (headless, "family.no_head"),
         else_="family.inconsistent",
     )
     added += await _errors_from(
@@ -182,44 +214,33 @@ async def reject_inconsistent_rows(session: AsyncSession, import_id: str) -> int
         select(literal(import_id, String), fam.c.row_no, field_name, reason, fam.c.no_kk).where(
             or_(
                 (fam.c.is_head == 1) & (fam.c.head_rank > 1),
-                (fam.c.heads == 0) & (fam.c.rn == 1),
+                headless,
                 *[cond for cond, _ in differs],
             )
         ),
     )
-    return added
-
-
-async def reject_families_with_errors(session: AsyncSession, import_id: str) -> int:
-    """Every staged row of a No. KK that has a rejected row is rejected too; returns the rows rejected."""
-    bad = (
-        select(import_error.c.no_kk, func.min(import_error.c.row_no).label("first_bad"))
-        .where(import_error.c.import_id == import_id, import_error.c.no_kk.is_not(None))
-        .group_by(import_error.c.no_kk)
-        .subquery("bad")
-    )
-    r = import_row
-    already = exists().where(import_error.c.import_id == import_id, import_error.c.row_no == r.c.row_no)
-    added = await _errors_from(
+    # Say which row was the head and that the family was imported without it.
+    b = import_bad_row
+    added += await _errors_from(
         session,
         select(
             literal(import_id, String),
-            r.c.row_no,
-            literal("no_kk", String),
-            literal("family.rejected_with_row ", String) + cast(bad.c.first_bad, String),
-            r.c.no_kk,
-        )
-        .select_from(r.join(bad, bad.c.no_kk == r.c.no_kk))
-        .where(r.c.import_id == import_id, ~already),
+            b.c.row_no,
+            literal("hubungan", String),
+            literal(HEAD_ROW_RULE, String),
+            b.c.no_kk,
+        ).where(
+            b.c.import_id == import_id,
+            b.c.relationship == HEAD,
+            b.c.no_kk.in_(select(r.c.no_kk).where(mine)),
+            ~exists().where(mine, r.c.no_kk == b.c.no_kk, r.c.relationship == HEAD),
+        ),
     )
-    rejected_kks = select(import_error.c.no_kk).where(
-        import_error.c.import_id == import_id, import_error.c.no_kk.is_not(None)
-    )
-    await session.execute(delete(r).where(r.c.import_id == import_id, r.c.no_kk.in_(rejected_kks)))
-    await session.execute(
-        delete(import_family).where(import_family.c.import_id == import_id, import_family.c.no_kk.in_(rejected_kks))
-    )
+    await quarantine_rows_with_errors(session, import_id)
     return added
+
+
+_IMPORT_FAMILY_COLUMNS = [c.name for c in import_family.c]
 
 
 async def build_families(session: AsyncSession, import_id: str) -> None:
@@ -228,20 +249,7 @@ async def build_families(session: AsyncSession, import_id: str) -> None:
     r = import_row
     await session.execute(
         insert(import_family).from_select(
-            [
-                "import_id",
-                "no_kk",
-                "family_id",
-                "action",
-                "head_nik",
-                "address",
-                "rt",
-                "rw",
-                "kelurahan_code",
-                "kecamatan_code",
-                "desil",
-                "desil_period",
-            ],
+            _IMPORT_FAMILY_COLUMNS,
             select(
                 r.c.import_id,
                 r.c.no_kk,
@@ -260,10 +268,54 @@ async def build_families(session: AsyncSession, import_id: str) -> None:
             .where(r.c.import_id == import_id, r.c.relationship == HEAD),
         )
     )
+    # A KK whose head row waits in the correction queue: its family columns from its first remaining row, its
+    # head NIK as the file gave it (the fix of the head row corrects it).
+    b = import_bad_row
+    first = (
+        select(r.c.no_kk, func.min(r.c.row_no).label("row_no"))
+        .where(r.c.import_id == import_id)
+        .group_by(r.c.no_kk)
+        .having(func.sum(case((r.c.relationship == HEAD, 1), else_=0)) == 0)
+        .subquery("first")
+    )
+    head = (
+        select(b.c.no_kk, func.min(b.c.row_no).label("row_no"))
+        .where(b.c.import_id == import_id, b.c.relationship == HEAD)
+        .group_by(b.c.no_kk)
+        .subquery("head")
+    )
+    head_row = b.alias("head_row")
+    await session.execute(
+        insert(import_family).from_select(
+            _IMPORT_FAMILY_COLUMNS,
+            select(
+                r.c.import_id,
+                r.c.no_kk,
+                func.coalesce(family.c.id, d.job_uuid(import_id, r.c.row_no, "family")),
+                case((family.c.id.is_(None), "insert"), else_="same"),
+                func.substr(func.coalesce(head_row.c.nik, ""), 1, 16),
+                r.c.address,
+                r.c.rt,
+                r.c.rw,
+                r.c.kelurahan_code,
+                r.c.kecamatan_code,
+                r.c.desil,
+                r.c.desil_period,
+            )
+            .select_from(
+                r.join(first, and_(first.c.no_kk == r.c.no_kk, first.c.row_no == r.c.row_no))
+                .join(head, head.c.no_kk == r.c.no_kk)
+                .join(head_row, and_(head_row.c.import_id == import_id, head_row.c.row_no == head.c.row_no))
+                .outerjoin(family, family.c.no_kk == r.c.no_kk)
+            )
+            .where(r.c.import_id == import_id),
+        )
+    )
 
 
 async def reject_nik_active_elsewhere(session: AsyncSession, import_id: str) -> int:
-    """Rows whose NIK is active in a family this file does not list (it cannot move from there)."""
+    """Rows whose NIK is active in a family this file does not list: the person stays there, the row is set
+    aside (nik.duplicate) and both families are flagged once the queue entry exists."""
     r, fi = import_row, import_family
     listed = exists().where(fi.c.import_id == import_id, fi.c.family_id == member.c.family_id)
     own = select(fi.c.family_id).where(fi.c.import_id == import_id, fi.c.no_kk == r.c.no_kk).scalar_subquery()
@@ -273,7 +325,7 @@ async def reject_nik_active_elsewhere(session: AsyncSession, import_id: str) -> 
             literal(import_id, String),
             r.c.row_no,
             literal("nik", String),
-            literal("nik.active_in_other_family", String),
+            literal(DUPLICATE_NIK_RULE, String),
             r.c.no_kk,
         )
         .select_from(r.join(member, and_(member.c.nik == r.c.nik, member.c.active.is_(True))))
@@ -345,10 +397,12 @@ def removed_members(import_id: str) -> Any:
     # NOT IN an uncorrelated subquery: one hashed set (PostgreSQL) or one temporary index (SQLite), where a
     # correlated NOT EXISTS scanned the unindexed staging table once per member on SQLite.
     listed = select(r.c.nik).where(r.c.import_id == import_id)
+    # A KK with a row in the correction queue removes nobody: that row may be this very person, mistyped.
+    queued = exists().where(import_bad_row.c.import_id == import_id, import_bad_row.c.no_kk == fi.c.no_kk)
     return (
         select(m.c.id, m.c.family_id)
         .select_from(m.join(fi, and_(fi.c.family_id == m.c.family_id, fi.c.import_id == import_id)))
-        .where(fi.c.action == "update", m.c.active.is_(True), m.c.source == SOURCE, m.c.nik.not_in(listed))
+        .where(fi.c.action == "update", m.c.active.is_(True), m.c.source == SOURCE, m.c.nik.not_in(listed), ~queued)
     )
 
 
@@ -623,15 +677,16 @@ async def merge_extract(
     counts = MergeCounts()
     step = phase or (lambda _: None)
     step("checking")
+    await quarantine_rows_with_errors(session, import_id)
+    await set_aside_kk_copies(session, import_id)
     await reject_inconsistent_rows(session, import_id)
-    await reject_families_with_errors(session, import_id)
     step("families")
     await drop_indexes(session, import_family)
     await build_families(session, import_id)
     await create_indexes(session, import_family)
-    # A rejected family can strand a NIK that another family wanted to take over: repeat until stable.
-    while await reject_nik_active_elsewhere(session, import_id):
-        await reject_families_with_errors(session, import_id)
+    # Only the row is set aside: its family stays listed, so no other row is stranded by it (one pass).
+    if await reject_nik_active_elsewhere(session, import_id):
+        await quarantine_rows_with_errors(session, import_id)
     step("classifying")
     await classify(session, import_id)
     # The planner needs the real size and action mix of import_family (else nested loops over 250k families).
@@ -660,6 +715,8 @@ async def merge_extract(
     counts.flags_raised, counts.flags_cleared = await refresh_import_flags(
         session, import_id, now=now, whole_registry=dropped
     )
+    counts.rows_queued = await queue_corrections(session, import_id, now=now)
+    counts.flags_raised += await flag_queued_families(session, import_id, now=now)
     step("status")
     status_scope = union_all(
         select(import_event.c.family_id).where(

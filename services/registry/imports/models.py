@@ -159,4 +159,66 @@ import_flag = Table(
     Index("ix_import_flag_key", "family_id", "subject_key", "kind"),
 )
 
-STAGING_TABLES = (import_row, import_family, import_list_row, import_event, import_scope, import_flag)
+# A row kept out of the member table (validation failed, or the merge set it aside): its raw values, on their way
+# to the correction queue (staging; emptied after each job). `no_kk`: the row's No. KK when it is valid.
+import_bad_row = Table(
+    "import_bad_row",
+    metadata,
+    Column("import_id", IdText(36), nullable=False),
+    Column("row_no", Integer, nullable=False),
+    Column("no_kk", IdText(16), nullable=True),
+    Column("nik", IdText(50), nullable=True),
+    Column("relationship", String(50), nullable=True),
+    Column("kelurahan_code", String(20), nullable=True),
+    Column("raw", JSON, nullable=False),
+    # e.g. {"other_family_id": ...} for nik.duplicate
+    Column("detail", JSON, nullable=True),
+    Index("ix_import_bad_row_kk", "no_kk"),
+)
+
+STAGING_TABLES = (
+    import_row,
+    import_family,
+    import_list_row,
+    import_event,
+    import_scope,
+    import_flag,
+    import_bad_row,
+)
+
+# The correction queue (fixed and dismissed by `corrections`): extract rows kept out of the member table, waiting
+# to be fixed or dismissed. Imports own the table because imports fill it.
+correction = Table(
+    "correction",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", IdText(36), nullable=False),
+    # Spreadsheet numbering of the extract (header = row 1), as in the job's error report.
+    Column("row_no", Integer, nullable=False),
+    # The first rule the row broke (e.g. nik.not_16_digits, nik.duplicate) and its column; `errors` has them all.
+    Column("rule", String(100), nullable=False),
+    Column("field", String(50), nullable=False),
+    Column("errors", JSON, nullable=False),
+    # The row's values as the file gave them (extract column names), PII included: read only in scope.
+    Column("raw", JSON, nullable=False),
+    Column("no_kk", IdText(50), nullable=True),
+    Column("nik", IdText(50), nullable=True),
+    # The family the row belongs to (imported without it), when there is one.
+    Column("family_id", IdText(36), nullable=True),
+    Column("kelurahan_code", String(20), nullable=True),
+    Column("kecamatan_code", String(20), nullable=True),
+    # e.g. {"other_family_id": ...} for nik.duplicate, {"head": true} for a family's head row
+    Column("detail", JSON, nullable=True),
+    # open / fixed / dismissed
+    Column("status", String(20), nullable=False, server_default="open"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_by", String(200), nullable=True),
+    Column("resolved_role", String(30), nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("resolution_reason", String(500), nullable=True),
+    # The member a fix created.
+    Column("member_id", IdText(36), nullable=True),
+    Index("ix_correction_status_kecamatan", "status", "kecamatan_code"),
+    Index("ix_correction_family", "family_id"),
+    Index("ix_correction_key", "no_kk", "nik", "rule"),
+)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from services.registry.imports.extract import (
+    BadRow,
     Chunk,
     ExtractFormatError,
     RowError,
@@ -38,11 +39,13 @@ _LENGTH = struct.Struct("!Q")
 
 @dataclass(frozen=True)
 class EncodedChunk:
-    """Good rows as CSV (in `import_row` column order), bad rows as errors, and how many rows were read."""
+    """Good rows as CSV (in `import_row` column order), bad rows as errors and raw values, and how many rows
+    were read."""
 
     csv: bytes
     errors: list[RowError]
     rows: int
+    bad_rows: list[BadRow]
 
 
 def encode_records(records: list[tuple[Any, ...]]) -> bytes:
@@ -117,8 +120,8 @@ def part_chunks(
         if newline < 0 or not _plain(header_line):
             yield from _parsed_from(fh, 0, None, import_id=import_id, today=today, part=part, parts=parts)
             return
-        idx = read_header(csv.reader(io.StringIO(header_line.decode("utf-8-sig"), newline="")))
         validator = RowValidator(import_id, today)
+        idx = read_header(csv.reader(io.StringIO(header_line.decode("utf-8-sig"), newline="")), validator)
         offset, row_no = len(header_line), 1
         for index, (block, plain) in enumerate(_line_blocks(fh, first[len(header_line) :], block_bytes)):
             if not plain:
@@ -186,7 +189,7 @@ def validate_part(path: Path, *, import_id: str, today: date, part: int, parts: 
     """A worker's work: validate its share of the file's chunks and send each; a format error ends the stream."""
     try:
         for chunk in part_chunks(path, import_id=import_id, today=today, part=part, parts=parts):
-            _send(out, ("chunk", encode_records(chunk.records), chunk.errors, chunk.rows))
+            _send(out, ("chunk", encode_records(chunk.records), chunk.errors, chunk.rows, chunk.bad_rows))
         _send(out, ("done",))
     except (ExtractFormatError, UnicodeDecodeError) as exc:
         _send(out, ("unreadable", str(exc)))
@@ -243,7 +246,7 @@ async def validated_chunks(
                     raise ExtractFormatError(message[1])
                 if message[0] == "chunk":
                     pending[asyncio.ensure_future(_receive(process))] = process
-                    yield EncodedChunk(csv=message[1], errors=message[2], rows=message[3])
+                    yield EncodedChunk(csv=message[1], errors=message[2], rows=message[3], bad_rows=message[4])
     finally:
         # A job that fails (or is cancelled) mid-file must not leave a worker blocked on a full pipe.
         for future in pending:

@@ -28,6 +28,7 @@ from services.registry.imports.models import import_error, import_job, import_li
 from services.registry.imports.pipeline import EncodedChunk, validated_chunks
 from services.registry.imports.progress import EXTRACT_PHASES, LIST_PHASES, LIVE, ImportProgress
 from services.registry.imports.staging import (
+    add_bad_rows,
     add_errors,
     clear_staging,
     copy_csv,
@@ -114,6 +115,7 @@ async def _stage(
             else:
                 await copy_records(session, table, chunk.records)
             await add_errors(session, job_id, chunk.errors)
+            await add_bad_rows(session, job_id, chunk.bad_rows)
             rows += chunk.rows
             if progress is not None:
                 progress.read(rows)

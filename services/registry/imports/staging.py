@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,8 +10,8 @@ from sqlalchemy import Table, delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateIndex, DropIndex
 
-from services.registry.imports.extract import RowError
-from services.registry.imports.models import STAGING_TABLES, import_error
+from services.registry.imports.extract import BadRow, RowError
+from services.registry.imports.models import STAGING_TABLES, import_bad_row, import_error
 
 STAGING_NAMES = frozenset(t.name for t in STAGING_TABLES)
 # A fixed key: imports run one at a time (they share the staging tables and touch many families).
@@ -121,4 +122,17 @@ async def add_errors(session: AsyncSession, import_id: str, errors: Sequence[Row
         session,
         import_error,
         [(import_id, e.row_no, e.field, e.reason, e.no_kk[:32] if e.no_kk else None) for e in errors],
+    )
+
+
+async def add_bad_rows(session: AsyncSession, import_id: str, rows: Sequence[BadRow]) -> None:
+    """Stage the raw values of rows that failed validation (they become correction-queue entries)."""
+    if not rows:
+        return
+    # asyncpg's COPY takes JSON as text; SQLAlchemy's executemany serialises it itself.
+    encode = json.dumps if is_postgres(session) else (lambda v: v)
+    await copy_records(
+        session,
+        import_bad_row,
+        [(import_id, b.row_no, b.no_kk, b.nik, b.relationship, b.kelurahan_code, encode(b.raw), None) for b in rows],
     )

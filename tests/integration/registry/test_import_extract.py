@@ -1,5 +1,5 @@
-"""Importing national extracts on PostgreSQL: error report, whole-family rejection, idempotent re-import,
-only the differences emitted, duplicate-NIK flags, the job API."""
+"""Importing national extracts on PostgreSQL: error report, bad rows queued (never their families),
+idempotent re-import, only the differences emitted, duplicate-NIK flags, the job API."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.registry.families.models import family, family_history, member
 from services.registry.flags.models import flag
-from services.registry.imports.models import import_job
+from services.registry.imports.models import correction, import_job
 from shared.auth.principal import Role
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import kk, nik
@@ -59,47 +59,111 @@ def planted_file() -> str:
     )
 
 
-async def test_error_report_and_whole_family_rejection(registry: Registry) -> None:
+async def test_bad_rows_are_queued_and_the_rest_of_each_family_is_imported(registry: Registry) -> None:
     api = registry.as_(Role.VERIFIKATOR)
     job = await submit(api, "/imports/extracts", planted_file())
     assert job["status"] == "succeeded", job
     assert sorted(await error_report(api, job["id"])) == sorted(
         [
-            (5, "no_kk", "family.rejected_with_row 6"),
             (6, "tanggal_lahir", "tanggal_lahir.bad_format"),
             (7, "rt", "rt.invalid"),
             (8, "rt", "rt.invalid"),
             (9, "kelurahan_code", "wilayah.unknown_kelurahan"),
-            (10, "no_kk", "family.rejected_with_row 11"),
-            (11, "nik", "nik.duplicate_in_file"),
+            (11, "nik", "nik.duplicate"),
             (14, "desil", "desil.out_of_range"),
-            (15, "no_kk", "family.rejected_with_row 16"),
             (16, "hubungan", "family.several_heads"),
-            (17, "no_kk", "family.rejected_with_row 18"),
             (18, "nik", "nik.not_16_digits"),
         ]
     )
     counts = job["counts"]
     assert counts["rows_read"] == 17
-    assert counts["rows_rejected"] == 12
-    assert (counts["families_inserted"], counts["members_inserted"]) == (2, 5)
-    assert (counts["flags_raised"], counts["status_changed"], counts["events_emitted"]) == (1, 1, 4)
+    assert (counts["rows_rejected"], counts["rows_queued"]) == (8, 8)
+    assert (counts["families_inserted"], counts["members_inserted"]) == (6, 9)
+    assert (counts["flags_raised"], counts["status_changed"], counts["events_emitted"]) == (7, 6, 19)
     async with registry.runtime.sessions() as s:
-        kks = set((await s.execute(select(family.c.no_kk))).scalars())
-        assert kks == {kk(1), kk(6)}  # no half-written family
+        ids = {k: i for k, i in await s.execute(select(family.c.no_kk, family.c.id))}
+        assert set(ids) == {kk(1), kk(2), kk(5), kk(6), kk(8), kk(9)}
         rows = (await s.execute(select(member.c.nik, member.c.nik_issue, member.c.family_id))).all()
-        assert len(rows) == 5
+        assert len(rows) == 9
+        assert {r.nik for r in rows if r.family_id == ids[kk(5)]} == {nik(9)}  # Sari stays on KK 1
         assert {r.nik for r in rows if r.nik_issue} == {nik(11, month="13", yy="10")}
-        kinds = (await s.execute(select(flag.c.kind, flag.c.status))).all()
-        assert [tuple(k) for k in kinds] == [("invalid_nik", "open")]
+        flags = (await s.execute(select(flag.c.family_id, flag.c.kind, flag.c.status, flag.c.detail))).all()
+        by_kind = sorted((f.kind, f.family_id) for f in flags)
+        assert by_kind == sorted(
+            [
+                ("invalid_nik", ids[kk(6)]),
+                ("duplicate_nik", ids[kk(1)]),
+                ("duplicate_nik", ids[kk(5)]),
+                *[("member_needs_correction", ids[kk(n)]) for n in (2, 5, 8, 9)],
+            ]
+        )
+        links = {f.family_id: f.detail["other_family_id"] for f in flags if f.kind == "duplicate_nik"}
+        assert links == {ids[kk(1)]: ids[kk(5)], ids[kk(5)]: ids[kk(1)]}
         status = {k: v for k, v in await s.execute(select(family.c.no_kk, family.c.data_status))}
-        assert status == {kk(1): "active", kk(6): "needs_verification"}
+        assert set(status.values()) == {"needs_verification"}
+        queue = {
+            r.row_no: r
+            for r in (
+                await s.execute(
+                    select(
+                        correction.c.row_no,
+                        correction.c.rule,
+                        correction.c.family_id,
+                        correction.c.kecamatan_code,
+                        correction.c.raw,
+                        correction.c.detail,
+                        correction.c.status,
+                    )
+                )
+            ).all()
+        }
+    assert sorted(queue) == [6, 7, 8, 9, 11, 14, 16, 18]
+    assert {r.status for r in queue.values()} == {"open"}
+    assert queue[18].raw["nik"] == "137101150580001"
+    assert queue[18].family_id == ids[kk(9)]
+    assert queue[11].rule == "nik.duplicate"
+    assert queue[11].detail == {"other_family_id": ids[kk(1)]}
+    assert queue[11].raw["nama"] == "Sari"
+    assert queue[11].raw["hubungan"] == "famili_lain"
+    assert (queue[7].family_id, queue[7].kecamatan_code) == (None, "13.71.01")  # no family, still in scope
+    assert (queue[9].family_id, queue[9].kecamatan_code) == (None, None)  # kelurahan unknown: kota-wide only
     assert await outbox_types(registry.runtime) == {
-        "household.registered": 2,
-        "household.flagged": 1,
-        "household.status_changed": 1,
+        "household.registered": 6,
+        "household.flagged": 7,
+        "household.status_changed": 6,
     }
     await assert_history_and_events(registry, job_id=job["id"])
+
+
+async def test_a_bad_head_row_is_named_and_the_rest_of_the_family_imported(registry: Registry) -> None:
+    api = registry.as_(Role.VERIFIKATOR)
+    bad_head = "13710115058000"  # 14 digits
+    job = await submit(
+        api,
+        "/imports/extracts",
+        csv_text(
+            [
+                row(kk(1), bad_head, "Budi", HEAD),
+                row(kk(1), WIFE_NIK, "Sari", WIFE),
+                row(kk(1), nik(3, day="10", month="03", yy="22"), "Adi", CHILD),
+            ]
+        ),
+    )
+    assert sorted(await error_report(api, job["id"])) == [
+        (2, "hubungan", "family.head_row_queued"),
+        (2, "nik", "nik.not_16_digits"),
+    ]
+    async with registry.runtime.sessions() as s:
+        fam = (await s.execute(select(family))).mappings().one()
+        assert fam["head_nik"] == bad_head
+        members = set((await s.execute(select(member.c.nik))).scalars())
+        assert members == {WIFE_NIK, nik(3, day="10", month="03", yy="22")}
+        (entry,) = (await s.execute(select(correction))).mappings().all()
+        assert (entry["rule"], entry["family_id"], entry["errors"]) == (
+            "nik.not_16_digits",
+            fam["id"],
+            ["hubungan:family.head_row_queued", "nik:nik.not_16_digits"],
+        )
 
 
 async def assert_history_and_events(registry: Registry, *, job_id: str) -> None:
@@ -109,7 +173,7 @@ async def assert_history_and_events(registry: Registry, *, job_id: str) -> None:
         ids = {k: (i, v) for k, i, v in await s.execute(select(family.c.no_kk, family.c.id, family.c.version))}
         creator = (await s.execute(select(import_job.c.created_by).where(import_job.c.id == job_id))).scalar_one()
         for no_kk, actions, members in (
-            (kk(1), ["registered"], 3),
+            (kk(1), ["registered", "flag_raised", "status_changed"], 3),
             (kk(6), ["registered", "flag_raised", "status_changed"], 2),
         ):
             family_id, version = ids[no_kk]
@@ -221,7 +285,9 @@ async def test_reimport_changes_nothing_and_a_changed_file_emits_only_the_differ
     assert (resolved["household.updated"], resolved["household.flag_resolved"]) == (1, 1)
 
 
-async def test_nik_active_in_a_family_the_file_does_not_list_is_rejected(registry: Registry) -> None:
+async def test_nik_active_in_a_family_the_file_does_not_list_stays_there_and_both_are_flagged(
+    registry: Registry,
+) -> None:
     api = registry.as_(Role.VERIFIKATOR)
     await submit(api, "/imports/extracts", csv_text(f1()))
     job = await submit(
@@ -229,11 +295,25 @@ async def test_nik_active_in_a_family_the_file_does_not_list_is_rejected(registr
         "/imports/extracts",
         csv_text([row(kk(30), nik(30), "Zul", HEAD), row(kk(30), nik(1), "Budi", "famili_lain")]),
     )
-    assert job["counts"]["families_inserted"] == 0
-    assert sorted(await error_report(api, job["id"])) == [
-        (2, "no_kk", "family.rejected_with_row 3"),
-        (3, "nik", "nik.active_in_other_family"),
-    ]
+    assert (job["counts"]["families_inserted"], job["counts"]["rows_queued"]) == (1, 1)
+    assert sorted(await error_report(api, job["id"])) == [(3, "nik", "nik.duplicate")]
+    async with registry.runtime.sessions() as s:
+        ids = {k: i for k, i in await s.execute(select(family.c.no_kk, family.c.id))}
+        owner = (await s.execute(select(member.c.family_id).where(member.c.nik == nik(1)))).scalar_one()
+        assert owner == ids[kk(1)]
+        dup = {
+            f.family_id: (f.member_id, f.detail["other_family_id"])
+            for f in (await s.execute(select(flag).where(flag.c.kind == "duplicate_nik"))).all()
+        }
+        head_id = (await s.execute(select(member.c.id).where(member.c.nik == nik(1)))).scalar_one()
+        assert dup == {ids[kk(1)]: (head_id, ids[kk(30)]), ids[kk(30)]: (None, ids[kk(1)])}
+    # The same file again queues nothing twice and raises nothing new.
+    again = await submit(
+        api,
+        "/imports/extracts",
+        csv_text([row(kk(30), nik(30), "Zul", HEAD), row(kk(30), nik(1), "Budi", "famili_lain")]),
+    )
+    assert (again["counts"]["rows_queued"], again["counts"]["flags_raised"]) == (0, 0)
 
 
 async def test_import_job_api(registry: Registry) -> None:
@@ -300,7 +380,7 @@ async def test_a_member_listed_on_another_kk_moves_there(registry: Registry) -> 
     assert [tuple(m) for m in moved] == [(member_id, "menantu", kk(41))]
 
 
-async def test_values_reach_the_registry_exactly_and_a_nul_byte_rejects_only_its_family(registry: Registry) -> None:
+async def test_values_reach_the_registry_exactly_and_a_nul_byte_queues_only_its_row(registry: Registry) -> None:
     api = registry.as_(Role.VERIFIKATOR)
     where = "Jl. Nipah, No. 7\nBlok C"  # a comma and a line break inside a quoted field
     text = csv_text(
@@ -316,11 +396,12 @@ async def test_values_reach_the_registry_exactly_and_a_nul_byte_rejects_only_its
     job = await submit(api, "/imports/extracts", text)
     assert job["status"] == "succeeded", job
     assert sorted(await error_report(api, job["id"])) == [
+        (4, "hubungan", "family.head_row_queued"),  # the head was refused: the rest of the KK comes in
         (4, "row", "row.nul_byte"),
-        (5, "hubungan", "family.no_head"),  # its head was refused, so the rest of the KK goes too
     ]
     async with registry.runtime.sessions() as s:
-        (fam,) = (await s.execute(select(family))).mappings().all()
+        assert len((await s.execute(select(family.c.id).where(family.c.no_kk == kk(2)))).all()) == 1
+        (fam,) = (await s.execute(select(family).where(family.c.no_kk == kk(1)))).mappings().all()
         assert (fam["no_kk"], fam["address"], fam["rt"], fam["rw"]) == (kk(1), where, "002", "005")
         people = {
             r["nik"]: r

@@ -328,3 +328,22 @@ def test_a_file_without_rows_or_columns_is_unreadable_for_the_workers(tmp_path: 
         path.write_bytes(content)
         with pytest.raises(ExtractFormatError, match=message):
             list(part_chunks(path, import_id="j", today=TODAY, part=0, parts=2))
+
+
+def test_a_row_with_more_fields_than_the_header_is_a_row_error_with_its_raw_values(tmp_path: Path) -> None:
+    header = ",".join(COLUMNS) + ",catatan"  # an extra column in the header is fine
+    good = ",".join(GOOD[c] for c in COLUMNS)
+    text = f"{header}\n{good},ok\n{good},ok,glued\n"
+    (chunk,) = read_chunks(io.StringIO(text), import_id="j", today=TODAY)
+    assert len(chunk.records) == 1
+    assert [(e.row_no, e.field, e.reason) for e in chunk.errors] == [(3, "row", "row.too_many_fields")]
+    (bad,) = chunk.bad_rows
+    assert (bad.row_no, bad.no_kk, bad.nik, bad.kelurahan_code) == (3, GOOD["no_kk"], GOOD["nik"], "13.71.01.1001")
+    assert bad.raw["nama"] == "Sari"
+    assert bad.raw["extra_fields"] == ["glued"]
+    # The workers (PostgreSQL) decide the same.
+    path = tmp_path / "x.csv"
+    path.write_text(text)
+    (worker,) = part_chunks(path, import_id="j", today=TODAY, part=0, parts=1)
+    assert [(e.row_no, e.reason) for e in worker.errors] == [(3, "row.too_many_fields")]
+    assert worker.bad_rows == chunk.bad_rows
