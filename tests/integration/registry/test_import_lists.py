@@ -66,7 +66,7 @@ def _niks(path: Path) -> list[str]:
 
 
 async def test_city_extract_and_lists(registry: Registry, tmp_path: Path) -> None:
-    stats = generate_city(tmp_path / "city", families_count=400, seed=11)
+    stats = generate_city(tmp_path / "city", families_count=1500, seed=11)
     api = registry.as_(Role.SYSTEM)
     job = await submit(api, "/imports/extracts", (tmp_path / "city" / "extract.csv").read_text())
     assert job["status"] == "succeeded", job
@@ -86,24 +86,31 @@ async def test_city_extract_and_lists(registry: Registry, tmp_path: Path) -> Non
     matched = [n for n in dead if n in active]
     assert (c["rows_read"], c["matched"], c["unmatched"]) == (len(dead), len(matched), len(dead) - len(matched))
     assert c["flags_raised"] == len(set(matched))
+    # The planted contradictions (ground truth of the generator) and nothing else become conflicts.
+    planted = {n: k for n, k in stats.planted_deaths.items() if n in active}
+    conflicts = {n: k for n, k in planted.items() if k != "head_deceased"}
+    assert set(planted.values()) == {"death_before_birth", "death_in_future", "name_mismatch", "head_deceased"}
+    assert c["conflicts"] == len(conflicts)
+    deaths = set(matched) - set(conflicts)
     unmatched_rows = [r for r, f, reason in await error_report(api, death["id"]) if reason == "nik.not_matched"]
     assert len(unmatched_rows) == c["unmatched"]
     async with registry.runtime.sessions() as s:
         flags = (
             await s.execute(
-                select(member.c.nik, flag.c.detail, family.c.data_status)
+                select(member.c.nik, flag.c.kind, flag.c.detail, family.c.data_status)
                 .join(member, member.c.id == flag.c.member_id)
                 .join(family, family.c.id == flag.c.family_id)
-                .where(flag.c.kind == "deceased_dukcapil", flag.c.status == "open")
+                .where(flag.c.kind.in_(["deceased_dukcapil", "death_record_conflict"]), flag.c.status == "open")
             )
         ).all()
-    assert {f.nik for f in flags} == set(matched)
+    assert {f.nik for f in flags if f.kind == "deceased_dukcapil"} == deaths
+    assert {f.nik: f.detail["conflict"] for f in flags if f.kind == "death_record_conflict"} == conflicts
     assert all(f.data_status == "needs_verification" for f in flags)
     assert all(f.detail["deceased_date"] and f.detail["death_certificate_no"] for f in flags)
     new_events = await outbox_types(registry.runtime) - before
     assert new_events["household.flagged"] == len(set(matched))
     changes = await _flagged_changes(registry, "deceased_dukcapil")
-    assert len(changes) == len(set(matched))
+    assert len(changes) == len(deaths)
     assert all(c.keys() == {"type", "flag_id", "kind", "status", "source"} for c in changes)  # no sub_kind
     assert {c["source"] for c in changes} == {"dukcapil"}
     await assert_consistent_with_single_writes(registry.runtime)
