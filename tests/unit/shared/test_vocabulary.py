@@ -19,6 +19,7 @@ from services.registry.families.rules import InactiveReason
 from services.registry.flags.rules import COMPUTED_KINDS, DEACTIVATING_KINDS
 from services.verification.groundchecks.rules import flag_reason
 from services.verification.settings import VerificationSettings
+from shared.events.household import HouseholdState
 from shared.events.vocabulary import FLAG_KINDS, HoldReason, StatusReason
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services/disbursement/migrations/versions"
@@ -73,3 +74,11 @@ def test_registry_kinds_and_reasons_are_the_shared_ones() -> None:
     assert set(DECEASED_STATUS_REASONS) <= statuses
     assert set(HOLD_REASONS) <= {h.value for h in HoldReason}
     assert {"member_needs_correction", "death_record_conflict", "recipient_deceased", "duplicate_nik"} <= FLAG_KINDS
+
+
+def test_household_events_carry_only_known_flag_kinds() -> None:
+    base = {"household_id": "h", "kecamatan_code": "13.71.01", "kelurahan_code": "13.71.01.1001"}
+    state = HouseholdState.model_validate({**base, "data_status": "active", "open_flags": ["death_record_conflict"]})
+    assert state.open_flags == ["death_record_conflict"]
+    with pytest.raises(ValidationError, match="open_flags"):
+        HouseholdState.model_validate({**base, "data_status": "active", "open_flags": ["deceased"]})
