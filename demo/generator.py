@@ -11,6 +11,9 @@ drifts a little from quarter to quarter, and planted defects at audit-like rates
   import), 1 in 4 are not 16 digits (rejected, and their family with them);
 - ~0.3% of families list a person already listed in the previous family (duplicate NIK across KKs);
 - ~0.5% of members are dead but still listed → death_list.csv (plus ~3% of list rows that match nobody);
+- ~0.6% of families get a death-list entry that contradicts the register (`generate_city` only, see
+  `plant_death_list_defects`): dated before the person's birth, in the future, or under another person's name
+  (→ death_record_conflict), or the head's own death (→ head_deceased: the family needs a new recipient);
 - ~0.4% of members hold an excluded occupation → excluded_list.csv (plus ~3% unmatched rows);
 - ~0.2% of families with a bad RT or a kelurahan code that does not exist.
 
@@ -69,6 +72,8 @@ RATE_DECEASED = 0.005  # per member
 RATE_EXCLUDED = 0.004  # per member
 RATE_BAD_ADDRESS = 0.002  # per family
 RATE_UNMATCHED_LIST_ROWS = 0.03  # extra rows of each list that match nobody
+RATE_DEATH_CONFLICT = 0.0045  # per family: a death-list entry contradicting the register (3 kinds, equal shares)
+RATE_HEAD_DECEASED = 0.0015  # per family without another planted death: the head dies
 
 # Household sizes 1-8; mean ≈ 3.83 (Padang: ~950k people in ~250k families).
 SIZE_WEIGHTS = (0.09, 0.15, 0.21, 0.22, 0.16, 0.09, 0.05, 0.03)
@@ -146,6 +151,9 @@ class CityStats:
     death_rows: int
     excluded_rows: int
     files: tuple[Path, ...]
+    # Ground truth of plant_death_list_defects: NIK → death_before_birth / death_in_future / name_mismatch /
+    # head_deceased (the NIK as written; a family the import rejects never matches).
+    planted_deaths: dict[str, str] = field(default_factory=dict)
 
 
 def quarter_end(period: str) -> date:
@@ -323,6 +331,44 @@ class _City:
                 hh.excluded.append((m.nik, kind, _EXCLUDED_EMPLOYERS[kind]))
 
 
+def plant_death_list_defects(seed: int, hh: Household, index: int, today: date) -> list[tuple[str, str, str, str]]:
+    """Death-list rows (nik, date, akta, nama) that test the list against the register, each labelled in
+    hh.defects; a stream of its own, so the clean data and the other defects do not move."""
+    rng = random.Random(f"{seed}:death-list-defects:{index}")
+    dead = {nik for nik, _, _ in hh.deaths}
+    alive = [m for m in hh.members if m.nik not in dead and len(m.nik) == 16]
+    if not alive:
+        return []
+    akta = f"1371-KM-X{index:07d}"
+    roll = rng.random()
+    if roll < RATE_DEATH_CONFLICT:
+        m = rng.choice(alive)
+        kind = ("death_before_birth", "death_in_future", "name_mismatch")[int(roll / RATE_DEATH_CONFLICT * 3)]
+        if kind == "death_before_birth":
+            died, name = m.birth_date - timedelta(days=rng.randint(30, 3000)), m.name
+        elif kind == "death_in_future":
+            # Far enough ahead to stay in the future for a year or two of runs after the period.
+            died, name = today + timedelta(days=rng.randint(500, 900)), m.name
+        else:
+            died, name = today - timedelta(days=rng.randint(30, 300)), _other_name(rng, m.name)
+        hh.defects.append(kind)
+        return [(m.nik, died.isoformat(), akta, name)]
+    head = hh.members[0]
+    if not dead and head in alive and roll < RATE_DEATH_CONFLICT + RATE_HEAD_DECEASED:
+        hh.defects.append("head_deceased")
+        died = max(head.birth_date, today - timedelta(days=rng.randint(30, 300)))
+        # Written the way Dukcapil often does: upper case with the Alm./Almh. title (names compare normalised).
+        title = "ALM." if head.sex == "L" else "ALMH."
+        return [(head.nik, died.isoformat(), akta, f"{title} {head.name.upper()}")]
+    return []
+
+
+def _other_name(rng: random.Random, name: str) -> str:
+    while (other := _name(rng)) == name:
+        pass
+    return other
+
+
 def _unmatched_nik(index: int, today: date) -> str:
     # People from other kabupaten (Pesisir Selatan 13.01): never in the Padang extract.
     born = date(1970, 1, 1) + timedelta(days=index % 15000)
@@ -402,23 +448,29 @@ def generate_city(
         efh: IO[str] = excluded_path.open("w", encoding="utf-8", newline="")
         handles += [dfh, efh]
         deaths, excluded = csv.writer(dfh, lineterminator="\n"), csv.writer(efh, lineterminator="\n")
-        deaths.writerow(DEATH_COLUMNS)
+        deaths.writerow((*DEATH_COLUMNS, "nama"))
         excluded.writerow(EXCLUDED_COLUMNS)
         today = quarter_end(period)
         extra = random.Random(f"{seed}:lists")
         n_members = n_deaths = n_excluded = unmatched = 0
-        for hh in families(families_count, seed, period=period, quarters=quarters):
+        planted: dict[str, str] = {}
+        for index, hh in enumerate(families(families_count, seed, period=period, quarters=quarters)):
             for m in hh.members:
                 for p in periods:
                     writers[p].writerow(_extract_row(hh, m, p))
             n_members += len(hh.members)
+            names = {m.nik: m.name for m in hh.members}
             for row in hh.deaths:
-                deaths.writerow(row)
+                deaths.writerow((*row, names[row[0]]))
                 n_deaths += 1
                 if extra.random() < RATE_UNMATCHED_LIST_ROWS:
-                    deaths.writerow((_unmatched_nik(unmatched, today), row[1], f"1301-KM-{unmatched:06d}"))
+                    deaths.writerow((_unmatched_nik(unmatched, today), row[1], f"1301-KM-{unmatched:06d}", ""))
                     unmatched += 1
                     n_deaths += 1
+            for planted_row in plant_death_list_defects(seed, hh, index, today):
+                deaths.writerow(planted_row)
+                n_deaths += 1
+                planted[planted_row[0]] = hh.defects[-1]
             for row in hh.excluded:
                 excluded.writerow(row)
                 n_excluded += 1
@@ -435,6 +487,7 @@ def generate_city(
         death_rows=n_deaths,
         excluded_rows=n_excluded,
         files=(*paths.values(), death_path, excluded_path),
+        planted_deaths=planted,
     )
 
 

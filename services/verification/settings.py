@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.events.vocabulary import FLAG_KINDS, FlagKind
 from shared.settings import ServiceSettings
 
 
@@ -31,6 +32,20 @@ class VerificationSettings(ServiceSettings):
         description="Programme desil thresholds: crossing one (≤ t to > t or back) triggers a ground check.",
     )
     flag_check_kinds: list[str] = Field(
-        default_factory=lambda: ["deceased_dukcapil", "duplicate_nik", "excluded_occupation"],
+        default_factory=lambda: [
+            FlagKind.DECEASED_DUKCAPIL.value,
+            FlagKind.DUPLICATE_NIK.value,
+            FlagKind.EXCLUDED_OCCUPATION.value,
+            FlagKind.DEATH_RECORD_CONFLICT.value,
+            FlagKind.MEMBER_NEEDS_CORRECTION.value,
+        ],
         description="Flag kinds that trigger a ground check when they newly appear on a family.",
     )
+
+    @field_validator("flag_check_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = sorted(set(kinds) - FLAG_KINDS)
+        if unknown:
+            raise ValueError(f"unknown flag kinds {unknown}: the registry raises only {sorted(FLAG_KINDS)}")
+        return kinds

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events.vocabulary import FlagKind
+
 WILAYAH_KELURAHAN = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
 WILAYAH_KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
 
@@ -62,8 +64,9 @@ class HouseholdState(BaseModel):
     status_reason: str | None = Field(default=None, max_length=100)
     desil: int | None = Field(default=None, ge=1, le=10)
     desil_period: str | None = Field(default=None, max_length=20)
-    open_flags: list[str] = Field(default_factory=list)
-    confirmed_flags: list[str] = Field(default_factory=list)
+    # Kinds of the shared vocabulary only: an unknown kind is a producer bug, not something to store.
+    open_flags: list[FlagKind] = Field(default_factory=list)
+    confirmed_flags: list[FlagKind] = Field(default_factory=list)
     composition: Composition = Field(default_factory=Composition)
     change: dict[str, Any] = Field(default_factory=dict, description="What this event changed (codes only).")
 

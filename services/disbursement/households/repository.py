@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import case, func, or_, select
@@ -17,7 +18,7 @@ from shared.events.household import HouseholdState, VerificationOutcome
 t = household_status
 
 
-def flags_text(flags: list[str]) -> str:
+def flags_text(flags: Sequence[str]) -> str:
     """Flag kinds in the ',a,b,' form the SQL membership test expects ('' for none)."""
     kinds = sorted({f for f in flags if f})
     return "," + ",".join(kinds) + "," if kinds else ""

@@ -69,13 +69,9 @@ def amount_expression(pg: bool, formula: AmountFormula) -> ColumnElement[int]:
 def reason_expression(pg: bool, rule: RuleDefinition, as_of: date) -> ColumnElement[str]:
     """The first failing check as SQL, in the order of `rules.evaluate`."""
     disq = list(dict.fromkeys(rule.disqualifying_flags))
-    deceased_conditions: list[ColumnElement[bool]] = [
-        and_(hs.data_status == "inactive", hs.status_reason.in_(sorted(DECEASED_STATUS_REASONS)))
-    ]
-    if "deceased" in disq:
-        deceased_conditions.append(_has_flag(pg, hs.confirmed_flags, "deceased"))
+    deceased = and_(hs.data_status == "inactive", hs.status_reason.in_(sorted(DECEASED_STATUS_REASONS)))
     whens: list[tuple[ColumnElement[bool], str]] = [
-        (or_(*deceased_conditions), Reason.DECEASED.value),
+        (deceased, Reason.DECEASED.value),
         (hs.data_status == "inactive", Reason.DATA_INACTIVE.value),
         (hs.data_status.not_in([s.value for s in rule.required_data_status]), Reason.DATA_NOT_VERIFIED.value),
         (func.coalesce(hs.last_outcome, "") == "tidak_layak", Reason.VERIFIED_TIDAK_LAYAK.value),

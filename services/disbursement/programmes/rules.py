@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.household import DataStatus
+from shared.events.vocabulary import FLAG_KINDS, FlagKind, StatusReason
 
 ComponentCategory = Literal[
     "pregnant", "children_0_6", "school_sd", "school_smp", "school_sma", "disabled_severe", "elderly_70"
@@ -18,16 +19,18 @@ ComponentCategory = Literal[
 TieBreaker = Literal[
     "larger_family_first", "smaller_family_first", "older_verification_first", "newer_verification_first"
 ]
-DECEASED_STATUS_REASONS = frozenset({"deceased", "all_deceased"})
-DEFAULT_DISQUALIFYING_FLAGS = (
-    "deceased",
-    "excluded_occupation",
-    "income_above_minimum_wage",
-    "non_subsidised_electricity",
-    "car_owner",
-    "business_owner",
-    "duplicate_nik",
-    "duplicate_kk",
+DECEASED_STATUS_REASONS = frozenset({StatusReason.DECEASED, StatusReason.ALL_DECEASED})
+# The registry's flag kinds (shared vocabulary); a name outside it would never match a family. A confirmed
+# deceased_dukcapil is one member's death, not the family's: the family is out only when the registry makes it
+# inactive (all_deceased), so it is not a disqualifying flag.
+DEFAULT_DISQUALIFYING_FLAGS: tuple[FlagKind, ...] = (
+    FlagKind.EXCLUDED_OCCUPATION,
+    FlagKind.INCOME_ABOVE_UMR,
+    FlagKind.ELECTRICITY_NON_SUBSIDISED,
+    FlagKind.CAR_OWNER,
+    FlagKind.BUSINESS_OWNER,
+    FlagKind.DUPLICATE_NIK,
+    FlagKind.DUPLICATE_KK,
 )
 
 
@@ -88,7 +91,7 @@ class RuleDefinition(BaseModel):
 
     desil_min: int = Field(default=1, ge=1, le=10)
     desil_max: int = Field(ge=1, le=10)
-    disqualifying_flags: list[str] = Field(default_factory=lambda: list(DEFAULT_DISQUALIFYING_FLAGS))
+    disqualifying_flags: list[str] = Field(default_factory=lambda: [k.value for k in DEFAULT_DISQUALIFYING_FLAGS])
     required_data_status: list[DataStatus] = Field(default_factory=lambda: [DataStatus.ACTIVE], min_length=1)
     max_verification_age_months: int | None = Field(default=None, ge=1, le=120)
     quota: int | None = Field(default=None, ge=0)
@@ -100,8 +103,8 @@ class RuleDefinition(BaseModel):
         if self.desil_min > self.desil_max:
             raise ValueError("desil_min must not exceed desil_max")
         for kind in self.disqualifying_flags:
-            if not kind or "," in kind or "%" in kind or kind == "_":
-                raise ValueError(f"invalid flag kind {kind!r}")
+            if kind not in FLAG_KINDS:
+                raise ValueError(f"unknown flag kind {kind!r}: the registry raises only {sorted(FLAG_KINDS)}")
         return self
 
 
@@ -215,9 +218,7 @@ def evaluate(rule: RuleDefinition, family: HouseholdInputs, *, as_of: date) -> V
             reason = failure
 
     disqualifying = set(rule.disqualifying_flags)
-    deceased = (family.data_status == DataStatus.INACTIVE and family.status_reason in DECEASED_STATUS_REASONS) or (
-        "deceased" in disqualifying and "deceased" in family.confirmed_flags
-    )
+    deceased = family.data_status == DataStatus.INACTIVE and family.status_reason in DECEASED_STATUS_REASONS
     check("not_deceased", not deceased, f"status_reason={family.status_reason}", Reason.DECEASED)
     check(
         "data_not_inactive",

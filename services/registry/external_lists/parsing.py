@@ -1,10 +1,11 @@
 """The external list formats (CSV, UTF-8, header row) and their per-row validation.
 
-- death list (Dukcapil): `nik, tanggal_meninggal (YYYY-MM-DD), no_akta_kematian`
+- death list (Dukcapil): `nik, tanggal_meninggal (YYYY-MM-DD), no_akta_kematian`, optionally `nama`
 - excluded-occupation list (BKD, TNI, Polri, ...): `nik, kategori (pns/tni/polri/pejabat/bumn_bumd), instansi`
 
 A NIK that is not 16 digits cannot match anyone and rejects its row; a 16-digit NIK breaking a date rule is still
-matched (the registry may hold the same legacy NIK, flagged invalid_nik).
+matched (the registry may hold the same legacy NIK, flagged invalid_nik). A death date in the future is not a
+format error: it is checked against the member when matching (a death_record_conflict flag).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ COLUMNS: dict[ListKind, tuple[str, ...]] = {
     ListKind.DEATH: ("nik", "tanggal_meninggal", "no_akta_kematian"),
     ListKind.EXCLUDED: ("nik", "kategori", "instansi"),
 }
+OPTIONAL_COLUMNS: dict[ListKind, tuple[str, ...]] = {ListKind.DEATH: ("nama",), ListKind.EXCLUDED: ()}
 DEFAULT_SOURCE: dict[ListKind, str] = {ListKind.DEATH: "dukcapil", ListKind.EXCLUDED: "excluded_list"}
 _CATEGORIES = frozenset(c.value for c in ExcludedOccupation)
 
@@ -43,13 +45,14 @@ def list_row(
     if len(nik) != 16 or not nik.isascii() or not nik.isdigit():
         errors.append(RowError(row_no, "nik", "nik.not_16_digits", None))
     died: date | None = None
-    certificate = category = instansi = None
+    certificate = category = instansi = name = None
     if kind is ListKind.DEATH:
         died = parse_date(get["tanggal_meninggal"])
         if died is None:
             errors.append(RowError(row_no, "tanggal_meninggal", "tanggal_meninggal.bad_format", None))
-        elif died > today:
-            errors.append(RowError(row_no, "tanggal_meninggal", "tanggal_meninggal.future", None))
+        name = get.get("nama") or None
+        if name and len(name) > 200:
+            errors.append(RowError(row_no, "nama", "nama.too_long", None))
         certificate = get["no_akta_kematian"] or None
         if certificate and len(certificate) > 50:
             errors.append(RowError(row_no, "no_akta_kematian", "no_akta_kematian.too_long", None))
@@ -62,7 +65,7 @@ def list_row(
             errors.append(RowError(row_no, "instansi", "instansi.too_long", None))
     if errors:
         return None, errors
-    return (import_id, row_no, nik, died, certificate, category, instansi), []
+    return (import_id, row_no, nik, died, certificate, category, instansi, name, None), []
 
 
 def read_list_chunks(
@@ -77,6 +80,8 @@ def read_list_chunks(
     except csv.Error as exc:
         raise ExtractFormatError(f"not a CSV file: {exc}") from None
     idx = header_index(header, COLUMNS[kind])
+    names = [h.strip().lower() for h in header]
+    idx |= {c: names.index(c) for c in OPTIONAL_COLUMNS[kind] if c in names}
     chunk = Chunk()
     row_no = 1
     while True:

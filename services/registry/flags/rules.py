@@ -5,24 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
+from shared.events.vocabulary import FlagKind
 
-class FlagKind(StrEnum):
-    """The checks BPK used in its audits (DOMAIN §3)."""
-
-    INVALID_NIK = "invalid_nik"
-    SEX_NIK_MISMATCH = "sex_nik_mismatch"
-    DUPLICATE_NIK = "duplicate_nik"
-    DUPLICATE_KK = "duplicate_kk"
-    NIK_NOT_MATCHED = "nik_not_matched"
-    DECEASED_DUKCAPIL = "deceased_dukcapil"
-    EXCLUDED_OCCUPATION = "excluded_occupation"
-    INCOME_ABOVE_UMR = "income_above_umr"
-    ELECTRICITY_NON_SUBSIDISED = "electricity_non_subsidised"
-    CAR_OWNER = "car_owner"
-    BUSINESS_OWNER = "business_owner"
-    # A row of the family's KK waits in the correction queue (the family is imported without it). A hold for
-    # payment rules (unverified data), never an exclusion; cleared when the family's queue entries are settled.
-    MEMBER_NEEDS_CORRECTION = "member_needs_correction"
+__all__ = ["FlagKind"]  # defined once in the shared event vocabulary; re-exported for the registry's code
 
 
 class ExcludedOccupation(StrEnum):

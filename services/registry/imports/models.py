@@ -119,6 +119,9 @@ import_list_row = Table(
     Column("certificate_no", String(50), nullable=True),
     Column("category", String(40), nullable=True),
     Column("instansi", String(200), nullable=True),
+    # Death list: the optional listed name, and whether it fails to name the member (set when matching).
+    Column("name", String(200), nullable=True),
+    Column("name_mismatch", Boolean, nullable=True),
     Index("ix_import_list_row_nik", "nik"),
 )
 

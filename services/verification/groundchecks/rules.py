@@ -21,6 +21,8 @@ class CheckReason(StrEnum):
     FLAG_DECEASED_DUKCAPIL = "flag_deceased_dukcapil"
     FLAG_DUPLICATE_NIK = "flag_duplicate_nik"
     FLAG_EXCLUDED_OCCUPATION = "flag_excluded_occupation"
+    FLAG_DEATH_RECORD_CONFLICT = "flag_death_record_conflict"
+    FLAG_MEMBER_NEEDS_CORRECTION = "flag_member_needs_correction"
     DESIL_CROSSING = "desil_crossing"
     PAYMENT_FAILED = "payment_failed"
     REVALIDATION = "revalidation"

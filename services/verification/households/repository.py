@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,7 +53,7 @@ async def previous_state(session: AsyncSession, household_id: str) -> tuple[list
     return [k for k in row.open_flags.split(",") if k], row.desil
 
 
-async def replace_flags(session: AsyncSession, household_id: str, kinds: list[str]) -> None:
+async def replace_flags(session: AsyncSession, household_id: str, kinds: Sequence[str]) -> None:
     """Make household_flag hold exactly these open flag kinds of the family."""
     await session.execute(delete(household_flag).where(household_flag.c.household_id == household_id))
     if kinds:

@@ -151,7 +151,9 @@ def random_households(n: int, seed: int) -> tuple[list[EventEnvelope], list[Even
                 desil=rng.choice([None, *range(1, 11)]),
                 status=status,
                 reason=rng.choice(["deceased", "moved", "all_deceased"]) if status == "inactive" else None,
-                confirmed=rng.sample(["car_owner", "deceased", "harmless", "excluded_occupation"], rng.randint(0, 1)),
+                confirmed=rng.sample(
+                    ["car_owner", "deceased_dukcapil", "sex_nik_mismatch", "excluded_occupation"], rng.randint(0, 1)
+                ),
                 members=rng.randint(1, 8),
                 pregnant=rng.randint(0, 3),
                 children_0_6=rng.randint(0, 3),

@@ -33,7 +33,7 @@ async def _population(svc: Service) -> None:
             household_envelope("e4", 1, desil=3, members=5, kelurahan="13.71.02.1001"),
             household_envelope("rose", 1, desil=6),
             household_envelope("dead", 1, status="inactive", reason="deceased"),
-            household_envelope("flag", 1, confirmed=["car_owner"], open_flags=["income_above_minimum_wage"]),
+            household_envelope("flag", 1, confirmed=["car_owner"], open_flags=["income_above_umr"]),
             household_envelope("tl", 1, desil=1),
             outcome_envelope("tl", "tidak_layak", datetime(2026, 1, 10, tzinfo=UTC), reason="well_off"),
         ],

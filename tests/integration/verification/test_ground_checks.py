@@ -236,3 +236,15 @@ async def test_scope_on_list_count_and_action(api: Api) -> None:
     assert await api.call("GET", "/proposals/counts", tksk_a) == {}
     assert (await api.call("GET", "/proposals", tksk_a))["total"] == 0
     assert await api.call("GET", "/proposals/counts", api.as_("auditor")) == {"draft": 1}
+
+
+async def test_a_death_record_conflict_asks_the_kecamatans_tksk_for_a_ground_check(api: Api) -> None:
+    """A death-list entry that contradicts the register is checked on the ground, not taken as a death."""
+    await _seed(api)
+    hid = await seed_family(api.runtime, kelurahan=KEL_B, flags=["death_record_conflict"])
+    page = await api.call("GET", f"/ground-checks?household_id={hid}", api.as_("verifikator"))
+    assert [(c["reason"], c["status"], c["assigned_to"]) for c in page["items"]] == [
+        ("flag_death_record_conflict", "assigned", "tksk-b")
+    ]
+    mine = await api.call("GET", f"/ground-checks?household_id={hid}", api.as_("tksk", KEC_B, subject="tksk-b"))
+    assert mine["total"] == 1

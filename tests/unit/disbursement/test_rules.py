@@ -79,7 +79,7 @@ def test_flat_and_per_member_amounts() -> None:
     [
         ({}, Reason.ELIGIBLE),
         ({"data_status": "inactive", "status_reason": "deceased"}, Reason.DECEASED),
-        ({"confirmed_flags": frozenset({"deceased"})}, Reason.DECEASED),
+        ({"confirmed_flags": frozenset({"deceased_dukcapil"})}, Reason.ELIGIBLE),  # one member's death
         ({"data_status": "inactive", "status_reason": "moved"}, Reason.DATA_INACTIVE),
         ({"data_status": "needs_verification"}, Reason.DATA_NOT_VERIFIED),
         ({"last_outcome": "tidak_layak"}, Reason.VERIFIED_TIDAK_LAYAK),

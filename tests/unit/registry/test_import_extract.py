@@ -131,8 +131,18 @@ def test_small_parsers() -> None:
 def test_list_rows() -> None:
     text = "nik,kategori,instansi\n1371015505850002,PNS,Pemkot\n1371015505850002,guru,SD\n"
     (chunk,) = read_list_chunks(io.StringIO(text), ListKind.EXCLUDED, import_id="j", today=TODAY)
-    assert chunk.records == [("j", 2, "1371015505850002", None, None, "pns", "Pemkot")]
+    assert chunk.records == [("j", 2, "1371015505850002", None, None, "pns", "Pemkot", None, None)]
     assert [(e.row_no, e.reason) for e in chunk.errors] == [(3, "kategori.unknown")]
+
+
+def test_death_list_rows_take_an_optional_name_and_keep_a_future_date_for_matching() -> None:
+    text = "nik,tanggal_meninggal,no_akta_kematian,nama\n1371015505850002,2999-01-01,A1, Hj. Rosmaniar \n"
+    (chunk,) = read_list_chunks(io.StringIO(text), ListKind.DEATH, import_id="j", today=TODAY)
+    assert chunk.records == [("j", 2, "1371015505850002", date(2999, 1, 1), "A1", None, None, "Hj. Rosmaniar", None)]
+    assert chunk.errors == []
+    plain = "nik,tanggal_meninggal,no_akta_kematian\n1371015505850002,2025-01-01,\n"
+    (chunk,) = read_list_chunks(io.StringIO(plain), ListKind.DEATH, import_id="j", today=TODAY)
+    assert chunk.records == [("j", 2, "1371015505850002", date(2025, 1, 1), None, None, None, None, None)]
 
 
 def test_remembered_nik_checks_give_the_verdict_of_validate_nik() -> None:
