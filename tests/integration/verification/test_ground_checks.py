@@ -106,13 +106,20 @@ async def test_visit_approve_emits_outcome(api: Api) -> None:
     assert_pii_free(data)
 
 
-async def test_four_eyes(api: Api) -> None:
+async def _visited_own_and_other(api: Api) -> tuple[dict[str, object], dict[str, object]]:
+    """Officers seeded; visited checks of verif-2's own family (hh-own) and of another family."""
     await _seed(api)
     own = await _flag_check(api, "hh-own")
     other = await _flag_check(api)
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
     for c in (own, other):
         await api.call("POST", f"/ground-checks/{c['id']}/visit", tksk, visit_body())
+    return own, other
+
+
+async def test_four_eyes(api: Api) -> None:
+    own, other = await _visited_own_and_other(api)
+    tksk = api.as_("tksk", KEC_A, subject="tksk-a")
 
     # verif-2's own family (officer table) is hh-own: refused, while verif-1 may approve it.
     refused = await api.call(
@@ -139,12 +146,7 @@ async def test_four_eyes(api: Api) -> None:
 
 
 async def test_the_approver_cannot_switch_the_four_eyes_rule_off(api: Api) -> None:
-    await _seed(api)
-    own = await _flag_check(api, "hh-own")
-    other = await _flag_check(api)
-    tksk = api.as_("tksk", KEC_A, subject="tksk-a")
-    for c in (own, other):
-        await api.call("POST", f"/ground-checks/{c['id']}/visit", tksk, visit_body())
+    own, other = await _visited_own_and_other(api)
     verif2 = api.as_("verifikator", subject="verif-2")
 
     # verif-2 clears their own family from their officer record: approvers may not edit officer records at all.
