@@ -103,6 +103,15 @@ async def seed(rt: ServiceRuntime, families: int, kelurahan: list[tuple[str, str
             ),
             {"codes": KECAMATAN},
         )
+        # The approver's own family must be known for the four-eyes rule (here: none in the registry).
+        await conn.execute(
+            text(
+                """
+                INSERT INTO officer (subject, role, wilayah_code, no_registered_family, active, updated_by, updated_at)
+                VALUES ('verif-bench-2', 'verifikator', '13.71', true, true, 'bench', now())
+                """
+            )
+        )
         await conn.execute(
             text(
                 """

@@ -590,9 +590,11 @@ class Story:
         for kec in KECAMATAN:
             officer = tksk(kec)
             body = {"subject": officer.subject, "role": "tksk", "wilayah_code": kec}
-            await self.api.call("PUT", f"/api/verification/officers/{officer.subject}", VERIFIKATOR, json=body)
-        body = {"subject": VERIFIKATOR_2.subject, "role": "verifikator", "wilayah_code": KOTA}
-        await self.api.call("PUT", f"/api/verification/officers/{VERIFIKATOR_2.subject}", VERIFIKATOR, json=body)
+            await self.api.call("PUT", f"/api/verification/officers/{officer.subject}", KEPALA_DINAS, json=body)
+        # The approver's own family must be on record for the four-eyes rule (this one has none in the registry).
+        approver: dict[str, Any] = {"subject": VERIFIKATOR_2.subject, "role": "verifikator", "wilayah_code": KOTA}
+        approver["no_registered_family"] = True
+        await self.api.call("PUT", f"/api/verification/officers/{VERIFIKATOR_2.subject}", KEPALA_DINAS, json=approver)
 
         self.log(f"quarter 1 ({f.periods[0]}): extract of {f.families[0]:,} families, death and excluded lists")
         await self.import_file("extract", f.extract[0], "extract_q1")

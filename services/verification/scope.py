@@ -15,16 +15,6 @@ def within_scope(column: ColumnClause[str] | ColumnElement[str], principal: Prin
     return or_(column == w, column.like(w + ".%"))
 
 
-def ensure_covers(principal: Principal, code: str, *, what: str = "record") -> None:
-    """403 when the caller may not act in wilayah `code`."""
-    if not principal.covers(code):
-        raise ProblemError(
-            403,
-            f"This {what} lies in wilayah {code}, outside your scope {principal.wilayah}.",
-            code="out_of_scope",
-        )
-
-
 def not_found(what: str, ident: object) -> ProblemError:
     """404 for a record that does not exist or that the caller's scope does not reach (no existence leak)."""
     return ProblemError(404, f"No {what} {ident} in your wilayah.", code="not_found")

@@ -27,7 +27,8 @@ class Permission(StrEnum):
     REVIEW_PROPOSAL = "check proposals for completeness"
     RECORD_OBJECTION = "record objections (sanggah)"
     DECIDE_OBJECTION = "uphold or reject objections"
-    MANAGE_GROUND_CHECKS = "seed officers, run revalidation campaigns, cancel ground checks"
+    MANAGE_GROUND_CHECKS = "run revalidation campaigns, cancel ground checks"
+    MANAGE_OFFICERS = "register officers and the facts controls rely on (their own family)"
     ASSIGN_GROUND_CHECK = "assign ground checks to field officers"
     VISIT = "submit ground-check visits"
     APPROVE_GROUND_CHECK = "approve or return ground checks"
@@ -85,7 +86,8 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.APPROVE_GROUND_CHECK,
         Permission.PREPARE_RATIFICATION,
     },
-    Role.KEPALA_DINAS: {Permission.PREPARE_RATIFICATION, Permission.RATIFY},
+    # Officer records feed the four-eyes rule, so the approvers (verifikator) may not edit them: a higher role does.
+    Role.KEPALA_DINAS: {Permission.PREPARE_RATIFICATION, Permission.RATIFY, Permission.MANAGE_OFFICERS},
     # citizen app and digital agents file proposals and objections as system clients
     Role.SYSTEM: {Permission.READ_VERIFICATION, Permission.PROPOSE, Permission.RECORD_OBJECTION},
 }

@@ -17,9 +17,10 @@ from services.verification.groundchecks import repository as checks_repo
 from services.verification.groundchecks.models import ground_check
 from services.verification.groundchecks.schemas import WorkloadRow
 from services.verification.households.models import Household
-from services.verification.scope import ensure_covers, not_found, within_scope
+from services.verification.scope import not_found, within_scope
 from services.verification.settings import VerificationSettings
 from shared.auth.principal import Principal, ScopeLevel, code_within
+from shared.auth.scope import ensure_covers
 from shared.events.envelope import utcnow
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
     true,
 )
@@ -27,6 +28,9 @@ officer = Table(
     Column("role", String(30), nullable=False),
     Column("wilayah_code", String(20), nullable=False),
     Column("household_id", String(100), nullable=True),  # the officer's own family, for the four-eyes rule
+    # Set by the dinas when the officer belongs to no registered family: with household_id NULL and this false the
+    # fact is unknown, and approval is refused rather than the rule skipped.
+    Column("no_registered_family", Boolean, nullable=False, server_default=false()),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("updated_by", String(100), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -32,14 +32,15 @@ router = APIRouter(tags=["ground checks"])
 
 Reader = Annotated[Principal, Depends(require(Permission.READ_VERIFICATION))]
 Manager = Annotated[Principal, Depends(require(Permission.MANAGE_GROUND_CHECKS))]
+OfficerManager = Annotated[Principal, Depends(require(Permission.MANAGE_OFFICERS))]
 Assigner = Annotated[Principal, Depends(require(Permission.ASSIGN_GROUND_CHECK))]
 Visitor = Annotated[Principal, Depends(require(Permission.VISIT))]
 Approver = Annotated[Principal, Depends(require(Permission.APPROVE_GROUND_CHECK))]
 
 
 @router.put("/officers/{subject}", response_model=OfficerOut, summary="Register or update an officer")
-async def put_officer(subject: str, body: OfficerIn, session: SessionDep, principal: Manager) -> OfficerOut:
-    """Seed the officer table (TKSK per kecamatan, PSM, pendamping PKH, verifiers)."""
+async def put_officer(subject: str, body: OfficerIn, session: SessionDep, principal: OfficerManager) -> OfficerOut:
+    """Register officers (TKSK per kecamatan, PSM, pendamping PKH, verifiers) and their own family (kepala dinas)."""
     if body.subject != subject:
         raise ProblemError(422, "subject in the path and the body differ.", code="subject_mismatch")
     return await service.seed_officer(session, principal=principal, body=body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -81,6 +81,20 @@ def desil_crossings(previous: int | None, current: int | None, thresholds: Itera
     if previous is None or current is None:
         return []
     return sorted(t for t in set(thresholds) if (previous <= t) != (current <= t))
+
+
+def unknown_approver_family(approver: Mapping[str, Any] | None) -> str | None:
+    """Why the four-eyes rule cannot be judged for this approver's officer record (None when it can).
+
+    The rule "not your own family" must never be skipped for want of the fact: no record, an inactive one, or one
+    where the dinas recorded neither the officer's family nor that they have none, refuses the approval."""
+    if approver is None:
+        return "you are not a registered officer; the kepala dinas registers officers and their own family"
+    if not approver["active"]:
+        return "your officer record is inactive"
+    if approver["household_id"] is None and not approver["no_registered_family"]:
+        return "your own family is not recorded; the kepala dinas records it (or that you have none) first"
+    return None
 
 
 def approval_refusal(

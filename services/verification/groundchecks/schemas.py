@@ -15,7 +15,7 @@ WILAYAH_ANY = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4})?)?$"
 
 
 class OfficerIn(BaseModel):
-    """A field or office officer known to verification (seeded by a verifikator)."""
+    """A field or office officer known to verification (registered by the kepala dinas, never by the officer)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -23,9 +23,23 @@ class OfficerIn(BaseModel):
     role: Literal["tksk", "psm", "pendamping_pkh", "verifikator", "kepala_dinas", "operator_kelurahan", "lurah"]
     wilayah_code: str = Field(pattern=WILAYAH_ANY)
     household_id: str | None = Field(
-        pattern=NO_NUL, default=None, max_length=100, description="The officer's own family, if known."
+        pattern=NO_NUL,
+        default=None,
+        max_length=100,
+        description="The officer's own family in the registry (the four-eyes rule refuses approvals of it).",
+    )
+    no_registered_family: bool = Field(
+        default=False,
+        description="The dinas checked the registry and the officer belongs to no registered family. Without this "
+        "or household_id the officer's family is unknown and the officer may not approve ground checks.",
     )
     active: bool = True
+
+    @model_validator(mode="after")
+    def _one_family_fact(self) -> Self:
+        if self.household_id is not None and self.no_registered_family:
+            raise ValueError("give household_id or no_registered_family, not both")
+        return self
 
 
 class OfficerOut(BaseModel):
@@ -35,6 +49,7 @@ class OfficerOut(BaseModel):
     role: str
     wilayah_code: str
     household_id: str | None
+    no_registered_family: bool
     active: bool
 
 

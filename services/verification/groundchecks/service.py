@@ -17,13 +17,16 @@ from services.verification.groundchecks.rules import (
     evidence_hash,
     is_overdue,
     may_take,
+    unknown_approver_family,
 )
 from services.verification.groundchecks.schemas import CheckOut, Gps, OfficerIn, OfficerOut, PhotoRef, VisitIn
 from services.verification.proposals.models import proposal
-from services.verification.scope import ensure_covers, not_found
+from services.verification.scope import not_found
 from services.verification.settings import VerificationSettings
 from services.verification.statemachine import IllegalTransition, advance, conflict
+from shared.audit.changes import note_change
 from shared.auth.principal import Principal
+from shared.auth.scope import ensure_write_scope
 from shared.events.envelope import utcnow
 from shared.events.household import VerificationEventType, VerificationOutcome
 from shared.events.topics import VERIFICATION_OUTCOME
@@ -37,11 +40,24 @@ def as_utc(value: datetime) -> datetime:
 
 
 async def seed_officer(session: AsyncSession, *, principal: Principal, body: OfficerIn) -> OfficerOut:
-    """Register or update an officer within the caller's scope."""
-    ensure_covers(principal, body.wilayah_code, what="officer")
-    values = {**body.model_dump(), "updated_by": principal.subject, "updated_at": utcnow()}
-    await repo.upsert_officer(session, values)
-    return OfficerOut(**body.model_dump())
+    """Register or update an officer; the caller's scope must cover the record as it is and as it will be."""
+    if body.subject == principal.subject:
+        # The record holds the facts the four-eyes rule checks this officer against.
+        raise ProblemError(403, "An officer may not register or change their own officer record.", code="own_record")
+    before = await repo.get_officer(session, body.subject)
+    ensure_write_scope(
+        principal, current=before["wilayah_code"] if before else None, proposed=body.wilayah_code, what="officer"
+    )
+    after = body.model_dump()
+    await repo.upsert_officer(session, {**after, "updated_by": principal.subject, "updated_at": utcnow()})
+    note_change(
+        record_type="officer",
+        record_id=body.subject,
+        action="update" if before else "create",
+        before={k: before[k] for k in after} if before else None,
+        after=after,
+    )
+    return OfficerOut(**after)
 
 
 async def open_check(
@@ -168,6 +184,9 @@ async def approve_check(
     )
     if refusal:
         raise ProblemError(403, f"Four-eyes rule: {refusal}.", code="four_eyes")
+    unknown = unknown_approver_family(me)
+    if unknown is not None:
+        raise ProblemError(409, f"Four-eyes rule cannot be checked: {unknown}.", code="approver_family_unknown")
     now = utcnow()
     moved = await _move(
         session, row, "approve", {"decided_at": now, "decided_by": principal.subject, "updated_at": now}

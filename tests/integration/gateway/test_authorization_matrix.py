@@ -532,3 +532,44 @@ async def test_a_tksk_sees_only_their_kecamatan_in_every_list_count_and_aggregat
                 leaks.append(f"{spec.label} of {KEC_OUT} as TKSK {KEC_IN}: {theirs_r.status_code}")
         assert not leaks, "\n".join(leaks)
         assert checked >= 5, (sorted(theirs_by_list), sorted(theirs_by_field))
+
+
+# --- writes against existing rows out of scope --------------------------------------------------------------------
+
+
+async def test_officer_writes_check_the_existing_row_and_the_new_one_for_every_managing_role(tmp_path: Path) -> None:
+    """Every role that may manage officers, scoped to one kecamatan, tries to take over rows of another kecamatan and
+    of the kota by moving them into its own scope: refused, rows unchanged; a row inside its scope it may move."""
+    managers = [role for role in Role if Permission.MANAGE_OFFICERS in permissions_of(role)]
+    assert managers
+    app = create_app(_settings(tmp_path))
+    async with running(app) as client:
+        kota = auth(tmp_path, managers[0], KOTA, subject="matrix-officers-kota")
+        existing = {
+            "tksk-out": {"subject": "tksk-out", "role": "tksk", "wilayah_code": KEC_OUT},
+            "verif-kota": {"subject": "verif-kota", "role": "verifikator", "wilayah_code": KOTA},
+            "psm-in": {"subject": "psm-in", "role": "psm", "wilayah_code": KEL_IN},
+        }
+        for subject, body in existing.items():
+            r = await client.put(f"/api/verification/officers/{subject}", json=body, headers=kota)
+            assert r.status_code == 200, r.text
+        problems: list[str] = []
+        for role in managers:
+            scoped = auth(tmp_path, role, KEC_IN, subject=f"matrix-officers-{role}")
+            for subject in ("tksk-out", "verif-kota"):
+                takeover = {**existing[subject], "wilayah_code": KEL_IN, "active": False}
+                r = await client.put(f"/api/verification/officers/{subject}", json=takeover, headers=scoped)
+                if r.status_code != 403 or r.json().get("code") != "out_of_scope":
+                    problems.append(f"{role} {KEC_IN} moving {subject} into its scope: {r.status_code} {r.text[:200]}")
+            r = await client.put(
+                "/api/verification/officers/psm-in", json={**existing["psm-in"], "active": False}, headers=scoped
+            )
+            if r.status_code != 200:
+                problems.append(f"{role} {KEC_IN} updating psm-in inside its scope: {r.status_code} {r.text[:200]}")
+        assert not problems, "\n".join(problems)
+        rows = (await client.get("/api/verification/officers", headers=kota)).json()
+        assert {o["subject"]: (o["wilayah_code"], o["active"]) for o in rows} == {
+            "tksk-out": (KEC_OUT, True),
+            "verif-kota": (KOTA, True),
+            "psm-in": (KEL_IN, False),
+        }

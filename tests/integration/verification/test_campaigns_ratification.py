@@ -20,7 +20,7 @@ pytestmark = pytest.mark.infra
 
 async def test_campaign_selects_assigns_and_reports_progress(api: Api) -> None:
     boss = api.as_("verifikator", subject="verif-1")
-    await api.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+    await api.officer("tksk-a", "tksk", KEC_A)
     rt = api.runtime
     a = [await seed_family(rt, kelurahan=KEL_A, desil=d) for d in (1, 2, 3, 4, 6, 8)]  # 6: desil > 5 filtered out
     b = [await seed_family(rt, kelurahan=KEL_B, desil=2) for _ in range(3)]  # kecamatan B has no TKSK seeded
@@ -83,8 +83,8 @@ async def test_campaign_selects_assigns_and_reports_progress(api: Api) -> None:
 
 async def _eligible_proposals(api: Api, n: int) -> list[int]:
     """n citizen-app proposals taken through their ground checks to eligible."""
-    boss = api.as_("verifikator", subject="verif-1")
-    await api.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+    boss = await api.approver("verif-1")
+    await api.officer("tksk-a", "tksk", KEC_A)
     app = api.as_("system", subject="cek-bansos")
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
     ids = []

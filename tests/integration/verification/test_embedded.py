@@ -18,8 +18,8 @@ async def test_embedded_flow_on_sqlite(sqlite_settings: Any) -> None:
     app = create_app(settings)
     async with running(app) as client:
         api = Api(client, settings.data_dir, app)
-        boss = api.as_("verifikator", subject="verif-1")
-        await api.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+        boss = await api.approver("verif-1")
+        await api.officer("tksk-a", "tksk", KEC_A)
         flagged = await seed_family(api.runtime, kelurahan=KEL_A, flags=["excluded_occupation"])
         await seed_family(api.runtime, flagged, version=2, kelurahan=KEL_A, flags=["excluded_occupation"])
         page = await api.call("GET", f"/ground-checks?household_id={flagged}", boss)

@@ -131,8 +131,8 @@ async def live(pg_settings: Any, infra: Infra) -> AsyncIterator[Api]:
 
 async def test_redelivered_triggers_open_one_check_and_outcomes_reach_kafka(live: Api, infra: Infra) -> None:
     rt = live.runtime
-    boss = live.as_("verifikator", subject="verif-1")
-    await live.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+    boss = await live.approver("verif-1")
+    await live.officer("tksk-a", "tksk", KEC_A)
     hid, other = f"hh-{uuid.uuid4().hex[:8]}", f"hh-{uuid.uuid4().hex[:8]}"
     sequence = [
         household_envelope(hid, 1, desil=4),
@@ -193,8 +193,7 @@ async def test_redelivered_triggers_open_one_check_and_outcomes_reach_kafka(live
 
 async def test_payment_failure_before_the_family_is_known_waits_for_it(live: Api, infra: Infra) -> None:
     rt = live.runtime
-    boss = live.as_("verifikator", subject="verif-1")
-    await live.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
+    await live.officer("tksk-a", "tksk", KEC_A)
     hid = f"hh-{uuid.uuid4().hex[:8]}"
     failure, family = _payment(hid, "not_found"), household_envelope(hid, 1, desil=3)
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True, acks="all")

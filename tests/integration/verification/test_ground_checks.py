@@ -29,18 +29,16 @@ pytestmark = pytest.mark.infra
 
 
 async def _seed(api: Api) -> None:
-    boss = api.as_("verifikator", subject="verif-1")
-    for subject, role, wilayah, own in (
-        ("tksk-a", "tksk", KEC_A, None),
-        ("tksk-b", "tksk", KEC_B, None),
-        ("psm-a", "psm", KEL_A, None),
-        ("psm-a2", "psm", KEL_A2, None),
-        ("pkh-a", "pendamping_pkh", KEC_A, None),
-        ("verif-1", "verifikator", "13.71", None),
-        ("verif-2", "verifikator", "13.71", "hh-own"),
+    for subject, role, wilayah in (
+        ("tksk-a", "tksk", KEC_A),
+        ("tksk-b", "tksk", KEC_B),
+        ("psm-a", "psm", KEL_A),
+        ("psm-a2", "psm", KEL_A2),
+        ("pkh-a", "pendamping_pkh", KEC_A),
     ):
-        body = {"subject": subject, "role": role, "wilayah_code": wilayah, "household_id": own}
-        await api.call("PUT", f"/officers/{subject}", boss, body)
+        await api.officer(subject, role, wilayah)
+    await api.approver("verif-1")
+    await api.officer("verif-2", "verifikator", "13.71", household_id="hh-own")
 
 
 async def _flag_check(api: Api, hid: str | None = None, kelurahan: str = KEL_A) -> dict[str, object]:
@@ -108,13 +106,20 @@ async def test_visit_approve_emits_outcome(api: Api) -> None:
     assert_pii_free(data)
 
 
-async def test_four_eyes(api: Api) -> None:
+async def _visited_own_and_other(api: Api) -> tuple[dict[str, object], dict[str, object]]:
+    """Officers seeded; visited checks of verif-2's own family (hh-own) and of another family."""
     await _seed(api)
     own = await _flag_check(api, "hh-own")
     other = await _flag_check(api)
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
     for c in (own, other):
         await api.call("POST", f"/ground-checks/{c['id']}/visit", tksk, visit_body())
+    return own, other
+
+
+async def test_four_eyes(api: Api) -> None:
+    own, other = await _visited_own_and_other(api)
+    tksk = api.as_("tksk", KEC_A, subject="tksk-a")
 
     # verif-2's own family (officer table) is hh-own: refused, while verif-1 may approve it.
     refused = await api.call(
@@ -138,6 +143,73 @@ async def test_four_eyes(api: Api) -> None:
 
     await api.call("POST", f"/ground-checks/{own['id']}/approve", api.as_("verifikator", subject="verif-1"))
     await api.call("POST", f"/ground-checks/{other['id']}/approve", api.as_("verifikator", subject="verif-2"))
+
+
+async def test_the_approver_cannot_switch_the_four_eyes_rule_off(api: Api) -> None:
+    own, other = await _visited_own_and_other(api)
+    verif2 = api.as_("verifikator", subject="verif-2")
+
+    # verif-2 clears their own family from their officer record: approvers may not edit officer records at all.
+    dodge = {"subject": "verif-2", "role": "verifikator", "wilayah_code": "13.71", "household_id": None}
+    refused = await api.call("PUT", "/officers/verif-2", verif2, dodge, expect=403)
+    assert refused["code"] == "forbidden"
+    refused = await api.call("POST", f"/ground-checks/{own['id']}/approve", verif2, expect=403)
+    assert (refused["code"], "own family" in refused["detail"]) == ("four_eyes", True)
+    # Nor may the managing role edit its own record (the facts a control checks it against).
+    kadis = api.as_("kepala_dinas", subject="kadis")
+    own_record = {"subject": "kadis", "role": "kepala_dinas", "wilayah_code": "13.71", "no_registered_family": True}
+    refused = await api.call("PUT", "/officers/kadis", kadis, own_record, expect=403)
+    assert refused["code"] == "own_record"
+
+    # No officer record, or one without the family fact: the rule cannot be judged, so no approval.
+    stranger = api.as_("verifikator", subject="verif-9")
+    refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
+    assert (refused["code"], "not a registered officer" in refused["detail"]) == ("approver_family_unknown", True)
+    await api.officer("verif-9", "verifikator", "13.71")
+    refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
+    assert (refused["code"], "own family is not recorded" in refused["detail"]) == ("approver_family_unknown", True)
+    await api.officer("verif-9", "verifikator", "13.71", no_registered_family=True, active=False)
+    refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
+    assert "inactive" in refused["detail"]
+    both = {"household_id": "hh-x", "no_registered_family": True}
+    bad = await api.call("PUT", "/officers/verif-9", kadis, {"subject": "verif-9", "role": "psm", **both}, expect=422)
+    assert bad["code"] == "validation"
+    async with api.runtime.sessions() as session:
+        states = {r.id: r.status for r in await session.execute(select(ground_check.c.id, ground_check.c.status))}
+    assert (states[own["id"]], states[other["id"]]) == ("visited", "visited")
+
+    await api.officer("verif-9", "verifikator", "13.71", no_registered_family=True)
+    assert (await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger))["status"] == "approved"
+
+
+async def test_officer_writes_check_the_record_as_it_is_and_as_it_will_be(api: Api) -> None:
+    await _seed(api)
+    kadis_a = api.as_("kepala_dinas", KEC_A, subject="kadis-a")
+    auditor = api.as_("auditor", subject="audit-1")
+    before = {o["subject"]: o for o in await api.call("GET", "/officers", api.as_("auditor"))}
+
+    # tksk-b works in KEC_B: moving it into KEC_A (and deactivating it) needs a scope covering KEC_B too.
+    takeover = {"subject": "tksk-b", "role": "tksk", "wilayah_code": KEC_A, "active": False}
+    refused = await api.call("PUT", "/officers/tksk-b", kadis_a, takeover, expect=403)
+    assert (refused["code"], refused["current_wilayah"]) == ("out_of_scope", KEC_B)
+    # A kota-level officer cannot be turned into a kelurahan one by a kecamatan scope.
+    demote = {"subject": "verif-2", "role": "verifikator", "wilayah_code": KEL_A, "household_id": "hh-own"}
+    refused = await api.call("PUT", "/officers/verif-2", kadis_a, demote, expect=403)
+    assert refused["current_wilayah"] == "13.71"
+    after = {o["subject"]: o for o in await api.call("GET", "/officers", api.as_("auditor"))}
+    assert after == before
+
+    # Inside the scope on both sides the change goes through, and the audit entry carries before and after.
+    moved = await api.officer("psm-a", "psm", KEL_A2, active=False)
+    assert (moved["wilayah_code"], moved["active"]) == (KEL_A2, False)
+    entries = (await api.call("GET", "/audit?record_id=psm-a", auditor))["entries"]
+    change = [e for e in entries if e["record_type"] == "officer"][-1]
+    assert (json.loads(change["before"])["wilayah_code"], json.loads(change["after"])["wilayah_code"]) == (
+        KEL_A,
+        KEL_A2,
+    )
+    assert json.loads(change["after"])["active"] is False
+    assert change["actor"] == "kadis"
 
 
 async def test_who_entered_the_proposal_does_not_approve_its_check(api: Api) -> None:
@@ -221,7 +293,7 @@ async def test_scope_on_list_count_and_action(api: Api) -> None:
     assert {r["officer"] for r in work} == {"tksk-a"}
     officers = {o["subject"] for o in await api.call("GET", "/officers", psm_a)}
     assert officers == {"psm-a"}
-    # Seeding an officer is a verifikator's job, and only inside their own scope.
+    # Registering an officer is the kepala dinas's job, not a field officer's.
     await api.call("PUT", "/officers/x", tksk_a, {"subject": "x", "role": "psm", "wilayah_code": KEL_A}, expect=403)
 
     counts = await api.call("GET", "/proposals/counts", tksk_a)

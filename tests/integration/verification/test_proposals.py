@@ -12,9 +12,9 @@ pytestmark = pytest.mark.infra
 
 
 async def _officers(api: Api) -> None:
-    boss = api.as_("verifikator", subject="verif-1")
-    await api.call("PUT", "/officers/tksk-a", boss, {"subject": "tksk-a", "role": "tksk", "wilayah_code": KEC_A})
-    await api.call("PUT", "/officers/psm-a", boss, {"subject": "psm-a", "role": "psm", "wilayah_code": KEL_A})
+    await api.approver("verif-1")
+    await api.officer("tksk-a", "tksk", KEC_A)
+    await api.officer("psm-a", "psm", KEL_A)
 
 
 async def test_kelurahan_proposal_walks_the_whole_machine(api: Api) -> None:

@@ -19,6 +19,7 @@ from services.verification.groundchecks.rules import (
     is_overdue,
     may_take,
     new_flags,
+    unknown_approver_family,
 )
 from services.verification.groundchecks.schemas import Questionnaire, VisitIn
 from services.verification.objections.rules import OBJECTION_MACHINE, due_date, is_resident
@@ -176,6 +177,15 @@ def test_four_eyes_rule() -> None:
     assert "own family" in str(approval_refusal(**ok | {"approver_household": "hh-1"}))
     assert approval_refusal(**ok | {"approver_household": None}) is None
     assert approval_refusal(**ok, proposal_creators=["v1"]) is not None
+
+
+def test_the_approvers_own_family_must_be_known() -> None:
+    known = {"active": True, "household_id": None, "no_registered_family": True}
+    assert unknown_approver_family(known) is None
+    assert unknown_approver_family(known | {"household_id": "hh-1", "no_registered_family": False}) is None
+    assert "not a registered officer" in str(unknown_approver_family(None))
+    assert "inactive" in str(unknown_approver_family(known | {"active": False}))
+    assert "not recorded" in str(unknown_approver_family(known | {"no_registered_family": False}))
 
 
 def test_assignment_area_and_overdue() -> None:
