@@ -426,7 +426,12 @@ async def test_a_tksk_sees_only_their_kecamatan_in_every_list_count_and_aggregat
     app = create_app(_settings(tmp_path))
     async with running(app) as client:
         given = await _seed(client, tmp_path)
-        kota = auth(tmp_path, Role.AUDITOR, KOTA, subject="scope-auditor")
+        # The kota-wide reader of each route: the auditor, or the verifikator where the auditor lacks the permission
+        # (the correction queue is for those who fix rows).
+        kota_readers = [
+            (permissions_of(role), auth(tmp_path, role, KOTA, subject=f"scope-{role.value}"))
+            for role in (Role.AUDITOR, Role.VERIFIKATOR)
+        ]
         inside = auth(tmp_path, Role.TKSK, KEC_IN, subject="scope-tksk-01")
         outside = auth(tmp_path, Role.TKSK, KEC_OUT, subject="scope-tksk-09")
         # Reads a TKSK may make whose path parameters the seed can fill (collection reads and tahap reports).
@@ -445,6 +450,7 @@ async def test_a_tksk_sees_only_their_kecamatan_in_every_list_count_and_aggregat
         ids: dict[str, str] = {}
         for spec in reads:
             url = fill_path(spec, rng, given)
+            kota = next(headers for perms, headers in kota_readers if spec.permissions <= perms)
             responses = [await client.get(url, headers=h) for h in (kota, inside, outside)]
             assert responses[0].status_code == 200, f"{spec.label}: {responses[0].status_code} {responses[0].text}"
             for r in responses[1:]:

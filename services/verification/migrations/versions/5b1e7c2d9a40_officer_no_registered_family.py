@@ -1,7 +1,7 @@
 """officer: no_registered_family (the four-eyes rule needs the officer's family known, not assumed absent)
 
 Revision ID: 5b1e7c2d9a40
-Revises: 933d1321b30f
+Revises: a1d17c4e9b03
 Create Date: 2026-12-05 19:20:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b1e7c2d9a40"
-down_revision: str | None = "933d1321b30f"
+down_revision: str | None = "a1d17c4e9b03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
