@@ -5,19 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Text, cast, collate, func, literal, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Text, cast, collate, func, literal, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-
-def is_pg(session: AsyncSession) -> bool:
-    """True on PostgreSQL."""
-    return session.bind.dialect.name == "postgresql"
-
-
-def insert_for(session: AsyncSession, table: Table) -> Any:
-    """The dialect's INSERT construct (both have ON CONFLICT)."""
-    return (postgresql.insert if is_pg(session) else sqlite.insert)(table)
+# Re-exported: the shared toolkit owns them; disbursement's modules keep importing them from here.
+from shared.db.dialect import insert_for as insert_for
+from shared.db.dialect import is_pg as is_pg
 
 
 def least(pg: bool, *values: Any) -> ColumnElement[Any]:

@@ -8,6 +8,8 @@ from services.verification.attachments import models as _attachment_models  # no
 from services.verification.campaigns import models as _campaign_models  # noqa: F401
 from services.verification.campaigns.router import router as campaigns_router
 from services.verification.database import MIGRATIONS, messaging, metadata
+from services.verification.evidence import models as _evidence_models  # noqa: F401
+from services.verification.evidence.router import router as evidence_router
 from services.verification.groundchecks.handlers import payment_handlers
 from services.verification.groundchecks.router import router as groundchecks_router
 from services.verification.households import models as _household_models  # noqa: F401
@@ -33,7 +35,14 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[proposals_router, objections_router, groundchecks_router, campaigns_router, ratification_router],
+        routers=[
+            proposals_router,
+            objections_router,
+            groundchecks_router,
+            campaigns_router,
+            ratification_router,
+            evidence_router,
+        ],
         handlers={**household_handlers(settings), **payment_handlers(settings)},
         topics=(REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT),
         jobs=JOBS,

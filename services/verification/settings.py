@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, field_validator
@@ -49,3 +50,15 @@ class VerificationSettings(ServiceSettings):
         if unknown:
             raise ValueError(f"unknown flag kinds {unknown}: the registry raises only {sorted(FLAG_KINDS)}")
         return kinds
+
+    evidence_dir: Path | None = Field(
+        default=None, description="Folder of the content-addressed evidence files (default: <data_dir>/evidence)."
+    )
+    evidence_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024, description="Largest evidence file accepted."
+    )
+
+    @property
+    def evidence_path(self) -> Path:
+        """Where evidence files are kept."""
+        return self.evidence_dir or self.data_dir / "evidence"

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     ASSIGN_GROUND_CHECK = "assign ground checks to field officers"
     VISIT = "submit ground-check visits"
     APPROVE_GROUND_CHECK = "approve or return ground checks"
+    UPLOAD_EVIDENCE = "upload evidence files (visit photos, sanggah photos, minutes, lists)"
     PREPARE_RATIFICATION = "prepare ratification batches"
     RATIFY = "ratify batches (pengesahan)"
     # disbursement (programmes, tahap, payment lines, reconciliation)
@@ -71,11 +72,11 @@ _TABLE: dict[Role, frozenset[Permission]] = {
 
 # Verification's grants, kept in one block so edits for other services above do not collide with them.
 _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
-    Role.OPERATOR_KELURAHAN: {Permission.PROPOSE, Permission.RECORD_OBJECTION},
-    Role.LURAH: {Permission.PROPOSE},
-    Role.PSM: {Permission.VISIT},
-    Role.TKSK: {Permission.VISIT, Permission.ASSIGN_GROUND_CHECK},
-    Role.PENDAMPING_PKH: {Permission.VISIT},
+    Role.OPERATOR_KELURAHAN: {Permission.PROPOSE, Permission.RECORD_OBJECTION, Permission.UPLOAD_EVIDENCE},
+    Role.LURAH: {Permission.PROPOSE, Permission.UPLOAD_EVIDENCE},
+    Role.PSM: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
+    Role.TKSK: {Permission.VISIT, Permission.ASSIGN_GROUND_CHECK, Permission.UPLOAD_EVIDENCE},
+    Role.PENDAMPING_PKH: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
     Role.VERIFIKATOR: {
         Permission.PROPOSE,
         Permission.REVIEW_PROPOSAL,
@@ -85,11 +86,22 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.ASSIGN_GROUND_CHECK,
         Permission.APPROVE_GROUND_CHECK,
         Permission.PREPARE_RATIFICATION,
+        Permission.UPLOAD_EVIDENCE,
     },
     # Officer records feed the four-eyes rule, so the approvers (verifikator) may not edit them: a higher role does.
-    Role.KEPALA_DINAS: {Permission.PREPARE_RATIFICATION, Permission.RATIFY, Permission.MANAGE_OFFICERS},
-    # citizen app and digital agents file proposals and objections as system clients
-    Role.SYSTEM: {Permission.READ_VERIFICATION, Permission.PROPOSE, Permission.RECORD_OBJECTION},
+    Role.KEPALA_DINAS: {
+        Permission.PREPARE_RATIFICATION,
+        Permission.RATIFY,
+        Permission.MANAGE_OFFICERS,
+        Permission.UPLOAD_EVIDENCE,
+    },
+    # citizen app and digital agents file proposals and objections (with their photos) as system clients
+    Role.SYSTEM: {
+        Permission.READ_VERIFICATION,
+        Permission.PROPOSE,
+        Permission.RECORD_OBJECTION,
+        Permission.UPLOAD_EVIDENCE,
+    },
 }
 for _role, _granted in _VERIFICATION_GRANTS.items():
     _TABLE[_role] = _TABLE.get(_role, frozenset()) | _granted

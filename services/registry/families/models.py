@@ -24,6 +24,7 @@ from sqlalchemy import (
 from services.registry.database import metadata
 from shared.db.messaging import BigId
 from shared.db.types import IdText
+from shared.http.idempotency import idempotency_table
 
 family = Table(
     "family",
@@ -125,17 +126,7 @@ family_history = Table(
     Index("ix_family_history_family", "family_id", "id"),
 )
 
-idempotency_key = Table(
-    "idempotency_key",
-    metadata,
-    Column("subject", String(200), primary_key=True),
-    Column("key", String(200), primary_key=True),
-    Column("endpoint", String(200), nullable=False),
-    Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("response", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+idempotency_key = idempotency_table(metadata)
 
 personal_data_access = Table(
     "personal_data_access",

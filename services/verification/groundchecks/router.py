@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
+from services.verification import idempotency
 from services.verification.groundchecks import repository as repo
 from services.verification.groundchecks import service
 from services.verification.groundchecks.models import ground_check
@@ -23,6 +25,7 @@ from services.verification.groundchecks.schemas import (
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
+from shared.http.idempotency import IdempotencyKey
 from shared.http.params import MAX_ID, RecordId, TextFilter, WilayahFilter
 from shared.http.problems import ProblemError
 from shared.http.security import require
@@ -124,11 +127,31 @@ async def assign(check_id: RecordId, body: AssignIn, session: SessionDep, princi
 
 
 @router.post("/ground-checks/{check_id}/visit", response_model=CheckOut, summary="Submit the visit")
-async def visit(check_id: RecordId, body: VisitIn, session: SessionDep, principal: Visitor) -> CheckOut:
-    """The assignee's report: questionnaire, GPS, photo references, outcome."""
-    return service.to_out(
+async def visit(
+    check_id: RecordId, body: VisitIn, session: SessionDep, principal: Visitor, idempotency_key: IdempotencyKey = None
+) -> CheckOut | JSONResponse:
+    """The assignee's report: questionnaire, GPS, photo references, outcome. With an Idempotency-Key, sending the
+    same visit again (a phone that lost the first answer) returns the first answer, never a second visit."""
+    endpoint = f"POST /ground-checks/{check_id}/visit"
+    payload = body.model_dump(mode="json")
+    replay = await idempotency.replayed(
+        session, principal=principal, key=idempotency_key, endpoint=endpoint, body=payload
+    )
+    if replay is not None:
+        return JSONResponse(replay[1], status_code=replay[0], headers={"Idempotent-Replayed": "true"})
+    out = service.to_out(
         await service.submit_visit(session, principal=principal, check_id=check_id, visit=body), utcnow()
     )
+    await idempotency.remember(
+        session,
+        principal=principal,
+        key=idempotency_key,
+        endpoint=endpoint,
+        body=payload,
+        status_code=200,
+        response=out,
+    )
+    return out
 
 
 @router.post("/ground-checks/{check_id}/approve", response_model=CheckOut, summary="Approve (four-eyes)")

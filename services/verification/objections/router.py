@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 
+from services.verification import idempotency
 from services.verification.objections import service
 from services.verification.objections.schemas import (
     DecisionIn,
@@ -17,6 +19,7 @@ from services.verification.objections.schemas import (
 from services.verification.settings import VerificationSettings
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.http.idempotency import IdempotencyKey
 from shared.http.params import MAX_ID, RecordId, TextFilter
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
@@ -36,10 +39,33 @@ def _settings(runtime: RuntimeDep) -> VerificationSettings:
 
 
 @router.post("/objections", status_code=201, response_model=ObjectionOut, summary="Record an objection")
-async def receive(body: ObjectionIn, session: SessionDep, runtime: RuntimeDep, principal: Recorder) -> ObjectionOut:
-    """A resident of the same kelurahan objects; photo and GPS required; due in 14 days (setting)."""
-    row = await service.receive(session, principal=principal, settings=_settings(runtime), body=body)
-    return service.to_out(row)
+async def receive(
+    body: ObjectionIn,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Recorder,
+    idempotency_key: IdempotencyKey = None,
+) -> ObjectionOut | JSONResponse:
+    """A resident of the same kelurahan objects; photo and GPS required; due in 14 days (setting). With an
+    Idempotency-Key, the same sanggah sent again returns the first answer instead of a second record."""
+    endpoint = "POST /objections"
+    payload = body.model_dump(mode="json")
+    replay = await idempotency.replayed(
+        session, principal=principal, key=idempotency_key, endpoint=endpoint, body=payload
+    )
+    if replay is not None:
+        return JSONResponse(replay[1], status_code=replay[0], headers={"Idempotent-Replayed": "true"})
+    out = service.to_out(await service.receive(session, principal=principal, settings=_settings(runtime), body=body))
+    await idempotency.remember(
+        session,
+        principal=principal,
+        key=idempotency_key,
+        endpoint=endpoint,
+        body=payload,
+        status_code=201,
+        response=out,
+    )
+    return out
 
 
 @router.get("/objections", response_model=ObjectionPage, summary="Objections in your wilayah")
