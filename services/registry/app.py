@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from services.registry import models as _models  # noqa: F401  (registers the tables)
 from services.registry.aggregates.router import router as aggregates_router
 from services.registry.database import MIGRATIONS, messaging, metadata
+from services.registry.dci.router import admin as dci_admin_router
+from services.registry.dci.router import router as dci_router
 from services.registry.desil.router import router as desil_router
 from services.registry.families.router import router as families_router
 from services.registry.flags.router import router as flags_router
@@ -29,7 +31,16 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
-        routers=[wilayah_router, families_router, flags_router, desil_router, aggregates_router, imports_router],
+        routers=[
+            wilayah_router,
+            families_router,
+            flags_router,
+            desil_router,
+            aggregates_router,
+            imports_router,
+            dci_router,
+            dci_admin_router,
+        ],
         handlers=OUTCOME_HANDLERS,
         topics=(VERIFICATION_OUTCOME,),
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from services.registry.dci.models import dci_partner, dci_transaction
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.models import family, family_history, idempotency_key, member, personal_data_access
 from services.registry.flags.models import flag
 from services.registry.wilayah.models import wilayah
 
 __all__ = [
+    "dci_partner",
+    "dci_transaction",
     "desil_snapshot",
     "family",
     "family_history",
