@@ -37,7 +37,8 @@ dci_transaction = Table(
     Column("action", String(30), nullable=False),
     # rcvd / pdng / succ / rjct (the spec's request status)
     Column("status", String(4), nullable=False),
-    Column("reference_ids", JSON, nullable=False),
+    # One entry per request of the message: reference_id, status and status_reason_code (what txn/status reports).
+    Column("requests", JSON, nullable=False),
     Column("record_count", Integer, nullable=False, server_default="0"),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=True),

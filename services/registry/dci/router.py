@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.dci import repository, service
 from services.registry.dci.schemas import PartnerIn, PartnerOut
@@ -52,29 +53,50 @@ async def _body(request: Request) -> Any:
         raise service.DciError(400, "err.request.bad", "The body is not JSON.") from exc
 
 
-@router.post(
-    f"{PREFIX}/sync/search",
-    summary="DCI sync search (Group = family by No. KK, Person = member by NIK)",
-    response_model=None,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
-)
-async def sync_search(request: Request, session: SessionDep) -> JSONResponse:
-    """Search the register; the body and answer follow the DCI Social Registry API v1.0.0."""
+_JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+async def _answer(request: Request, session: AsyncSession, *, action: str, message_schema: str) -> JSONResponse:
     now = utcnow()
     try:
         principal = _principal(request)
         body = await _body(request)
         partner = await service.authenticate(
-            session, body=body, action="search", message_schema="SearchRequest", principal=principal, now=now
+            session, body=body, action=action, message_schema=message_schema, principal=principal, now=now
         )
-        answer = await service.sync_search(session, body=body, partner=partner, now=now, today=today_wib())
+        if action == "search":
+            answer = await service.sync_search(session, body=body, partner=partner, now=now, today=today_wib())
+        else:
+            answer = await service.sync_txn_status(session, body=body, partner=partner, now=now)
     except service.DciError as exc:
         return http_error(exc)
     except Exception:
         # These routes answer only in the spec's shapes, also when Tepat itself fails.
-        log.exception("DCI sync/search failed")
+        log.exception("DCI %s failed", action)
         return http_error(service.DciError(500, "err.service.unavailable", "The registry could not answer."))
     return JSONResponse(answer)
+
+
+@router.post(
+    f"{PREFIX}/sync/search",
+    summary="DCI sync search (Group = family by No. KK, Person = member by NIK)",
+    response_model=None,
+    openapi_extra=_JSON_BODY,
+)
+async def sync_search(request: Request, session: SessionDep) -> JSONResponse:
+    """Search the register; the body and answer follow the DCI Social Registry API v1.0.0."""
+    return await _answer(request, session, action="search", message_schema="SearchRequest")
+
+
+@router.post(
+    f"{PREFIX}/sync/txn/status",
+    summary="DCI sync transaction status of earlier searches",
+    response_model=None,
+    openapi_extra=_JSON_BODY,
+)
+async def sync_txn_status(request: Request, session: SessionDep) -> JSONResponse:
+    """Status of the sender's earlier searches by transaction id, correlation id or reference ids."""
+    return await _answer(request, session, action="txn-status", message_schema="TxnStatusRequest")
 
 
 @admin.post("", status_code=201, summary="Register a DCI partner (or replace its settings)")

@@ -169,7 +169,9 @@ async def sync_search(
             "transaction_id": message["transaction_id"],
             "action": "search",
             "status": "succ",
-            "reference_ids": [r["reference_id"] for r in requests],
+            "requests": [
+                {k: a[k] for k in ("reference_id", "status", "status_reason_code") if k in a} for a in responses
+            ],
             "record_count": len(delivered),
             "received_at": now,
             "completed_at": now,
@@ -235,3 +237,77 @@ async def _audit_delivery(
         )
         targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
         await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
+
+
+async def sync_txn_status(
+    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime
+) -> dict[str, Any]:
+    """Report what became of the partner's earlier messages: per reference_id, its status and reason."""
+    header, message = body["header"], body["message"]
+    request = message["txnstatus_request"]
+
+    def reject(code: str | None, text: str) -> dict[str, Any]:
+        answer_header = callback_header(
+            action="txn-on-status", partner=partner, now=now, status="rjct", total=1, completed=0
+        )
+        answer_header["status_reason_message"] = text
+        if code:
+            answer_header["status_reason_code"] = code
+        return {"header": answer_header}
+
+    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
+        return reject("rjct.message_id.duplicate", "message_id already used")
+    if request["txn_type"] != "search":
+        return reject(None, f"txn_type '{request['txn_type']}' is not offered by this registry (search only)")
+    kind, value = request["attribute_type"], request["attribute_value"]
+    wanted: set[str] | None = None
+    if kind == "transaction_id" and isinstance(value, str):
+        found = await repository.transactions(session, partner["sender_id"], transaction_id=value)
+    elif kind == "correlation_id" and isinstance(value, str):
+        found = await repository.transactions(session, partner["sender_id"], correlation_id=value)
+    elif kind == "reference_id_list" and isinstance(value, list):
+        found = await repository.transactions(session, partner["sender_id"], transaction_id=message["transaction_id"])
+        wanted = {str(v) for v in value}
+    else:
+        return reject(None, f"attribute_value does not fit attribute_type '{kind}'")
+    searches = [t for t in found if t["action"] == "search"]
+    items = [
+        {**r, "timestamp": _ts(t["completed_at"] or t["received_at"])}
+        for t in searches
+        for r in t["requests"]
+        if wanted is None or r["reference_id"] in wanted
+    ]
+    await repository.add_transaction(
+        session,
+        {
+            "correlation_id": str(uuid.uuid4()),
+            "sender_id": partner["sender_id"],
+            "message_id": header["message_id"],
+            "transaction_id": message["transaction_id"],
+            "action": "txn-status",
+            "status": "succ" if items else "rjct",
+            "requests": [{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
+            "received_at": now,
+            "completed_at": now,
+        },
+    )
+    if not items:
+        return reject(None, "no search of this sender matches")
+    first = searches[0]
+    return {
+        "header": callback_header(
+            action="txn-on-status", partner=partner, now=now, status="succ", total=1, completed=1
+        ),
+        "message": {
+            "transaction_id": message["transaction_id"],
+            "correlation_id": first["correlation_id"],
+            "txnstatus_response": {
+                "txn_type": "search",
+                "txn_status": {
+                    "transaction_id": first["transaction_id"],
+                    "correlation_id": first["correlation_id"],
+                    "search_response": items,
+                },
+            },
+        },
+    }

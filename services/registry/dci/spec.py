@@ -26,11 +26,14 @@ _THROUGH_REF = (
 #    number, so no whole number could ever be valid; read as `anyOf`.
 # 4. a query is `oneOf` {type, value: object} (expression) and {type, value: any} (idtype-value): every expression
 #    query matches both, so none could be valid; read as `anyOf`.
+# 5. TxnStatusRequest's attribute_value is `oneOf` transaction_id (string), list, correlation_id (string): every
+#    string matches twice; read as `anyOf`.
 ERRATA = (
     "refs through a $ref",
     "UnSubscribeRequest required names",
     "attribute value oneOf integer/number",
     "query oneOf expression/idtype-value",
+    "txn status attribute_value oneOf string/string",
 )
 
 COMPONENT = "#/components/schemas/"
@@ -66,6 +69,8 @@ def document() -> dict[str, Any]:
     value = query["oneOf"][1]["properties"]["value"]
     value["allOf"][1]["anyOf"] = value["allOf"][1].pop("oneOf")
     query["anyOf"] = query.pop("oneOf")
+    status = doc["components"]["schemas"]["TxnStatusRequest"]["properties"]["txnstatus_request"]["properties"]
+    status["attribute_value"]["anyOf"] = status["attribute_value"].pop("oneOf")
     return doc
 
 

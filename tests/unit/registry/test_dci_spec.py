@@ -42,6 +42,8 @@ def test_errata_let_whole_numbers_and_expressions_through_and_keep_real_errors()
     unsubscribe = {"transaction_id": "t", "timestamp": "2026-12-05T10:00:00Z", "subscription_codes": ["s1"]}
     assert spec.problems(spec.validator("UnSubscribeRequest"), unsubscribe) == []
     assert spec.problems(v, {**_item({"query_type": "predicate", "query": numeric}), "transaction_id": 5})
+    status = {"reference_id": "r", "txn_type": "search", "attribute_type": "transaction_id", "attribute_value": "t"}
+    assert spec.problems(spec.validator("TxnStatusRequest"), {"transaction_id": "t", "txnstatus_request": status}) == []
 
 
 def test_message_ts_needs_a_zone() -> None:

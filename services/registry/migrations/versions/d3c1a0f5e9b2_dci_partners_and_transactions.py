@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("transaction_id", sa.String(99), nullable=False),
         sa.Column("action", sa.String(30), nullable=False),
         sa.Column("status", sa.String(4), nullable=False),
-        sa.Column("reference_ids", sa.JSON(), nullable=False),
+        sa.Column("requests", sa.JSON(), nullable=False),
         sa.Column("record_count", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
