@@ -221,6 +221,9 @@ def _install_combined_openapi(
                 components.setdefault("schemas", {})[f"{up.name}_{name}"] = schema
             for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():
                 components.setdefault("securitySchemes", {})[name] = scheme
+        # The DCI routes are public at /dci/social/registry/..., the path the standard names.
+        for path in [p for p in doc.get("paths", {}) if p.startswith("/api/registry" + DCI_PREFIX)]:
+            doc["paths"][path.removeprefix("/api/registry")] = doc["paths"].pop(path)
         app.openapi_schema = doc
         return doc
 

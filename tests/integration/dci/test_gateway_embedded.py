@@ -46,6 +46,9 @@ async def test_partner_round_trip_through_the_embedded_gateway(tmp_path: Path) -
         assert answers[0]["data"]["reg_records"][0]["identifier"][0]["identifier_value"] == HEAD_NIK
         assert answers[1]["data"]["reg_records"][0]["household_identifier"] == made.json()["id"]
 
+        paths = (await client.get("/openapi.json")).json()["paths"]
+        assert {"/dci/social/registry/sync/search", "/dci/social/registry/sync/txn/status"} <= set(paths)
+
         unsigned = pos.envelope(message)
         unsigned.pop("signature")
         r = await client.post("/dci/social/registry/sync/search", json=unsigned, headers=pos.headers())
