@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 
 from services.registry.dci import spec
+from services.registry.dci.models import dci_transaction
 from services.registry.families.models import family, personal_data_access
 from shared.auth.principal import Role
 from tests.integration.dci.conftest import register
@@ -220,3 +221,11 @@ async def test_refusals_in_the_specs_terms(registry: Registry) -> None:
 
     miscounted = _valid_answer(await _search(registry, bank, bank.envelope(message, total=3)))
     assert miscounted["header"]["status_reason_code"] == "rjct.total_count.invalid"
+
+    # Of all these, only the one answered search left a transaction and an audit entry: refusals write nothing.
+    audit = registry.runtime.definition.messaging.audit_log
+    async with registry.runtime.sessions() as session:
+        transactions = (await session.execute(select(dci_transaction.c.message_id))).scalars().all()
+        audited = (await session.execute(select(audit.c.seq).where(audit.c.action == "dci search"))).all()
+    assert transactions == [once["header"]["message_id"]]
+    assert len(audited) == 1
