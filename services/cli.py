@@ -444,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", help="with --base-url: the server's data folder (dev token keys)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    p = sub.add_parser("dci-partner", help="register (or update) a DCI Social Registry API partner")
+    from services.registry.dci import commands as dci_commands
+
+    dci_commands.add_arguments(p)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         _serve(args)
@@ -492,6 +497,11 @@ def main(argv: list[str] | None = None) -> int:
         _generate_city(args)
     elif args.command == "scenario":
         _scenario(args)
+    elif args.command == "dci-partner":
+        partner = dci_commands.partner_from(args)
+        if partner is None:
+            return 2
+        return asyncio.run(dci_commands.save(ServiceRuntime(service_definition("registry")), partner))
     return 0
 
 

@@ -68,6 +68,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
             for sub in embedded.values():
                 await stack.enter_async_context(sub.router.lifespan_context(sub))
             app.state.http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.upstream_timeout_s))
+            if embedded:
+                app.state.registry_asgi = await stack.enter_async_context(_asgi_client(embedded["registry"]))
             if not embedded:
                 upstream_docs.update(await _fetch_upstream_docs(app.state.http, routes))
             yield
@@ -136,6 +138,8 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
         for up in routes:
             _add_proxy_route(app, up)
 
+    _add_dci_route(app, next(up for up in routes if up.name == "registry"), embedded=bool(embedded))
+
     def sub_docs() -> dict[str, dict[str, Any]]:
         if embedded:
             return {name: sub.openapi() for name, sub in embedded.items()}
@@ -183,6 +187,25 @@ def _add_proxy_route(app: FastAPI, up: Upstream) -> None:
     )
 
 
+# DCI Social Registry API: partners call /dci/social/registry/... (the path the standard names), served by the
+# registry in both modes; the registry checks the token and the message signature itself.
+DCI_PREFIX = "/dci/social/registry"
+
+
+def _asgi_client(sub: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=sub), base_url="http://registry")
+
+
+def _add_dci_route(app: FastAPI, registry: Upstream, *, embedded: bool) -> None:
+    target = Upstream(name="registry", prefix=DCI_PREFIX, url="http://registry" if embedded else registry.url)
+
+    async def dci(request: Request, path: str) -> Response:
+        client = request.app.state.registry_asgi if embedded else request.app.state.http
+        return await forward(client, target, request, f"{DCI_PREFIX.lstrip('/')}/{path}")
+
+    app.add_api_route(f"{DCI_PREFIX}/{{path:path}}", dci, methods=["POST"], include_in_schema=False, name="dci")
+
+
 def _install_combined_openapi(
     app: FastAPI, routes: list[Upstream], sub_docs: Callable[[], dict[str, dict[str, Any]]]
 ) -> None:
@@ -207,6 +230,9 @@ def _install_combined_openapi(
                 components.setdefault("schemas", {})[f"{up.name}_{name}"] = schema
             for name, scheme in renamed.get("components", {}).get("securitySchemes", {}).items():
                 components.setdefault("securitySchemes", {})[name] = scheme
+        # The DCI routes are public at /dci/social/registry/..., the path the standard names.
+        for path in [p for p in doc.get("paths", {}) if p.startswith("/api/registry" + DCI_PREFIX)]:
+            doc["paths"][path.removeprefix("/api/registry")] = doc["paths"].pop(path)
         app.openapi_schema = doc
         return doc
 

@@ -8,6 +8,8 @@ from services.registry import models as _models  # noqa: F401  (registers the ta
 from services.registry.aggregates.router import router as aggregates_router
 from services.registry.corrections.router import router as corrections_router
 from services.registry.database import MIGRATIONS, messaging, metadata
+from services.registry.dci.router import admin as dci_admin_router
+from services.registry.dci.router import router as dci_router
 from services.registry.desil.router import router as desil_router
 from services.registry.families.router import router as families_router
 from services.registry.flags.router import router as flags_router
@@ -38,6 +40,8 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
             aggregates_router,
             imports_router,
             corrections_router,
+            dci_router,
+            dci_admin_router,
         ],
         handlers=OUTCOME_HANDLERS,
         topics=(VERIFICATION_OUTCOME,),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.registry.dci.models import dci_partner, dci_transaction
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.models import family, family_history, idempotency_key, member, personal_data_access
 from services.registry.flags.models import flag
@@ -10,6 +11,8 @@ from services.registry.wilayah.models import wilayah
 
 __all__ = [
     "correction",
+    "dci_partner",
+    "dci_transaction",
     "desil_snapshot",
     "family",
     "family_history",

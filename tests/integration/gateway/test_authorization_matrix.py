@@ -48,7 +48,12 @@ AUTHENTICATED_ONLY = {
     ("registry", "GET", "/wilayah/kecamatan/{code}/kelurahan"),
     ("registry", "GET", "/wilayah/search"),
     ("registry", "GET", "/wilayah/{code}"),
+    # DCI Social Registry API: the route checks the token itself (to answer in the spec's shapes), then that the
+    # token belongs to a registered partner whose key signed the message (services/registry/dci/service.py).
+    ("registry", "POST", "/dci/social/registry/sync/search"),
+    ("registry", "POST", "/dci/social/registry/sync/txn/status"),
 }
+DCI_PREFIX = "/dci/social/registry/"
 # Routes whose permission depends on a path parameter (checked in the service from its own table): one case per value.
 PER_VALUE = {
     ("verification", "POST", "/proposals/{proposal_id}/actions/{action}"): ("action", ACTION_PERMISSION),
@@ -120,7 +125,7 @@ def route_specs(data_dir: Path) -> list[RouteSpec]:
                     method=method,
                     path=path,
                     permissions=permissions,
-                    authenticated=current_principal in calls,
+                    authenticated=current_principal in calls or path.startswith(DCI_PREFIX),
                     dependant=dependant,
                     has_body=bool(body),
                     multipart=multipart,

@@ -1,0 +1,185 @@
+"""DCI sync/search by NIK through the gateway at a fixed arrival rate (issue #15, target p99 < 20 ms at 200/s).
+
+    .venv/bin/python -m bench.dci_search [--families 2000] [--rate 200] [--seconds 10]
+
+The registry (PostgreSQL scratch database) and the gateway (distributed mode) run as their own uvicorn processes,
+as in production. A partner is registered, `--families` families are created through the registry's API, then
+signed search messages (one NIK each, a new message id each: every request is verified, searched and audited)
+are sent open-loop (latency counted from each request's scheduled time) after a warm-up at the same rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from bench.common import machine, scratch_database, start_infra, write_result
+from bench.gateway_overhead import _free_port, _serve, _wait_ready
+from bench.registry_import import open_loop
+from services.registry.app import definition
+from services.registry.dci.signature import sign
+from services.registry.settings import RegistrySettings
+from shared.auth.principal import Role
+from shared.auth.tokens import PRIVATE_KEY_NAME, ensure_dev_keys, issue_dev_token
+from shared.runtime.service import ServiceRuntime
+
+PATH = "/dci/social/registry/sync/search"
+SENDER = "bench-bank.example.id"
+TARGET_P99_MS = 20.0
+
+
+def _family(serial: int) -> dict[str, Any]:
+    head = f"137101150580{serial:04d}"
+    return {
+        "no_kk": f"137101010115{serial:04d}",
+        "head_nik": head,
+        "address": "Jl. Bench",
+        "rt": "1",
+        "rw": "1",
+        "kelurahan_code": "13.71.01.1001",
+        "members": [{"nik": head, "name": f"Kepala {serial}", "relationship": "kepala_keluarga"}],
+    }
+
+
+def _request(key: Ed25519PrivateKey, nik: str, token: str) -> bytes:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    message = {
+        "transaction_id": str(uuid.uuid4()),
+        "search_request": [
+            {
+                "reference_id": "r1",
+                "timestamp": now,
+                "search_criteria": {"query_type": "idtype-value", "query": {"type": "NIK", "value": nik}},
+            }
+        ],
+    }
+    header = {
+        "message_id": str(uuid.uuid4()),
+        "message_ts": now,
+        "action": "search",
+        "sender_id": SENDER,
+        "total_count": 1,
+    }
+    # Valid for the whole run: signatures are made before the clock starts.
+    signature = sign(
+        key, sender_id=SENDER, key_id="b", header=header, message=message, now=int(time.time()), ttl_s=3600
+    )
+    payload = json.dumps({"signature": signature, "header": header, "message": message}).encode()
+    return (
+        f"POST {PATH} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+
+
+async def run(families: int, rate: int, seconds: float, connections: int) -> dict[str, Any]:
+    """Start registry and gateway, seed, measure, stop; returns the figures."""
+    infra = start_infra()
+    data_dir = Path(tempfile.mkdtemp(prefix="dcibench-"))
+    ensure_dev_keys(data_dir)
+    issuer = (data_dir / PRIVATE_KEY_NAME).read_bytes()
+    writer = issue_dev_token(issuer, subject="bench", role=Role.VERIFIKATOR, wilayah="13.71")
+    ops = issue_dev_token(issuer, subject="ops", role=Role.SYSTEM, wilayah="13.71")
+    partner_token = issue_dev_token(issuer, subject="client:bench-bank", role=Role.SYSTEM, wilayah="13.71", ttl_s=7200)
+    key = Ed25519PrivateKey.generate()
+    async with scratch_database(infra, "dcibench") as db:
+        url = infra.service_url("registry", db)
+        runtime = ServiceRuntime(definition(RegistrySettings(database_url=url, data_dir=data_dir)))
+        await runtime.migrate()
+        await runtime.stop()
+        service_port, gateway_port = _free_port(), _free_port()
+        service = _serve(
+            "services.registry.app:create_app",
+            service_port,
+            {
+                "TEPAT_REGISTRY_DATABASE_URL": url,
+                "TEPAT_REGISTRY_BUS": "local",
+                "TEPAT_REGISTRY_DATA_DIR": str(data_dir),
+                "TEPAT_REGISTRY_LOG_LEVEL": "WARNING",
+            },
+            data_dir / "registry.log",
+        )
+        gateway = _serve(
+            "services.gateway.app:create_app",
+            gateway_port,
+            {
+                "TEPAT_GATEWAY_MODE": "distributed",
+                "TEPAT_GATEWAY_DATA_DIR": str(data_dir),
+                "TEPAT_GATEWAY_REGISTRY_URL": f"http://127.0.0.1:{service_port}",
+                "TEPAT_GATEWAY_VERIFICATION_URL": f"http://127.0.0.1:{_free_port()}",
+                "TEPAT_GATEWAY_DISBURSEMENT_URL": f"http://127.0.0.1:{_free_port()}",
+                "TEPAT_GATEWAY_LOG_LEVEL": "WARNING",
+            },
+            data_dir / "gateway.log",
+        )
+        try:
+            async with httpx.AsyncClient(timeout=30) as client:
+                await _wait_ready(client, f"http://127.0.0.1:{service_port}/readyz")
+                await _wait_ready(client, f"http://127.0.0.1:{gateway_port}/healthz")
+                base = f"http://127.0.0.1:{service_port}"
+                for serial in range(1, families + 1):
+                    r = await client.post(
+                        f"{base}/families", json=_family(serial), headers={"Authorization": f"Bearer {writer}"}
+                    )
+                    r.raise_for_status()
+                pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+                registration = {
+                    "sender_id": SENDER,
+                    "name": "Bench bank",
+                    "oauth_subject": "client:bench-bank",
+                    "public_key_pem": pem,
+                    "query_types": ["idtype-value"],
+                    "wilayah": ["13.71"],
+                    "fields": ["identifier", "household_identifier", "name", "birth_date"],
+                }
+                r = await client.post(
+                    f"{base}/dci/partners", json=registration, headers={"Authorization": f"Bearer {ops}"}
+                )
+                r.raise_for_status()
+            rng = random.Random(15)
+            niks = [f"137101150580{rng.randint(1, families):04d}" for _ in range(int(rate * seconds * 1.3) + 10)]
+            requests = [_request(key, nik, partner_token) for nik in niks]
+            warm = int(rate * seconds * 0.3)
+            await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
+            result = await open_loop(gateway_port, requests[warm:], rate, seconds, connections, gateway.pid, db)
+        finally:
+            for proc in (gateway, service):
+                proc.terminate()
+            for proc in (gateway, service):
+                proc.wait(30)
+    return {
+        "machine": machine(),
+        "families": families,
+        "connections": connections,
+        "result": result,
+        "meets_target": result["p99_ms"] < TARGET_P99_MS and result["statuses"] == {200: result["requests"]},
+    }
+
+
+def main() -> None:
+    """Run and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--families", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    out = asyncio.run(run(args.families, args.rate, args.seconds, args.connections))
+    print(json.dumps(out["result"], indent=2))
+    print(f"meets target (p99 < {TARGET_P99_MS} ms, all 200): {out['meets_target']}")
+    print(write_result("dci_search", out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Request and response models of the DCI partner administration (the DCI messages themselves are plain JSON
+checked against the spec's own schemas, see spec.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from services.registry.dci.records import FIELDS
+from services.registry.dci.signature import load_public_key
+from shared.auth.principal import scope_level_of
+
+QueryType = Literal["idtype-value", "predicate", "expression"]
+
+
+class PartnerIn(BaseModel):
+    """A partner system allowed to call the DCI endpoints."""
+
+    sender_id: str = Field(min_length=3, max_length=99, description="The header's sender_id, e.g. bank.example.id")
+    name: str = Field(min_length=2, max_length=200)
+    oauth_subject: str = Field(min_length=1, max_length=200, description="Subject of the partner's OAuth2 token")
+    public_key_pem: str = Field(description="Ed25519 public key (PEM) that verifies the partner's signatures")
+    callback_uris: list[str] = Field(default_factory=list, description="The only URIs callbacks may go to")
+    query_types: list[QueryType] = Field(min_length=1)
+    wilayah: list[str] = Field(min_length=1, description="Wilayah codes whose records the partner may see")
+    fields: list[str] = Field(min_length=1, description=f"Record fields the partner receives, from {list(FIELDS)}")
+    active: bool = True
+
+    @field_validator("public_key_pem")
+    @classmethod
+    def _ed25519(cls, value: str) -> str:
+        try:
+            load_public_key(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("must be an Ed25519 public key in PEM form") from exc
+        return value
+
+    @field_validator("wilayah")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            scope_level_of(code)
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(FIELDS))
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}; choose from {list(FIELDS)}")
+        return value
+
+    @field_validator("callback_uris")
+    @classmethod
+    def _uris(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not uri.startswith(("https://", "http://")):
+                raise ValueError(f"{uri!r} is not an http(s) URI")
+        return value
+
+
+class PartnerOut(PartnerIn):
+    """A registered partner."""
+
+    created_at: datetime
+    updated_at: datetime

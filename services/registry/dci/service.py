@@ -1,0 +1,324 @@
+"""DCI Social Registry interface: who may call (partner, token, signature) and sync search over the register."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.dci import repository, spec
+from services.registry.dci.query import CriteriaError, parse_criteria
+from services.registry.dci.records import group, person
+from services.registry.dci.schemas import PartnerIn
+from services.registry.dci.signature import SignatureError, verify
+from services.registry.families.privacy import AUDIT, Viewer, record_access
+from shared.auth.principal import Principal, Role
+from shared.context import request_id_var
+
+VERSION = "1.0.0"
+RECEIVER_ID = "registry.tepat.padang.go.id"
+MAX_BATCH = 100
+
+
+class DciError(Exception):
+    """An HTTP-layer refusal in the spec's terms (Error.code), answered as HttpErrorResponse / ERR ack."""
+
+    def __init__(self, status: int, code: str, message: str, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+def _ts(at: datetime) -> str:
+    return at.isoformat(timespec="seconds")
+
+
+async def register_partner(session: AsyncSession, *, partner: PartnerIn, now: datetime) -> None:
+    """Add a partner or replace its settings."""
+    await repository.save_partner(session, partner.model_dump(), now)
+
+
+async def get_partner(session: AsyncSession, *, sender_id: str) -> dict[str, Any] | None:
+    """One partner's registered settings, or None."""
+    row = await repository.get_partner(session, sender_id)
+    return dict(row) if row is not None else None
+
+
+async def list_partners(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every registered partner."""
+    return [dict(r) for r in await repository.list_partners(session)]
+
+
+async def authenticate(
+    session: AsyncSession, *, body: Any, action: str, message_schema: str, principal: Principal, now: datetime
+) -> RowMapping:
+    """Check the envelope against the spec, then sender, token subject and signature; the partner row."""
+    if not isinstance(body, dict):
+        raise DciError(400, "err.request.bad", "The body must be a JSON object with signature, header and message.")
+    found = spec.problems(spec.envelope_validator(action, message_schema), body)
+    if found:
+        raise DciError(400, "err.request.bad", "The request does not follow the DCI schema.", found)
+    header = body["header"]
+    if header.get("version", VERSION) != VERSION:
+        raise DciError(400, "err.version.not_supported", f"Only version {VERSION} is supported.")
+    if header.get("is_msg_encrypted") or "ciphertext" in body["message"]:
+        raise DciError(400, "err.encryption.invalid", "Encrypted messages are not supported; send TLS plaintext.")
+    if header.get("receiver_id") not in (None, RECEIVER_ID):
+        raise DciError(400, "err.receiver_id.invalid", f"This registry is {RECEIVER_ID}.")
+    partner = await repository.get_partner(session, header["sender_id"])
+    if partner is None or not partner["active"]:
+        raise DciError(403, "err.sender_id.invalid", "The sender is not a registered partner.")
+    if principal.subject != partner["oauth_subject"]:
+        raise DciError(403, "err.request.forbidden", "The access token does not belong to this sender.")
+    try:
+        verify(
+            body.get("signature"),
+            public_key_pem=partner["public_key_pem"],
+            sender_id=partner["sender_id"],
+            header=header,
+            message=body["message"],
+            now=int(now.timestamp()),
+        )
+    except SignatureError as exc:
+        raise DciError(401, exc.code, exc.message) from exc
+    return partner
+
+
+def callback_header(
+    *, action: str, partner: Mapping[Any, Any], now: datetime, status: str, total: int, completed: int
+) -> dict[str, Any]:
+    """The header of an answer or callback to `partner`."""
+    return {
+        "version": VERSION,
+        "message_id": str(uuid.uuid4()),
+        "message_ts": _ts(now),
+        "action": action,
+        "status": status,
+        "total_count": total,
+        "completed_count": completed,
+        "sender_id": RECEIVER_ID,
+        "receiver_id": partner["sender_id"],
+        "is_msg_encrypted": False,
+    }
+
+
+def _header_reject(partner: Mapping[Any, Any], now: datetime, code: str, message: str, total: int) -> dict[str, Any]:
+    header = callback_header(action="on-search", partner=partner, now=now, status="rjct", total=total, completed=0)
+    header.update(status_reason_code=code, status_reason_message=message)
+    return {"header": header}
+
+
+async def sync_search(
+    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime, today: date
+) -> dict[str, Any]:
+    """Answer a search message: one search_response per search_request, each checked, scoped and field-cut."""
+    header, message = body["header"], body["message"]
+    requests: list[dict[str, Any]] = message["search_request"]
+    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
+        return _header_reject(partner, now, "rjct.message_id.duplicate", "message_id already used", len(requests))
+    if header["total_count"] != len(requests):
+        return _header_reject(
+            partner, now, "rjct.total_count.invalid", "total_count differs from search_request", len(requests)
+        )
+    if len(requests) > MAX_BATCH:
+        return _header_reject(
+            partner, now, "rjct.total_count.limit_exceeded", f"at most {MAX_BATCH} requests", len(requests)
+        )
+    allowed = frozenset(partner["fields"])
+    correlation_id = str(uuid.uuid4())
+    responses: list[dict[str, Any]] = []
+    delivered: list[dict[str, str]] = []
+    seen: set[str] = set()
+    purposes: list[str] = []
+    for item in requests:
+        reference_id = item["reference_id"]
+        answer: dict[str, Any] = {"reference_id": reference_id, "timestamp": _ts(now)}
+        if item.get("locale"):
+            answer["locale"] = item["locale"]
+        responses.append(answer)
+        if reference_id in seen:
+            answer.update(status="rjct", status_reason_code="rjct.reference_id.duplicate")
+            answer["status_reason_message"] = "reference_id repeated in this message"
+            continue
+        seen.add(reference_id)
+        try:
+            search = parse_criteria(
+                item["search_criteria"], query_types=list(partner["query_types"]), scope=list(partner["wilayah"])
+            )
+        except CriteriaError as exc:
+            answer.update(status="rjct", status_reason_code=exc.code, status_reason_message=exc.message)
+            continue
+        if search.purpose:
+            purposes.append(search.purpose)
+        rows, total = await repository.search_records(session, search, partner["wilayah"], today)
+        if search.record_type == "Person":
+            records = [person(r, allowed, today) for r in rows]
+            delivered.extend({"type": "member", "id": r["id"], "family_id": r["family_id"]} for r in rows)
+        else:
+            members = (
+                await repository.members_of(session, [r["family_id"] for r in rows]) if "members" in allowed else {}
+            )
+            records = [group(r, members.get(r["family_id"], []), allowed, today) for r in rows]
+            delivered.extend({"type": "family", "id": r["family_id"], "family_id": r["family_id"]} for r in rows)
+        answer.update(
+            status="succ",
+            data={"version": VERSION, "reg_record_type": search.record_type, "reg_records": records},
+            pagination={"page_size": search.page_size, "page_number": search.page_number, "total_count": total},
+        )
+    await repository.add_transaction(
+        session,
+        {
+            "correlation_id": correlation_id,
+            "sender_id": partner["sender_id"],
+            "message_id": header["message_id"],
+            "transaction_id": message["transaction_id"],
+            "action": "search",
+            "status": "succ",
+            "requests": [
+                {k: a[k] for k in ("reference_id", "status", "status_reason_code") if k in a} for a in responses
+            ],
+            "record_count": len(delivered),
+            "received_at": now,
+            "completed_at": now,
+        },
+    )
+    await _audit_delivery(
+        session,
+        partner=partner,
+        message=message,
+        correlation_id=correlation_id,
+        delivered=delivered,
+        purposes=purposes,
+        allowed=allowed,
+    )
+    return {
+        "header": callback_header(
+            action="on-search", partner=partner, now=now, status="succ", total=len(requests), completed=len(requests)
+        ),
+        "message": {
+            "transaction_id": message["transaction_id"],
+            "correlation_id": correlation_id,
+            "search_response": responses,
+        },
+    }
+
+
+async def _audit_delivery(
+    session: AsyncSession,
+    *,
+    partner: Mapping[Any, Any],
+    message: Mapping[Any, Any],
+    correlation_id: str,
+    delivered: list[dict[str, str]],
+    purposes: list[str],
+    allowed: frozenset[str],
+) -> None:
+    """One audit entry per search (partner, consent purposes, every record id) and, when NIK / No. KK left
+    Tepat, the personal-data access rows the registry keeps for every reveal."""
+    actor = f"dci:{partner['sender_id']}"
+    purpose = "; ".join(sorted(set(purposes))) or f"DCI transaction {message['transaction_id']}"
+    consents = [r["search_criteria"].get("consent") for r in message["search_request"] if "search_criteria" in r]
+    await AUDIT.record(
+        session,
+        actor=actor,
+        role="dci_partner",
+        action="dci search",
+        record_type="dci_transaction",
+        record_id=correlation_id,
+        purpose=purpose[:300],
+        after={
+            "transaction_id": message["transaction_id"],
+            "fields": sorted(allowed),
+            "consent": [c for c in consents if c],
+            "records": [[d["type"], d["id"]] for d in delivered],
+        },
+        request_id=request_id_var.get(),
+    )
+    if "identifier" in allowed and delivered:
+        viewer = Viewer(
+            Principal(subject=actor, role=Role.SYSTEM, wilayah=partner["wilayah"][0], client_type="dci"),
+            reveal=True,
+            purpose=purpose[:300],
+        )
+        targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
+        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
+
+
+async def sync_txn_status(
+    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime
+) -> dict[str, Any]:
+    """Report what became of the partner's earlier messages: per reference_id, its status and reason."""
+    header, message = body["header"], body["message"]
+    request = message["txnstatus_request"]
+
+    def reject(code: str | None, text: str) -> dict[str, Any]:
+        answer_header = callback_header(
+            action="txn-on-status", partner=partner, now=now, status="rjct", total=1, completed=0
+        )
+        answer_header["status_reason_message"] = text
+        if code:
+            answer_header["status_reason_code"] = code
+        return {"header": answer_header}
+
+    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
+        return reject("rjct.message_id.duplicate", "message_id already used")
+    if request["txn_type"] != "search":
+        return reject(None, f"txn_type '{request['txn_type']}' is not offered by this registry (search only)")
+    kind, value = request["attribute_type"], request["attribute_value"]
+    wanted: set[str] | None = None
+    if kind == "transaction_id" and isinstance(value, str):
+        found = await repository.transactions(session, partner["sender_id"], transaction_id=value)
+    elif kind == "correlation_id" and isinstance(value, str):
+        found = await repository.transactions(session, partner["sender_id"], correlation_id=value)
+    elif kind == "reference_id_list" and isinstance(value, list):
+        found = await repository.transactions(session, partner["sender_id"], transaction_id=message["transaction_id"])
+        wanted = {str(v) for v in value}
+    else:
+        return reject(None, f"attribute_value does not fit attribute_type '{kind}'")
+    searches = [t for t in found if t["action"] == "search"]
+    items = [
+        {**r, "timestamp": _ts(t["completed_at"] or t["received_at"])}
+        for t in searches
+        for r in t["requests"]
+        if wanted is None or r["reference_id"] in wanted
+    ]
+    await repository.add_transaction(
+        session,
+        {
+            "correlation_id": str(uuid.uuid4()),
+            "sender_id": partner["sender_id"],
+            "message_id": header["message_id"],
+            "transaction_id": message["transaction_id"],
+            "action": "txn-status",
+            "status": "succ" if items else "rjct",
+            "requests": [{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
+            "received_at": now,
+            "completed_at": now,
+        },
+    )
+    if not items:
+        return reject(None, "no search of this sender matches")
+    first = searches[0]
+    return {
+        "header": callback_header(
+            action="txn-on-status", partner=partner, now=now, status="succ", total=1, completed=1
+        ),
+        "message": {
+            "transaction_id": message["transaction_id"],
+            "correlation_id": first["correlation_id"],
+            "txnstatus_response": {
+                "txn_type": "search",
+                "txn_status": {
+                    "transaction_id": first["transaction_id"],
+                    "correlation_id": first["correlation_id"],
+                    "search_response": items,
+                },
+            },
+        },
+    }
