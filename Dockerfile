@@ -12,12 +12,17 @@ WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+# demo/ is part of the CLI (`tepat scenario`, `tepat generate-city`).
+COPY demo ./demo
 # A regular (non-editable) install from pyproject.toml: the code runs from site-packages, so the build folder
 # can go and nothing in the image is writable by the service user.
 RUN pip install . && rm -rf /build
 
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/tepat tepat \
-    && install -d -o tepat -g tepat /var/lib/tepat
+    && install -d -o tepat -g tepat /var/lib/tepat /var/lib/tepat/data /var/lib/tepat/data/imports \
+        /var/lib/tepat/audit /var/lib/tepat/evidence
+# Named volumes mounted on these paths start as copies of them, so they are writable by the service user (a path
+# missing from the image would come up owned by root).
 # The services' relative data_dir ("data") lands here, the only folder the service user can write.
 WORKDIR /var/lib/tepat
 USER tepat

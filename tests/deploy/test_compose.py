@@ -25,6 +25,7 @@ from shared.settings import ServiceSettings
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "Dockerfile"
+CADDYFILE = REPO / "deploy" / "caddy" / "Caddyfile"
 INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
 KAFKA_POM = REPO / "deploy" / "kafka" / "pom.xml"
 
@@ -245,8 +246,8 @@ def test_gateway_environment_is_complete_and_valid(
         parts = urlsplit(url)
         assert name in services, f"gateway points at {url}, but there is no {name} service"
         assert (parts.hostname, parts.port) == (name, 8000), f"gateway reaches {name} at {url}"
-    published = {str(p).rsplit(":", 1)[-1].split("/")[0] for p in services["gateway"].get("ports", [])}
-    assert str(settings.port) in published, "the gateway must listen on the port it publishes"
+    # The proxy forwards to the port the gateway listens on (deploy/caddy/Caddyfile).
+    assert f"reverse_proxy gateway:{settings.port}" in CADDYFILE.read_text(encoding="utf-8")
     if settings.auth_public_key_file is not None:
         _assert_secret_file(services["gateway"], str(settings.auth_public_key_file))
 
@@ -274,10 +275,77 @@ def test_secrets_are_declared(compose: dict[str, Any], services: dict[str, dict[
             assert source in declared, f"{name} uses undeclared secret {source}"
 
 
-def test_only_gateway_publishes_ports(services: dict[str, dict[str, Any]]) -> None:
+def test_only_the_tls_proxy_publishes_ports(services: dict[str, dict[str, Any]]) -> None:
     publishing = {name for name, service in services.items() if service.get("ports")}
-    assert publishing == {"gateway"}
-    assert any(str(p).split(":")[-1] == "8000" for p in services["gateway"]["ports"])
+    assert publishing == {"proxy"}
+    assert sorted(str(p) for p in services["proxy"]["ports"]) == ["443:443", "80:80"]
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in services["proxy"]["volumes"]}
+    assert (REPO / mounts["/etc/caddy/Caddyfile"]).resolve() == CADDYFILE.resolve()
+    assert services["proxy"]["depends_on"]["gateway"]["condition"] == "service_healthy"
+
+
+def test_tls_is_self_signed_by_default_and_configurable() -> None:
+    text = CADDYFILE.read_text(encoding="utf-8")
+    site = re.search(r"^\{\$TEPAT_DOMAIN:(?P<default>[^}]+)\} \{", text, re.MULTILINE)
+    assert site, "the site address comes from TEPAT_DOMAIN"
+    assert site.group("default") == "localhost"
+    assert "tls {$TEPAT_TLS:internal}" in text, "Caddy's local CA by default, ACME or own certificates by variable"
+    # The gateway limits per client address: the proxy passes the caller's on, and the gateway believes it.
+    assert "header_up X-Forwarded-For {remote_host}" in text
+
+
+def test_gateway_sees_the_callers_address_behind_the_proxy(services: dict[str, dict[str, Any]]) -> None:
+    gateway = services["gateway"]
+    assert not gateway.get("ports"), "the gateway is reached only through the proxy"
+    assert _environment(gateway)["FORWARDED_ALLOW_IPS"] == "*"
+
+
+def _named_mounts(service: dict[str, Any], compose: dict[str, Any]) -> dict[str, str]:
+    mounts = {}
+    for volume in service.get("volumes", []):
+        source, target = str(volume).split(":")[:2]
+        if source in (compose.get("volumes") or {}):
+            mounts[target] = source
+    return mounts
+
+
+def test_uploads_and_evidence_live_in_named_volumes(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from services.registry.imports.service import import_dir
+
+    registry = _load_settings(monkeypatch, _environment(services["registry"]), RegistrySettings)
+    assert isinstance(registry, RegistrySettings)
+    workdir = Path(re.findall(r"^WORKDIR (\S+)", DOCKERFILE.read_text(encoding="utf-8"), re.MULTILINE)[-1])
+    # import_dir(data_dir) creates the folder: call it under a scratch cwd, then place its answer in the image.
+    monkeypatch.chdir(tmp_path)
+    uploads = workdir / import_dir(registry.data_dir)  # a relative data_dir resolves against the WORKDIR
+    assert _named_mounts(services["registry"], compose).get(str(uploads)) == "uploads"
+    verification = _load_settings(monkeypatch, _environment(services["verification"]), VerificationSettings)
+    assert isinstance(verification, VerificationSettings)
+    assert _named_mounts(services["verification"], compose).get(str(verification.evidence_path)) == "evidence"
+
+
+def test_every_app_volume_path_exists_in_the_image_for_the_service_user(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    """A named volume on a path the image lacks comes up owned by root: the service user could not write it."""
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
+    created = re.search(r"install -d -o tepat -g tepat (?P<paths>[^\n#]+)", text)
+    assert created, "the Dockerfile creates the service user's folders"
+    paths = set(created.group("paths").split())
+    for name in APP_SERVICES:
+        for target in _named_mounts(services[name], compose):
+            assert target in paths, f"{name}: {target} is not created for the service user in the Dockerfile"
+
+
+def test_the_image_holds_what_the_cli_offers() -> None:
+    """`tepat scenario` and `tepat generate-city` import demo/: the image copies it with the services."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY (\S+) \./", text, re.MULTILINE))
+    cli = (REPO / "services" / "cli.py").read_text(encoding="utf-8")
+    packages = {m.split(".")[0] for m in re.findall(r"^\s*(?:from|import) ((?:demo|services|shared)[.\w]*)", cli, re.M)}
+    assert packages <= copied, f"the CLI imports {sorted(packages - copied)} but the image lacks them"
 
 
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
@@ -462,10 +530,9 @@ def test_servers_bound_the_request_head_like_tepat_serve() -> None:
 def test_metrics_are_not_public(services: dict[str, dict[str, Any]]) -> None:
     from services.gateway.guard import PUBLIC_SUFFIXES
 
-    # Only the gateway publishes a port, and through it /metrics (its own and each service's) needs the system
-    # role: nothing else is reachable from outside the Compose network.
-    assert {name for name, service in services.items() if service.get("ports") or service.get("expose")} == {"gateway"}
-    assert [str(p) for p in services["gateway"]["ports"]] == ["8000:8000"]
+    # Only the proxy publishes ports, and through it the gateway's /metrics (its own and each service's) needs the
+    # system role: nothing else is reachable from outside the Compose network.
+    assert {name for name, service in services.items() if service.get("ports") or service.get("expose")} == {"proxy"}
     assert not any(suffix.endswith("/metrics") for suffix in PUBLIC_SUFFIXES)
 
 
@@ -485,3 +552,75 @@ def test_audit_key_and_checkpoints_live_in_a_named_volume(
         owners = [source for target, source in mounts.items() if target in path.parents]
         assert owners, f"{name}: {path} is not on a mounted volume"
         assert owners[0] in (compose.get("volumes") or {}), f"{name}: {owners[0]} is not a named volume"
+
+
+# --- the OpenID Connect example (deploy/compose.oidc.yml + deploy/keycloak/tepat-realm.json) ---------------------
+
+OIDC_FILE = REPO / "deploy" / "compose.oidc.yml"
+REALM_FILE = REPO / "deploy" / "keycloak" / "tepat-realm.json"
+
+
+def _with_oidc(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The base services with the override merged as Compose merges it (environment maps key by key)."""
+    override = yaml.safe_load(OIDC_FILE.read_text(encoding="utf-8"))["services"]
+    merged = {name: dict(service) for name, service in services.items()}
+    for name, extra in override.items():
+        base = merged.setdefault(name, {})
+        env = {**_environment(base), **{k: str(v) for k, v in (extra.get("environment") or {}).items()}}
+        merged[name] = {**base, **extra, "environment": env}
+    return merged
+
+
+@pytest.mark.parametrize("name", sorted(APP_SERVICES))
+def test_oidc_example_points_every_app_at_the_issuers_keys(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    import json
+
+    realm = json.loads(REALM_FILE.read_text(encoding="utf-8"))
+    merged = _with_oidc(services)
+    keycloak = _environment(merged["keycloak"])
+    settings = _load_settings(monkeypatch, _environment(merged[name]), APP_SERVICES[name])
+    assert isinstance(settings, ServiceSettings | GatewaySettings)
+    assert settings.auth_jwks_url is not None
+    jwks = urlsplit(settings.auth_jwks_url)
+    assert (jwks.hostname, jwks.port) == ("keycloak", 8080)
+    # Keycloak's issuer is its public URL (KC_HOSTNAME) + /realms/<realm>; the JWKS path hangs off the same realm.
+    assert settings.auth_issuer == f"{keycloak['KC_HOSTNAME']}/realms/{realm['realm']}"
+    assert jwks.path == f"{keycloak['KC_HTTP_RELATIVE_PATH']}/realms/{realm['realm']}/protocol/openid-connect/certs"
+    scope = next(s for s in realm["clientScopes"] if s["name"] in realm["defaultDefaultClientScopes"])
+    audiences = {m["config"].get("included.custom.audience") for m in scope["protocolMappers"]}
+    assert settings.auth_audience in audiences
+
+
+def test_oidc_realm_puts_role_and_wilayah_claims_tepat_accepts() -> None:
+    import json
+
+    from shared.auth.principal import Role, scope_level_of
+
+    realm = json.loads(REALM_FILE.read_text(encoding="utf-8"))
+    claims = {
+        m["config"]["claim.name"]
+        for s in realm["clientScopes"]
+        for m in s["protocolMappers"]
+        if m["protocolMapper"] == "oidc-usermodel-attribute-mapper" and m["config"]["access.token.claim"] == "true"
+    }
+    assert claims == {"role", "wilayah"}
+    for user in realm["users"]:
+        Role(user["attributes"]["role"][0])
+        scope_level_of(user["attributes"]["wilayah"][0])
+    profile = json.loads(
+        realm["components"]["org.keycloak.userprofile.UserProfileProvider"][0]["config"]["kc.user.profile.config"][0]
+    )
+    role_attr = next(a for a in profile["attributes"] if a["name"] == "role")
+    assert set(role_attr["validations"]["options"]["options"]) == {r.value for r in Role}
+    # Users cannot give themselves another role or wilayah.
+    for name in ("role", "wilayah"):
+        attr = next(a for a in profile["attributes"] if a["name"] == name)
+        assert attr["permissions"]["edit"] == ["admin"]
+
+
+def test_oidc_example_requires_its_admin_secret() -> None:
+    text = OIDC_FILE.read_text(encoding="utf-8")
+    assert "${KEYCLOAK_ADMIN_PASSWORD:?" in text
+    assert "handle /auth/*" in CADDYFILE.read_text(encoding="utf-8"), "the issuer is served through the TLS proxy"
