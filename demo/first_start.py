@@ -64,6 +64,8 @@ def where_to_look(settings: GatewaySettings, base_url: str) -> str:
         f"  verifikator (kota 13.71):      {token('verifikator-demo', Role.VERIFIKATOR, '13.71')}",
         f"  TKSK of 13.71.01 ({officer.subject}): {token(officer.subject, Role.TKSK, officer.wilayah)}",
         f"  auditor (kota 13.71):          {token('auditor-demo', Role.AUDITOR, '13.71')}",
+        f"Field app for TKSK and PSM (phone, works offline): {base_url}/lapangan/?token="
+        f"{token(officer.subject, Role.TKSK, officer.wilayah)}",
         f"Others: .venv/bin/tepat token --role <role> --wilayah <code> --data-dir {settings.data_dir}",
     ]
     return "\n".join(lines)

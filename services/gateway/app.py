@@ -17,6 +17,7 @@ from services.disbursement.app import create_app as create_disbursement
 from services.disbursement.settings import DisbursementSettings
 from services.gateway.apidocs.router import apidocs_router
 from services.gateway.dashboard.router import router as dashboard_router
+from services.gateway.field.router import router as field_router
 from services.gateway.guard import ApiGuard
 from services.gateway.headers import HeaderLimits, SecurityHeaders
 from services.gateway.oauth import ClientLockout, load_clients, oauth_router
@@ -99,6 +100,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
     app.add_middleware(RequestContextMiddleware, service="gateway")
     install_problem_handlers(app)
     app.include_router(dashboard_router)
+    app.include_router(field_router)
     app.include_router(apidocs_router(app.title))
     app.include_router(
         oauth_router(

@@ -65,6 +65,8 @@ ground_check = Table(
     Column("questionnaire", Text, nullable=True),
     Column("gps_lat", Float, nullable=True),
     Column("gps_lon", Float, nullable=True),
+    # How sure the phone was of the position (metres), as it reported it.
+    Column("gps_accuracy_m", Float, nullable=True),
     Column("photos", Text, nullable=True),
     Column("evidence_hash", String(64), nullable=True),
     Column("decided_at", DateTime(timezone=True), nullable=True),

@@ -157,6 +157,7 @@ async def submit_visit(session: AsyncSession, *, principal: Principal, check_id:
             "questionnaire": json.dumps(evidence["questionnaire"], sort_keys=True),
             "gps_lat": visit.gps.lat,
             "gps_lon": visit.gps.lon,
+            "gps_accuracy_m": visit.gps.accuracy_m,
             "photos": json.dumps(evidence["photos"]),
             "evidence_hash": evidence_hash(evidence),
             "review_comment": None,
@@ -249,7 +250,11 @@ async def cancel_check(session: AsyncSession, *, principal: Principal, check_id:
 def to_out(row: dict[str, Any], now: datetime) -> CheckOut:
     """Response body of a check."""
     photos = [PhotoRef(**p) for p in json.loads(row["photos"])] if row["photos"] else None
-    gps = Gps(lat=row["gps_lat"], lon=row["gps_lon"]) if row["gps_lat"] is not None else None
+    gps = (
+        Gps(lat=row["gps_lat"], lon=row["gps_lon"], accuracy_m=row.get("gps_accuracy_m"))
+        if row["gps_lat"] is not None
+        else None
+    )
     return CheckOut(
         **{k: row[k] for k in CheckOut.model_fields if k in row and k not in {"questionnaire", "gps", "photos"}},
         overdue=is_overdue(row["status"], as_utc(row["due_at"]), now),

@@ -57,6 +57,7 @@ async def _serve_once(data_dir: Path, log_path: Path) -> tuple[float, dict[str, 
                 await wait_for(health, lambda code: code == 200, timeout=90, every=0.2)
                 elapsed = time.monotonic() - started
                 assert (await client.get("/dashboard/")).status_code == 200
+                assert (await client.get("/lapangan/")).status_code == 200
                 headers = auth(data_dir, Role.VERIFIKATOR, "13.71")
                 r = await client.get("/api/registry/aggregates/families?group_by=kecamatan", headers=headers)
                 assert r.status_code == 200, r.text
@@ -83,6 +84,7 @@ async def test_first_start_loads_a_city_and_the_second_start_keeps_it(tmp_path: 
     assert "First start: loading a demo city" in text
     assert "/dashboard/" in text
     assert "tksk-13.71.01" in text
+    assert "/lapangan/?token=ey" in text  # the field app, signed in as that TKSK
     assert "tepat token --role" in text
     assert "Traceback" not in text
 
