@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 import httpx
 
 from demo.generator import QuarterFiles, payer_reports, write_quarters
+from demo.photos import house_photo
 from shared.auth.principal import Role
 from shared.auth.tokens import PRIVATE_KEY_NAME, ensure_dev_keys, issue_dev_token
 
@@ -417,16 +418,22 @@ class Story:
                 if check["reason"] == "payment_failed"
                 else None,
             )
+            # The photo is uploaded first and the visit references the stored file (never a bare hash).
+            async with gate:
+                stored = await self.api.call(
+                    "POST",
+                    "/api/verification/evidence",
+                    officer,
+                    201,
+                    data={"purpose": "visit_photo", "kelurahan_code": check["kelurahan_code"]},
+                    files={"file": ("rumah.jpg", house_photo(f"{stable_key(fam.no_kk)}:{round_no}"), "image/jpeg")},
+                )
+            photo = {"sha256": stored["sha256"], "media_type": stored["media_type"]}
             body = {
                 "visited_at": visited_at,
                 "questionnaire": questionnaire(self.seed, fam.no_kk, reason == "well_off"),
                 "gps": {"lat": -0.95 + (int(stable_key(fam.no_kk)[:4], 16) % 2000) / 10000, "lon": 100.35},
-                "photos": [
-                    {
-                        "sha256": hashlib.sha256(f"foto:{stable_key(fam.no_kk)}".encode()).hexdigest(),
-                        "media_type": "image/jpeg",
-                    }
-                ],
+                "photos": [photo],
                 "outcome": outcome,
             }
             if reason:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.verification.evidence.service import require_stored
 from services.verification.groundchecks import repository as repo
 from services.verification.groundchecks.rules import (
     GROUND_CHECK_MACHINE,
@@ -136,6 +137,7 @@ async def submit_visit(session: AsyncSession, *, principal: Principal, check_id:
     now = utcnow()
     if visit.visited_at > now + timedelta(minutes=5):
         raise ProblemError(422, "visited_at lies in the future.", code="visit_in_future")
+    await require_stored(session, hashes=[p.sha256 for p in visit.photos], field="photos")
     evidence = {
         "questionnaire": visit.questionnaire.model_dump(mode="json"),
         "gps": visit.gps.model_dump(mode="json"),

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification import guarded
+from services.verification.evidence.service import require_stored
 from services.verification.groundchecks import service as checks
 from services.verification.groundchecks.rules import CheckReason
 from services.verification.objections.models import objection
@@ -48,6 +49,7 @@ async def receive(
             code="objector_not_resident",
             errors=[{"field": "objector_kelurahan_code", "reason": "differs from the family's kelurahan"}],
         )
+    await require_stored(session, hashes=[body.photo.sha256], field="photo")
     now = utcnow()
     new_id = (
         await session.execute(

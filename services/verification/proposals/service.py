@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.verification import guarded
 from services.verification.attachments import repository as attachments
 from services.verification.attachments.schemas import AttachmentOut, DocumentRef
+from services.verification.evidence.service import require_stored
 from services.verification.groundchecks import service as checks
 from services.verification.groundchecks.rules import CheckReason
 from services.verification.households.models import Household
@@ -280,6 +281,7 @@ async def attach_to_muskel(
     record = await guarded.load(session, muskel, muskel_id)
     if record is None or not principal.covers(record["kelurahan_code"]):
         raise not_found("muskel", muskel_id)
+    await require_stored(session, hashes=[ref.sha256], field="document")
     await attachments.attach(session, owner_kind="muskel", owner_id=muskel_id, ref=ref, by=principal.subject)
     if ref.role == "minutes":
         await session.execute(muskel.update().where(muskel.c.id == muskel_id).values(minutes_signed_at=utcnow()))

@@ -33,6 +33,7 @@ from services.verification import guarded
 from services.verification.attachments import repository as attachments
 from services.verification.attachments.models import attachment
 from services.verification.attachments.schemas import AttachmentOut, DocumentRef
+from services.verification.evidence.service import require_stored
 from services.verification.groundchecks.models import ground_check
 from services.verification.proposals.models import proposal
 from services.verification.ratification.models import ratification_batch
@@ -117,6 +118,7 @@ async def attach(session: AsyncSession, *, principal: Principal, batch_id: int, 
     row = await load_batch(session, principal=principal, batch_id=batch_id)
     if row["status"] == "sent":
         raise ProblemError(409, "A sent batch cannot change.", code="batch_sent", current_state="sent")
+    await require_stored(session, hashes=[ref.sha256], field="document")
     await attachments.attach(session, owner_kind="batch", owner_id=batch_id, ref=ref, by=principal.subject)
     return row
 

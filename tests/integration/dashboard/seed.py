@@ -10,7 +10,6 @@ and one paid with the wrong amount (refused for the line, a reconciliation break
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from demo.photos import house_photo
 from shared.auth.principal import Role
 from tests.support.api import token
 from tests.support.waiting import wait_for
@@ -154,7 +154,7 @@ def _family(kel: str, serial: int, *, sex_mismatch: bool = False) -> dict[str, A
     }
 
 
-def _visit() -> dict[str, Any]:
+def _visit(photo: dict[str, str]) -> dict[str, Any]:
     return {
         "visited_at": datetime.now(UTC).isoformat(),
         "questionnaire": {
@@ -169,7 +169,7 @@ def _visit() -> dict[str, Any]:
             "electricity_subsidised": True,
         },
         "gps": {"lat": -0.95, "lon": 100.35},
-        "photos": [{"sha256": hashlib.sha256(b"front").hexdigest(), "media_type": "image/jpeg"}],
+        "photos": [photo],
         "outcome": "layak",
     }
 
@@ -247,8 +247,12 @@ async def seed_verification(client: httpx.AsyncClient, t: Tokens) -> None:
     page = await call(
         client, "GET", f"/api/verification/ground-checks?assigned_to={TKSK_SELATAN}&limit=1", t.verifikator
     )
-    check_id = page["items"][0]["id"]
-    await call(client, "POST", f"/api/verification/ground-checks/{check_id}/visit", t.tksk_selatan, json=_visit())
+    check_id, kelurahan = page["items"][0]["id"], page["items"][0]["kelurahan_code"]
+    form = {"purpose": "visit_photo", "kelurahan_code": kelurahan}
+    files = {"file": ("rumah.jpg", house_photo("dashboard-seed"), "image/jpeg")}
+    stored = await call(client, "POST", "/api/verification/evidence", t.tksk_selatan, 201, data=form, files=files)
+    photo = {"sha256": stored["sha256"], "media_type": stored["media_type"]}
+    await call(client, "POST", f"/api/verification/ground-checks/{check_id}/visit", t.tksk_selatan, json=_visit(photo))
     await call(client, "POST", f"/api/verification/ground-checks/{check_id}/approve", t.verifikator)
 
 

@@ -95,7 +95,7 @@ def signal_to(server: Server) -> Iterator[Signal]:  # noqa: F811
         relay.close()
 
 
-def _wait(chrome: webdriver.Chrome, condition: Any, timeout: float = 30) -> Any:
+def _wait(chrome: webdriver.Chrome, condition: Any, timeout: float = 60) -> Any:
     return WebDriverWait(chrome, timeout, poll_frequency=0.2).until(condition)
 
 
@@ -189,7 +189,7 @@ async def test_a_tksk_visits_online_and_offline_and_every_visit_arrives_once(
 
     signal_to.restore()
     _wait(chrome, lambda c: _text(c, "queue-count") == "0", timeout=60)
-    _wait(chrome, lambda c: c.find_elements(By.CSS_SELECTOR, f'[data-testid="conflict-{third}"]'), timeout=30)
+    _wait(chrome, lambda c: c.find_elements(By.CSS_SELECTOR, f'[data-testid="conflict-{third}"]'))
     chrome.save_screenshot(str(tmp_path / "lapangan-synced.png"))
 
     visited = await call(

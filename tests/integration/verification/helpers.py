@@ -86,6 +86,30 @@ class Api:
         """The app's runtime (database sessions, outbox)."""
         return runtime_of(self.app)
 
+    async def photo(self, name: str = "front", *, kelurahan: str = KEL_A) -> dict[str, str]:
+        """Upload a photo (a small PNG drawn from `name`) as the kota verifikator; its reference."""
+        from tests.support.images import phone_jpeg
+
+        colour = "#" + hashlib.sha256(name.encode()).hexdigest()[:6]
+        stored = await self._upload(phone_jpeg(64, 48, gps=False, color=colour), "image/jpeg", "visit_photo", kelurahan)
+        return {"sha256": stored["sha256"], "media_type": stored["media_type"]}
+
+    async def document(self, role: str, name: str = "x", *, kelurahan: str = KEL_A) -> dict[str, Any]:
+        """Store the PDF behind `doc(role, name)`; that reference."""
+        await self._upload(pdf(role + name), "application/pdf", "minutes" if role == "minutes" else "list", kelurahan)
+        return doc(role, name)
+
+    async def _upload(self, content: bytes, media_type: str, purpose: str, kelurahan: str) -> dict[str, Any]:
+        r = await self.client.post(
+            "/evidence",
+            headers=self.as_("verifikator", subject="evidence-uploader"),
+            data={"purpose": purpose, "kelurahan_code": kelurahan},
+            files={"file": ("evidence", content, media_type)},
+        )
+        assert r.status_code == 201, r.text
+        stored: dict[str, Any] = r.json()
+        return stored
+
     def as_(self, role: str, wilayah: str = "13.71", subject: str | None = None) -> dict[str, str]:
         """Bearer header for a principal."""
         return auth(self.data_dir, role, wilayah, subject=subject)
@@ -115,8 +139,8 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def visit_body(outcome: str = "layak", reason: str | None = None) -> dict[str, Any]:
-    """A valid visit report."""
+def visit_body(outcome: str = "layak", reason: str | None = None, *, photo: dict[str, str]) -> dict[str, Any]:
+    """A valid visit report with a stored photo (`await api.photo()`)."""
     return {
         "visited_at": utcnow().isoformat(),
         "questionnaire": {
@@ -132,15 +156,26 @@ def visit_body(outcome: str = "layak", reason: str | None = None) -> dict[str, A
             "assets": {"motorbike": 1},
         },
         "gps": {"lat": -0.95, "lon": 100.35},
-        "photos": [{"sha256": sha("front"), "media_type": "image/jpeg"}],
+        "photos": [photo],
         "outcome": outcome,
         "reason": reason,
     }
 
 
+def pdf(name: str) -> bytes:
+    """A small PDF whose bytes depend on `name`."""
+    return b"%PDF-1.4\n% " + name.encode() + b"\n%%EOF\n"
+
+
 def doc(role: str, name: str = "x") -> dict[str, Any]:
-    """A document reference."""
-    return {"role": role, "sha256": sha(role + name), "size_bytes": 12345, "media_type": "application/pdf"}
+    """A reference to the document `api.document(role, name)` stores (its hash is that of `pdf(role + name)`)."""
+    content = pdf(role + name)
+    return {"role": role, "sha256": sha_bytes(content), "size_bytes": len(content), "media_type": "application/pdf"}
+
+
+def sha_bytes(content: bytes) -> str:
+    """SHA-256 of bytes, hex."""
+    return hashlib.sha256(content).hexdigest()
 
 
 NIK_LIKE = 16

@@ -94,7 +94,9 @@ async def _eligible_proposals(api: Api, n: int) -> list[int]:
             "POST", "/proposals", app, {"kind": "desil_review", "channel": "citizen_app", "household_id": hid}, 201
         )
         p = await api.call("POST", f"/proposals/{p['id']}/actions/submit", app)
-        await api.call("POST", f"/ground-checks/{p['ground_check_id']}/visit", tksk, visit_body())
+        await api.call(
+            "POST", f"/ground-checks/{p['ground_check_id']}/visit", tksk, visit_body(photo=await api.photo())
+        )
         await api.call("POST", f"/ground-checks/{p['ground_check_id']}/approve", boss)
         ids.append(p["id"])
     return ids
@@ -130,10 +132,14 @@ async def test_ratification_four_eyes_and_export(api: Api) -> None:
 
     blocked = await api.call("POST", f"/ratification-batches/{batch['id']}/export", prep, expect=409)
     assert (blocked["code"], blocked["missing"]) == ("attachments_missing", ["minutes", "list"])
-    await api.call("POST", f"/ratification-batches/{batch['id']}/attachments", prep, doc("minutes", "batch"))
+    await api.call(
+        "POST", f"/ratification-batches/{batch['id']}/attachments", prep, await api.document("minutes", "batch")
+    )
     blocked = await api.call("POST", f"/ratification-batches/{batch['id']}/export", prep, expect=409)
     assert blocked["missing"] == ["list"]
-    await api.call("POST", f"/ratification-batches/{batch['id']}/attachments", prep, doc("list", "batch"))
+    await api.call(
+        "POST", f"/ratification-batches/{batch['id']}/attachments", prep, await api.document("list", "batch")
+    )
 
     text = await api.call("POST", f"/ratification-batches/{batch['id']}/export", prep)
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -147,6 +153,8 @@ async def test_ratification_four_eyes_and_export(api: Api) -> None:
     assert {(await api.call("GET", f"/proposals/{i}", prep))["status"] for i in ids} == {"sent"}
     # A sent batch can be downloaded again, unchanged, but no longer altered.
     assert await api.call("POST", f"/ratification-batches/{batch['id']}/export", prep) == text
-    await api.call("POST", f"/ratification-batches/{batch['id']}/attachments", prep, doc("list", "v2"), expect=409)
+    await api.call(
+        "POST", f"/ratification-batches/{batch['id']}/attachments", prep, await api.document("list", "v2"), expect=409
+    )
     # Scope: a kelurahan operator cannot see a kota-level batch.
     await api.call("GET", f"/ratification-batches/{batch['id']}", api.as_("operator_kelurahan", KEL_A), expect=404)

@@ -36,7 +36,9 @@ async def test_embedded_flow_on_sqlite(sqlite_settings: Any) -> None:
         p = await api.call("POST", f"/proposals/{p['id']}/actions/submit", system)
         assert p["status"] == "ground_check_scheduled"
         tksk = api.as_("tksk", KEC_A, subject="tksk-a")
-        await api.call("POST", f"/ground-checks/{p['ground_check_id']}/visit", tksk, visit_body())
+        await api.call(
+            "POST", f"/ground-checks/{p['ground_check_id']}/visit", tksk, visit_body(photo=await api.photo())
+        )
         await api.call("POST", f"/ground-checks/{p['ground_check_id']}/approve", boss)
         assert (await api.call("GET", f"/proposals/{p['id']}", boss))["status"] == "eligible"
         bad = await api.call("POST", f"/ground-checks/{p['ground_check_id']}/approve", boss, expect=409)
@@ -56,7 +58,7 @@ async def test_embedded_flow_on_sqlite(sqlite_settings: Any) -> None:
             "household_id": others[0],
             "objector_kelurahan_code": KEL_A,
             "grounds": "moved",
-            "photo": {"sha256": "b" * 64, "media_type": "image/png"},
+            "photo": await api.photo("moved away"),
             "gps": {"lat": -0.9, "lon": 100.3},
         }
         await api.call("POST", "/objections", operator, objection, expect=201)

@@ -171,7 +171,9 @@ async def test_redelivered_triggers_open_one_check_and_outcomes_reach_kafka(live
     # Approve one: verification.completed goes outbox → relay → Kafka, PII-free.
     tksk = live.as_("tksk", KEC_A, subject="tksk-a")
     cid = page["items"][0]["id"]
-    await live.call("POST", f"/ground-checks/{cid}/visit", tksk, visit_body("tidak_layak", "not_found"))
+    await live.call(
+        "POST", f"/ground-checks/{cid}/visit", tksk, visit_body("tidak_layak", "not_found", photo=await live.photo())
+    )
     await live.call("POST", f"/ground-checks/{cid}/approve", boss)
 
     async def published() -> list[dict[str, Any]]:

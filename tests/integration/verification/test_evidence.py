@@ -107,7 +107,7 @@ async def _assigned_check(api: Api) -> int:
 async def test_a_visit_sent_twice_with_one_key_is_one_visit(api: Api) -> None:
     check_id = await _assigned_check(api)
     tksk_a = {**api.as_("tksk", KEC_A, subject="tksk-a"), "Idempotency-Key": "visit-7f3a"}
-    body = visit_body()
+    body = visit_body(photo=await api.photo())
     first = await api.client.post(f"/ground-checks/{check_id}/visit", headers=tksk_a, json=body)
     assert first.status_code == 200, first.text
     # The phone never saw the answer and sends the same visit again: the first answer, no second transition.
@@ -115,7 +115,9 @@ async def test_a_visit_sent_twice_with_one_key_is_one_visit(api: Api) -> None:
     assert (second.status_code, second.json(), second.headers["idempotent-replayed"]) == (200, first.json(), "true")
     # The same key for a different visit is a mistake the officer must see.
     other = await api.client.post(
-        f"/ground-checks/{check_id}/visit", headers=tksk_a, json=visit_body("tidak_layak", "moved")
+        f"/ground-checks/{check_id}/visit",
+        headers=tksk_a,
+        json=visit_body("tidak_layak", "moved", photo=await api.photo()),
     )
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
     # Without the key, a second submission meets the state machine (the visit is already in).
@@ -156,3 +158,20 @@ async def test_evidence_in_embedded_mode(sqlite_settings: Any) -> None:
         got = await client.get(f"/evidence/{r.json()['sha256']}", headers=api.as_("psm", KEL_A, subject="psm-a"))
         assert hashlib.sha256(got.content).hexdigest() == r.json()["sha256"]
         assert settings.evidence_path == settings.data_dir / "evidence"
+
+
+async def test_no_record_keeps_a_hash_without_its_file(api: Api) -> None:
+    check_id = await _assigned_check(api)
+    tksk_a = api.as_("tksk", KEC_A, subject="tksk-a")
+    stored = await api.photo("front of the house")
+    invented = {"sha256": hashlib.sha256(b"a photo nobody uploaded").hexdigest(), "media_type": "image/jpeg"}
+    body = visit_body(photo=stored) | {"photos": [stored, invented]}
+    refused = await api.call("POST", f"/ground-checks/{check_id}/visit", tksk_a, body, expect=422)
+    assert (refused["code"], refused["errors"]) == (
+        "evidence_not_stored",
+        [{"field": "photos[1].sha256", "reason": "evidence.not_stored"}],
+    )
+    check = await api.call("GET", f"/ground-checks/{check_id}", tksk_a)
+    assert (check["status"], check["photos"]) == ("assigned", None)  # nothing half-written
+    done = await api.call("POST", f"/ground-checks/{check_id}/visit", tksk_a, visit_body(photo=stored))
+    assert done["photos"] == [stored]

@@ -65,13 +65,15 @@ async def test_visit_approve_emits_outcome(api: Api) -> None:
     assert (c["status"], c["assigned_to"], c["assigned_role"]) == ("assigned", "psm-a", "psm")
 
     # Only the assignee submits; approval before a visit is illegal.
-    await api.call("POST", f"/ground-checks/{cid}/visit", tksk, visit_body(), expect=403)
+    await api.call("POST", f"/ground-checks/{cid}/visit", tksk, visit_body(photo=await api.photo()), expect=403)
     early = await api.call("POST", f"/ground-checks/{cid}/approve", verif, expect=409)
     assert (early["current_state"], early["allowed_actions"]) == ("assigned", ["assign", "cancel", "submit_visit"])
-    invalid = visit_body("tidak_layak")  # no reason code
+    invalid = visit_body("tidak_layak", photo=await api.photo())  # no reason code
     problem = await api.call("POST", f"/ground-checks/{cid}/visit", psm, invalid, expect=422)
     assert problem["code"] == "validation"
-    c = await api.call("POST", f"/ground-checks/{cid}/visit", psm, visit_body("tidak_layak", "deceased"))
+    c = await api.call(
+        "POST", f"/ground-checks/{cid}/visit", psm, visit_body("tidak_layak", "deceased", photo=await api.photo())
+    )
     assert (c["status"], c["outcome"], c["outcome_reason"], c["submitted_by"]) == (
         "visited",
         "tidak_layak",
@@ -84,7 +86,9 @@ async def test_visit_approve_emits_outcome(api: Api) -> None:
     # Returned for rework goes back to the assignee, then approval.
     c = await api.call("POST", f"/ground-checks/{cid}/return", verif, {"comment": "photo blurred"})
     assert (c["status"], c["returned_count"], c["review_comment"]) == ("assigned", 1, "photo blurred")
-    c = await api.call("POST", f"/ground-checks/{cid}/visit", psm, visit_body("tidak_layak", "deceased"))
+    c = await api.call(
+        "POST", f"/ground-checks/{cid}/visit", psm, visit_body("tidak_layak", "deceased", photo=await api.photo())
+    )
     c = await api.call("POST", f"/ground-checks/{cid}/approve", verif)
     assert (c["status"], c["decided_by"]) == ("approved", "verif-1")
     again = await api.call("POST", f"/ground-checks/{cid}/approve", verif, expect=409)
@@ -113,7 +117,7 @@ async def _visited_own_and_other(api: Api) -> tuple[dict[str, object], dict[str,
     other = await _flag_check(api)
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
     for c in (own, other):
-        await api.call("POST", f"/ground-checks/{c['id']}/visit", tksk, visit_body())
+        await api.call("POST", f"/ground-checks/{c['id']}/visit", tksk, visit_body(photo=await api.photo()))
     return own, other
 
 
@@ -226,7 +230,7 @@ async def test_who_entered_the_proposal_does_not_approve_its_check(api: Api) -> 
         "POST",
         f"/muskel/{m['id']}/attachments",
         operator,
-        {"role": "minutes", "sha256": "a" * 64, "size_bytes": 10, "media_type": "application/pdf"},
+        await api.document("minutes"),
     )
     for action, body in (
         ("submit", None),
@@ -238,7 +242,10 @@ async def test_who_entered_the_proposal_does_not_approve_its_check(api: Api) -> 
     await api.call("POST", f"/proposals/{p['id']}/actions/start_review", verif1)
     p = await api.call("POST", f"/proposals/{p['id']}/actions/complete", verif1)
     await api.call(
-        "POST", f"/ground-checks/{p['ground_check_id']}/visit", api.as_("tksk", KEC_A, subject="tksk-a"), visit_body()
+        "POST",
+        f"/ground-checks/{p['ground_check_id']}/visit",
+        api.as_("tksk", KEC_A, subject="tksk-a"),
+        visit_body(photo=await api.photo()),
     )
     refused = await api.call("POST", f"/ground-checks/{p['ground_check_id']}/approve", verif1, expect=403)
     assert "entered the proposal" in refused["detail"]

@@ -10,17 +10,17 @@ from sqlalchemy import func, select
 
 from services.verification.objections.models import objection
 from services.verification.objections.service import lapse_overdue
-from tests.integration.verification.helpers import KEL_A, KEL_A2, Api, assert_pii_free, seed_family, sha
+from tests.integration.verification.helpers import KEL_A, KEL_A2, Api, assert_pii_free, seed_family
 
 pytestmark = pytest.mark.infra
 
 
-def _body(hid: str, objector_kelurahan: str = KEL_A) -> dict[str, object]:
+def _body(hid: str, objector_kelurahan: str = KEL_A, *, photo: dict[str, str]) -> dict[str, object]:
     return {
         "household_id": hid,
         "objector_kelurahan_code": objector_kelurahan,
         "grounds": "well_off",
-        "photo": {"sha256": sha("car in front of the house"), "media_type": "image/jpeg"},
+        "photo": photo,
         "gps": {"lat": -0.94, "lon": 100.36},
     }
 
@@ -33,18 +33,19 @@ async def _events(api: Api, event_type: str) -> list[dict[str, object]]:
 
 
 async def test_objection_rules_and_decisions(api: Api) -> None:
+    photo = await api.photo("car in front of the house")
     hid = await seed_family(api.runtime, kelurahan=KEL_A)
     operator = api.as_("operator_kelurahan", KEL_A, subject="op-a")
     verif = api.as_("verifikator", subject="verif-1")
 
-    not_resident = await api.call("POST", "/objections", operator, _body(hid, KEL_A2), expect=422)
+    not_resident = await api.call("POST", "/objections", operator, _body(hid, KEL_A2, photo=photo), expect=422)
     assert not_resident["code"] == "objector_not_resident"
-    no_photo = {k: v for k, v in _body(hid).items() if k != "photo"}
+    no_photo = {k: v for k, v in _body(hid, photo=photo).items() if k != "photo"}
     assert (await api.call("POST", "/objections", operator, no_photo, expect=422))["errors"][0]["field"] == "photo"
-    no_gps = {k: v for k, v in _body(hid).items() if k != "gps"}
+    no_gps = {k: v for k, v in _body(hid, photo=photo).items() if k != "gps"}
     await api.call("POST", "/objections", operator, no_gps, expect=422)
 
-    o = await api.call("POST", "/objections", operator, _body(hid), expect=201)
+    o = await api.call("POST", "/objections", operator, _body(hid, photo=photo), expect=201)
     assert o["status"] == "under_verification"
     received, due = datetime.fromisoformat(o["received_at"]), datetime.fromisoformat(o["due_at"])
     assert due - received == timedelta(days=14)
@@ -60,7 +61,7 @@ async def test_objection_rules_and_decisions(api: Api) -> None:
     again = await api.call("POST", f"/objections/{o['id']}/decision", verif, {"result": "rejected"}, expect=409)
     assert (again["current_state"], again["allowed_actions"]) == ("upheld", [])
 
-    o2 = await api.call("POST", "/objections", operator, _body(hid), expect=201)
+    o2 = await api.call("POST", "/objections", operator, _body(hid, photo=photo), expect=201)
     # One open objection check per family: the second objection joins it.
     assert o2["ground_check_id"] == o["ground_check_id"]
     rej = await api.call("POST", f"/objections/{o2['id']}/decision", verif, {"result": "rejected"})
@@ -80,9 +81,12 @@ async def test_objection_rules_and_decisions(api: Api) -> None:
 
 
 async def test_lapse_after_14_days_is_idempotent(api: Api) -> None:
+    photo = await api.photo("car in front of the house")
     hid = await seed_family(api.runtime, kelurahan=KEL_A)
     operator = api.as_("operator_kelurahan", KEL_A, subject="op-a")
-    ids = [(await api.call("POST", "/objections", operator, _body(hid), expect=201))["id"] for _ in range(3)]
+    ids = [
+        (await api.call("POST", "/objections", operator, _body(hid, photo=photo), expect=201))["id"] for _ in range(3)
+    ]
     decided = ids[0]
     await api.call("POST", f"/objections/{decided}/decision", api.as_("verifikator"), {"result": "rejected"})
 

@@ -6,7 +6,7 @@ import pytest
 
 from services.verification.proposals.rules import cycle_of
 from shared.events.envelope import utcnow
-from tests.integration.verification.helpers import KEC_A, KEL_A, KEL_A2, Api, doc, seed_family, visit_body
+from tests.integration.verification.helpers import KEC_A, KEL_A, KEL_A2, Api, seed_family, visit_body
 
 pytestmark = pytest.mark.infra
 
@@ -54,8 +54,10 @@ async def test_kelurahan_proposal_walks_the_whole_machine(api: Api) -> None:
 
     unsigned = await api.call("POST", f"/proposals/{pid}/actions/muskel_approve", operator, expect=409)
     assert unsigned["code"] == "minutes_missing"
-    m = await api.call("POST", f"/muskel/{m['id']}/attachments", operator, doc("minutes") | {"signed_by": "lurah-a"})
-    await api.call("POST", f"/muskel/{m['id']}/attachments", operator, doc("list"))
+    m = await api.call(
+        "POST", f"/muskel/{m['id']}/attachments", operator, await api.document("minutes") | {"signed_by": "lurah-a"}
+    )
+    await api.call("POST", f"/muskel/{m['id']}/attachments", operator, await api.document("list"))
     m = await api.call("GET", f"/muskel/{m['id']}", operator)
     assert m["minutes_signed_at"] is not None
     assert sorted(a["role"] for a in m["attachments"]) == ["list", "minutes"]
@@ -86,7 +88,12 @@ async def test_kelurahan_proposal_walks_the_whole_machine(api: Api) -> None:
     assert check["household_id"] == hid
 
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
-    await api.call("POST", f"/ground-checks/{check['id']}/visit", tksk, visit_body("tidak_layak", "well_off"))
+    await api.call(
+        "POST",
+        f"/ground-checks/{check['id']}/visit",
+        tksk,
+        visit_body("tidak_layak", "well_off", photo=await api.photo()),
+    )
     await api.call("POST", f"/ground-checks/{check['id']}/approve", verif)
     p = await api.call("GET", f"/proposals/{pid}", operator)
     assert (p["status"], p["reason_code"]) == ("not_eligible", "well_off")

@@ -19,7 +19,7 @@ from services.verification.objections.models import objection
 from services.verification.settings import VerificationSettings
 from shared.runtime.scheduler import JobRun, Scheduler
 from shared.runtime.service import ServiceRuntime
-from tests.integration.verification.helpers import KEL_A, Api, seed_family, sha
+from tests.integration.verification.helpers import KEL_A, Api, seed_family
 from tests.support.api import auth, running
 from tests.support.infra import REPO
 from tests.support.waiting import wait_for
@@ -27,12 +27,12 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.infra
 
 
-def _objection(hid: str) -> dict[str, object]:
+def _objection(hid: str, photo: dict[str, str]) -> dict[str, object]:
     return {
         "household_id": hid,
         "objector_kelurahan_code": KEL_A,
         "grounds": "well_off",
-        "photo": {"sha256": sha("a new car"), "media_type": "image/jpeg"},
+        "photo": photo,
         "gps": {"lat": -0.94, "lon": 100.36},
     }
 
@@ -49,9 +49,12 @@ async def _lapse_runs(runtime: ServiceRuntime) -> list[JobRun]:
 
 
 async def test_lapse_job_runs_when_due_catches_up_and_is_recorded(api: Api) -> None:
+    photo = await api.photo("a new car")
     hid = await seed_family(api.runtime, kelurahan=KEL_A)
     operator = api.as_("operator_kelurahan", KEL_A, subject="op-a")
-    ids = [(await api.call("POST", "/objections", operator, _objection(hid), expect=201))["id"] for _ in range(3)]
+    ids = [
+        (await api.call("POST", "/objections", operator, _objection(hid, photo), expect=201))["id"] for _ in range(3)
+    ]
     await api.call("POST", f"/objections/{ids[0]}/decision", api.as_("verifikator"), {"result": "rejected"})
     received = await _received_at(api)
     scheduler = api.runtime.scheduler
