@@ -20,8 +20,10 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from shared.auth.principal import Role
 from tests.integration.dashboard.seed import TKSK_SELATAN, Tokens, bearer, call, seed_registry, seed_verification
 from tests.integration.dashboard.test_dashboard_browser import Server, browser, server  # noqa: F401 (fixtures)
+from tests.support.api import token
 from tests.support.images import phone_jpeg
 
 
@@ -217,3 +219,59 @@ async def test_a_tksk_visits_online_and_offline_and_every_visit_arrives_once(
     # English on request, the same screen.
     chrome.find_element(By.CSS_SELECTOR, '[data-testid="lang-switch"]').click()
     _wait(chrome, lambda c: "My checks" in c.page_source)
+
+
+async def test_a_kelurahan_operator_records_a_sanggah_offline_and_it_arrives_once(
+    server: Server,  # noqa: F811
+    browser: webdriver.Chrome,  # noqa: F811
+    signal_to: Signal,
+    tmp_path: Path,
+) -> None:
+    tokens = Tokens.issue(server.data_dir)
+    await seed_registry(server.client, tokens)
+    kelurahan = "13.71.01.1001"
+    operator = token(server.data_dir, Role.OPERATOR_KELURAHAN, kelurahan, subject="operator-1001")
+    families = await call(server.client, "GET", f"/api/registry/families?kelurahan={kelurahan}", operator)
+    target = families["items"][0]
+    photo = tmp_path / "mobil.jpg"
+    photo.write_bytes(phone_jpeg(1200, 900, color="maroon"))
+
+    chrome = browser
+    chrome.set_window_size(412, 915)
+    chrome.get(f"http://127.0.0.1:{signal_to.port}/lapangan/?token={operator}")
+    _wait(chrome, lambda c: c.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "ready")
+    _wait(chrome, lambda c: c.find_element(By.TAG_NAME, "body").get_attribute("data-sw") == "ready")
+    assert chrome.find_element(By.ID, "families-source").get_attribute("data-source") == "network"
+
+    signal_to.cut()
+    chrome.find_element(By.CSS_SELECTOR, '[data-testid="family-search"]').send_keys(target["address"])
+    # The list re-renders on every key: click the button as it is when found, in the page itself.
+    choose = f'[data-testid="choose-{target["id"]}"]'
+    _wait(
+        chrome,
+        lambda c: c.execute_script("const b = document.querySelector(arguments[0]); b?.click(); return !!b;", choose),
+    )
+    _wait(chrome, lambda c: _text(c, "sanggah-family") == target["address"] + f", RT {target['rt']}/RW {target['rw']}")
+    Select(chrome.find_element(By.CSS_SELECTOR, '[data-testid="grounds"]')).select_by_value("well_off")
+    chrome.find_element(By.CSS_SELECTOR, '[data-testid="sanggah-photo"]').send_keys(str(photo))
+    chrome.find_element(By.CSS_SELECTOR, '[data-testid="sanggah-lat"]').send_keys("-0.95")
+    chrome.find_element(By.CSS_SELECTOR, '[data-testid="sanggah-lon"]').send_keys("100.36")
+    chrome.find_element(By.CSS_SELECTOR, '[data-testid="sanggah-submit"]').click()
+    _wait(chrome, lambda c: _text(c, "queue-count") == "1")
+    chrome.save_screenshot(str(tmp_path / "lapangan-sanggah-offline.png"))
+    assert (await call(server.client, "GET", "/api/verification/objections", tokens.verifikator))["total"] == 0
+
+    signal_to.restore()
+    _wait(chrome, lambda c: _text(c, "queue-count") == "0")
+    page = await call(server.client, "GET", "/api/verification/objections", tokens.verifikator)
+    assert page["total"] == 1
+    [objection] = page["items"]
+    assert (objection["household_id"], objection["grounds"], objection["kelurahan_code"]) == (
+        target["id"],
+        "well_off",
+        kelurahan,
+    )
+    stored = await server.client.get(
+        f"/api/verification/evidence/{objection['photo_sha256']}", headers=bearer(tokens.verifikator)
+    )
+    assert stored.status_code == 200

@@ -7,7 +7,19 @@
   const VERIFICATION = "/api/verification";
   const MAX_PHOTO_SIDE = 1280;
   const SYNC_EVERY_MS = 4000;
-  const state = { token: null, claims: null, checks: [], current: null, messages: {}, lang: "id", syncing: false };
+  const FIELD_ROLES = ["tksk", "psm", "pendamping_pkh"];
+  const MAX_FAMILY_PAGES = 20;
+  const state = {
+    token: null,
+    claims: null,
+    checks: [],
+    current: null,
+    families: [],
+    family: null,
+    messages: {},
+    lang: "id",
+    syncing: false,
+  };
   const $ = (id) => document.getElementById(id);
 
   // ---------- messages ----------
@@ -193,8 +205,13 @@
     conflictList.replaceChildren();
     for (const entry of conflicts) {
       const li = document.createElement("li");
-      li.dataset.testid = `conflict-${entry.checkId}`;
-      li.textContent = t("queue.conflict", { id: entry.checkId, reason: entry.problem });
+      if (entry.kind === "objection") {
+        li.dataset.testid = `conflict-sanggah-${entry.body.household_id}`;
+        li.textContent = t("queue.conflict_sanggah", { family: entry.label, reason: entry.problem });
+      } else {
+        li.dataset.testid = `conflict-${entry.checkId}`;
+        li.textContent = t("queue.conflict", { id: entry.checkId, reason: entry.problem });
+      }
       const dismiss = document.createElement("button");
       dismiss.type = "button";
       dismiss.className = "ghost";
@@ -207,6 +224,103 @@
       conflictList.append(li);
     }
     document.body.dataset.state = "ready";
+  }
+
+  // ---------- sanggah (kelurahan operators) ----------
+
+  async function loadFamilies() {
+    const key = "families:" + state.claims.sub;
+    try {
+      const items = [];
+      let cursor = null;
+      for (let page = 0; page < MAX_FAMILY_PAGES; page++) {
+        const query = `?kelurahan=${encodeURIComponent(state.claims.wilayah)}&limit=200` + (cursor ? `&cursor=${encodeURIComponent(cursor)}` : "");
+        const response = await api("GET", `/api/registry/families${query}`);
+        if (response.status === 401) return askForToken(t("signin.expired"));
+        if (!response.ok) throw new Error(await problemText(response));
+        const body = await response.json();
+        for (const f of body.items) {
+          if (f.data_status !== "inactive") {
+            items.push({ id: f.id, address: `${f.address}, RT ${f.rt}/RW ${f.rw}`, kelurahan: f.kelurahan_code });
+          }
+        }
+        cursor = body.next_cursor;
+        if (!cursor) break;
+      }
+      state.families = items;
+      await FieldStore.saveChecks(key, items, new Date().toISOString());
+      $("families-source").textContent = t("sanggah.fresh", { n: items.length });
+      $("families-source").dataset.source = "network";
+    } catch (e) {
+      if (!e.offline) showAlert(e.message);
+      const saved = await FieldStore.loadChecks(key);
+      state.families = saved ? saved.items : [];
+      $("families-source").textContent = t("sanggah.device", { n: state.families.length });
+      $("families-source").dataset.source = "device";
+    }
+    renderFamilies();
+  }
+
+  function renderFamilies() {
+    const wanted = $("family-search").value.trim().toLowerCase();
+    const list = $("families");
+    list.replaceChildren();
+    if (!wanted) return;
+    for (const family of state.families.filter((f) => f.address.toLowerCase().includes(wanted)).slice(0, 20)) {
+      const li = document.createElement("li");
+      li.textContent = family.address;
+      const choose = document.createElement("button");
+      choose.type = "button";
+      choose.dataset.testid = `choose-${family.id}`;
+      choose.textContent = t("sanggah.choose");
+      choose.addEventListener("click", () => {
+        state.family = family;
+        $("sanggah-family").textContent = family.address;
+        list.replaceChildren();
+      });
+      li.append(choose);
+      list.append(li);
+    }
+  }
+
+  async function saveSanggah(event) {
+    event.preventDefault();
+    const form = $("sanggah-form");
+    const data = new FormData(form);
+    const fail = (key) => {
+      $("sanggah-error").textContent = t(key);
+      $("sanggah-error").hidden = false;
+    };
+    if (!state.family) return fail("error.family_needed");
+    const lat = parseFloat(data.get("lat"));
+    const lon = parseFloat(data.get("lon"));
+    if (Number.isNaN(lat) || Number.isNaN(lon)) return fail("error.gps_needed");
+    if (!form.elements.photo.files.length) return fail("error.photo_needed");
+    const accuracy = parseFloat(data.get("accuracy_m"));
+    await FieldStore.queue({
+      id: crypto.randomUUID(),
+      idempotencyKey: crypto.randomUUID(),
+      kind: "objection",
+      label: state.family.address,
+      kelurahan: state.claims.wilayah,
+      body: {
+        household_id: state.family.id,
+        objector_kelurahan_code: state.claims.wilayah,
+        grounds: data.get("grounds"),
+        gps: Object.assign({ lat, lon }, Number.isNaN(accuracy) ? {} : { accuracy_m: accuracy }),
+      },
+      photos: [await shrink(form.elements.photo.files[0])],
+      refs: [],
+      status: "queued",
+      createdAt: new Date().toISOString(),
+    });
+    form.reset();
+    state.family = null;
+    $("sanggah-family").textContent = "—";
+    $("sanggah-error").hidden = true;
+    showAlert("");
+    await render();
+    sync();
   }
 
   // ---------- the visit ----------
@@ -320,7 +434,7 @@
     for (let i = entry.refs.length; i < entry.photos.length; i++) {
       const form = new FormData();
       form.append("file", entry.photos[i], `foto-${i + 1}.jpg`);
-      form.append("purpose", "visit_photo");
+      form.append("purpose", entry.kind === "objection" ? "objection_photo" : "visit_photo");
       form.append("kelurahan_code", entry.kelurahan);
       const response = await api("POST", `${VERIFICATION}/evidence`, { form });
       if (!response.ok) return response;
@@ -328,10 +442,15 @@
       entry.refs.push({ sha256: stored.sha256, media_type: stored.media_type });
       await FieldStore.update(entry);
     }
+    const headers = { "Idempotency-Key": entry.idempotencyKey };
+    if (entry.kind === "objection") {
+      const objection = Object.assign({}, entry.body, { photo: entry.refs[0] });
+      return api("POST", `${VERIFICATION}/objections`, { json: objection, headers });
+    }
     const body = Object.assign({}, entry.body, { photos: entry.refs });
     return api("POST", `${VERIFICATION}/ground-checks/${entry.checkId}/visit`, {
       json: body,
-      headers: { "Idempotency-Key": entry.idempotencyKey },
+      headers,
     });
   }
 
@@ -368,8 +487,12 @@
     } finally {
       state.syncing = false;
     }
-    if (sent && state.token) await loadChecks();
+    if (sent && state.token && isFieldOfficer()) await loadChecks();
     else if (state.token) await render();
+  }
+
+  function isFieldOfficer() {
+    return FIELD_ROLES.includes(state.claims.role);
   }
 
   // ---------- start ----------
@@ -413,7 +536,19 @@
     $("who").textContent = t("session.who", { sub: claims.sub, role: claims.role, wilayah: claims.wilayah });
     $("signin").hidden = true;
     $("home").hidden = false;
-    await loadChecks();
+    if (isFieldOfficer()) {
+      $("checks-part").hidden = false;
+      await loadChecks();
+    } else if (claims.role === "operator_kelurahan") {
+      $("sanggah-part").hidden = false;
+      $("family-search").addEventListener("input", renderFamilies);
+      $("sanggah-form").addEventListener("submit", saveSanggah);
+      await loadFamilies();
+      await render();
+    } else {
+      showAlert(t("role.not_field"));
+      await render();
+    }
     sync();
   }
 
