@@ -52,6 +52,12 @@ class TahapOut(BaseModel):
     cancel_reason: str | None
     created_by: str
     created_at: datetime
+    payment_file_kind: str | None = Field(default=None, description="pain.001.001.09 or pos_csv_v1")
+    payment_file_sha256: str | None = None
+    payment_file_count: int | None = None
+    payment_file_total: int | None = None
+    payment_file_at: datetime | None = None
+    payment_file_by: str | None = None
 
 
 class ListDiff(BaseModel):
