@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import xlsxwriter
 
-Kind = Literal["text", "number", "date", "datetime"]
+Kind = Literal["text", "number", "date", "datetime", "boolean"]
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP CSV injection); tab and CR too.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 500
@@ -49,6 +49,8 @@ def _csv_value(value: Any, kind: Kind) -> str:
         return ""
     if kind == "datetime" and isinstance(value, datetime):
         return _utc(value).isoformat()
+    if kind == "boolean" and isinstance(value, bool):
+        return "ya" if value else "tidak"
     if kind in ("number", "date", "datetime"):
         return str(value.isoformat() if isinstance(value, date) else value)
     return neutralise(str(value))
@@ -109,6 +111,8 @@ def _write_cell(ws: Any, r: int, i: int, value: Any, kind: Kind, formats: dict[s
         return
     if kind == "number" and isinstance(value, int | float):
         ws.write_number(r, i, value)
+    elif kind == "boolean" and isinstance(value, bool):
+        ws.write_boolean(r, i, value)
     elif kind == "datetime" and isinstance(value, datetime):
         ws.write_datetime(r, i, _utc(value), formats["datetime"])
     elif kind == "date" and isinstance(value, date):

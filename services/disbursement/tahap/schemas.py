@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.exports.tabular import Column
 from shared.http.params import NO_NUL, PRINTABLE
 
 
@@ -89,6 +90,19 @@ class ListRow(BaseModel):
     listed: bool
     reason: str
     inputs: dict[str, Any]
+
+
+# The columns of the frozen-list exports, headed in Bahasa Indonesia (the frozen inputs stay in the JSON).
+LIST_COLUMNS = (
+    Column("household_id", "ID keluarga"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("desil", "Desil", "number"),
+    Column("amount", "Nominal (Rp)", "number"),
+    Column("rank", "Peringkat", "number"),
+    Column("listed", "Masuk daftar", "boolean"),
+    Column("reason", "Alasan"),
+)
 
 
 class KecamatanChange(BaseModel):

@@ -11,8 +11,11 @@ import openpyxl
 import pytest
 
 from services.disbursement.payments.schemas import LINE_COLUMNS
+from services.disbursement.reconciliation.schemas import BREAK_COLUMNS
+from services.disbursement.tahap.schemas import LIST_COLUMNS
+from shared.exports.tabular import Column
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, generate, new_tahap
+from tests.integration.disbursement.flows import add_rule, approve, generate, new_tahap, upload
 from tests.integration.disbursement.support import feed, household_envelope
 
 
@@ -22,6 +25,8 @@ def _typed(value: Any, kind: str) -> Any:
         return None
     if kind == "number":
         return int(value)
+    if kind == "boolean":
+        return value if isinstance(value, bool) else {"ya": True, "tidak": False}[value]
     if kind == "date":
         return date.fromisoformat(value) if isinstance(value, str) else value
     if kind == "datetime":
@@ -43,12 +48,12 @@ def _same_sheet(sheet: list[list[Any]], expected: list[list[Any]]) -> bool:
     )
 
 
-def _expected(json_rows: list[dict[str, Any]]) -> list[list[Any]]:
-    return [[_typed(row[c.key], c.kind) for c in LINE_COLUMNS] for row in json_rows]
+def _expected(json_rows: list[dict[str, Any]], columns: tuple[Column, ...] = LINE_COLUMNS) -> list[list[Any]]:
+    return [[_typed(row[c.key], c.kind) for c in columns] for row in json_rows]
 
 
 async def _three_ways(
-    svc: Service, user: str, url: str
+    svc: Service, user: str, url: str, columns: tuple[Column, ...] = LINE_COLUMNS
 ) -> tuple[list[dict[str, Any]], list[list[Any]], list[list[Any]]]:
     headers = svc.users[user]
     sep = "&" if "?" in url else "?"
@@ -60,15 +65,15 @@ async def _three_ways(
     x = await svc.client.get(f"{url}{sep}format=xlsx", headers=headers)
     assert x.status_code == 200, x.text
     rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
-    assert rows[0] == [col.label for col in LINE_COLUMNS]
-    csv_rows = [[_typed(v, col.kind) for v, col in zip(r, LINE_COLUMNS, strict=True)] for r in rows[1:]]
+    assert rows[0] == [col.label for col in columns]
+    csv_rows = [[_typed(v, col.kind) for v, col in zip(r, columns, strict=True)] for r in rows[1:]]
     ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
     assert ws is not None
     assert ws.freeze_panes == "A2"
     sheet = [[cell.value for cell in r] for r in ws.iter_rows()]
-    assert sheet[0] == [col.label for col in LINE_COLUMNS]
+    assert sheet[0] == [col.label for col in columns]
     xlsx_rows = [
-        [v.date() if col.kind == "date" and v else v for v, col in zip(r, LINE_COLUMNS, strict=True)] for r in sheet[1:]
+        [v.date() if col.kind == "date" and v else v for v, col in zip(r, columns, strict=True)] for r in sheet[1:]
     ]
     return j.json(), csv_rows, xlsx_rows
 
@@ -99,6 +104,26 @@ async def _flow(svc: Service) -> None:
     assert len(own) == 4
     assert csv_rows == _expected(own)
     assert _same_sheet(xlsx_rows, _expected(own))
+    # The frozen list with its reasons, whole and scoped.
+    for user, n in (("prep", 7), ("tksk01", 4)):
+        listed, csv_rows, xlsx_rows = await _three_ways(svc, user, f"/tahap/{tahap_id}/list", LIST_COLUMNS)
+        assert len(listed) == n
+        assert csv_rows == _expected(listed, LIST_COLUMNS)
+        assert _same_sheet(xlsx_rows, _expected(listed, LIST_COLUMNS))
+    # The break queue: a line paid while on hold, an unknown line (no wilayah: kota readers only).
+    by_hh = {r["household_id"]: r for r in every}
+    rows = [
+        {"line_id": by_hh["a0"]["line_id"], "status": "paid", "amount": by_hh["a0"]["amount"], "reference": "=1+1"},
+        {"line_id": 424242, "status": "paid", "amount": 1, "reference": "z"},
+    ]
+    await upload(svc, tahap_id, rows)
+    r = await svc.client.post(f"/tahap/{tahap_id}/reconcile", headers=svc.users["prep"])
+    assert r.status_code == 200, r.text
+    for user, n in (("prep", 2), ("tksk01", 1)):
+        found, csv_rows, xlsx_rows = await _three_ways(svc, user, f"/tahap/{tahap_id}/breaks", BREAK_COLUMNS)
+        assert len(found) == n
+        assert csv_rows == _expected(found, BREAK_COLUMNS)
+        assert _same_sheet(xlsx_rows, _expected(found, BREAK_COLUMNS))
 
 
 @pytest.mark.infra
