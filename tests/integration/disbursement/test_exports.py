@@ -10,6 +10,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from services.disbursement.payer_reports.schemas import ERROR_COLUMNS
 from services.disbursement.payments.schemas import LINE_COLUMNS
 from services.disbursement.reconciliation.schemas import BREAK_COLUMNS
 from services.disbursement.tahap.schemas import LIST_COLUMNS
@@ -116,7 +117,14 @@ async def _flow(svc: Service) -> None:
         {"line_id": by_hh["a0"]["line_id"], "status": "paid", "amount": by_hh["a0"]["amount"], "reference": "=1+1"},
         {"line_id": 424242, "status": "paid", "amount": 1, "reference": "z"},
     ]
-    await upload(svc, tahap_id, rows)
+    report = await upload(svc, tahap_id, rows)
+    url = f"/payer-reports/{report['id']}/errors"
+    errors, csv_rows, xlsx_rows = await _three_ways(svc, "prep", url, ERROR_COLUMNS)
+    assert [e["reason"] for e in errors] == ["invalid_from_on_hold", "unknown_line"]
+    assert csv_rows == _expected(errors, ERROR_COLUMNS)
+    assert _same_sheet(xlsx_rows, _expected(errors, ERROR_COLUMNS))
+    r = await svc.client.get(f"{url}?format=csv", headers=svc.users["tksk01"])
+    assert r.status_code == 403
     r = await svc.client.post(f"/tahap/{tahap_id}/reconcile", headers=svc.users["prep"])
     assert r.status_code == 200, r.text
     for user, n in (("prep", 2), ("tksk01", 1)):
