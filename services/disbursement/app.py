@@ -9,6 +9,7 @@ from services.disbursement.households import models as _household_models  # noqa
 from services.disbursement.households.handlers import HANDLERS
 from services.disbursement.payer_reports import models as _report_models  # noqa: F401
 from services.disbursement.payer_reports.router import router as payer_reports_router
+from services.disbursement.payment_files.router import router as payment_files_router
 from services.disbursement.payments import models as _payment_models  # noqa: F401
 from services.disbursement.payments.router import router as payments_router
 from services.disbursement.programmes import models as _programme_models  # noqa: F401
@@ -38,6 +39,7 @@ def definition(settings: DisbursementSettings | None = None) -> ServiceDefinitio
             tahap_router,
             payments_router,
             payer_reports_router,
+            payment_files_router,
             reconciliation_router,
             reports_router,
         ],

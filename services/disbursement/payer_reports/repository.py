@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, and_, case, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy import Select, Text, and_, case, cast, delete, exists, func, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -264,8 +264,13 @@ async def finish_report(session: AsyncSession, report_id: str, values: dict[str,
     return (await session.execute(stmt)).mappings().one()
 
 
-async def list_errors(session: AsyncSession, report_id: str, limit: int, offset: int) -> list[RowMapping]:
-    """The per-row error report, by row number."""
+def errors_query(report_id: str) -> Select[Any]:
+    """The per-row error report, by row number (the list and its exports)."""
     e = payer_report_error.c
-    stmt = select(payer_report_error).where(e.report_id == report_id).order_by(e.row_no).limit(limit).offset(offset)
+    return select(payer_report_error).where(e.report_id == report_id).order_by(e.row_no)
+
+
+async def list_errors(session: AsyncSession, report_id: str, limit: int, offset: int) -> list[RowMapping]:
+    """A page of the per-row error report."""
+    stmt = errors_query(report_id).limit(limit).offset(offset)
     return list((await session.execute(stmt)).mappings().all())

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from services.disbursement.payer_reports import service
-from services.disbursement.payer_reports.schemas import ReportOut, RowErrorOut
+from services.disbursement.payer_reports.schemas import ERROR_COLUMNS, ReportOut, RowErrorOut
 from services.disbursement.scope import require_kota
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.exports.response import EXPORT_RESPONSES, ExportFormat, export_response, stream_query
 from shared.http.params import MAX_ID, PathText
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep, SessionDep
@@ -56,13 +57,24 @@ async def get_report(report_id: PathText, session: SessionDep, principal: Reader
     return await service.get_report(session, report_id=report_id)
 
 
-@router.get("/payer-reports/{report_id}/errors", summary="The per-row error report")
+@router.get(
+    "/payer-reports/{report_id}/errors",
+    summary="The per-row error report; format=csv|xlsx exports all of it",
+    response_model=list[RowErrorOut],
+    responses=EXPORT_RESPONSES,
+)
 async def report_errors(
     report_id: PathText,
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> list[RowErrorOut]:
+    format: ExportFormat = "json",
+) -> list[RowErrorOut] | Response:
     require_kota(principal, "read payer reports")
+    if format != "json":
+        query = await service.errors_query(session, report_id=report_id)
+        rows = stream_query(runtime.sessions, query, service.error_row)
+        return export_response(format, ERROR_COLUMNS, rows, name=f"galat-laporan-{report_id}")
     return await service.report_errors(session, report_id=report_id, limit=limit, offset=offset)

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from shared.exports.tabular import Column
+
 
 class RowErrorOut(BaseModel):
     """One row of a payer file that did not apply, and why."""
@@ -14,6 +16,15 @@ class RowErrorOut(BaseModel):
     line_key: str | None
     reason: str
     detail: str | None
+
+
+# The columns of the error-report exports, headed in Bahasa Indonesia.
+ERROR_COLUMNS = (
+    Column("row_no", "Nomor baris", "number"),
+    Column("line_key", "Kunci baris"),
+    Column("reason", "Alasan"),
+    Column("detail", "Keterangan"),
+)
 
 
 class ReportOut(BaseModel):

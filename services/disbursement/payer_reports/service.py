@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import IO, Any
 
+from sqlalchemy import Select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payer_reports import repository as repo
@@ -109,3 +111,15 @@ async def report_errors(session: AsyncSession, *, report_id: str, limit: int, of
     if await repo.get_report(session, report_id) is None:
         raise ProblemError(404, "No such payer report.", code="not_found")
     return [RowErrorOut(**dict(e)) for e in await repo.list_errors(session, report_id, limit, offset)]
+
+
+async def errors_query(session: AsyncSession, *, report_id: str) -> Select[Any]:
+    """The whole per-row error report, as a query to stream (exports)."""
+    if await repo.get_report(session, report_id) is None:
+        raise ProblemError(404, "No such payer report.", code="not_found")
+    return repo.errors_query(report_id)
+
+
+def error_row(row: RowMapping) -> dict[str, Any]:
+    """A row error as the JSON list shows it."""
+    return RowErrorOut(**dict(row)).model_dump()

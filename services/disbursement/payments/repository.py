@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,12 +41,17 @@ async def advance_lines(session: AsyncSession, tahap_id: str, source: str, targe
     return int((await session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
 
 
+def lines_query(*, tahap_id: str, scope: ColumnElement[bool], status: str | None) -> Select[Any]:
+    """A tahap's lines in the caller's scope, by line id (the list and its exports)."""
+    stmt = select(payment_line).where(pl.tahap_id == tahap_id, scope)
+    if status:
+        stmt = stmt.where(pl.status == status)
+    return stmt.order_by(pl.line_id)
+
+
 async def list_lines(
     session: AsyncSession, *, tahap_id: str, scope: ColumnElement[bool], status: str | None, limit: int, offset: int
 ) -> list[RowMapping]:
     """A page of a tahap's lines in the caller's scope."""
-    stmt = select(payment_line).where(pl.tahap_id == tahap_id, scope)
-    if status:
-        stmt = stmt.where(pl.status == status)
-    stmt = stmt.order_by(pl.line_id).limit(limit).offset(offset)
+    stmt = lines_query(tahap_id=tahap_id, scope=scope, status=status).limit(limit).offset(offset)
     return list((await session.execute(stmt)).mappings().all())

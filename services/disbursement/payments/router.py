@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.disbursement.payments import repository as repo
 from services.disbursement.payments import service
 from services.disbursement.payments.models import payment_line
-from services.disbursement.payments.schemas import AdvanceIn, AdvanceOut, LineOut, TransitionIn
+from services.disbursement.payments.schemas import LINE_COLUMNS, AdvanceIn, AdvanceOut, LineOut, TransitionIn
 from services.disbursement.scope import require_kota, within_scope
 from services.disbursement.tahap.schemas import ReasonIn
 from services.disbursement.tahap.service import require_tahap
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.payment import PaymentLineStatusCode
+from shared.exports.response import EXPORT_RESPONSES, ExportFormat, export_response, stream_query
 from shared.http.params import MAX_ID, PathText, RecordId
 from shared.http.security import require
-from shared.runtime.dependencies import SessionDep
+from shared.runtime.dependencies import RuntimeDep, SessionDep
 
 router = APIRouter(tags=["payment lines"])
 Reader = Annotated[Principal, Depends(require(Permission.READ_PAYMENTS))]
@@ -26,25 +27,33 @@ Preparer = Annotated[Principal, Depends(require(Permission.PREPARE_TAHAP))]
 Approver = Annotated[Principal, Depends(require(Permission.APPROVE_TAHAP))]
 
 
-@router.get("/tahap/{tahap_id}/payment-lines", summary="Payment lines of a tahap (scoped)")
+@router.get(
+    "/tahap/{tahap_id}/payment-lines",
+    summary="Payment lines of a tahap (scoped); format=csv|xlsx exports every matching line",
+    response_model=list[LineOut],
+    responses=EXPORT_RESPONSES,
+)
 async def list_lines(
     tahap_id: PathText,
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: Reader,
     status: PaymentLineStatusCode | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> list[LineOut]:
+    format: ExportFormat = "json",
+) -> list[LineOut] | Response:
     await require_tahap(session, tahap_id)
-    rows = await repo.list_lines(
-        session,
-        tahap_id=tahap_id,
-        scope=within_scope(payment_line.c.kelurahan_code, principal),
-        status=status.value if status else None,
-        limit=limit,
-        offset=offset,
+    scope = within_scope(payment_line.c.kelurahan_code, principal)
+    wanted = status.value if status else None
+    if format != "json":
+        query = repo.lines_query(tahap_id=tahap_id, scope=scope, status=wanted)
+        rows = stream_query(runtime.sessions, query, lambda r: service.line_out(r).model_dump())
+        return export_response(format, LINE_COLUMNS, rows, name=f"baris-pembayaran-{tahap_id}")
+    rows_page = await repo.list_lines(
+        session, tahap_id=tahap_id, scope=scope, status=wanted, limit=limit, offset=offset
     )
-    return [service.line_out(r) for r in rows]
+    return [service.line_out(r) for r in rows_page]
 
 
 @router.post("/tahap/{tahap_id}/payment-lines/advance", summary="Advance all lines in one status (set-based)")

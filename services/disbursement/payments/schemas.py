@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.payment import PaymentFailureReason, PaymentLineStatusCode
+from shared.exports.tabular import Column
 from shared.http.params import NO_NUL
 
 
@@ -33,6 +34,31 @@ class LineOut(BaseModel):
     decision_reason: str | None
     version: int
     updated_at: datetime
+
+
+# The columns of the payment-line exports, headed in Bahasa Indonesia, in LineOut's order.
+LINE_COLUMNS = (
+    Column("line_id", "ID baris", "number"),
+    Column("programme_code", "Kode program"),
+    Column("tahap_id", "ID tahap"),
+    Column("household_id", "ID keluarga"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("amount", "Nominal (Rp)", "number"),
+    Column("status", "Status"),
+    Column("held_from", "Status sebelum ditahan"),
+    Column("hold_reason", "Alasan penahanan"),
+    Column("failure_reason", "Alasan gagal"),
+    Column("paid_amount", "Nominal tersalur (Rp)", "number"),
+    Column("paid_on", "Tanggal tersalur", "date"),
+    Column("returned_amount", "Nominal retur (Rp)", "number"),
+    Column("returned_on", "Tanggal retur", "date"),
+    Column("payer_reference", "Referensi penyalur"),
+    Column("decided_by", "Diputuskan oleh"),
+    Column("decision_reason", "Alasan keputusan"),
+    Column("version", "Versi", "number"),
+    Column("updated_at", "Diperbarui", "datetime"),
+)
 
 
 class TransitionIn(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, exists, func, literal, null, select, update
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, literal, null, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,6 +154,16 @@ async def break_counts(session: AsyncSession, tahap_id: str, scope: ColumnElemen
     return {k: int(n) for k, n in (await session.execute(stmt)).all()}
 
 
+def breaks_query(*, tahap_id: str, scope: ColumnElement[bool], status: str | None, kind: str | None) -> Select[Any]:
+    """The break queue of a tahap, filtered, by id (the list and its exports)."""
+    stmt = select(reconciliation_break).where(b.tahap_id == tahap_id, scope)
+    if status:
+        stmt = stmt.where(b.status == status)
+    if kind:
+        stmt = stmt.where(b.kind == kind)
+    return stmt.order_by(b.id)
+
+
 async def list_breaks(
     session: AsyncSession,
     *,
@@ -165,12 +175,7 @@ async def list_breaks(
     offset: int,
 ) -> list[RowMapping]:
     """A page of the break queue."""
-    stmt = select(reconciliation_break).where(b.tahap_id == tahap_id, scope)
-    if status:
-        stmt = stmt.where(b.status == status)
-    if kind:
-        stmt = stmt.where(b.kind == kind)
-    stmt = stmt.order_by(b.id).limit(limit).offset(offset)
+    stmt = breaks_query(tahap_id=tahap_id, scope=scope, status=status, kind=kind).limit(limit).offset(offset)
     return list((await session.execute(stmt)).mappings().all())
 
 

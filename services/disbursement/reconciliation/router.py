@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.disbursement.reconciliation import service
-from services.disbursement.reconciliation.schemas import BreakOut, ReconciliationOut, ResolveIn
+from services.disbursement.reconciliation.schemas import BREAK_COLUMNS, BreakOut, ReconciliationOut, ResolveIn
 from services.disbursement.scope import require_kota
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.exports.response import EXPORT_RESPONSES, ExportFormat, export_response, stream_query
 from shared.http.params import MAX_ID, PRINTABLE, PathText, RecordId
 from shared.http.security import require
-from shared.runtime.dependencies import SessionDep
+from shared.runtime.dependencies import RuntimeDep, SessionDep
 
 router = APIRouter(tags=["reconciliation"])
 Reader = Annotated[Principal, Depends(require(Permission.READ_PAYMENTS))]
@@ -32,16 +33,27 @@ async def summary(tahap_id: PathText, session: SessionDep, principal: Reader) ->
     return await service.summary(session, tahap_id=tahap_id, principal=principal)
 
 
-@router.get("/tahap/{tahap_id}/breaks", summary="The break queue (scoped)")
+@router.get(
+    "/tahap/{tahap_id}/breaks",
+    summary="The break queue (scoped); format=csv|xlsx exports every matching break",
+    response_model=list[BreakOut],
+    responses=EXPORT_RESPONSES,
+)
 async def breaks(
     tahap_id: PathText,
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: Reader,
     status: Annotated[str | None, Query(pattern="^(open|resolved)$")] = None,
     kind: Annotated[str | None, Query(pattern=PRINTABLE, max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> list[BreakOut]:
+    format: ExportFormat = "json",
+) -> list[BreakOut] | Response:
+    if format != "json":
+        query = await service.breaks_query(session, tahap_id=tahap_id, principal=principal, status=status, kind=kind)
+        rows = stream_query(runtime.sessions, query, service.break_row)
+        return export_response(format, BREAK_COLUMNS, rows, name=f"selisih-{tahap_id}")
     return await service.breaks(
         session, tahap_id=tahap_id, principal=principal, status=status, kind=kind, limit=limit, offset=offset
     )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.exports.tabular import Column
 from shared.http.params import NO_NUL
 
 
@@ -60,3 +61,24 @@ class ResolveIn(BaseModel):
 
     resolution: Literal["payer_corrected", "line_corrected", "recovery_started", "accepted", "false_positive"]
     note: str = Field(pattern=NO_NUL, min_length=3, max_length=500)
+
+
+# The columns of the break-queue exports, headed in Bahasa Indonesia, in BreakOut's order.
+BREAK_COLUMNS = (
+    Column("id", "ID selisih", "number"),
+    Column("tahap_id", "ID tahap"),
+    Column("kind", "Jenis selisih"),
+    Column("line_key", "Kunci baris"),
+    Column("line_id", "ID baris", "number"),
+    Column("household_id", "ID keluarga"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("expected_amount", "Nominal seharusnya (Rp)", "number"),
+    Column("reported_amount", "Nominal dilaporkan (Rp)", "number"),
+    Column("status", "Status"),
+    Column("detected_at", "Terdeteksi", "datetime"),
+    Column("resolved_by", "Diselesaikan oleh"),
+    Column("resolved_at", "Diselesaikan", "datetime"),
+    Column("resolution", "Penyelesaian"),
+    Column("resolution_note", "Catatan penyelesaian"),
+)

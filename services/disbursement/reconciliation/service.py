@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, or_
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.reconciliation import repository as repo
@@ -80,6 +83,19 @@ async def breaks(
         offset=offset,
     )
     return [BreakOut.model_validate(dict(r)) for r in rows]
+
+
+async def breaks_query(
+    session: AsyncSession, *, tahap_id: str, principal: Principal, status: str | None, kind: str | None
+) -> Select[Any]:
+    """The whole break queue in the caller's scope, as a query to stream (exports)."""
+    await require_tahap(session, tahap_id)
+    return repo.breaks_query(tahap_id=tahap_id, scope=_scope(principal), status=status, kind=kind)
+
+
+def break_row(row: RowMapping) -> dict[str, Any]:
+    """A break as the JSON list shows it."""
+    return BreakOut.model_validate(dict(row)).model_dump()
 
 
 async def resolve(session: AsyncSession, *, break_id: int, body: ResolveIn, principal: Principal) -> BreakOut:

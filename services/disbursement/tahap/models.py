@@ -43,6 +43,13 @@ tahap = Table(
     Column("cancelled_by", String(200), nullable=True),
     Column("cancel_reason", String(500), nullable=True),
     Column("closed_by", String(200), nullable=True),
+    # The newest payment instruction file built from the list (payment_files): its kind, sha256 and control totals.
+    Column("payment_file_kind", String(20), nullable=True),
+    Column("payment_file_sha256", String(64), nullable=True),
+    Column("payment_file_count", Integer, nullable=True),
+    Column("payment_file_total", BigInteger, nullable=True),
+    Column("payment_file_at", DateTime(timezone=True), nullable=True),
+    Column("payment_file_by", String(200), nullable=True),
     Column("created_by", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -6,7 +6,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, func, literal, select, text, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, literal, select, text, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -253,6 +253,20 @@ async def previous_committed(session: AsyncSession, row: RowMapping) -> RowMappi
     return (await session.execute(stmt)).mappings().first()
 
 
+def list_query(
+    *, key: int, generation: int, scope: ColumnElement[bool] | Any, listed: bool | None, kecamatan_code: str | None
+) -> Select[Any]:
+    """The frozen list in rank order (listed first), scoped and filtered (the list and its exports)."""
+    stmt = select(tahap_list).where(tl.tahap_key == key, tl.generation == generation, scope)
+    if listed:
+        stmt = stmt.where(listed_in(key, generation))
+    elif listed is not None:
+        stmt = stmt.where(tl.listed == false())
+    if kecamatan_code:
+        stmt = stmt.where(tl.kecamatan_code == kecamatan_code)
+    return stmt.order_by(tl.listed.desc(), tl.list_rank, tl.household_id)
+
+
 async def list_page(
     session: AsyncSession,
     *,
@@ -265,12 +279,5 @@ async def list_page(
     offset: int,
 ) -> list[RowMapping]:
     """A page of the frozen list in rank order (listed first), scoped."""
-    stmt = select(tahap_list).where(tl.tahap_key == key, tl.generation == generation, scope)
-    if listed:
-        stmt = stmt.where(listed_in(key, generation))
-    elif listed is not None:
-        stmt = stmt.where(tl.listed == false())
-    if kecamatan_code:
-        stmt = stmt.where(tl.kecamatan_code == kecamatan_code)
-    stmt = stmt.order_by(tl.listed.desc(), tl.list_rank, tl.household_id).limit(limit).offset(offset)
-    return list((await session.execute(stmt)).mappings().all())
+    stmt = list_query(key=key, generation=generation, scope=scope, listed=listed, kecamatan_code=kecamatan_code)
+    return list((await session.execute(stmt.limit(limit).offset(offset))).mappings().all())

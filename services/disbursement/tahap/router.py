@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.disbursement.scope import require_kota
 from services.disbursement.tahap import repository as repo
 from services.disbursement.tahap import service
-from services.disbursement.tahap.schemas import ListDiff, ListRow, ReasonIn, TahapChanges, TahapIn, TahapOut
+from services.disbursement.tahap.schemas import (
+    LIST_COLUMNS,
+    ListDiff,
+    ListRow,
+    ReasonIn,
+    TahapChanges,
+    TahapIn,
+    TahapOut,
+)
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.exports.response import EXPORT_RESPONSES, ExportFormat, export_response, stream_query
 from shared.http.params import MAX_ID, PRINTABLE, PathText
 from shared.http.security import require
-from shared.runtime.dependencies import SessionDep
+from shared.runtime.dependencies import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/tahap", tags=["tahap"])
 Reader = Annotated[Principal, Depends(require(Permission.READ_PAYMENTS))]
@@ -93,16 +102,30 @@ async def changes(
     return await service.changes(session, tahap_id=tahap_id, previous_tahap_id=previous_tahap_id, principal=principal)
 
 
-@router.get("/{tahap_id}/list", summary="The frozen list (scoped), listed families first in rank order")
+@router.get(
+    "/{tahap_id}/list",
+    summary="The frozen list (scoped), listed families first in rank order; format=csv|xlsx exports all of it",
+    description="The exports hold every column but the frozen inputs (in the JSON only).",
+    response_model=list[ListRow],
+    responses=EXPORT_RESPONSES,
+)
 async def frozen_list(
     tahap_id: PathText,
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: Reader,
     listed: bool | None = None,
     kecamatan_code: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
-) -> list[ListRow]:
+    format: ExportFormat = "json",
+) -> list[ListRow] | Response:
+    if format != "json":
+        query = await service.list_export_query(
+            session, tahap_id=tahap_id, principal=principal, listed=listed, kecamatan_code=kecamatan_code
+        )
+        rows = stream_query(runtime.sessions, query, lambda r: service.list_row(r).model_dump())
+        return export_response(format, LIST_COLUMNS, rows, name=f"daftar-tahap-{tahap_id}")
     return await service.list_rows(
         session,
         tahap_id=tahap_id,

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.exports.tabular import Column
 from shared.http.params import NO_NUL, PRINTABLE
 
 
@@ -52,6 +53,12 @@ class TahapOut(BaseModel):
     cancel_reason: str | None
     created_by: str
     created_at: datetime
+    payment_file_kind: str | None = Field(default=None, description="pain.001.001.09 or pos_csv_v1")
+    payment_file_sha256: str | None = None
+    payment_file_count: int | None = None
+    payment_file_total: int | None = None
+    payment_file_at: datetime | None = None
+    payment_file_by: str | None = None
 
 
 class ListDiff(BaseModel):
@@ -83,6 +90,19 @@ class ListRow(BaseModel):
     listed: bool
     reason: str
     inputs: dict[str, Any]
+
+
+# The columns of the frozen-list exports, headed in Bahasa Indonesia (the frozen inputs stay in the JSON).
+LIST_COLUMNS = (
+    Column("household_id", "ID keluarga"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("desil", "Desil", "number"),
+    Column("amount", "Nominal (Rp)", "number"),
+    Column("rank", "Peringkat", "number"),
+    Column("listed", "Masuk daftar", "boolean"),
+    Column("reason", "Alasan"),
+)
 
 
 class KecamatanChange(BaseModel):

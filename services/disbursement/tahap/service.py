@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -257,17 +258,33 @@ async def list_rows(
         limit=limit,
         offset=offset,
     )
-    return [
-        ListRow(
-            household_id=r["household_id"],
-            kecamatan_code=r["kecamatan_code"],
-            kelurahan_code=r["kelurahan_code"],
-            desil=r["desil"],
-            amount=r["amount"],
-            rank=r["list_rank"],
-            listed=bool(r["listed"]),
-            reason=r["reason"],
-            inputs=frozen_inputs(r),
-        )
-        for r in rows
-    ]
+    return [list_row(r) for r in rows]
+
+
+def list_row(r: RowMapping) -> ListRow:
+    """One family of a frozen list as the JSON list shows it."""
+    return ListRow(
+        household_id=r["household_id"],
+        kecamatan_code=r["kecamatan_code"],
+        kelurahan_code=r["kelurahan_code"],
+        desil=r["desil"],
+        amount=r["amount"],
+        rank=r["list_rank"],
+        listed=bool(r["listed"]),
+        reason=r["reason"],
+        inputs=frozen_inputs(r),
+    )
+
+
+async def list_export_query(
+    session: AsyncSession, *, tahap_id: str, principal: Principal, listed: bool | None, kecamatan_code: str | None
+) -> Select[Any]:
+    """The whole frozen list in the caller's scope, as a query to stream (exports)."""
+    row = await require_tahap(session, tahap_id)
+    return repo.list_query(
+        key=await repo.list_key(session, tahap_id),
+        generation=int(row["generation"]),
+        scope=within_scope(tahap_list.c.kelurahan_code, principal),
+        listed=listed,
+        kecamatan_code=kecamatan_code,
+    )

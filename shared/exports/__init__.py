@@ -1,0 +1,1 @@
+"""Streaming CSV and XLSX exports of the lists operators work with (one exporter for every list)."""
