@@ -12,6 +12,7 @@ from services.disbursement.payments.enrolment import apply_approved_list
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.repository import get_rule_by_id
 from services.disbursement.programmes.rules import RuleDefinition
+from services.disbursement.programmes.schemas import FrozenInputs
 from services.disbursement.programmes.service import require_programme, resolve_rule
 from services.disbursement.scope import within_scope
 from services.disbursement.tahap import repository as repo
@@ -22,6 +23,7 @@ from services.disbursement.tahap.schemas import ListDiff, ListRow, TahapChanges,
 from shared.auth.principal import Principal, ScopeLevel
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.policy import withhold
 
 
 def tahap_out(row: RowMapping) -> TahapOut:
@@ -258,16 +260,19 @@ async def list_rows(
         offset=offset,
     )
     return [
-        ListRow(
-            household_id=r["household_id"],
-            kecamatan_code=r["kecamatan_code"],
-            kelurahan_code=r["kelurahan_code"],
-            desil=r["desil"],
-            amount=r["amount"],
-            rank=r["list_rank"],
-            listed=bool(r["listed"]),
-            reason=r["reason"],
-            inputs=frozen_inputs(r),
+        withhold(
+            ListRow(
+                household_id=r["household_id"],
+                kecamatan_code=r["kecamatan_code"],
+                kelurahan_code=r["kelurahan_code"],
+                desil=r["desil"],
+                amount=r["amount"],
+                rank=r["list_rank"],
+                listed=bool(r["listed"]),
+                reason=r["reason"],
+                inputs=FrozenInputs.model_validate(frozen_inputs(r)),
+            ),
+            principal.role,
         )
         for r in rows
     ]

@@ -21,9 +21,11 @@ from shared.auth.principal import Principal
 from shared.context import request_id_var
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.policy import IDENTIFIER_FIELDS, SENSITIVE_FIELDS, may_see, withhold
 
-IDENTIFIER_KEYS = frozenset({"nik", "no_kk", "head_nik"})
-SENSITIVE_KEYS = frozenset({"disability", "pregnant"})
+# The field policy shared by every service (shared/privacy/policy.py).
+IDENTIFIER_KEYS = IDENTIFIER_FIELDS
+SENSITIVE_KEYS = SENSITIVE_FIELDS
 # Birth dates are protected personal data too (UU Adminduk art. 84): shown only with the identifiers.
 REVEAL_ONLY_KEYS = frozenset({"birth_date"})
 
@@ -41,7 +43,7 @@ class Viewer:
     @property
     def sensitive(self) -> bool:
         """May the caller read disability and pregnancy."""
-        return allowed(self.principal.role, Permission.READ_SENSITIVE)
+        return may_see(self.principal.role, "pregnant")
 
     def identifier(self, value: str) -> str:
         """A NIK or No. KK as this viewer may see it."""
@@ -108,7 +110,7 @@ async def record_access(
 def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> MemberOut:
     """A member row for this viewer."""
     birth = row["birth_date"]
-    return MemberOut(
+    member = MemberOut(
         id=row["id"],
         family_id=row["family_id"],
         nik=viewer.identifier(row["nik"]),
@@ -123,13 +125,14 @@ def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> Membe
         education=row["education"],
         school_status=row["school_status"],
         occupation=row["occupation"],
-        disability=row["disability"] if viewer.sensitive else None,
-        pregnant=row["pregnant"] if viewer.sensitive else None,
+        disability=row["disability"],
+        pregnant=row["pregnant"],
         deceased=bool(row["deceased"]),
         deceased_date=row["deceased_date"],
         death_certificate_no=row["death_certificate_no"],
         active=bool(row["active"]),
     )
+    return withhold(member, viewer.principal.role)
 
 
 def present_family(
