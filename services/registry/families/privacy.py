@@ -21,7 +21,15 @@ from shared.auth.principal import Principal
 from shared.context import request_id_var
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
-from shared.privacy.policy import IDENTIFIER_FIELDS, SENSITIVE_FIELDS, may_see, withhold
+from shared.privacy.policy import (
+    IDENTIFIER_FIELDS,
+    PERSONAL_FIELDS,
+    SENSITIVE_FIELDS,
+    age_band,
+    masked,
+    may_see,
+    withhold,
+)
 
 # The field policy shared by every service (shared/privacy/policy.py).
 IDENTIFIER_KEYS = IDENTIFIER_FIELDS
@@ -78,6 +86,9 @@ async def record_access(
     if not viewer.reveal:
         return
     now = utcnow()
+    if not allowed(viewer.principal.role, Permission.READ_PERSONAL_DATA):
+        # For this role the reveal also lifted the masking of names and addresses: the record says so.
+        fields = f"{fields},{','.join(sorted(PERSONAL_FIELDS))}"
     rows = [
         {
             "actor": viewer.principal.subject,
@@ -110,6 +121,7 @@ async def record_access(
 def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> MemberOut:
     """A member row for this viewer."""
     birth = row["birth_date"]
+    age = age_on(birth, today) if birth is not None else None
     member = MemberOut(
         id=row["id"],
         family_id=row["family_id"],
@@ -118,7 +130,8 @@ def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> Membe
         name=row["name"],
         birth_place=row["birth_place"],
         birth_date=birth if viewer.reveal else None,
-        age=age_on(birth, today) if birth is not None else None,
+        age=age,
+        age_band=age_band(age),
         sex=row["sex"],
         relationship=row["relationship"],
         marital_status=row["marital_status"],
@@ -132,7 +145,7 @@ def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> Membe
         death_certificate_no=row["death_certificate_no"],
         active=bool(row["active"]),
     )
-    return withhold(member, viewer.principal.role)
+    return withhold(member, viewer.principal.role, revealed=viewer.reveal)
 
 
 def present_family(
@@ -148,7 +161,7 @@ def present_family(
     count = row.get("member_count")
     if count is None and members is not None:
         count = sum(1 for m in members if m["active"] and not m["deceased"])
-    return FamilyOut(
+    out = FamilyOut(
         id=row["id"],
         no_kk=viewer.identifier(row["no_kk"]),
         head_nik=viewer.identifier(row["head_nik"]),
@@ -173,6 +186,7 @@ def present_family(
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
     )
+    return withhold(out, viewer.principal.role, revealed=viewer.reveal)
 
 
 def aware(value: datetime) -> datetime:
@@ -181,16 +195,18 @@ def aware(value: datetime) -> datetime:
 
 
 def redact(value: Any, viewer: Viewer) -> Any:
-    """A history snapshot with identifiers masked, birth dates and sensitive fields dropped unless allowed."""
+    """A history snapshot with identifiers masked, birth dates dropped unless revealed, and the field policy applied
+    (sensitive fields dropped, names and addresses masked for roles that do not need them)."""
+    return _identifiers(masked(value, viewer.principal.role, revealed=viewer.reveal), viewer)
+
+
+def _identifiers(value: Any, viewer: Viewer) -> Any:
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k in SENSITIVE_KEYS and not viewer.sensitive:
-                continue
-            if k in REVEAL_ONLY_KEYS and not viewer.reveal:
-                continue
-            out[k] = viewer.identifier(v) if k in IDENTIFIER_KEYS and isinstance(v, str) else redact(v, viewer)
-        return out
+        return {
+            k: viewer.identifier(v) if k in IDENTIFIER_KEYS and isinstance(v, str) else _identifiers(v, viewer)
+            for k, v in value.items()
+            if k not in REVEAL_ONLY_KEYS or viewer.reveal
+        }
     if isinstance(value, list):
-        return [redact(v, viewer) for v in value]
+        return [_identifiers(v, viewer) for v in value]
     return value

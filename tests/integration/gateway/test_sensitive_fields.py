@@ -1,9 +1,11 @@
-"""Finding 3: sensitive fields follow one policy in every service (shared/privacy/policy.py).
+"""Findings 3 and 8: personal data follows one policy in every service (shared/privacy/policy.py).
 
 The first test walks every service's response schemas: a field the policy names must be nullable, so it can be
 withheld. The second seeds families whose heads are pregnant and severely disabled, then calls every read route
 whose path the seed can fill as every role, and checks that no sensitive value reaches a role without
 READ_SENSITIVE, while a role with it does see them in the registry and in disbursement (so the walk is not empty).
+The same walk checks that the seeded names and street address reach no role without READ_PERSONAL_DATA, unless an
+auditor reveals them with a purpose.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.integration.gateway.test_authorization_matrix import (
     _objects,
     _seed,
     _settings,
+    _strings,
     fill_path,
     route_specs,
 )
@@ -69,7 +72,16 @@ def _sensitive_values(body: Any) -> Iterator[tuple[str, Any]]:
                 yield key, value
 
 
-async def test_no_role_without_read_sensitive_sees_a_sensitive_value_in_any_service(tmp_path: Path) -> None:
+# What `_seed` writes: every head's name and one street address.
+SEEDED_PERSONAL = ("Budi Santoso", "Siti Aminah", "Rahmat Hidayat", "Dewi Lestari", "Andi Saputra", "Nipah")
+
+
+def _personal_values(body: Any) -> Iterator[str]:
+    for text in _strings(body):
+        yield from (seeded for seeded in SEEDED_PERSONAL if seeded in text)
+
+
+async def test_no_role_without_the_permission_sees_a_sensitive_or_personal_value_in_any_service(tmp_path: Path) -> None:
     specs = route_specs(tmp_path / "introspect")
     app = create_app(_settings(tmp_path))
     async with running(app) as client:
@@ -87,9 +99,11 @@ async def test_no_role_without_read_sensitive_sees_a_sensitive_value_in_any_serv
         rng = random.Random(3)
         leaks: list[str] = []
         seen: dict[Role, set[str]] = {}
+        seen_personal: dict[Role, set[str]] = {}
         for role in Role:
             headers = auth(tmp_path, role, KOTA, subject=f"privacy-{role.value}")
             sensitive = Permission.READ_SENSITIVE in permissions_of(role)
+            personal = Permission.READ_PERSONAL_DATA in permissions_of(role)
             for spec in reads:
                 if not spec.permissions <= permissions_of(role):
                     continue
@@ -101,6 +115,10 @@ async def test_no_role_without_read_sensitive_sees_a_sensitive_value_in_any_serv
                     seen.setdefault(role, set()).add(spec.label)
                     if not sensitive:
                         leaks.append(f"{spec.label} as {role}: {key}={value!r}")
+                for value in _personal_values(r.json()):
+                    seen_personal.setdefault(role, set()).add(spec.label)
+                    if not personal:
+                        leaks.append(f"{spec.label} as {role}: {value!r}")
         assert not leaks, f"{len(leaks)} leaks:\n" + "\n".join(sorted(set(leaks)))
         # The seed's sensitive facts reach the routes that carry them, for a role that may read them.
         shown = seen.get(Role.VERIFIKATOR, set())
@@ -110,3 +128,23 @@ async def test_no_role_without_read_sensitive_sees_a_sensitive_value_in_any_serv
             "GET /api/disbursement/tahap/{tahap_id}/list",
         ):
             assert route in shown, sorted(shown)
+        personal_routes = seen_personal.get(Role.VERIFIKATOR, set())
+        assert "GET /api/registry/families/{family_id}" in personal_routes, sorted(personal_routes)
+        assert "GET /api/registry/families/{family_id}/history" in personal_routes, sorted(personal_routes)
+
+        # An auditor sees initials, and the names and address only by revealing with a purpose (audited).
+        auditor = auth(tmp_path, Role.AUDITOR, KOTA, subject="privacy-auditor")
+        masked = (await client.get(f"/api/registry/families/{family_id}", headers=auditor)).json()
+        assert masked["address"] is None
+        assert masked["rt"]
+        assert masked["members"][0]["age"] is None
+        assert masked["members"][0]["name"] in {"B. S.", "S. A.", "R. H.", "D. L.", "A. S."}
+        revealed = await client.get(
+            f"/api/registry/families/{family_id}",
+            params={"reveal": "true", "purpose": "audit sampling"},
+            headers=auditor,
+        )
+        assert revealed.status_code == 200, revealed.text
+        assert "Nipah" in revealed.json()["address"]
+        assert revealed.json()["members"][0]["name"] in SEEDED_PERSONAL
+        assert revealed.json()["members"][0]["pregnant"] is None  # revealing never lifts READ_SENSITIVE
