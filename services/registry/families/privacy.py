@@ -1,4 +1,4 @@
-"""What a caller may see: masked identifiers by default, reveal with a purpose (audited), sensitive by role."""
+"""What a caller may see: the shared field policy, masked identifiers, reveal with a purpose (audited)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,11 @@ from shared.http.problems import ProblemError
 from shared.privacy.policy import (
     IDENTIFIER_FIELDS,
     PERSONAL_FIELDS,
-    SENSITIVE_FIELDS,
     age_band,
     masked,
-    may_see,
     withhold,
 )
 
-# The field policy shared by every service (shared/privacy/policy.py).
-IDENTIFIER_KEYS = IDENTIFIER_FIELDS
-SENSITIVE_KEYS = SENSITIVE_FIELDS
 # Birth dates are protected personal data too (UU Adminduk art. 84): shown only with the identifiers.
 REVEAL_ONLY_KEYS = frozenset({"birth_date"})
 
@@ -47,11 +42,6 @@ class Viewer:
     principal: Principal
     reveal: bool = False
     purpose: str | None = None
-
-    @property
-    def sensitive(self) -> bool:
-        """May the caller read disability and pregnancy."""
-        return may_see(self.principal.role, "pregnant")
 
     def identifier(self, value: str) -> str:
         """A NIK or No. KK as this viewer may see it."""
@@ -203,7 +193,7 @@ def redact(value: Any, viewer: Viewer) -> Any:
 def _identifiers(value: Any, viewer: Viewer) -> Any:
     if isinstance(value, dict):
         return {
-            k: viewer.identifier(v) if k in IDENTIFIER_KEYS and isinstance(v, str) else _identifiers(v, viewer)
+            k: viewer.identifier(v) if k in IDENTIFIER_FIELDS and isinstance(v, str) else _identifiers(v, viewer)
             for k, v in value.items()
             if k not in REVEAL_ONLY_KEYS or viewer.reveal
         }
