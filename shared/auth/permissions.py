@@ -14,6 +14,7 @@ class Permission(StrEnum):
     WRITE_HOUSEHOLD = "change households"
     READ_FULL_IDENTIFIERS = "read unmasked NIK and No. KK"
     READ_SENSITIVE = "read sensitive personal data"
+    READ_PERSONAL_DATA = "read members' names, addresses and birth details (others see them masked)"
     IMPORT_DATA = "import national extracts and external lists"
     RESOLVE_FLAG = "confirm or refute data-quality flags"
     READ_AGGREGATES = "read aggregates"
@@ -45,16 +46,21 @@ class Permission(StrEnum):
 
 
 _ALL_READ = {Permission.READ_HOUSEHOLD, Permission.READ_AGGREGATES, Permission.READ_VERIFICATION}
+# Names and addresses go to the roles that meet the families (field officers, kelurahan staff) or decide on them
+# one by one (verifikator); kepala dinas, auditor and system clients work on lists and aggregates and see them
+# masked (an auditor may reveal with a purpose, audited like a NIK reveal).
+_PERSONAL = {Permission.READ_PERSONAL_DATA}
 _TABLE: dict[Role, frozenset[Permission]] = {
-    Role.OPERATOR_KELURAHAN: frozenset(_ALL_READ | {Permission.WRITE_HOUSEHOLD, Permission.FIX_IMPORT_ROW}),
-    Role.LURAH: frozenset(_ALL_READ),
-    Role.PSM: frozenset(_ALL_READ),
+    Role.OPERATOR_KELURAHAN: frozenset(_ALL_READ | _PERSONAL | {Permission.WRITE_HOUSEHOLD, Permission.FIX_IMPORT_ROW}),
+    Role.LURAH: frozenset(_ALL_READ | _PERSONAL),
+    Role.PSM: frozenset(_ALL_READ | _PERSONAL),
     Role.TKSK: frozenset(
-        _ALL_READ | {Permission.READ_FULL_IDENTIFIERS, Permission.READ_SENSITIVE, Permission.FIX_IMPORT_ROW}
+        _ALL_READ | _PERSONAL | {Permission.READ_FULL_IDENTIFIERS, Permission.READ_SENSITIVE, Permission.FIX_IMPORT_ROW}
     ),
-    Role.PENDAMPING_PKH: frozenset(_ALL_READ | {Permission.READ_SENSITIVE}),
+    Role.PENDAMPING_PKH: frozenset(_ALL_READ | _PERSONAL | {Permission.READ_SENSITIVE}),
     Role.VERIFIKATOR: frozenset(
         _ALL_READ
+        | _PERSONAL
         | {
             Permission.WRITE_HOUSEHOLD,
             Permission.READ_FULL_IDENTIFIERS,

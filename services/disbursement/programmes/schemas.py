@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -97,6 +97,31 @@ class CheckOut(BaseModel):
     detail: str
 
 
+class FrozenInputs(BaseModel):
+    """The read model's values a family was judged on (`eligibility.FROZEN_INPUTS`, one field each).
+
+    `pregnant` and `disabled_severe` are sensitive (shared/privacy/policy.py): null for roles without READ_SENSITIVE.
+    """
+
+    data_status: str | None
+    status_reason: str | None
+    desil: int | None
+    desil_period: str | None
+    confirmed_flags: str
+    open_flags: str
+    last_outcome: str | None
+    last_verified_at: str | None = Field(description="As the database writes a timestamptz in JSON")
+    registry_version: int
+    members: int
+    children_0_6: int
+    school_sd: int
+    school_smp: int
+    school_sma: int
+    elderly_70: int
+    disabled_severe: int | None = Field(description="Only for roles that may read sensitive data.")
+    pregnant: int | None = Field(description="Only for roles that may read sensitive data.")
+
+
 class ExplainOut(BaseModel):
     """One family against one rule version: in or out, and why."""
 
@@ -110,4 +135,4 @@ class ExplainOut(BaseModel):
     quota: int | None
     amount: int
     checks: list[CheckOut]
-    inputs: dict[str, Any]
+    inputs: FrozenInputs

@@ -17,6 +17,7 @@ from services.disbursement.programmes.schemas import (
     CheckOut,
     DryRunOut,
     ExplainOut,
+    FrozenInputs,
     KecamatanDryRun,
     ProgrammeIn,
     ProgrammeOut,
@@ -27,6 +28,7 @@ from services.disbursement.scope import within_scope
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.policy import withhold
 
 
 def programme_out(row: RowMapping) -> ProgrammeOut:
@@ -139,7 +141,7 @@ async def explain(
     verdict = evaluate(rule, inputs_from_row(family), as_of=as_of)
     ranked = await repo.ranked_one(session, rule, as_of, household_id)
     assert ranked is not None
-    return ExplainOut(
+    out = ExplainOut(
         household_id=household_id,
         programme_code=code,
         rule_version=rule_row["version"],
@@ -150,5 +152,6 @@ async def explain(
         quota=rule.quota,
         amount=int(ranked["amount"]),
         checks=[CheckOut(check=c.check, passed=c.passed, detail=c.detail) for c in verdict.checks],
-        inputs=frozen_inputs(ranked),
+        inputs=FrozenInputs.model_validate(frozen_inputs(ranked)),
     )
+    return withhold(out, principal.role)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.disbursement.programmes.schemas import FrozenInputs
 from shared.exports.tabular import Column
 from shared.http.params import NO_NUL, PRINTABLE
 
@@ -89,7 +89,7 @@ class ListRow(BaseModel):
     rank: int | None
     listed: bool
     reason: str
-    inputs: dict[str, Any]
+    inputs: FrozenInputs
 
 
 # The columns of the frozen-list exports, headed in Bahasa Indonesia (the frozen inputs stay in the JSON).

@@ -13,6 +13,7 @@ from services.disbursement.payments.enrolment import apply_approved_list
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.repository import get_rule_by_id
 from services.disbursement.programmes.rules import RuleDefinition
+from services.disbursement.programmes.schemas import FrozenInputs
 from services.disbursement.programmes.service import require_programme, resolve_rule
 from services.disbursement.scope import within_scope
 from services.disbursement.tahap import repository as repo
@@ -23,6 +24,7 @@ from services.disbursement.tahap.schemas import ListDiff, ListRow, TahapChanges,
 from shared.auth.principal import Principal, ScopeLevel
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.policy import withhold
 
 
 def tahap_out(row: RowMapping) -> TahapOut:
@@ -258,7 +260,7 @@ async def list_rows(
         limit=limit,
         offset=offset,
     )
-    return [list_row(r) for r in rows]
+    return [withhold(list_row(r), principal.role) for r in rows]
 
 
 def list_row(r: RowMapping) -> ListRow:
@@ -272,7 +274,7 @@ def list_row(r: RowMapping) -> ListRow:
         rank=r["list_rank"],
         listed=bool(r["listed"]),
         reason=r["reason"],
-        inputs=frozen_inputs(r),
+        inputs=FrozenInputs.model_validate(frozen_inputs(r)),
     )
 
 

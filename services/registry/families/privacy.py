@@ -1,4 +1,4 @@
-"""What a caller may see: masked identifiers by default, reveal with a purpose (audited), sensitive by role."""
+"""What a caller may see: the shared field policy, masked identifiers, reveal with a purpose (audited)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,14 @@ from shared.auth.principal import Principal
 from shared.context import request_id_var
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.policy import (
+    IDENTIFIER_FIELDS,
+    PERSONAL_FIELDS,
+    age_band,
+    masked,
+    withhold,
+)
 
-IDENTIFIER_KEYS = frozenset({"nik", "no_kk", "head_nik"})
-SENSITIVE_KEYS = frozenset({"disability", "pregnant"})
 # Birth dates are protected personal data too (UU Adminduk art. 84): shown only with the identifiers.
 REVEAL_ONLY_KEYS = frozenset({"birth_date"})
 
@@ -37,11 +42,6 @@ class Viewer:
     principal: Principal
     reveal: bool = False
     purpose: str | None = None
-
-    @property
-    def sensitive(self) -> bool:
-        """May the caller read disability and pregnancy."""
-        return allowed(self.principal.role, Permission.READ_SENSITIVE)
 
     def identifier(self, value: str) -> str:
         """A NIK or No. KK as this viewer may see it."""
@@ -76,6 +76,9 @@ async def record_access(
     if not viewer.reveal:
         return
     now = utcnow()
+    if not allowed(viewer.principal.role, Permission.READ_PERSONAL_DATA):
+        # For this role the reveal also lifted the masking of names and addresses: the record says so.
+        fields = f"{fields},{','.join(sorted(PERSONAL_FIELDS))}"
     rows = [
         {
             "actor": viewer.principal.subject,
@@ -108,7 +111,8 @@ async def record_access(
 def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> MemberOut:
     """A member row for this viewer."""
     birth = row["birth_date"]
-    return MemberOut(
+    age = age_on(birth, today) if birth is not None else None
+    member = MemberOut(
         id=row["id"],
         family_id=row["family_id"],
         nik=viewer.identifier(row["nik"]),
@@ -116,20 +120,22 @@ def present_member(row: Mapping[str, Any], viewer: Viewer, today: date) -> Membe
         name=row["name"],
         birth_place=row["birth_place"],
         birth_date=birth if viewer.reveal else None,
-        age=age_on(birth, today) if birth is not None else None,
+        age=age,
+        age_band=age_band(age),
         sex=row["sex"],
         relationship=row["relationship"],
         marital_status=row["marital_status"],
         education=row["education"],
         school_status=row["school_status"],
         occupation=row["occupation"],
-        disability=row["disability"] if viewer.sensitive else None,
-        pregnant=row["pregnant"] if viewer.sensitive else None,
+        disability=row["disability"],
+        pregnant=row["pregnant"],
         deceased=bool(row["deceased"]),
         deceased_date=row["deceased_date"],
         death_certificate_no=row["death_certificate_no"],
         active=bool(row["active"]),
     )
+    return withhold(member, viewer.principal.role, revealed=viewer.reveal)
 
 
 def present_family(
@@ -145,7 +151,7 @@ def present_family(
     count = row.get("member_count")
     if count is None and members is not None:
         count = sum(1 for m in members if m["active"] and not m["deceased"])
-    return FamilyOut(
+    out = FamilyOut(
         id=row["id"],
         no_kk=viewer.identifier(row["no_kk"]),
         head_nik=viewer.identifier(row["head_nik"]),
@@ -170,6 +176,7 @@ def present_family(
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
     )
+    return withhold(out, viewer.principal.role, revealed=viewer.reveal)
 
 
 def aware(value: datetime) -> datetime:
@@ -178,16 +185,18 @@ def aware(value: datetime) -> datetime:
 
 
 def redact(value: Any, viewer: Viewer) -> Any:
-    """A history snapshot with identifiers masked, birth dates and sensitive fields dropped unless allowed."""
+    """A history snapshot with identifiers masked, birth dates dropped unless revealed, and the field policy applied
+    (sensitive fields dropped, names and addresses masked for roles that do not need them)."""
+    return _identifiers(masked(value, viewer.principal.role, revealed=viewer.reveal), viewer)
+
+
+def _identifiers(value: Any, viewer: Viewer) -> Any:
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for k, v in value.items():
-            if k in SENSITIVE_KEYS and not viewer.sensitive:
-                continue
-            if k in REVEAL_ONLY_KEYS and not viewer.reveal:
-                continue
-            out[k] = viewer.identifier(v) if k in IDENTIFIER_KEYS and isinstance(v, str) else redact(v, viewer)
-        return out
+        return {
+            k: viewer.identifier(v) if k in IDENTIFIER_FIELDS and isinstance(v, str) else _identifiers(v, viewer)
+            for k, v in value.items()
+            if k not in REVEAL_ONLY_KEYS or viewer.reveal
+        }
     if isinstance(value, list):
-        return [redact(v, viewer) for v in value]
+        return [_identifiers(v, viewer) for v in value]
     return value

@@ -163,10 +163,11 @@ class MemberOut(BaseModel):
     family_id: str
     nik: str
     nik_valid: bool
-    name: str
-    birth_place: str | None
+    name: str = Field(description="Initials for roles without READ_PERSONAL_DATA, unless revealed.")
+    birth_place: str | None = Field(description="Only for roles with READ_PERSONAL_DATA, or revealed.")
     birth_date: date | None = Field(description="Only when identifiers are revealed.")
-    age: int | None
+    age: int | None = Field(description="Only for roles with READ_PERSONAL_DATA, or revealed; see age_band.")
+    age_band: str | None = Field(default=None, description="0-6, 7-17, 18-59, 60-69 or 70+ (every reader).")
     sex: str | None
     relationship: str
     marital_status: str | None
@@ -187,7 +188,7 @@ class FamilyOut(BaseModel):
     id: str
     no_kk: str
     head_nik: str
-    address: str
+    address: str | None = Field(description="Only for roles with READ_PERSONAL_DATA, or revealed (RT/RW always).")
     rt: str
     rw: str
     kelurahan_code: str

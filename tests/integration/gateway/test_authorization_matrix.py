@@ -261,8 +261,8 @@ CONFIGURATION = {
 SHARED_PARENTS = {"tahap_id", "campaign_id", "batch_id", "rule_id", "rule_version_id", "report_id", "job_id"}
 
 
-def _extract(rows: list[tuple[str, str, str, str, str]]) -> str:
-    """A DTSEN extract (one head per family) as CSV text."""
+def _extract(rows: list[tuple[str, str, str, str, str]], *, disability: str = "none", pregnant: str = "tidak") -> str:
+    """A DTSEN extract (one head per family) as CSV text (every head with the given disability and pregnancy)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -284,8 +284,8 @@ def _extract(rows: list[tuple[str, str, str, str, str]]) -> str:
                 "pendidikan": "SMA",
                 "status_sekolah": "none",
                 "pekerjaan": "Pedagang",
-                "disabilitas": "none",
-                "hamil": "tidak",
+                "disabilitas": disability,
+                "hamil": pregnant,
                 "desil": desil,
                 "periode_desil": "2026-Q1",
             }
@@ -339,9 +339,9 @@ def _ids_by_wilayah(node: Any, into: dict[str, str]) -> None:
                 into.setdefault(f"{key}={value}", code)
 
 
-async def _seed(client: httpx.AsyncClient, data_dir: Path) -> dict[str, str]:
+async def _seed(client: httpx.AsyncClient, data_dir: Path, *, sensitive: bool = False) -> dict[str, str]:
     """Families in both kecamatan (registry import), proposals, ground checks and a generated tahap; returns
-    the path parameters the scoped reads need."""
+    the path parameters the scoped reads need (`sensitive`: every head pregnant and severely disabled)."""
     boss = auth(data_dir, Role.VERIFIKATOR, KOTA, subject="seed-verifikator")
     kadis = auth(data_dir, Role.KEPALA_DINAS, KOTA, subject="seed-kadis")
     rows = [
@@ -351,7 +351,8 @@ async def _seed(client: httpx.AsyncClient, data_dir: Path) -> dict[str, str]:
         ("1371090101150004", "1371091505800004", "Dewi Lestari", KEL_OUT, "3"),
         ("1371090101150005", "1371091505800005", "Andi Saputra", KEL_OUT, "4"),
     ]
-    files = {"file": ("extract.csv", _extract(rows).encode(), "text/csv")}
+    facts = {"disability": "severe", "pregnant": "ya"} if sensitive else {}
+    files = {"file": ("extract.csv", _extract(rows, **facts).encode(), "text/csv")}
     r = await client.post("/api/registry/imports/extracts", files=files, headers=boss)
     assert r.status_code == 202, r.text
     job_url = f"/api/registry/imports/{r.json()['id']}"
