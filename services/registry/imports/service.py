@@ -211,18 +211,20 @@ async def run_job(
             counts = await execute_job(session, job=job, now=utcnow(), today=today_wib(), progress=progress)
             await record_job(session, job=job, file_hash=file_hash, counts=counts)
     except (ExtractFormatError, UnicodeDecodeError) as exc:
-        await _set(sessions, job_id, status="failed", finished_at=utcnow(), error=str(exc)[:2000])
+        await _set(
+            sessions, job_id, status="failed", finished_at=utcnow(), error=str(exc)[:2000], progress=progress.finish()
+        )
     except Exception as exc:
         log.exception("import job %s failed", job_id)
-        await _set(
-            sessions, job_id, status="failed", finished_at=utcnow(), error=f"internal error ({type(exc).__name__})"
-        )
+        error = f"internal error ({type(exc).__name__})"
+        await _set(sessions, job_id, status="failed", finished_at=utcnow(), error=error, progress=progress.finish())
     else:
-        await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts)
+        # The final progress lands with the status: whoever sees the job finished sees its phases too.
+        finished = progress.finish()
+        await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts, progress=finished)
         if audit is not None:
             await audit.checkpoint_quietly(sessions)
     finally:
-        await _set(sessions, job_id, progress=progress.finish())
         LIVE.pop(job_id, None)
     async with sessions() as session:
         return dict((await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().one())
