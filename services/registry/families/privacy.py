@@ -149,6 +149,7 @@ def present_family(
         id=row["id"],
         no_kk=viewer.identifier(row["no_kk"]),
         head_nik=viewer.identifier(row["head_nik"]),
+        recipient_member_id=row.get("recipient_member_id") or _head_member_id(row, members),
         address=row["address"],
         rt=row["rt"],
         rw=row["rw"],
@@ -170,6 +171,12 @@ def present_family(
         created_at=aware(row["created_at"]),
         updated_at=aware(row["updated_at"]),
     )
+
+
+def _head_member_id(row: Mapping[str, Any], members: Sequence[Mapping[str, Any]] | None) -> str | None:
+    # A family a bulk import wrote has no recipient stored: it is the head (see models.recipient_expr).
+    head = [m["id"] for m in members or () if m["active"] and m["nik"] == row["head_nik"]]
+    return min(head) if head else None
 
 
 def aware(value: datetime) -> datetime:

@@ -33,7 +33,13 @@ SYSTEM_SOURCE = "system"
 
 # Kinds the registry computes from its own data on every write; the others come from external lists.
 COMPUTED_KINDS: frozenset[str] = frozenset(
-    {FlagKind.INVALID_NIK, FlagKind.SEX_NIK_MISMATCH, FlagKind.DUPLICATE_NIK, FlagKind.DUPLICATE_KK}
+    {
+        FlagKind.INVALID_NIK,
+        FlagKind.SEX_NIK_MISMATCH,
+        FlagKind.DUPLICATE_NIK,
+        FlagKind.DUPLICATE_KK,
+        FlagKind.RECIPIENT_DECEASED,
+    }
 )
 
 # A confirmed flag of these kinds makes the family inactive with this reason (DOMAIN §4). A confirmed
