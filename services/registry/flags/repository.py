@@ -118,7 +118,8 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
         _json_object(session, "other_families", other_heads.scalar_subquery()).label("detail"),
     ).where(family.c.id.in_(scope), exists(other_heads.with_only_columns(literal(1))))
     # The person who receives the money died: payments wait until a recipient_change names another (issue 12).
-    recipient = member.alias("recipient")
+    # Only while someone is left to take over: a family with no living member is inactive (all deceased).
+    recipient, survivor = member.alias("recipient"), member.alias("survivor")
     recipient_deceased = (
         select(
             family.c.id.label("family_id"),
@@ -128,7 +129,12 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
             _json_object(session, "member_id", recipient.c.id).label("detail"),
         )
         .select_from(family.join(recipient, recipient.c.id == recipient_expr()))
-        .where(family.c.id.in_(scope), recipient.c.active, recipient.c.deceased)
+        .where(
+            family.c.id.in_(scope),
+            recipient.c.active,
+            recipient.c.deceased,
+            exists().where(survivor.c.family_id == family.c.id, survivor.c.active, survivor.c.deceased.is_(False)),
+        )
     )
     return union_all(invalid, mismatch, duplicate_nik, duplicate_kk, recipient_deceased).subquery("candidate").select()
 
