@@ -80,6 +80,7 @@ class VerificationEventType(StrEnum):
     OBJECTION_UPHELD = "objection.upheld"
     OBJECTION_REJECTED = "objection.rejected"
     OBJECTION_LAPSED = "objection.lapsed"
+    RECIPIENT_CHANGE_APPROVED = "recipient.change_approved"
 
 
 class VerificationOutcome(BaseModel):

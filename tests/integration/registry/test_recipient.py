@@ -14,7 +14,11 @@ from services.registry.app import create_app
 from services.registry.flags.models import flag
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
-from shared.events.envelope import utcnow
+from shared.bus.base import IncomingRecord
+from shared.events.envelope import EventEnvelope, utcnow
+from shared.events.household import VerificationEventType
+from shared.events.recipient import RecipientChangeApproved
+from shared.events.topics import VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceRuntime
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import (
@@ -33,11 +37,16 @@ from tests.support.api import running
 REASON = "kepala keluarga meninggal, istri jadi pengurus"
 
 
-def _members() -> list[dict[str, Any]]:
+def _members(serial: int = 0) -> list[dict[str, Any]]:
+    if serial == 0:
+        head, wife, child = HEAD_NIK, WIFE_NIK, CHILD_NIK
+    else:
+        head, wife = nik(serial), nik(serial + 1, day="55", yy="85")
+        child = nik(serial + 2, day="10", month="03", yy="22")
     return [
-        {"nik": HEAD_NIK, "name": "Budi", "relationship": "kepala_keluarga", "birth_date": "1980-05-15"},
-        {"nik": WIFE_NIK, "name": "Siti", "relationship": "istri", "birth_date": "1985-05-15"},
-        {"nik": CHILD_NIK, "name": "Andi", "relationship": "anak", "birth_date": "2022-03-10"},
+        {"nik": head, "name": "Budi", "relationship": "kepala_keluarga", "birth_date": "1980-05-15"},
+        {"nik": wife, "name": "Siti", "relationship": "istri", "birth_date": "1985-05-15"},
+        {"nik": child, "name": "Andi", "relationship": "anak", "birth_date": "2022-03-10"},
     ]
 
 
@@ -148,9 +157,64 @@ async def _recipient_scenario(client: httpx.AsyncClient, runtime: ServiceRuntime
     assert len(await _events(runtime, f["id"])) == len(events)
 
 
+def approval(household_id: str, member_id: str, kelurahan: str = KEL_SELATAN) -> EventEnvelope:
+    """A recipient.change_approved event as verification emits it after the four-eyes ground check."""
+    now = utcnow()
+    data = RecipientChangeApproved(
+        household_id=household_id, proposal_id="77", member_id=member_id, kelurahan_code=kelurahan, approved_at=now
+    )
+    return EventEnvelope(
+        event_type=VerificationEventType.RECIPIENT_CHANGE_APPROVED,
+        source="verification",
+        subject=household_id,
+        aggregate_version=1,
+        occurred_at=now,
+        recorded_at=now,
+        data=data.model_dump(mode="json"),
+    )
+
+
+async def dead_head_family(op: Api, no_kk: str) -> dict[str, Any]:
+    """A family of three whose head (the recipient) is recorded dead through the API."""
+    f = await op.create(family_body(no_kk=no_kk, head=nik(50), members=_members(50)))
+    r = await op.post(
+        f"/members/{f['members'][0]['id']}/deceased",
+        {"deceased_date": "2026-01-02", "death_certificate_no": "1371-KM-0050"},
+        headers={"If-Match": f'"{f["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    assert "recipient_deceased" in out["open_flags"]
+    return out
+
+
+async def _outcome_scenario(client: httpx.AsyncClient, runtime: ServiceRuntime, data_dir: Any) -> None:
+    op = Api(client, data_dir, Role.OPERATOR_KELURAHAN, KEL_SELATAN)
+    f = await dead_head_family(op, kk(5))
+    _, wife, child = (m["id"] for m in f["members"])
+    consumer = runtime.make_consumer()
+    assert consumer is not None
+    refused = await consumer.process([_record(approval(f["id"], child))])
+    assert len(refused) == 1
+    assert "recipient.minor" in refused[0].error
+    ok = approval(f["id"], wife)
+    assert await consumer.process([_record(ok), _record(ok)]) == []
+    out = (await op.get(f"/families/{f['id']}")).json()
+    assert out["recipient_member_id"] == wife
+    assert "recipient_deceased" not in out["open_flags"]
+    history = (await Api(client, data_dir, Role.VERIFIKATOR).get(f"/families/{f['id']}/history")).json()
+    changes = [(h["action"], h["actor"]) for h in history if h["action"] == "recipient_changed"]
+    assert changes == [("recipient_changed", "verification")]
+
+
+def _record(envelope: EventEnvelope) -> IncomingRecord:
+    return IncomingRecord(topic=VERIFICATION_OUTCOME, value=envelope.to_bytes(), partition=0, offset=0)
+
+
 @pytest.mark.infra
 async def test_recipient_on_postgresql(registry: Registry) -> None:
     await _recipient_scenario(registry.client, registry.runtime, registry.data_dir)
+    await _outcome_scenario(registry.client, registry.runtime, registry.data_dir)
 
 
 async def test_recipient_on_sqlite(sqlite_settings: Any) -> None:
@@ -158,3 +222,4 @@ async def test_recipient_on_sqlite(sqlite_settings: Any) -> None:
     app = create_app(settings)
     async with running(app) as client:
         await _recipient_scenario(client, app.state.runtime, settings.data_dir)
+        await _outcome_scenario(client, app.state.runtime, settings.data_dir)
