@@ -7,10 +7,13 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.disbursement.dialect import is_pg
+from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import flags_of, get_household
 from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.holds import UNPAID_VALUES
 from services.disbursement.payments.models import payment_line
+from services.disbursement.programmes.eligibility import has_flag
 from services.disbursement.tahap.models import tahap
 from services.disbursement.tahap.rules import FROZEN
 from shared.events.envelope import utcnow
@@ -78,4 +81,26 @@ async def hold_for_dead_recipient(session: AsyncSession, *, household_id: str, c
     held = list(result.scalars().all())
     if held:
         await emit_line_status(session, pl.line_id.in_(held), causation_id=causation_id)
+    return len(held)
+
+
+async def hold_new_lines_of_dead_recipients(session: AsyncSession, *, tahap_id: str) -> int:
+    """At generation: the planned lines of families whose recipient_deceased flag is open start on hold."""
+    hs = household_status.c
+    dead = select(hs.household_id).where(has_flag(is_pg(session), hs.open_flags, FlagKind.RECIPIENT_DECEASED.value))
+    result = await session.execute(
+        update(payment_line)
+        .where(pl.tahap_id == tahap_id, pl.status == S.PLANNED.value, pl.household_id.in_(dead))
+        .values(
+            held_from=pl.status,
+            status=S.ON_HOLD.value,
+            hold_reason=HoldReason.RECIPIENT_DECEASED.value,
+            version=pl.version + 1,
+            updated_at=utcnow(),
+        )
+        .returning(pl.line_id)
+    )
+    held = list(result.scalars().all())
+    if held:
+        await emit_line_status(session, pl.line_id.in_(held))
     return len(held)

@@ -138,9 +138,9 @@ def status_after_change(
 ) -> StatusDecision:
     """The family status after a change, per DOMAIN §4: flags move active ⇄ needs verification;
     confirmed exclusions, a confirmed duplicate KK or no living member left make it inactive."""
-    from services.registry.flags.rules import DEACTIVATING_KINDS
+    from services.registry.flags.rules import DEACTIVATING_KINDS, STATUS_NEUTRAL_KINDS
 
-    open_kinds, confirmed_kinds = set(open_flags), set(confirmed_flags)
+    open_kinds, confirmed_kinds = set(open_flags) - STATUS_NEUTRAL_KINDS, set(confirmed_flags)
     if data_status == DataStatus.INACTIVE:
         # Only a ground check (verification outcome) brings an inactive family back.
         return StatusDecision(data_status, reason, existence_status)

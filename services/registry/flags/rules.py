@@ -50,6 +50,10 @@ DEACTIVATING_KINDS: dict[str, str] = {
     FlagKind.INCOME_ABOVE_UMR: "well_off",
 }
 
+# Open flags of these kinds leave the family's status alone: a dead recipient is a payment hold until a new one
+# is named (issue 12 item 4), not a doubt about the family's eligibility.
+STATUS_NEUTRAL_KINDS: frozenset[str] = frozenset({FlagKind.RECIPIENT_DECEASED})
+
 # Once a person has decided a (family, member, kind), the system does not raise it again while the
 # condition persists; a cleared flag (condition went away) does not block a new one.
 BLOCKING_STATUSES: frozenset[str] = frozenset({FlagStatus.OPEN, FlagStatus.CONFIRMED, FlagStatus.REFUTED})

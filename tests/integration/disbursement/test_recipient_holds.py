@@ -53,10 +53,37 @@ async def _dead_recipient_then_replaced(svc: Service) -> None:
     assert (await lines(svc, tahap_id))["r1"]["hold_reason"] == "data_inactive"
 
 
+async def _listed_while_recipient_dead(svc: Service) -> None:
+    # The flag leaves the family active: it is listed, and its line starts on hold.
+    flagged = household_envelope("n0", 1, desil=2, recipient=HEAD, open_flags=["recipient_deceased"])
+    await feed(svc.runtime, [flagged, household_envelope("n1", 1, desil=2, recipient=WIFE)])
+    tahap_id = await new_tahap(svc, "2026-I", await add_rule(svc))
+    assert (await generate(svc, tahap_id))["listed_count"] == 2
+    by_hh = await lines(svc, tahap_id)
+    assert (by_hh["n0"]["status"], by_hh["n0"]["hold_reason"], by_hh["n0"]["held_from"]) == (
+        "on_hold",
+        "recipient_deceased",
+        "planned",
+    )
+    assert by_hh["n1"]["status"] == "planned"
+    await feed(svc.runtime, [household_envelope("n0", 2, desil=2, recipient=WIFE)])
+    line = (await lines(svc, tahap_id))["n0"]
+    assert (line["status"], line["recipient_member_id"]) == ("planned", WIFE)
+
+
 @pytest.mark.infra
 async def test_recipient_hold_on_postgresql(pg_service: Service) -> None:
     await _dead_recipient_then_replaced(pg_service)
 
 
+@pytest.mark.infra
+async def test_line_of_a_family_listed_while_its_recipient_is_dead_starts_held(pg_service: Service) -> None:
+    await _listed_while_recipient_dead(pg_service)
+
+
 async def test_recipient_hold_on_sqlite(sqlite_service: Service) -> None:
     await _dead_recipient_then_replaced(sqlite_service)
+
+
+async def test_listed_while_recipient_dead_on_sqlite(sqlite_service: Service) -> None:
+    await _listed_while_recipient_dead(sqlite_service)

@@ -97,6 +97,8 @@ async def _recipient_scenario(client: httpx.AsyncClient, runtime: ServiceRuntime
     fam = r.json()
     assert "recipient_deceased" in fam["open_flags"]
     assert fam["recipient_member_id"] == head
+    # A payment hold, not a doubt about the family: it stays active while a new recipient is found.
+    assert (fam["data_status"], fam["status_reason"]) == ("active", None)
     async with runtime.sessions() as s:
         raised = (
             (await s.execute(select(flag).where(flag.c.family_id == f["id"], flag.c.kind == "recipient_deceased")))

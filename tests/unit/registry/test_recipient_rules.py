@@ -8,7 +8,8 @@ from datetime import date
 
 import pytest
 
-from services.registry.families.rules import RecipientCandidate, recipient_refusal
+from services.registry.families.rules import RecipientCandidate, recipient_refusal, status_after_change
+from shared.events.household import DataStatus
 
 TODAY = date(2026, 12, 6)
 ADULT = RecipientCandidate(
@@ -50,3 +51,27 @@ def test_refusals_name_the_rule(candidate: RecipientCandidate, code: str) -> Non
     refusal = recipient_refusal(candidate, family_id="f1", today=TODAY)
     assert refusal is not None
     assert refusal[0] == code
+
+
+def test_a_dead_recipient_does_not_put_the_family_in_doubt() -> None:
+    """recipient_deceased holds payments; the family stays active (and listed) while a new recipient is found."""
+    decision = status_after_change(
+        data_status=DataStatus.ACTIVE,
+        reason=None,
+        existence_status="present",
+        open_flags=["recipient_deceased"],
+        confirmed_flags=["deceased_dukcapil"],
+        living_members=2,
+        any_members=True,
+    )
+    assert (decision.data_status, decision.reason) == (DataStatus.ACTIVE, None)
+    doubted = status_after_change(
+        data_status=DataStatus.ACTIVE,
+        reason=None,
+        existence_status="present",
+        open_flags=["recipient_deceased", "invalid_nik"],
+        confirmed_flags=[],
+        living_members=2,
+        any_members=True,
+    )
+    assert doubted.data_status == DataStatus.NEEDS_VERIFICATION
