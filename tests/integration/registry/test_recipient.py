@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, insert, select
 
 from services.registry.app import create_app
 from services.registry.flags.models import flag
@@ -18,7 +19,7 @@ from shared.bus.base import IncomingRecord
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import VerificationEventType
 from shared.events.recipient import RecipientChangeApproved
-from shared.events.topics import VERIFICATION_OUTCOME
+from shared.events.topics import PROBE, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceRuntime
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import (
@@ -33,6 +34,9 @@ from tests.integration.registry.helpers import (
     nik,
 )
 from tests.support.api import running
+from tests.support.infra import Infra
+from tests.support.kafka import start_group_at_end
+from tests.support.waiting import wait_for
 
 REASON = "kepala keluarga meninggal, istri jadi pengurus"
 
@@ -225,3 +229,37 @@ async def test_recipient_on_sqlite(sqlite_settings: Any) -> None:
     async with running(app) as client:
         await _recipient_scenario(client, app.state.runtime, settings.data_dir)
         await _outcome_scenario(client, app.state.runtime, settings.data_dir)
+
+
+@pytest.mark.infra
+async def test_recipient_change_over_kafka_applies_once(pg_settings: Any, infra: Infra) -> None:
+    settings = pg_settings(RegistrySettings, auto_migrate=True)
+    await start_group_at_end(infra.kafka_bootstrap, settings.consumer_group, [VERIFICATION_OUTCOME, PROBE])
+    app = create_app(settings)
+    async with running(app) as client:
+        runtime = app.state.runtime
+        op = Api(client, settings.data_dir, Role.OPERATOR_KELURAHAN, KEL_SELATAN)
+        f = await dead_head_family(op, kk(7))
+        wife = f["members"][1]["id"]
+        ok = approval(f["id"], wife)
+        producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True, acks="all")
+        await producer.start()
+        try:
+            for env in (ok, ok):  # the relay's redelivery
+                await producer.send_and_wait(VERIFICATION_OUTCOME, env.to_bytes(), key=f["id"].encode())
+        finally:
+            await producer.stop()
+
+        async def recipient() -> str | None:
+            out: str | None = (await op.get(f"/families/{f['id']}")).json()["recipient_member_id"]
+            return out
+
+        await wait_for(recipient, lambda r: r == wife, timeout=30)
+        inbox = runtime.definition.messaging.inbox
+        async with runtime.sessions() as s:
+            applied = await s.execute(select(func.count()).select_from(inbox).where(inbox.c.subject == f["id"]))
+            assert applied.scalar_one() == 1
+        out = (await op.get(f"/families/{f['id']}")).json()
+        assert "recipient_deceased" not in out["open_flags"]
+        types = [e["event_type"] for e in await _events(runtime, f["id"])]
+        assert types.count("household.updated") == 1
