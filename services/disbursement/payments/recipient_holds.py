@@ -66,9 +66,21 @@ async def hold_for_dead_recipient(session: AsyncSession, *, household_id: str, c
     row = await get_household(session, household_id)
     if row is None or FlagKind.RECIPIENT_DECEASED not in flags_of(row["open_flags"]):
         return 0
+    return await _hold(session, and_(_frozen_lines_of(household_id), pl.status.in_(UNPAID_VALUES)), causation_id)
+
+
+async def hold_new_lines_of_dead_recipients(session: AsyncSession, *, tahap_id: str) -> int:
+    """At generation: the planned lines of families whose recipient_deceased flag is open start on hold."""
+    hs = household_status.c
+    dead = select(hs.household_id).where(has_flag(is_pg(session), hs.open_flags, FlagKind.RECIPIENT_DECEASED.value))
+    lines = and_(pl.tahap_id == tahap_id, pl.status == S.PLANNED.value, pl.household_id.in_(dead))
+    return await _hold(session, lines, None)
+
+
+async def _hold(session: AsyncSession, lines: ColumnElement[bool], causation_id: str | None) -> int:
     result = await session.execute(
         update(payment_line)
-        .where(_frozen_lines_of(household_id), pl.status.in_(UNPAID_VALUES))
+        .where(lines)
         .values(
             held_from=pl.status,
             status=S.ON_HOLD.value,
@@ -81,26 +93,4 @@ async def hold_for_dead_recipient(session: AsyncSession, *, household_id: str, c
     held = list(result.scalars().all())
     if held:
         await emit_line_status(session, pl.line_id.in_(held), causation_id=causation_id)
-    return len(held)
-
-
-async def hold_new_lines_of_dead_recipients(session: AsyncSession, *, tahap_id: str) -> int:
-    """At generation: the planned lines of families whose recipient_deceased flag is open start on hold."""
-    hs = household_status.c
-    dead = select(hs.household_id).where(has_flag(is_pg(session), hs.open_flags, FlagKind.RECIPIENT_DECEASED.value))
-    result = await session.execute(
-        update(payment_line)
-        .where(pl.tahap_id == tahap_id, pl.status == S.PLANNED.value, pl.household_id.in_(dead))
-        .values(
-            held_from=pl.status,
-            status=S.ON_HOLD.value,
-            hold_reason=HoldReason.RECIPIENT_DECEASED.value,
-            version=pl.version + 1,
-            updated_at=utcnow(),
-        )
-        .returning(pl.line_id)
-    )
-    held = list(result.scalars().all())
-    if held:
-        await emit_line_status(session, pl.line_id.in_(held))
     return len(held)

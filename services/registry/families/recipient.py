@@ -10,10 +10,10 @@ from services.registry.families.changes import Actor, Change, ChangeSet, finish
 from services.registry.families.models import family, member, recipient_expr
 from services.registry.families.repository import get_family_row
 from services.registry.families.rules import RecipientCandidate, recipient_refusal
+from services.registry.families.service import check_version
 from services.registry.families.validation import Errors
 from shared.auth.principal import Principal
 from shared.events.household import HouseholdEventType
-from shared.http.problems import ProblemError
 
 
 async def set_recipient(
@@ -25,19 +25,16 @@ async def set_recipient(
     expected_version: int | None,
     principal: Principal,
     actor: Actor,
+    versioned: bool = True,
 ) -> str:
     """Name the family's recipient (an adult, living, active member with a valid NIK); returns the family id.
 
     Clears an open recipient_deceased flag through the computed-flag refresh. Setting the current recipient
-    again changes nothing, so a redelivered outcome is harmless."""
+    again changes nothing, so a redelivered outcome is harmless. `versioned=False` (a verified usulan's outcome,
+    applied in event order) skips the If-Match check."""
     row = await get_family_row(session, principal, family_id, for_update=True)
-    if expected_version is not None and int(row["version"]) != expected_version:
-        raise ProblemError(
-            412,
-            "The family changed since you read it; reload and retry.",
-            code="version_conflict",
-            current_version=int(row["version"]),
-        )
+    if versioned:
+        check_version(row, expected_version)
     current = (await session.execute(select(recipient_expr()).where(family.c.id == family_id))).scalar()
     m = (await session.execute(select(member).where(member.c.id == member_id))).mappings().first()
     errors = Errors()

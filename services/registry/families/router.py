@@ -377,17 +377,12 @@ async def correct_deceased(
 async def change_recipient(
     family_id: str, data: RecipientChange, session: SessionDep, principal: Corrector, if_match: IfMatch = None
 ) -> JSONResponse:
-    expected = parse_if_match(if_match)
-    if expected is None:
-        raise ProblemError(
-            428, "This change needs an If-Match header with the family's ETag.", code="if_match_required"
-        )
     await recipient.set_recipient(
         session,
         family_id=family_id,
         member_id=data.member_id,
         reason=data.reason,
-        expected_version=expected,
+        expected_version=parse_if_match(if_match),
         principal=principal,
         actor=actor_of(principal),
     )

@@ -131,6 +131,7 @@ async def on_recipient_change_approved(session: AsyncSession, envelope: EventEnv
             expected_version=None,
             principal=principal,
             actor=VERIFICATION_ACTOR,
+            versioned=False,
         )
     except ProblemError as exc:
         # Not in the family, a minor, died since: nothing retrying can fix; it stays visible as a dead letter.
