@@ -422,20 +422,7 @@ class Story:
                 if check["reason"] == "payment_failed"
                 else None,
             )
-            body = {
-                "visited_at": visited_at,
-                "questionnaire": questionnaire(self.seed, fam.no_kk, reason == "well_off"),
-                "gps": {"lat": -0.95 + (int(stable_key(fam.no_kk)[:4], 16) % 2000) / 10000, "lon": 100.35},
-                "photos": [
-                    {
-                        "sha256": hashlib.sha256(f"foto:{stable_key(fam.no_kk)}".encode()).hexdigest(),
-                        "media_type": "image/jpeg",
-                    }
-                ],
-                "outcome": outcome,
-            }
-            if reason:
-                body["reason"] = reason
+            body = self.visit_body(fam.no_kk, visited_at, outcome, reason)
             async with gate:
                 await self.api.call("POST", f"/api/verification/ground-checks/{check['id']}/visit", officer, json=body)
             outcomes[f"{check['reason']}:{outcome}" + (f":{reason}" if reason else "")] += 1
@@ -462,6 +449,24 @@ class Story:
         if await self.check_total(status="open"):
             raise ScenarioError("ground checks without an officer remain open")
         return dict(sorted(outcomes.items()))
+
+    def visit_body(self, no_kk: str, visited_at: str, outcome: str, reason: str | None) -> dict[str, Any]:
+        """What a TKSK submits for a visit: questionnaire, GPS, photo and outcome (drawn from the seed)."""
+        body: dict[str, Any] = {
+            "visited_at": visited_at,
+            "questionnaire": questionnaire(self.seed, no_kk, reason == "well_off"),
+            "gps": {"lat": -0.95 + (int(stable_key(no_kk)[:4], 16) % 2000) / 10000, "lon": 100.35},
+            "photos": [
+                {
+                    "sha256": hashlib.sha256(f"foto:{stable_key(no_kk)}".encode()).hexdigest(),
+                    "media_type": "image/jpeg",
+                }
+            ],
+            "outcome": outcome,
+        }
+        if reason:
+            body["reason"] = reason
+        return body
 
     async def paged_checks(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
         """Every check matching the filters, page by page (as the verifikator sees them)."""
@@ -628,19 +633,8 @@ class Story:
             "POST", f"/api/verification/proposals/{proposal['id']}/actions/submit", CEK_BANSOS
         )
         check_url = f"/api/verification/ground-checks/{proposal['ground_check_id']}"
-        no_kk = self.book[hid].no_kk
-        visit = {
-            "visited_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
-            "questionnaire": questionnaire(self.seed, no_kk, False),
-            "gps": {"lat": -0.95 + (int(stable_key(no_kk)[:4], 16) % 2000) / 10000, "lon": 100.35},
-            "photos": [
-                {
-                    "sha256": hashlib.sha256(f"ahli-waris:{stable_key(no_kk)}".encode()).hexdigest(),
-                    "media_type": "image/jpeg",
-                }
-            ],
-            "outcome": "layak",
-        }
+        visited_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+        visit = self.visit_body(self.book[hid].no_kk, visited_at, "layak", None)
         await self.api.call("POST", f"{check_url}/visit", tksk(self.book[hid].kecamatan_code), json=visit)
         approved = await self.api.call("POST", f"{check_url}/approve", VERIFIKATOR_2)
         self.last_outcome[hid] = (approved["outcome"], approved["outcome_reason"])
