@@ -149,7 +149,9 @@ def present_family(
         id=row["id"],
         no_kk=viewer.identifier(row["no_kk"]),
         head_nik=viewer.identifier(row["head_nik"]),
-        recipient_member_id=row.get("recipient_member_id") or _head_member_id(row, members),
+        recipient_member_id=row.get("recipient_effective")
+        or row.get("recipient_member_id")
+        or _head_member_id(row, members),
         address=row["address"],
         rt=row["rt"],
         rw=row["rw"],

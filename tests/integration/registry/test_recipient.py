@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from services.registry.app import create_app
+from services.registry.families.models import family
 from services.registry.flags.models import flag
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
@@ -77,6 +78,13 @@ async def _recipient_scenario(client: httpx.AsyncClient, runtime: ServiceRuntime
             members=[{"nik": nik(9), "name": "Rudi", "relationship": "kepala_keluarga", "birth_date": "1980-05-15"}],
         )
     )
+    # A family a bulk import wrote stores no recipient: it reads as its head, in the list and the detail.
+    async with runtime.sessions() as s, s.begin():
+        await s.execute(update(family).where(family.c.id == other["id"]).values(recipient_member_id=None))
+    listed = {x["id"]: x for x in (await op.get("/families", params={"limit": 200})).json()["items"]}
+    assert listed[other["id"]]["recipient_member_id"] == other["members"][0]["id"]
+    assert listed[f["id"]]["recipient_member_id"] == head
+    assert (await op.get(f"/families/{other['id']}")).json()["recipient_member_id"] == other["members"][0]["id"]
     # A Dukcapil death list names the head; the verifikator confirms it.
     async with runtime.sessions() as s, s.begin():
         flag_id = (
