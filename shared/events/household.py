@@ -64,6 +64,8 @@ class HouseholdState(BaseModel):
     status_reason: str | None = Field(default=None, max_length=100)
     desil: int | None = Field(default=None, ge=1, le=10)
     desil_period: str | None = Field(default=None, max_length=20)
+    # The member (id, never the NIK) who receives the family's assistance: the head unless replaced.
+    recipient_member_id: str | None = Field(default=None, max_length=36)
     # Kinds of the shared vocabulary only: an unknown kind is a producer bug, not something to store.
     open_flags: list[FlagKind] = Field(default_factory=list)
     confirmed_flags: list[FlagKind] = Field(default_factory=list)
@@ -78,6 +80,7 @@ class VerificationEventType(StrEnum):
     OBJECTION_UPHELD = "objection.upheld"
     OBJECTION_REJECTED = "objection.rejected"
     OBJECTION_LAPSED = "objection.lapsed"
+    RECIPIENT_CHANGE_APPROVED = "recipient.change_approved"
 
 
 class VerificationOutcome(BaseModel):

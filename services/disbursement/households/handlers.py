@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.households.repository import record_outcome, upsert_household
 from services.disbursement.payments.holds import hold_unpaid_lines
+from services.disbursement.payments.recipient_holds import hold_for_dead_recipient, release_recipient_holds
 from shared.events.envelope import EventEnvelope
 from shared.events.household import HouseholdEventType, HouseholdState, VerificationEventType, VerificationOutcome
 from shared.inbox.consumer import Handler, PermanentEventError
@@ -24,7 +25,11 @@ async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> 
         session, state, version=envelope.aggregate_version, occurred_at=envelope.occurred_at
     )
     if applied:
-        await hold_unpaid_lines(session, household_id=state.household_id, causation_id=str(envelope.event_id))
+        cause = str(envelope.event_id)
+        # Released first, so that a rule which now disqualifies the family holds the line for its own reason.
+        await release_recipient_holds(session, household_id=state.household_id, causation_id=cause)
+        await hold_unpaid_lines(session, household_id=state.household_id, causation_id=cause)
+        await hold_for_dead_recipient(session, household_id=state.household_id, causation_id=cause)
 
 
 async def on_verification_completed(session: AsyncSession, envelope: EventEnvelope) -> None:

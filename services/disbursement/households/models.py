@@ -28,6 +28,8 @@ household_status = Table(
     Column("status_reason", String(100), nullable=True),
     Column("desil", Integer, nullable=True),
     Column("desil_period", String(20), nullable=True),
+    # The registry member who receives the family's assistance (issue 12: payment lines name them).
+    Column("recipient_member_id", String(36), nullable=True),
     # Flag kinds as ",kind1,kind2," so SQL can test membership with LIKE '%,kind,%' on both databases.
     Column("open_flags", String(1000), nullable=False, server_default=""),
     Column("confirmed_flags", String(1000), nullable=False, server_default=""),

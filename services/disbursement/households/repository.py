@@ -41,6 +41,7 @@ async def upsert_household(
         "status_reason": state.status_reason,
         "desil": state.desil,
         "desil_period": state.desil_period,
+        "recipient_member_id": state.recipient_member_id,
         "open_flags": flags_text(state.open_flags),
         "confirmed_flags": flags_text(state.confirmed_flags),
         **{name: getattr(state.composition, name) for name in COMPOSITION},

@@ -28,6 +28,9 @@ payment_line = Table(
     Column("household_id", String(100), nullable=False),
     Column("kecamatan_code", String(20), nullable=False),
     Column("kelurahan_code", String(20), nullable=False),
+    # The registry member the money is for (from the read model when the line was made; follows a recipient
+    # change while the line is unpaid). NULL for lines made before the registry named recipients.
+    Column("recipient_member_id", String(36), nullable=True),
     Column("amount", BigInteger, nullable=False),
     # planned / spm / sp2d / at_payer / paid / failed / returned / disputed / recovered / on_hold / cancelled
     Column("status", String(20), nullable=False),

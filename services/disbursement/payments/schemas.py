@@ -20,6 +20,7 @@ class LineOut(BaseModel):
     household_id: str
     kecamatan_code: str
     kelurahan_code: str
+    recipient_member_id: str | None
     amount: int
     status: str
     held_from: str | None

@@ -11,6 +11,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.dialect import analyze, bulk_settings, insert_for, is_pg
+from services.disbursement.households.models import household_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import ranked_query
 from services.disbursement.programmes.rules import RuleDefinition, list_hash_lines
@@ -191,6 +192,7 @@ async def sync_planned_lines(
         "household_id",
         "kecamatan_code",
         "kelurahan_code",
+        "recipient_member_id",
         "amount",
         "status",
         "version",
@@ -203,6 +205,7 @@ async def sync_planned_lines(
         tl.household_id,
         tl.kecamatan_code,
         tl.kelurahan_code,
+        household_status.c.recipient_member_id,
         tl.amount,
         literal("planned"),
         literal(1),
@@ -210,7 +213,11 @@ async def sync_planned_lines(
         literal(now),
     )
     # In household order the unique key's entries of a tahap are appended, not scattered (a fifth cheaper).
-    source = source.where(listed_in(key, generation)).order_by(tl.household_id)
+    source = (
+        source.select_from(tahap_list.outerjoin(household_status, household_status.c.household_id == tl.household_id))
+        .where(listed_in(key, generation))
+        .order_by(tl.household_id)
+    )
     if generation == 1:
         # Nothing to reconcile with: a plain INSERT (no speculative insertion per row).
         await session.execute(payment_line.insert().from_select(cols, source))

@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payments.enrolment import apply_approved_list
+from services.disbursement.payments.recipient_holds import hold_new_lines_of_dead_recipients
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.repository import get_rule_by_id
 from services.disbursement.programmes.rules import RuleDefinition
@@ -119,6 +120,7 @@ async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal
     await repo.sync_planned_lines(
         session, key=key, tahap_id=tahap_id, programme_code=row["programme_code"], generation=generation, now=now
     )
+    await hold_new_lines_of_dead_recipients(session, tahap_id=tahap_id)
     await repo.drop_old_generations(session, key, generation - 1)
     await repo.insert_generation(
         session,

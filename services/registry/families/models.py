@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -17,9 +19,12 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    func,
+    select,
     text,
     true,
 )
+from sqlalchemy.sql import ColumnElement
 
 from services.registry.database import metadata
 from shared.db.messaging import BigId
@@ -33,6 +38,9 @@ family = Table(
     Column("id", IdText(36), primary_key=True),
     Column("no_kk", IdText(16), nullable=False),
     Column("head_nik", IdText(16), nullable=False),
+    # The member who receives the assistance: the head unless a verified recipient_change named another.
+    # NULL (families a bulk import wrote) reads as the head: see families.recipient.recipient_expr.
+    Column("recipient_member_id", IdText(36), nullable=True),
     Column("address", String(300), nullable=False),
     Column("rt", String(3), nullable=False),
     Column("rw", String(3), nullable=False),
@@ -144,3 +152,14 @@ personal_data_access = Table(
     Index("ix_personal_data_access_family", "family_id"),
     Index("ix_personal_data_access_actor", "actor", "at"),
 )
+
+
+def recipient_expr(fam: Any = family) -> ColumnElement[Any]:
+    """SQL: the family row's recipient member id; an unset one (bulk-imported families) is the head."""
+    head = member.alias("head_member")
+    head_id = (
+        select(func.min(head.c.id))
+        .where(head.c.family_id == fam.c.id, head.c.nik == fam.c.head_nik, head.c.active)
+        .scalar_subquery()
+    )
+    return func.coalesce(fam.c.recipient_member_id, head_id)

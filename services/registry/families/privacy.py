@@ -155,6 +155,9 @@ def present_family(
         id=row["id"],
         no_kk=viewer.identifier(row["no_kk"]),
         head_nik=viewer.identifier(row["head_nik"]),
+        recipient_member_id=row.get("recipient_effective")
+        or row.get("recipient_member_id")
+        or _head_member_id(row, members),
         address=row["address"],
         rt=row["rt"],
         rw=row["rw"],
@@ -177,6 +180,12 @@ def present_family(
         updated_at=aware(row["updated_at"]),
     )
     return withhold(out, viewer.principal.role, revealed=viewer.reveal)
+
+
+def _head_member_id(row: Mapping[str, Any], members: Sequence[Mapping[str, Any]] | None) -> str | None:
+    # A family a bulk import wrote has no recipient stored: it is the head (see models.recipient_expr).
+    head = [m["id"] for m in members or () if m["active"] and m["nik"] == row["head_nik"]]
+    return min(head) if head else None
 
 
 def aware(value: datetime) -> datetime:

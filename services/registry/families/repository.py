@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, member
+from services.registry.families.models import family, member, recipient_expr
 from services.registry.flags.models import flag
 from services.registry.flags.repository import open_flag_exists
 from services.registry.flags.rules import FlagStatus
@@ -104,7 +104,10 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
 
 def list_query(principal: Principal, f: FamilyFilter, cursor: str | None, limit: int) -> Select[Any]:
     """One page of families in (kelurahan_code, id) order, plus one row to tell whether more follow."""
-    stmt = select(family, member_count()).where(*filter_clauses(principal, f))
+    # The effective recipient: a bulk-imported family stores none and reads as its head (one lookup per row).
+    stmt = select(family, member_count(), recipient_expr().label("recipient_effective")).where(
+        *filter_clauses(principal, f)
+    )
     if cursor:
         kel, fid = decode_cursor(cursor)
         stmt = stmt.where(or_(family.c.kelurahan_code > kel, and_(family.c.kelurahan_code == kel, family.c.id > fid)))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain.identifiers import today_wib
-from services.registry.families import service
+from services.registry.families import recipient, service
 from services.registry.families.changes import Actor
 from services.registry.families.idempotency import remember, request_hash, stored_response
 from services.registry.families.models import family_history
@@ -48,6 +48,7 @@ from services.registry.families.schemas import (
     MemberOut,
     MemberPatch,
     MoveMember,
+    RecipientChange,
 )
 from services.registry.flags.repository import flag_kinds_by_family
 from services.registry.flags.rules import FlagKind
@@ -361,6 +362,26 @@ async def correct_deceased(
         session,
         member_id=member_id,
         data=data,
+        expected_version=parse_if_match(if_match),
+        principal=principal,
+        actor=actor_of(principal),
+    )
+    return await _family_response(session, principal, family_id)
+
+
+@router.post(
+    "/families/{family_id}/recipient",
+    response_model=FamilyOut,
+    summary="Name another adult member as the family's recipient (If-Match required)",
+)
+async def change_recipient(
+    family_id: str, data: RecipientChange, session: SessionDep, principal: Corrector, if_match: IfMatch = None
+) -> JSONResponse:
+    await recipient.set_recipient(
+        session,
+        family_id=family_id,
+        member_id=data.member_id,
+        reason=data.reason,
         expected_version=parse_if_match(if_match),
         principal=principal,
         actor=actor_of(principal),

@@ -138,9 +138,9 @@ def status_after_change(
 ) -> StatusDecision:
     """The family status after a change, per DOMAIN §4: flags move active ⇄ needs verification;
     confirmed exclusions, a confirmed duplicate KK or no living member left make it inactive."""
-    from services.registry.flags.rules import DEACTIVATING_KINDS
+    from services.registry.flags.rules import DEACTIVATING_KINDS, STATUS_NEUTRAL_KINDS
 
-    open_kinds, confirmed_kinds = set(open_flags), set(confirmed_flags)
+    open_kinds, confirmed_kinds = set(open_flags) - STATUS_NEUTRAL_KINDS, set(confirmed_flags)
     if data_status == DataStatus.INACTIVE:
         # Only a ground check (verification outcome) brings an inactive family back.
         return StatusDecision(data_status, reason, existence_status)
@@ -164,3 +164,35 @@ def status_from_outcome(outcome: str, reason: str | None, existence_status: str)
         return StatusDecision(DataStatus.ACTIVE, None, ExistenceStatus.PRESENT)
     why = reason or "tidak_layak"
     return StatusDecision(DataStatus.INACTIVE, why, EXISTENCE_FOR_REASON.get(why, existence_status))
+
+
+RECIPIENT_MIN_AGE = 17  # UU Adminduk: a resident gets a KTP (is an adult) at 17, or earlier when married
+
+
+@dataclass(frozen=True)
+class RecipientCandidate:
+    """What decides whether a member may receive a family's assistance."""
+
+    family_id: str
+    active: bool
+    deceased: bool
+    nik_issue: str | None
+    birth_date: date | None
+    marital_status: str | None
+
+
+def recipient_refusal(candidate: RecipientCandidate, *, family_id: str, today: date) -> tuple[str, str] | None:
+    """(reason code, message) why this member may not be the family's recipient, None if they may."""
+    if candidate.family_id != family_id or not candidate.active:
+        return "recipient.not_in_family", "the member is not an active member of this family"
+    if candidate.deceased:
+        return "recipient.deceased", "the member is recorded as deceased"
+    if candidate.nik_issue is not None:
+        return "recipient.invalid_nik", f"the member's NIK is not valid ({candidate.nik_issue})"
+    married = candidate.marital_status not in (None, "belum_kawin")
+    if not married:
+        if candidate.birth_date is None:
+            return "recipient.age_unknown", "the member's birth date is unknown and they are not married"
+        if age_on(candidate.birth_date, today) < RECIPIENT_MIN_AGE:
+            return "recipient.minor", f"the member is under {RECIPIENT_MIN_AGE} and not married"
+    return None

@@ -133,6 +133,13 @@ class DeceasedCorrection(_Strict):
     reason: str = Field(min_length=10, max_length=500)
 
 
+class RecipientChange(_Strict):
+    """Name another member of the family as its recipient (pengurus pengganti / ahli waris)."""
+
+    member_id: str = Field(min_length=1, max_length=36)
+    reason: str = Field(min_length=10, max_length=500)
+
+
 class Deactivate(_Strict):
     """Make a family inactive (DOMAIN §4 reasons)."""
 
@@ -188,6 +195,8 @@ class FamilyOut(BaseModel):
     id: str
     no_kk: str
     head_nik: str
+    # The member who receives the family's assistance (the head unless a recipient change named another).
+    recipient_member_id: str | None
     address: str | None = Field(description="Only for roles with READ_PERSONAL_DATA, or revealed (RT/RW always).")
     rt: str
     rw: str

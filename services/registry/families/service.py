@@ -183,6 +183,7 @@ async def create_family(session: AsyncSession, *, data: FamilyCreate, principal:
         "updated_by": actor.subject,
     }
     members = [_member_values(m, family_id, data.source.value, today) for m in data.members]
+    values["recipient_member_id"] = next((m["id"] for m in members if m["nik"] == data.head_nik), None)
     async with conflicts_as_problems():
         await session.execute(insert(family).values(values))
         if members:

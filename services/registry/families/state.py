@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, member
+from services.registry.families.models import family, member, recipient_expr
 from services.registry.families.rules import MemberFacts, composition
 from services.registry.flags.repository import flag_kinds_by_family
 from shared.db.expressions import one_of
@@ -44,7 +44,11 @@ async def load_facts(session: AsyncSession, family_ids: Sequence[str]) -> dict[s
         return {}
     facts = {
         r["id"]: FamilyFacts(row=dict(r))
-        for r in (await session.execute(select(family).where(one_of(session, family.c.id, ids)))).mappings()
+        for r in (
+            await session.execute(
+                select(family, recipient_expr().label("recipient_id")).where(one_of(session, family.c.id, ids))
+            )
+        ).mappings()
     }
     rows = await session.execute(
         select(
@@ -85,6 +89,7 @@ def household_state(facts: FamilyFacts, today: date, change: Mapping[str, Any] |
         status_reason=row["status_reason"],
         desil=row["desil"],
         desil_period=row["desil_period"],
+        recipient_member_id=row.get("recipient_id"),
         open_flags=sorted(facts.open_flags),
         confirmed_flags=sorted(facts.confirmed_flags),
         composition=composition(facts.members, today),

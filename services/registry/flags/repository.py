@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 
-from services.registry.families.models import family, member
+from services.registry.families.models import family, member, recipient_expr
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
 from shared.db.expressions import one_of
@@ -117,7 +117,26 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
         literal(FlagKind.DUPLICATE_KK.value, String).label("kind"),
         _json_object(session, "other_families", other_heads.scalar_subquery()).label("detail"),
     ).where(family.c.id.in_(scope), exists(other_heads.with_only_columns(literal(1))))
-    return union_all(invalid, mismatch, duplicate_nik, duplicate_kk).subquery("candidate").select()
+    # The person who receives the money died: payments wait until a recipient_change names another (issue 12).
+    # Only while someone is left to take over: a family with no living member is inactive (all deceased).
+    recipient, survivor = member.alias("recipient"), member.alias("survivor")
+    recipient_deceased = (
+        select(
+            family.c.id.label("family_id"),
+            recipient.c.id.label("member_id"),
+            recipient.c.id.label("subject_key"),
+            literal(FlagKind.RECIPIENT_DECEASED.value, String).label("kind"),
+            _json_object(session, "member_id", recipient.c.id).label("detail"),
+        )
+        .select_from(family.join(recipient, recipient.c.id == recipient_expr()))
+        .where(
+            family.c.id.in_(scope),
+            recipient.c.active,
+            recipient.c.deceased,
+            exists().where(survivor.c.family_id == family.c.id, survivor.c.active, survivor.c.deceased.is_(False)),
+        )
+    )
+    return union_all(invalid, mismatch, duplicate_nik, duplicate_kk, recipient_deceased).subquery("candidate").select()
 
 
 async def refresh_computed_flags(

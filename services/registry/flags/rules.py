@@ -33,7 +33,13 @@ SYSTEM_SOURCE = "system"
 
 # Kinds the registry computes from its own data on every write; the others come from external lists.
 COMPUTED_KINDS: frozenset[str] = frozenset(
-    {FlagKind.INVALID_NIK, FlagKind.SEX_NIK_MISMATCH, FlagKind.DUPLICATE_NIK, FlagKind.DUPLICATE_KK}
+    {
+        FlagKind.INVALID_NIK,
+        FlagKind.SEX_NIK_MISMATCH,
+        FlagKind.DUPLICATE_NIK,
+        FlagKind.DUPLICATE_KK,
+        FlagKind.RECIPIENT_DECEASED,
+    }
 )
 
 # A confirmed flag of these kinds makes the family inactive with this reason (DOMAIN §4). A confirmed
@@ -43,6 +49,10 @@ DEACTIVATING_KINDS: dict[str, str] = {
     FlagKind.DUPLICATE_KK: "duplicate",
     FlagKind.INCOME_ABOVE_UMR: "well_off",
 }
+
+# Open flags of these kinds leave the family's status alone: a dead recipient is a payment hold until a new one
+# is named (issue 12 item 4), not a doubt about the family's eligibility.
+STATUS_NEUTRAL_KINDS: frozenset[str] = frozenset({FlagKind.RECIPIENT_DECEASED})
 
 # Once a person has decided a (family, member, kind), the system does not raise it again while the
 # condition persists; a cleared flag (condition went away) does not block a new one.

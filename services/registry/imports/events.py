@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
 from services.registry.families.changes import OUTBOX, Actor
-from services.registry.families.models import family, family_history, member
+from services.registry.families.models import family, family_history, member, recipient_expr
 from services.registry.families.rules import Disability, SchoolStatus
 from services.registry.flags.models import flag
 from services.registry.flags.rules import FlagStatus
@@ -191,6 +191,8 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
             family.c.desil,
             "desil_period",
             family.c.desil_period,
+            "recipient_member_id",
+            recipient_expr(),
             "open_flags",
             d.embed(func.coalesce(open_f.c.kinds, d.empty_array())),
             "confirmed_flags",

@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.families.changes import Actor, ChangeSet, finish, set_status
 from services.registry.families.models import family
+from services.registry.families.recipient import set_recipient
 from services.registry.families.rules import status_from_outcome
 from services.registry.families.state import load_facts
+from shared.auth.principal import Principal, Role
 from shared.events.envelope import EventEnvelope
 from shared.events.household import VerificationEventType, VerificationOutcome
+from shared.events.recipient import RecipientChangeApproved
+from shared.http.problems import ProblemError
 from shared.inbox.consumer import BatchHandler, Handler, PermanentEventError
 
 VERIFICATION_ACTOR = Actor("verification", "system")
@@ -108,6 +112,33 @@ async def on_verification_completed(session: AsyncSession, envelopes: Sequence[E
     )
 
 
+async def on_recipient_change_approved(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """A verified recipient_change usulan names the family's recipient (a repeat of the same change is a no-op)."""
+    try:
+        approved = RecipientChangeApproved.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise PermanentEventError(f"invalid recipient change payload: {exc.errors()[:3]}") from exc
+    if approved.household_id != envelope.subject:
+        raise PermanentEventError("payload household_id differs from the event subject")
+    # Verification checked the wilayah when the usulan was made; the registry acts within the family's own.
+    principal = Principal(subject=VERIFICATION_ACTOR.subject, role=Role.SYSTEM, wilayah=approved.kelurahan_code)
+    try:
+        await set_recipient(
+            session,
+            family_id=approved.household_id,
+            member_id=approved.member_id,
+            reason=f"recipient_change usulan {approved.proposal_id} verified",
+            expected_version=None,
+            principal=principal,
+            actor=VERIFICATION_ACTOR,
+            versioned=False,
+        )
+    except ProblemError as exc:
+        # Not in the family, a minor, died since: nothing retrying can fix; it stays visible as a dead letter.
+        raise PermanentEventError(f"recipient change refused: {exc.detail} {exc.errors or ''}") from exc
+
+
 HANDLERS: dict[str, Handler | BatchHandler] = {
-    VerificationEventType.COMPLETED.value: BatchHandler(on_verification_completed)
+    VerificationEventType.COMPLETED.value: BatchHandler(on_verification_completed),
+    VerificationEventType.RECIPIENT_CHANGE_APPROVED.value: on_recipient_change_approved,
 }

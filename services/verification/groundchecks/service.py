@@ -22,6 +22,7 @@ from services.verification.groundchecks.rules import (
 )
 from services.verification.groundchecks.schemas import CheckOut, Gps, OfficerIn, OfficerOut, PhotoRef, VisitIn
 from services.verification.proposals.models import proposal
+from services.verification.proposals.rules import ProposalKind
 from services.verification.scope import not_found
 from services.verification.settings import VerificationSettings
 from services.verification.statemachine import IllegalTransition, advance, conflict
@@ -30,6 +31,7 @@ from shared.auth.principal import Principal
 from shared.auth.scope import ensure_write_scope
 from shared.events.envelope import utcnow
 from shared.events.household import VerificationEventType, VerificationOutcome
+from shared.events.recipient import RecipientChangeApproved
 from shared.events.topics import VERIFICATION_OUTCOME
 from shared.http.problems import ProblemError
 from shared.outbox.writer import OutboxWriter
@@ -195,6 +197,15 @@ async def approve_check(
         session, row, "approve", {"decided_at": now, "decided_by": principal.subject, "updated_at": now}
     )
     eligible = moved["outcome"] == Outcome.LAYAK
+    recipient_changes = (
+        await session.execute(
+            select(proposal.c.id, proposal.c.household_id, proposal.c.member_id, proposal.c.kelurahan_code).where(
+                proposal.c.ground_check_id == check_id,
+                proposal.c.status == "ground_check_scheduled",
+                proposal.c.kind == ProposalKind.RECIPIENT_CHANGE.value,
+            )
+        )
+    ).all()
     # ground_check_scheduled → ground_check_done → eligible | not_eligible, in one guarded statement.
     await session.execute(
         update(proposal)
@@ -224,6 +235,23 @@ async def approve_check(
                 evidence_hash=moved["evidence_hash"],
             ),
         )
+    if eligible:
+        for p in recipient_changes:
+            # The verified replacement recipient: the registry names them (and refuses one it cannot accept).
+            await outbox.add(
+                session,
+                topic=VERIFICATION_OUTCOME,
+                event_type=VerificationEventType.RECIPIENT_CHANGE_APPROVED,
+                subject=p.household_id,
+                aggregate_version=moved["version"],
+                data=RecipientChangeApproved(
+                    household_id=p.household_id,
+                    proposal_id=str(p.id),
+                    member_id=p.member_id,
+                    kelurahan_code=p.kelurahan_code,
+                    approved_at=now,
+                ),
+            )
     return moved
 
 

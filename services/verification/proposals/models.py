@@ -26,6 +26,8 @@ proposal = Table(
     Column("kind", String(30), nullable=False),
     Column("channel", String(30), nullable=False),
     Column("household_id", String(100), nullable=True),  # NULL for a new family not yet registered
+    # recipient_change: the registry member id of the proposed recipient (an id, never a NIK).
+    Column("member_id", String(36), nullable=True),
     Column("kecamatan_code", String(20), nullable=False),
     Column("kelurahan_code", String(20), nullable=False),
     Column("status", String(40), nullable=False),

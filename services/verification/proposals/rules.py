@@ -17,6 +17,8 @@ class ProposalKind(StrEnum):
     DESIL_REVIEW = "desil_review"
     REMOVAL = "removal"
     WITHDRAWAL = "withdrawal"
+    # A replacement recipient (pengurus pengganti / ahli waris) after the recipient died (issue 12 item 4).
+    RECIPIENT_CHANGE = "recipient_change"
 
 
 class Channel(StrEnum):
@@ -89,6 +91,15 @@ def cycle_of(moment: datetime, cutoff_day: int) -> str:
     if moment.day > cutoff_day:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return f"{year:04d}-{month:02d}"
+
+
+def member_problem(kind: str, member_id: str | None) -> str | None:
+    """Why the proposal's member_id is wrong for its kind (a recipient change names one, no other kind does)."""
+    if kind == ProposalKind.RECIPIENT_CHANGE and member_id is None:
+        return "required for recipient_change"
+    if kind != ProposalKind.RECIPIENT_CHANGE and member_id is not None:
+        return "only a recipient_change names a member"
+    return None
 
 
 def needs_household(kind: str) -> bool:

@@ -21,6 +21,9 @@ class ProposalIn(BaseModel):
     channel: Channel
     household_id: str | None = Field(pattern=NO_NUL, default=None, min_length=1, max_length=100)
     kelurahan_code: str | None = Field(default=None, pattern=WILAYAH_KELURAHAN)
+    member_id: str | None = Field(
+        pattern=NO_NUL, default=None, min_length=1, max_length=36, description="recipient_change: the new recipient."
+    )
     note: str | None = Field(
         pattern=NO_NUL, default=None, max_length=2000, description="No names or NIK: codes and facts only."
     )
@@ -43,6 +46,7 @@ class ProposalOut(BaseModel):
     kind: str
     channel: str
     household_id: str | None
+    member_id: str | None = None
     kecamatan_code: str
     kelurahan_code: str
     status: str

@@ -21,6 +21,7 @@ from services.verification.proposals.rules import (
     PROPOSAL_MACHINE,
     ProposalAction,
     cycle_of,
+    member_problem,
     needs_household,
     submit_action,
 )
@@ -50,6 +51,14 @@ async def family_in_scope(session: AsyncSession, principal: Principal, household
 
 async def create_proposal(session: AsyncSession, *, principal: Principal, body: ProposalIn) -> dict[str, Any]:
     """Record a draft proposal in the caller's wilayah."""
+    problem = member_problem(body.kind, body.member_id)
+    if problem is not None:
+        raise ProblemError(
+            422,
+            f"member_id: {problem}.",
+            code="member_id_invalid",
+            errors=[{"field": "member_id", "reason": problem}],
+        )
     if needs_household(body.kind):
         if body.household_id is None:
             raise ProblemError(
@@ -81,6 +90,7 @@ async def create_proposal(session: AsyncSession, *, principal: Principal, body: 
         kind=body.kind.value,
         channel=body.channel.value,
         household_id=body.household_id,
+        member_id=body.member_id,
         kelurahan_code=kelurahan,
         note=body.note,
         status="draft",
@@ -96,6 +106,7 @@ async def insert_proposal(
     household_id: str | None,
     kelurahan_code: str,
     note: str | None,
+    member_id: str | None = None,
     status: str,
     created_by: str,
     cycle: str | None = None,
@@ -110,6 +121,7 @@ async def insert_proposal(
                 kind=kind,
                 channel=channel,
                 household_id=household_id,
+                member_id=member_id,
                 kecamatan_code=kecamatan_of(kelurahan_code),
                 kelurahan_code=kelurahan_code,
                 status=status,

@@ -10,7 +10,7 @@ holds no names, NIK or addresses; the ministry's system joins on household_id.
 | proposal_id | the usulan |
 | household_id | the family's id in Tepat (empty for a new family not yet registered) |
 | kecamatan_code, kelurahan_code | Kemendagri wilayah codes |
-| kind | new_family, data_correction, desil_review, removal, withdrawal |
+| kind | new_family, data_correction, desil_review, removal, withdrawal, recipient_change |
 | channel | kelurahan, dinsos_counter, citizen_app, digital_agent |
 | result | layak (every exported proposal passed its ground check) |
 | submitted_on, verified_on, ratified_on | dates (YYYY-MM-DD, UTC) |

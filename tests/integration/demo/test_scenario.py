@@ -97,6 +97,8 @@ def assert_consistent(s: Summary, truth: QuarterFiles) -> None:
     assert s.deceased_caught["planted_in_registry"] == len(deceased_all)
     assert len(deceased_q1) < s.deceased_caught["by_death_list"] <= len(deceased_all)
     # Tahap II = tahap I + added - removed, with every change explained.
+    # One head died before tahap I was paid: the line was held, then released by a verified recipient change.
+    assert s.recipient == {"held_reason": "recipient_deceased", "family_status": "active", "released_to": "planned"}
     c = s.changes
     assert c["previous"] == s.tahap_i["listed"]
     assert c["current"] == s.tahap_ii["listed"] == c["previous"] + c["added"] - c["removed"]

@@ -28,6 +28,7 @@ def household_envelope(
     open_flags: Sequence[str] = (),
     members: int = 4,
     event_type: str = HouseholdEventType.UPDATED.value,
+    recipient: str | None = None,
     **composition: int,
 ) -> EventEnvelope:
     """A registry.household.v1 event carrying the family's state (PII-free)."""
@@ -47,6 +48,7 @@ def household_envelope(
             "status_reason": reason,
             "desil": desil,
             "desil_period": "2026-Q1",
+            "recipient_member_id": recipient,
             "open_flags": list(open_flags),
             "confirmed_flags": list(confirmed),
             "composition": {"members": members, **composition},
