@@ -34,7 +34,8 @@ from services.disbursement.programmes.rules import (
 hs = household_status.c
 
 
-def _has_flag(pg: bool, column: Any, kind: str) -> ColumnElement[bool]:
+def has_flag(pg: bool, column: Any, kind: str) -> ColumnElement[bool]:
+    """Does a ',a,b,' flags column hold this kind?"""
     # strpos/instr, not LIKE: flag kinds contain '_', a LIKE wildcard.
     needle = literal(f",{kind},")
     return (func.strpos(column, needle) if pg else func.instr(column, needle)) > 0
@@ -77,7 +78,7 @@ def reason_expression(pg: bool, rule: RuleDefinition, as_of: date) -> ColumnElem
         (func.coalesce(hs.last_outcome, "") == "tidak_layak", Reason.VERIFIED_TIDAK_LAYAK.value),
     ]
     if disq:
-        whens.append((or_(*(_has_flag(pg, hs.confirmed_flags, k) for k in disq)), Reason.EXCLUDED_FLAG.value))
+        whens.append((or_(*(has_flag(pg, hs.confirmed_flags, k) for k in disq)), Reason.EXCLUDED_FLAG.value))
     whens += [
         (hs.desil.is_(None), Reason.NO_DESIL.value),
         (hs.desil > rule.desil_max, Reason.DESIL_ROSE.value),

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.disbursement.households.repository import get_household, inputs_from_row
 from services.disbursement.programmes import repository as repo
 from services.disbursement.programmes.eligibility import frozen_inputs
-from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate
+from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate, holding_hits
 from services.disbursement.programmes.schemas import (
     CheckOut,
     DryRunOut,
@@ -136,7 +136,8 @@ async def explain(
     family = await get_household(session, household_id)
     if family is None or family["kelurahan_code"] is None or not principal.covers(family["kelurahan_code"]):
         raise ProblemError(404, "No such family in your wilayah.", code="not_found")
-    verdict = evaluate(rule, inputs_from_row(family), as_of=as_of)
+    inputs = inputs_from_row(family)
+    verdict = evaluate(rule, inputs, as_of=as_of)
     ranked = await repo.ranked_one(session, rule, as_of, household_id)
     assert ranked is not None
     return ExplainOut(
@@ -149,6 +150,8 @@ async def explain(
         rank=ranked["list_rank"],
         quota=rule.quota,
         amount=int(ranked["amount"]),
+        hold_reason=verdict.hold.value if verdict.hold and ranked["listed"] else None,
+        holding_flags=holding_hits(rule, open_flags=inputs.open_flags, confirmed_flags=inputs.confirmed_flags),
         checks=[CheckOut(check=c.check, passed=c.passed, detail=c.detail) for c in verdict.checks],
         inputs=frozen_inputs(ranked),
     )

@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.disbursement.households.repository import flags_of
 from services.disbursement.payments.enrolment import apply_approved_list
+from services.disbursement.payments.holds import sync_flag_holds
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.repository import get_rule_by_id
-from services.disbursement.programmes.rules import RuleDefinition
+from services.disbursement.programmes.rules import RuleDefinition, flag_hold_reason, holding_hits
 from services.disbursement.programmes.service import require_programme, resolve_rule
 from services.disbursement.scope import within_scope
 from services.disbursement.tahap import repository as repo
@@ -116,6 +118,7 @@ async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal
     await repo.sync_planned_lines(
         session, key=key, tahap_id=tahap_id, programme_code=row["programme_code"], generation=generation, now=now
     )
+    await sync_flag_holds(session, tahap_id=tahap_id, rule=rule, now=now)
     await repo.drop_old_generations(session, key, generation - 1)
     await repo.insert_generation(
         session,
@@ -257,17 +260,28 @@ async def list_rows(
         limit=limit,
         offset=offset,
     )
-    return [
-        ListRow(
-            household_id=r["household_id"],
-            kecamatan_code=r["kecamatan_code"],
-            kelurahan_code=r["kelurahan_code"],
-            desil=r["desil"],
-            amount=r["amount"],
-            rank=r["list_rank"],
-            listed=bool(r["listed"]),
-            reason=r["reason"],
-            inputs=frozen_inputs(r),
+    rule_row = await get_rule_by_id(session, row["rule_version_id"])
+    assert rule_row is not None
+    rule = RuleDefinition.model_validate_json(rule_row["definition"])
+    out = []
+    for r in rows:
+        holding = holding_hits(
+            rule, open_flags=flags_of(r["open_flags"]), confirmed_flags=flags_of(r["confirmed_flags"])
         )
-        for r in rows
-    ]
+        hold = flag_hold_reason(holding) if r["listed"] else None
+        out.append(
+            ListRow(
+                household_id=r["household_id"],
+                kecamatan_code=r["kecamatan_code"],
+                kelurahan_code=r["kelurahan_code"],
+                desil=r["desil"],
+                amount=r["amount"],
+                rank=r["list_rank"],
+                listed=bool(r["listed"]),
+                reason=r["reason"],
+                hold_reason=hold.value if hold else None,
+                holding_flags=holding,
+                inputs=frozen_inputs(r),
+            )
+        )
+    return out

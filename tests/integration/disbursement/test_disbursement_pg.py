@@ -17,7 +17,7 @@ from services.disbursement.programmes.rules import list_hash_lines
 from shared.events.payment import EnrolmentChanged, PaymentLineStatus
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, generate, lines, new_tahap, upload
+from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
 from tests.integration.disbursement.support import feed, household_envelope, outcome_envelope
 
 pytestmark = pytest.mark.infra
@@ -505,3 +505,7 @@ async def test_events_are_pii_free_and_match_their_schema(pg_service: Service) -
 
 async def test_sql_rule_agrees_with_the_plain_function(pg_service: Service) -> None:
     await assert_sql_agrees_with_function(pg_service)
+
+
+async def test_holding_flag_lists_the_family_and_holds_its_line_until_cleared(pg_service: Service) -> None:
+    await flag_hold_flow(pg_service)

@@ -8,7 +8,7 @@ import uuid
 from services.disbursement.programmes.rules import list_hash_lines
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, generate, lines, new_tahap, upload
+from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
 from tests.integration.disbursement.support import feed, household_envelope
 
 
@@ -50,3 +50,7 @@ async def test_embedded_flow_generate_hold_import_reconcile(sqlite_service: Serv
 
 async def test_embedded_sql_rule_agrees_with_the_plain_function(sqlite_service: Service) -> None:
     await assert_sql_agrees_with_function(sqlite_service, n=200)
+
+
+async def test_holding_flag_lists_the_family_and_holds_its_line_until_cleared(sqlite_service: Service) -> None:
+    await flag_hold_flow(sqlite_service)
