@@ -33,7 +33,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for the envelope and each (topic, event type) payload."""
     # The payload modules register themselves on import; import them here so the catalogue is always whole.
     import shared.events.objection
-    import shared.events.payment  # noqa: F401
+    import shared.events.payment
+    import shared.events.programme  # noqa: F401
 
     out: dict[str, dict[str, Any]] = {"envelope.schema.json": EventEnvelope.model_json_schema()}
     for topic, types in sorted(CATALOG.items()):

@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.households.repository import get_household, inputs_from_row
+from services.disbursement.payments.events import OUTBOX
 from services.disbursement.programmes import repository as repo
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate, holding_hits
@@ -26,6 +27,8 @@ from services.disbursement.programmes.schemas import (
 from services.disbursement.scope import within_scope
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
+from shared.events.programme import ProgrammeEventType, ProgrammeRulePublished
+from shared.events.topics import DISBURSEMENT_PAYMENT
 from shared.http.problems import ProblemError
 
 
@@ -77,6 +80,22 @@ async def add_rule(session: AsyncSession, *, code: str, body: RuleIn, principal:
     )
     row = await repo.get_rule(session, code, version)
     assert row is not None
+    # Verification derives the desil thresholds of its ground checks from the bands published here.
+    await OUTBOX.add(
+        session,
+        topic=DISBURSEMENT_PAYMENT,
+        event_type=ProgrammeEventType.RULE_PUBLISHED.value,
+        subject=code,
+        aggregate_version=version,
+        data=ProgrammeRulePublished(
+            programme_code=code,
+            version=version,
+            desil_min=body.definition.desil_min,
+            desil_max=body.definition.desil_max,
+            effective_from=body.effective_from,
+            effective_to=body.effective_to,
+        ),
+    )
     return rule_out(row)
 
 

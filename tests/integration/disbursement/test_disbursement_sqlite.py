@@ -42,9 +42,9 @@ async def test_embedded_flow_generate_hold_import_reconcile(sqlite_service: Serv
     after = await lines(svc, tahap_id)
     assert after[held]["status"] == "on_hold"
     assert after[paid]["status"] == "paid"
-    # 5 enrolments, 1 hold, 1 payment: distinct version-4 uuids, numbered within each bulk statement.
+    # The rule version, 5 enrolments, 1 hold, 1 payment: distinct version-4 uuids, numbered within each statement.
     event_ids = [r[0] for r in await svc.rows("SELECT event_id FROM outbox")]
-    assert len(set(event_ids)) == len(event_ids) == 7
+    assert len(set(event_ids)) == len(event_ids) == 8
     assert all(uuid.UUID(e).version == 4 and str(uuid.UUID(e)) == e for e in event_ids)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -85,3 +87,30 @@ async def test_combined_openapi_lists_every_service(tmp_path: Path) -> None:
             assert f"/api/{name}/healthz" in doc["paths"]
             assert f"/api/{name}/ops/probe" in doc["paths"]
         assert (await client.get("/docs")).status_code == 200
+
+
+async def test_a_new_rule_version_reaches_verification_as_its_desil_band(tmp_path: Path) -> None:
+    app = create_app(GatewaySettings(data_dir=tmp_path))
+    prep = auth(tmp_path, Role.VERIFIKATOR, subject="prep")
+    rule: dict[str, Any] = {
+        "effective_from": "2025-01-01",
+        "definition": {"desil_min": 1, "desil_max": 3, "amount": {"kind": "flat", "amount": 1}},
+    }
+    async with running(app) as client:
+        programme = {"code": "BANDTEST", "name": "Band test", "unit": "family", "periodicity": "monthly"}
+        r = await client.post("/api/disbursement/programmes", json={**programme, "channel": "pos"}, headers=prep)
+        assert r.status_code == 201, r.text
+        for desil_max in (3, 6):
+            body = {**rule, "definition": {**rule["definition"], "desil_max": desil_max}}
+            r = await client.post("/api/disbursement/programmes/BANDTEST/rules", json=body, headers=prep)
+            assert r.status_code == 201, r.text
+
+        def bands() -> list[tuple[int, int]]:
+            with sqlite3.connect(tmp_path / "verification.db") as db:
+                sql = "SELECT version, desil_max FROM programme_band WHERE programme_code = 'BANDTEST' ORDER BY 1"
+                return [(int(v), int(m)) for v, m in db.execute(sql)]
+
+        async def seen() -> list[tuple[int, int]]:
+            return bands()
+
+        assert await wait_for(seen, lambda rows: len(rows) == 2) == [(1, 3), (2, 6)]

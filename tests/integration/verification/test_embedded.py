@@ -6,10 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from services.verification.app import create_app
+from services.verification.households.handlers import household_handlers
 from services.verification.objections.service import lapse_overdue
 from services.verification.settings import VerificationSettings
-from shared.events.envelope import utcnow
+from shared.events.envelope import EventEnvelope, utcnow
 from tests.integration.verification.helpers import KEC_A, KEL_A, Api, seed_family, visit_body
+from tests.integration.verification.test_events import band_scenario
 from tests.support.api import running
 
 
@@ -64,3 +66,18 @@ async def test_embedded_flow_on_sqlite(sqlite_settings: Any) -> None:
         for expected in (1, 0):
             async with rt.sessions() as session, session.begin():
                 assert await lapse_overdue(session, outbox=rt.outbox, now=utcnow() + timedelta(days=15)) == expected
+
+
+async def test_programme_bands_decide_desil_checks_on_sqlite(sqlite_settings: Any) -> None:
+    settings = sqlite_settings(VerificationSettings, run_workers=False)
+    app = create_app(settings)
+    async with running(app) as client:
+        rt = Api(client, settings.data_dir, app).runtime
+        handlers = household_handlers(settings)
+
+        async def deliver(envelopes: list[EventEnvelope]) -> None:
+            for env in envelopes:
+                async with rt.sessions() as session, session.begin():
+                    await handlers[env.event_type](session, env)
+
+        await band_scenario(rt, deliver)
