@@ -44,7 +44,9 @@ T = TypeVar("T")
 KOTA = "13.71"
 KECAMATAN = tuple(f"13.71.{i:02d}" for i in range(1, 12))
 WATCHED_FLAGS = ("deceased_dukcapil", "duplicate_nik", "excluded_occupation")
-DESIL_THRESHOLDS = (4, 5)
+# Verification's configured fallback, used until it knows a programme's rule version; then the thresholds are the
+# desil_max of each programme's current rule version (the scenario's one programme: 4).
+FALLBACK_DESIL_THRESHOLDS = (4, 5)
 PROGRAMME = "SEMBAKO"
 AMOUNT = 600_000
 SETTLE_TIMEOUT_S = 120.0
@@ -209,11 +211,11 @@ async def settle(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool],
     return value
 
 
-def crosses(before: int | None, after: int | None) -> bool:
+def crosses(before: int | None, after: int | None, thresholds: Iterable[int]) -> bool:
     """Did the desil cross a programme threshold (verification opens a desil_crossing check)?"""
     if before is None or after is None:
         return False
-    return any((before <= t) != (after <= t) for t in DESIL_THRESHOLDS)
+    return any((before <= t) != (after <= t) for t in thresholds)
 
 
 def stable_key(no_kk: str) -> str:
@@ -284,6 +286,7 @@ class Story:
         self.payment_failure: dict[str, str] = {}
         # Ground checks per reason the story has seen opened so far (what the next wait builds on).
         self.checks_seen: dict[str, int] = {}
+        self.desil_thresholds: tuple[int, ...] = FALLBACK_DESIL_THRESHOLDS
 
     # --- registry ---
 
@@ -360,7 +363,7 @@ class Story:
             for kind in WATCHED_FLAGS:
                 if kind in fam.open_flags and kind not in old_flags:
                     expected[f"flag_{kind}"] += 1
-            if old is not None and crosses(old.desil, fam.desil):
+            if old is not None and crosses(old.desil, fam.desil, self.desil_thresholds):
                 expected["desil_crossing"] += 1
         for reason, n in sorted(expected.items()):
             await self.wait_for_checks(reason, self.checks_seen.get(reason, 0) + n)
@@ -613,12 +616,13 @@ class Story:
         self.book = await self.registry_applied_outcomes()
         s.registry["q1"] = self.registry_counts()
 
+        desil_max = 4
         rule = {
             "effective_from": "2026-01-01",
             "note": "Sembako 2026: desil 1-4, verified layak within 12 months",
             "definition": {
                 "desil_min": 1,
-                "desil_max": 4,
+                "desil_max": desil_max,
                 "max_verification_age_months": 12,
                 "tie_breakers": ["larger_family_first"],
                 "amount": {"kind": "flat", "amount": AMOUNT},
@@ -628,6 +632,8 @@ class Story:
             "POST", f"/api/disbursement/programmes/{PROGRAMME}/rules", VERIFIKATOR, 201, json=rule
         )
         version = int(created["version"])
+        # Disbursement publishes the rule's band; from now on verification's thresholds are its desil_max.
+        self.desil_thresholds = (desil_max,)
         await self.wait_for_disbursement(version)
         self.log("tahap I: generate, approve, pay, reconcile, close")
         s.tahap_i = await self.tahap("2026-I", "2026-03-20", version)
