@@ -6,12 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from services.verification.app import create_app
-from services.verification.households.handlers import household_handlers
 from services.verification.objections.service import lapse_overdue
 from services.verification.settings import VerificationSettings
-from shared.events.envelope import EventEnvelope, utcnow
+from shared.events.envelope import utcnow
 from tests.integration.verification.helpers import KEC_A, KEL_A, Api, seed_family, visit_body
-from tests.integration.verification.test_events import band_scenario
+from tests.integration.verification.test_events import band_scenario, by_handlers
 from tests.support.api import running
 
 
@@ -73,11 +72,4 @@ async def test_programme_bands_decide_desil_checks_on_sqlite(sqlite_settings: An
     app = create_app(settings)
     async with running(app) as client:
         rt = Api(client, settings.data_dir, app).runtime
-        handlers = household_handlers(settings)
-
-        async def deliver(envelopes: list[EventEnvelope]) -> None:
-            for env in envelopes:
-                async with rt.sessions() as session, session.begin():
-                    await handlers[env.event_type](session, env)
-
-        await band_scenario(rt, deliver)
+        await band_scenario(rt, by_handlers(rt))

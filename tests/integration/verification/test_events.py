@@ -257,8 +257,8 @@ async def band_scenario(rt: ServiceRuntime, deliver: Deliver) -> None:
     assert sorted(mine) == sorted([(ids["b"], "desil_crossing"), (ids["c"], "desil_crossing")])
 
 
-async def test_published_programme_bands_decide_which_desil_moves_open_a_check(api: Api) -> None:
-    rt = api.runtime
+def by_handlers(rt: ServiceRuntime) -> Deliver:
+    """Deliver events straight to the service's handlers, one transaction each (no broker)."""
     settings = rt.settings
     assert isinstance(settings, VerificationSettings)
     handlers = household_handlers(settings)
@@ -268,7 +268,11 @@ async def test_published_programme_bands_decide_which_desil_moves_open_a_check(a
             async with rt.sessions() as session, session.begin():
                 await handlers[env.event_type](session, env)
 
-    await band_scenario(rt, deliver)
+    return deliver
+
+
+async def test_published_programme_bands_decide_which_desil_moves_open_a_check(api: Api) -> None:
+    await band_scenario(api.runtime, by_handlers(api.runtime))
 
 
 async def test_programme_bands_arrive_through_kafka(live: Api, infra: Infra) -> None:
