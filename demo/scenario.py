@@ -95,6 +95,7 @@ class Summary:
     payments: dict[str, Any] = field(default_factory=dict)
     tahap_ii: dict[str, Any] = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
+    corrections: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -141,6 +142,7 @@ class Summary:
             f"{chg.get('removed', 0):,} removed = {chg.get('current', 0):,}",
             f"    added by reason: {_kv(chg.get('added_by_reason', {}))}",
             f"    removed by reason: {_kv(chg.get('removed_by_reason', {}))}",
+            f"  correction queue: {_kv(self.corrections)}",
         ]
         return "\n".join(lines)
 
@@ -685,7 +687,40 @@ class Story:
             "added_by_reason": dict(sorted(added.items())),
             "removed_by_reason": dict(sorted(removed.items())),
         }
+        s.corrections = await self.settle_corrections()
         return s
+
+    async def settle_corrections(self) -> dict[str, Any]:
+        """The operator works the correction queue through the API: a short NIK fixed after a call to the family
+        (its full NIK, built from the row's birth date, sex and kelurahan), and another queued row dismissed."""
+        page = await self.api.call("GET", "/api/registry/corrections?status=open&limit=200", VERIFIKATOR)
+        entries = list(page["items"])
+        out: dict[str, Any] = {"open_before": len(entries)}
+        short = next((e for e in entries if e["rule"] == "nik.not_16_digits" and e["family_id"]), None)
+        if short is not None:
+            raw = short["raw"]
+            born = date.fromisoformat(raw["tanggal_lahir"])
+            day = born.day + (40 if raw["jenis_kelamin"] == "P" else 0)
+            region = raw["kelurahan_code"].replace(".", "")[:6]
+            for serial in range(9901, 9911):  # the first NIK nobody holds yet
+                nik = f"{region}{day:02d}{born:%m%y}{serial:04d}"
+                body = {"values": {"nik": nik}, "reason": "NIK lengkap dari KK asli (telepon ke keluarga)"}
+                r = await self.api.client.post(
+                    f"/api/registry/corrections/{short['id']}/fix",
+                    json=body,
+                    headers={"Authorization": f"Bearer {self.api.token(VERIFIKATOR)}"},
+                )
+                if r.status_code == 200:
+                    out["fixed"] = f"{short['rule']} → member added to its family"
+                    self.log(f"correction queue: entry {short['id']} ({short['rule']}) fixed, member added")
+                    break
+        other = next((e for e in entries if short is None or e["id"] != short["id"]), None)
+        if other is not None:
+            body = {"reason": "Orang yang sama sudah terdaftar di KK yang benar (dicek dengan Dukcapil)"}
+            await self.api.call("POST", f"/api/registry/corrections/{other['id']}/dismiss", VERIFIKATOR, json=body)
+            out["dismissed"] = other["rule"]
+            self.log(f"correction queue: entry {other['id']} ({other['rule']}) dismissed")
+        return out
 
 
 async def run_scenario(
