@@ -60,9 +60,11 @@ async def measure_defect_city(runtime: ServiceRuntime, city: DefectCity, jobs: d
         if outcome == "queued":
             ok = queue.get(key) == what
             if p.other_no_kk is not None:
-                mine, other = ids[p.no_kk], ids[p.other_no_kk]
+                # A family missing from the registry is a miss to count, not a reason to stop counting.
+                mine, other = ids.get(p.no_kk), ids.get(p.other_no_kk)
+                ok = ok and mine is not None and other is not None
                 ok = ok and (mine, "duplicate_nik", None, other) in open_flags
-                ok = ok and (other, "duplicate_nik", nik_members[p.nik], mine) in open_flags
+                ok = ok and (other, "duplicate_nik", nik_members.get(p.nik), mine) in open_flags
         elif outcome == "flagged":
             ok = any(f[1] == what and f[2] == nik_members.get(p.nik) for f in open_flags)
         else:
