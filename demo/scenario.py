@@ -47,7 +47,9 @@ T = TypeVar("T")
 KOTA = "13.71"
 KECAMATAN = tuple(f"13.71.{i:02d}" for i in range(1, 12))
 WATCHED_FLAGS = ("deceased_dukcapil", "duplicate_nik", "excluded_occupation")
-DESIL_THRESHOLDS = (4, 5)
+# Verification's configured fallback, used until it knows a programme's rule version; then the thresholds are the
+# desil_max of each programme's current rule version (the scenario's one programme: 4).
+FALLBACK_DESIL_THRESHOLDS = (4, 5)
 PROGRAMME = "SEMBAKO"
 AMOUNT = 600_000
 SETTLE_TIMEOUT_S = 120.0
@@ -98,6 +100,7 @@ class Summary:
     recipient: dict[str, Any] = field(default_factory=dict)
     tahap_ii: dict[str, Any] = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
+    corrections: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,6 +148,7 @@ class Summary:
             f"{chg.get('removed', 0):,} removed = {chg.get('current', 0):,}",
             f"    added by reason: {_kv(chg.get('added_by_reason', {}))}",
             f"    removed by reason: {_kv(chg.get('removed_by_reason', {}))}",
+            f"  correction queue: {_kv(self.corrections)}",
         ]
         return "\n".join(lines)
 
@@ -215,11 +219,11 @@ async def settle(probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool],
     return value
 
 
-def crosses(before: int | None, after: int | None) -> bool:
+def crosses(before: int | None, after: int | None, thresholds: Iterable[int]) -> bool:
     """Did the desil cross a programme threshold (verification opens a desil_crossing check)?"""
     if before is None or after is None:
         return False
-    return any((before <= t) != (after <= t) for t in DESIL_THRESHOLDS)
+    return any((before <= t) != (after <= t) for t in thresholds)
 
 
 def stable_key(no_kk: str) -> str:
@@ -290,6 +294,7 @@ class Story:
         self.payment_failure: dict[str, str] = {}
         # Ground checks per reason the story has seen opened so far (what the next wait builds on).
         self.checks_seen: dict[str, int] = {}
+        self.desil_thresholds: tuple[int, ...] = FALLBACK_DESIL_THRESHOLDS
 
     # --- registry ---
 
@@ -366,7 +371,7 @@ class Story:
             for kind in WATCHED_FLAGS:
                 if kind in fam.open_flags and kind not in old_flags:
                     expected[f"flag_{kind}"] += 1
-            if old is not None and crosses(old.desil, fam.desil):
+            if old is not None and crosses(old.desil, fam.desil, self.desil_thresholds):
                 expected["desil_crossing"] += 1
         for reason, n in sorted(expected.items()):
             await self.wait_for_checks(reason, self.checks_seen.get(reason, 0) + n)
@@ -695,12 +700,13 @@ class Story:
         self.book = await self.registry_applied_outcomes()
         s.registry["q1"] = self.registry_counts()
 
+        desil_max = 4
         rule = {
             "effective_from": "2026-01-01",
             "note": "Sembako 2026: desil 1-4, verified layak within 12 months",
             "definition": {
                 "desil_min": 1,
-                "desil_max": 4,
+                "desil_max": desil_max,
                 "max_verification_age_months": 12,
                 "tie_breakers": ["larger_family_first"],
                 "amount": {"kind": "flat", "amount": AMOUNT},
@@ -710,6 +716,8 @@ class Story:
             "POST", f"/api/disbursement/programmes/{PROGRAMME}/rules", VERIFIKATOR, 201, json=rule
         )
         version = int(created["version"])
+        # Disbursement publishes the rule's band; from now on verification's thresholds are its desil_max.
+        self.desil_thresholds = (desil_max,)
         await self.wait_for_disbursement(version)
         self.log("tahap I: generate, approve, pay, reconcile, close")
         s.tahap_i = await self.tahap("2026-I", "2026-03-20", version)
@@ -762,7 +770,40 @@ class Story:
             "added_by_reason": dict(sorted(added.items())),
             "removed_by_reason": dict(sorted(removed.items())),
         }
+        s.corrections = await self.settle_corrections()
         return s
+
+    async def settle_corrections(self) -> dict[str, Any]:
+        """The operator works the correction queue through the API: a short NIK fixed after a call to the family
+        (its full NIK, built from the row's birth date, sex and kelurahan), and another queued row dismissed."""
+        page = await self.api.call("GET", "/api/registry/corrections?status=open&limit=200", VERIFIKATOR)
+        entries = list(page["items"])
+        out: dict[str, Any] = {"open_before": len(entries)}
+        short = next((e for e in entries if e["rule"] == "nik.not_16_digits" and e["family_id"]), None)
+        if short is not None:
+            raw = short["raw"]
+            born = date.fromisoformat(raw["tanggal_lahir"])
+            day = born.day + (40 if raw["jenis_kelamin"] == "P" else 0)
+            region = raw["kelurahan_code"].replace(".", "")[:6]
+            for serial in range(9901, 9911):  # the first NIK nobody holds yet
+                nik = f"{region}{day:02d}{born:%m%y}{serial:04d}"
+                body = {"values": {"nik": nik}, "reason": "NIK lengkap dari KK asli (telepon ke keluarga)"}
+                r = await self.api.client.post(
+                    f"/api/registry/corrections/{short['id']}/fix",
+                    json=body,
+                    headers={"Authorization": f"Bearer {self.api.token(VERIFIKATOR)}"},
+                )
+                if r.status_code == 200:
+                    out["fixed"] = f"{short['rule']} → member added to its family"
+                    self.log(f"correction queue: entry {short['id']} ({short['rule']}) fixed, member added")
+                    break
+        other = next((e for e in entries if short is None or e["id"] != short["id"]), None)
+        if other is not None:
+            body = {"reason": "Orang yang sama sudah terdaftar di KK yang benar (dicek dengan Dukcapil)"}
+            await self.api.call("POST", f"/api/registry/corrections/{other['id']}/dismiss", VERIFIKATOR, json=body)
+            out["dismissed"] = other["rule"]
+            self.log(f"correction queue: entry {other['id']} ({other['rule']}) dismissed")
+        return out
 
 
 async def run_scenario(

@@ -30,7 +30,8 @@ class VerificationSettings(ServiceSettings):
     ground_check_due_days: int = Field(default=14, ge=1, le=180, description="Days an officer has for a visit.")
     desil_thresholds: list[int] = Field(
         default_factory=lambda: [4, 5],
-        description="Programme desil thresholds: crossing one (≤ t to > t or back) triggers a ground check.",
+        description="Fallback only while no programme rule version is known: the thresholds come from the desil"
+        " bands disbursement publishes (programme.rule_published); crossing one (≤ t to > t or back) opens a check.",
     )
     flag_check_kinds: list[str] = Field(
         default_factory=lambda: [

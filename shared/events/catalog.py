@@ -34,6 +34,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     # The payload modules register themselves on import; import them here so the catalogue is always whole.
     import shared.events.objection
     import shared.events.payment
+    import shared.events.programme
     import shared.events.recipient  # noqa: F401
 
     out: dict[str, dict[str, Any]] = {"envelope.schema.json": EventEnvelope.model_json_schema()}

@@ -49,6 +49,11 @@ class HoldReason(StrEnum):
     VERIFIED_TIDAK_LAYAK = "verified_tidak_layak"
     EXCLUDED_FLAG = "excluded_flag"
     RECIPIENT_DECEASED = "recipient_deceased"
+    # A holding flag of the programme rule (DEFAULT_HOLDING_FLAGS in disbursement): the family stays listed, the
+    # line waits until the registry clears the flag. Named after the flag where the flag has its own reason.
+    MEMBER_NEEDS_CORRECTION = "member_needs_correction"
+    DEATH_RECORD_CONFLICT = "death_record_conflict"
+    HOLDING_FLAG = "holding_flag"
 
 
 FLAG_KINDS: frozenset[str] = frozenset(k.value for k in FlagKind)

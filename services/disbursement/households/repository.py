@@ -90,6 +90,7 @@ def inputs_from_row(row: RowMapping) -> HouseholdInputs:
         status_reason=row["status_reason"],
         desil=row["desil"],
         confirmed_flags=flags_of(row["confirmed_flags"]),
+        open_flags=flags_of(row["open_flags"]),
         composition={name: int(row[name]) for name in COMPOSITION},
         last_outcome=row["last_outcome"],
         last_verified_at=row["last_verified_at"],

@@ -1,38 +1,50 @@
-"""Holding frozen, unpaid lines of a family that lost its eligibility after the list was generated."""
+"""Holding unpaid lines: of a family that lost its eligibility after the list was frozen (an officer decides),
+and of a family with a holding flag of the programme rule (released by the system once the flag clears)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.disbursement.dialect import is_pg
+from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import get_household, inputs_from_row
 from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import UNPAID
+from services.disbursement.programmes.eligibility import has_flag
 from services.disbursement.programmes.models import rule_version
-from services.disbursement.programmes.rules import RuleDefinition, hold_reason
+from services.disbursement.programmes.rules import FLAG_HOLD_REASONS, RuleDefinition, flag_hold_reason, hold_reason
 from services.disbursement.tahap.models import tahap
 from services.disbursement.tahap.rules import FROZEN
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S
+from shared.events.vocabulary import HoldReason
 
 pl = payment_line.c
+hs = household_status.c
 UNPAID_VALUES = sorted(s.value for s in UNPAID)
+FLAG_HOLD_VALUES = sorted(r.value for r in FLAG_HOLD_REASONS)
+SYSTEM = "system"
 
 
 async def hold_unpaid_lines(session: AsyncSession, *, household_id: str, causation_id: str | None) -> int:
-    """Put this family's unpaid lines of frozen tahap on hold when their rule now disqualifies it; returns count."""
+    """Bring this family's lines of frozen tahap in line with their rule now: hold unpaid lines it disqualifies
+    or flags, re-word or release flag holds; returns how many lines changed."""
     lines = (
         await session.execute(
-            select(pl.line_id, tahap.c.as_of, rule_version.c.definition)
+            select(pl.line_id, pl.status, pl.hold_reason, tahap.c.as_of, rule_version.c.definition)
             .join(tahap, tahap.c.id == pl.tahap_id)
             .join(rule_version, rule_version.c.id == tahap.c.rule_version_id)
             .where(
                 pl.household_id == household_id,
-                pl.status.in_(UNPAID_VALUES),
+                or_(
+                    pl.status.in_(UNPAID_VALUES),
+                    and_(pl.status == S.ON_HOLD.value, pl.hold_reason.in_(FLAG_HOLD_VALUES)),
+                ),
                 tahap.c.status.in_(sorted(FROZEN)),
             )
         )
@@ -43,31 +55,108 @@ async def hold_unpaid_lines(session: AsyncSession, *, household_id: str, causati
     if row is None or row["data_status"] is None:
         return 0
     family = inputs_from_row(row)
-    by_reason: dict[str, list[int]] = defaultdict(list)
+    hold: dict[str, list[int]] = defaultdict(list)
+    reword: dict[str, list[int]] = defaultdict(list)
+    release: list[int] = []
     rules: dict[tuple[str, date], str | None] = {}
-    for line_id, as_of, definition in lines:
+    for line_id, status, current, as_of, definition in lines:
         key = (definition, as_of)
         if key not in rules:
-            why = hold_reason(RuleDefinition.model_validate_json(definition), family, as_of=as_of)
-            rules[key] = why.value if why else None
-        code = rules[key]
-        if code is not None:
-            by_reason[code].append(line_id)
-    held: list[int] = []
-    for reason, ids in by_reason.items():
-        result = await session.execute(
-            update(payment_line)
-            .where(pl.line_id.in_(ids), pl.status.in_(UNPAID_VALUES))
-            .values(
-                held_from=pl.status,
-                status=S.ON_HOLD.value,
-                hold_reason=reason,
-                version=pl.version + 1,
-                updated_at=utcnow(),
-            )
-            .returning(pl.line_id)
+            rules[key] = hold_reason(RuleDefinition.model_validate_json(definition), family, as_of=as_of)
+        why = rules[key]
+        if status != S.ON_HOLD.value:
+            if why is not None:
+                hold[why].append(line_id)
+        elif why is None:
+            release.append(line_id)
+        elif why != current:
+            reword[why].append(line_id)
+    now = utcnow()
+    changed: list[int] = []
+    for reason, ids in hold.items():
+        changed += await _update(
+            session,
+            ids,
+            UNPAID_VALUES,
+            held_from=pl.status,
+            status=S.ON_HOLD.value,
+            hold_reason=reason,
+            version=pl.version + 1,
+            updated_at=now,
         )
-        held.extend(result.scalars().all())
-    if held:
-        await emit_line_status(session, pl.line_id.in_(held), causation_id=causation_id)
-    return len(held)
+    for reason, ids in reword.items():
+        changed += await _update(
+            session, ids, [S.ON_HOLD.value], hold_reason=reason, version=pl.version + 1, updated_at=now
+        )
+    if release:
+        changed += await _update(
+            session,
+            release,
+            [S.ON_HOLD.value],
+            status=pl.held_from,
+            held_from=None,
+            hold_reason=None,
+            decided_by=SYSTEM,
+            decision_reason="holding flags cleared",
+            version=pl.version + 1,
+            updated_at=now,
+        )
+    if changed:
+        await emit_line_status(session, pl.line_id.in_(changed), causation_id=causation_id)
+    return len(changed)
+
+
+async def _update(session: AsyncSession, ids: list[int], statuses: list[str], **values: object) -> list[int]:
+    result = await session.execute(
+        update(payment_line).where(pl.line_id.in_(ids), pl.status.in_(statuses)).values(**values).returning(pl.line_id)
+    )
+    return list(result.scalars().all())
+
+
+def flag_hold_expression(pg: bool, rule: RuleDefinition) -> ColumnElement[str] | None:
+    """The hold reason of a family of the read model for the rule's holding flags as SQL (`flag_hold_reason`),
+    NULL without one; None when the rule holds on no flag."""
+    kinds = sorted(set(rule.holding_flags))
+    if not kinds:
+        return None
+
+    def flagged(kind: str) -> ColumnElement[bool]:
+        return or_(has_flag(pg, hs.open_flags, kind), has_flag(pg, hs.confirmed_flags, kind))
+
+    named = [k for k in kinds if flag_hold_reason([k]) != HoldReason.HOLDING_FLAG]
+    whens = [(flagged(k), literal(k)) for k in named]
+    whens.append((or_(*(flagged(k) for k in kinds)), literal(HoldReason.HOLDING_FLAG.value)))
+    return case(*whens, else_=None)
+
+
+async def sync_flag_holds(session: AsyncSession, *, tahap_id: str, rule: RuleDefinition, now: datetime) -> None:
+    """At list generation: hold the planned lines of families with a holding flag, release flag holds of
+    families without one any more (set-based; no events, as planned lines are not announced either)."""
+    why = flag_hold_expression(is_pg(session), rule)
+    flag_held = and_(pl.tahap_id == tahap_id, pl.status == S.ON_HOLD.value, pl.hold_reason.in_(FLAG_HOLD_VALUES))
+    if why is None:
+        await session.execute(
+            update(payment_line)
+            .where(flag_held)
+            .values(status=pl.held_from, held_from=None, hold_reason=None, decided_by=SYSTEM, updated_at=now)
+        )
+        return
+    reason = select(why).where(hs.household_id == pl.household_id).scalar_subquery()
+    flagged = select(hs.household_id).where(hs.household_id == pl.household_id, why.is_not(None)).exists()
+    await session.execute(
+        update(payment_line)
+        .where(flag_held, ~flagged)
+        .values(
+            status=pl.held_from,
+            held_from=None,
+            hold_reason=None,
+            decided_by=SYSTEM,
+            decision_reason="holding flags cleared",
+            updated_at=now,
+        )
+    )
+    await session.execute(
+        update(payment_line)
+        .where(pl.tahap_id == tahap_id, pl.status == S.PLANNED.value, flagged)
+        .values(held_from=pl.status, status=S.ON_HOLD.value, hold_reason=reason, updated_at=now)
+    )

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.events.household import DataStatus
-from shared.events.vocabulary import FLAG_KINDS, FlagKind, StatusReason
+from shared.events.vocabulary import FLAG_KINDS, FlagKind, HoldReason, StatusReason
 
 ComponentCategory = Literal[
     "pregnant", "children_0_6", "school_sd", "school_smp", "school_sma", "disabled_severe", "elderly_70"
@@ -31,6 +31,23 @@ DEFAULT_DISQUALIFYING_FLAGS: tuple[FlagKind, ...] = (
     FlagKind.BUSINESS_OWNER,
     FlagKind.DUPLICATE_NIK,
     FlagKind.DUPLICATE_KK,
+)
+# Flags that keep a family on the list (present, counted, visible) while its payment waits: the data behind it
+# is not verified yet (issue 12: "not paid on unverified data"). Open or confirmed, the flag holds until it clears.
+DEFAULT_HOLDING_FLAGS: tuple[FlagKind, ...] = (
+    FlagKind.MEMBER_NEEDS_CORRECTION,
+    FlagKind.DEATH_RECORD_CONFLICT,
+    FlagKind.RECIPIENT_DECEASED,
+)
+# Hold reasons a flag hold may carry: released by the system once no holding flag is left (the other hold
+# reasons are decisions for an officer).
+FLAG_HOLD_REASONS = frozenset(
+    {
+        HoldReason.MEMBER_NEEDS_CORRECTION,
+        HoldReason.DEATH_RECORD_CONFLICT,
+        HoldReason.RECIPIENT_DECEASED,
+        HoldReason.HOLDING_FLAG,
+    }
 )
 
 
@@ -92,6 +109,10 @@ class RuleDefinition(BaseModel):
     desil_min: int = Field(default=1, ge=1, le=10)
     desil_max: int = Field(ge=1, le=10)
     disqualifying_flags: list[str] = Field(default_factory=lambda: [k.value for k in DEFAULT_DISQUALIFYING_FLAGS])
+    holding_flags: list[str] = Field(
+        default_factory=lambda: [k.value for k in DEFAULT_HOLDING_FLAGS],
+        description="Flags (open or confirmed) that keep a family listed but its payment line on hold.",
+    )
     required_data_status: list[DataStatus] = Field(default_factory=lambda: [DataStatus.ACTIVE], min_length=1)
     max_verification_age_months: int | None = Field(default=None, ge=1, le=120)
     quota: int | None = Field(default=None, ge=0)
@@ -102,10 +123,16 @@ class RuleDefinition(BaseModel):
     def _band(self) -> RuleDefinition:
         if self.desil_min > self.desil_max:
             raise ValueError("desil_min must not exceed desil_max")
-        for kind in self.disqualifying_flags:
+        return self
+
+    @field_validator("disqualifying_flags", "holding_flags")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        # A kind named in both lists disqualifies when confirmed (checked first) and holds while only open.
+        for kind in kinds:
             if kind not in FLAG_KINDS:
                 raise ValueError(f"unknown flag kind {kind!r}: the registry raises only {sorted(FLAG_KINDS)}")
-        return self
+        return kinds
 
 
 @dataclass(frozen=True)
@@ -119,6 +146,7 @@ class HouseholdInputs:
     status_reason: str | None = None
     desil: int | None = None
     confirmed_flags: frozenset[str] = frozenset()
+    open_flags: frozenset[str] = frozenset()
     composition: dict[str, int] = field(default_factory=dict)
     last_outcome: str | None = None
     last_verified_at: datetime | None = None
@@ -146,6 +174,7 @@ class Verdict:
     reason: Reason
     amount: int
     checks: tuple[Check, ...]
+    hold: HoldReason | None = None
 
     @property
     def qualifies(self) -> bool:
@@ -254,6 +283,9 @@ def evaluate(rule: RuleDefinition, family: HouseholdInputs, *, as_of: date) -> V
             f"desil={family.desil}; band {rule.desil_min}-{rule.desil_max}",
             Reason.DESIL_BELOW_BAND,
         )
+    holding = holding_hits(rule, open_flags=family.open_flags, confirmed_flags=family.confirmed_flags)
+    # Not a failure: the family stays listed and counted, only its payment waits.
+    checks.append(Check("no_holding_flag", not holding, f"holding={holding}; listed, payment on hold until cleared"))
     cutoff = verification_cutoff(rule, as_of)
     if cutoff is not None:
         fresh = (
@@ -272,6 +304,7 @@ def evaluate(rule: RuleDefinition, family: HouseholdInputs, *, as_of: date) -> V
         reason=reason or Reason.ELIGIBLE,
         amount=amount_for(rule.amount, family.composition),
         checks=tuple(checks),
+        hold=flag_hold_reason(holding),
     )
 
 
@@ -331,7 +364,25 @@ def list_hash_lines(rows: Sequence[tuple[int, str, int]]) -> str:
     return "\n".join(f"{rank}|{hh}|{amount}" for rank, hh, amount in rows)
 
 
-def hold_reason(rule: RuleDefinition, family: HouseholdInputs, *, as_of: date) -> Reason | None:
-    """Why a frozen, unpaid line of this family must wait for a decision now (None: nothing to hold)."""
-    reason = evaluate(rule, family, as_of=as_of).reason
-    return reason if reason in HOLD_REASONS else None
+def holding_hits(rule: RuleDefinition, *, open_flags: Iterable[str], confirmed_flags: Iterable[str]) -> list[str]:
+    """The rule's holding flags the family has (open or confirmed), sorted."""
+    return sorted(set(rule.holding_flags) & (set(open_flags) | set(confirmed_flags)))
+
+
+def flag_hold_reason(holding: Sequence[str]) -> HoldReason | None:
+    """The hold reason of a line held for these flags: the flag's own name when the vocabulary has it."""
+    if not holding:
+        return None
+    named = [HoldReason(k) for k in holding if k in {r.value for r in FLAG_HOLD_REASONS}]
+    return named[0] if named else HoldReason.HOLDING_FLAG
+
+
+def hold_reason(rule: RuleDefinition, family: HouseholdInputs, *, as_of: date) -> str | None:
+    """Why an unpaid line of this family must wait now (None: nothing to hold).
+
+    A disqualification that appeared after the list was frozen waits for an officer's decision; a holding flag
+    waits until the registry clears it."""
+    verdict = evaluate(rule, family, as_of=as_of)
+    if verdict.reason in HOLD_REASONS:
+        return verdict.reason.value
+    return verdict.hold.value if verdict.hold is not None else None

@@ -134,5 +134,9 @@ class ExplainOut(BaseModel):
     rank: int | None
     quota: int | None
     amount: int
+    hold_reason: str | None = Field(
+        description="Listed, but its payment waits for these flags to clear (the rule's holding_flags)."
+    )
+    holding_flags: list[str]
     checks: list[CheckOut]
     inputs: FrozenInputs

@@ -10,9 +10,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.households.repository import get_household, inputs_from_row
+from services.disbursement.payments.events import OUTBOX
 from services.disbursement.programmes import repository as repo
 from services.disbursement.programmes.eligibility import frozen_inputs
-from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate
+from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate, holding_hits
 from services.disbursement.programmes.schemas import (
     CheckOut,
     DryRunOut,
@@ -27,6 +28,8 @@ from services.disbursement.programmes.schemas import (
 from services.disbursement.scope import within_scope
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
+from shared.events.programme import ProgrammeEventType, ProgrammeRulePublished
+from shared.events.topics import DISBURSEMENT_PAYMENT
 from shared.http.problems import ProblemError
 from shared.privacy.policy import withhold
 
@@ -79,6 +82,22 @@ async def add_rule(session: AsyncSession, *, code: str, body: RuleIn, principal:
     )
     row = await repo.get_rule(session, code, version)
     assert row is not None
+    # Verification derives the desil thresholds of its ground checks from the bands published here.
+    await OUTBOX.add(
+        session,
+        topic=DISBURSEMENT_PAYMENT,
+        event_type=ProgrammeEventType.RULE_PUBLISHED.value,
+        subject=code,
+        aggregate_version=version,
+        data=ProgrammeRulePublished(
+            programme_code=code,
+            version=version,
+            desil_min=body.definition.desil_min,
+            desil_max=body.definition.desil_max,
+            effective_from=body.effective_from,
+            effective_to=body.effective_to,
+        ),
+    )
     return rule_out(row)
 
 
@@ -138,7 +157,8 @@ async def explain(
     family = await get_household(session, household_id)
     if family is None or family["kelurahan_code"] is None or not principal.covers(family["kelurahan_code"]):
         raise ProblemError(404, "No such family in your wilayah.", code="not_found")
-    verdict = evaluate(rule, inputs_from_row(family), as_of=as_of)
+    inputs = inputs_from_row(family)
+    verdict = evaluate(rule, inputs, as_of=as_of)
     ranked = await repo.ranked_one(session, rule, as_of, household_id)
     assert ranked is not None
     out = ExplainOut(
@@ -151,6 +171,8 @@ async def explain(
         rank=ranked["list_rank"],
         quota=rule.quota,
         amount=int(ranked["amount"]),
+        hold_reason=verdict.hold.value if verdict.hold and ranked["listed"] else None,
+        holding_flags=holding_hits(rule, open_flags=inputs.open_flags, confirmed_flags=inputs.confirmed_flags),
         checks=[CheckOut(check=c.check, passed=c.passed, detail=c.detail) for c in verdict.checks],
         inputs=FrozenInputs.model_validate(frozen_inputs(ranked)),
     )

@@ -121,10 +121,10 @@ async def frozen_list(
     format: ExportFormat = "json",
 ) -> list[ListRow] | Response:
     if format != "json":
-        query = await service.list_export_query(
+        query, rule = await service.list_export_query(
             session, tahap_id=tahap_id, principal=principal, listed=listed, kecamatan_code=kecamatan_code
         )
-        rows = stream_query(runtime.sessions, query, lambda r: service.list_row(r).model_dump())
+        rows = stream_query(runtime.sessions, query, lambda r: service.list_row(r, rule).model_dump())
         return export_response(format, LIST_COLUMNS, rows, name=f"daftar-tahap-{tahap_id}")
     return await service.list_rows(
         session,

@@ -89,6 +89,10 @@ class ListRow(BaseModel):
     rank: int | None
     listed: bool
     reason: str
+    hold_reason: str | None = Field(
+        description="A listed family with a holding flag of the rule (as generated): counted, its payment held."
+    )
+    holding_flags: list[str]
     inputs: FrozenInputs
 
 

@@ -9,11 +9,13 @@ from sqlalchemy import Select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.disbursement.households.repository import flags_of
 from services.disbursement.payments.enrolment import apply_approved_list
+from services.disbursement.payments.holds import sync_flag_holds
 from services.disbursement.payments.recipient_holds import hold_new_lines_of_dead_recipients
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.repository import get_rule_by_id
-from services.disbursement.programmes.rules import RuleDefinition
+from services.disbursement.programmes.rules import RuleDefinition, flag_hold_reason, holding_hits
 from services.disbursement.programmes.schemas import FrozenInputs
 from services.disbursement.programmes.service import require_programme, resolve_rule
 from services.disbursement.scope import within_scope
@@ -120,6 +122,8 @@ async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal
     await repo.sync_planned_lines(
         session, key=key, tahap_id=tahap_id, programme_code=row["programme_code"], generation=generation, now=now
     )
+    await sync_flag_holds(session, tahap_id=tahap_id, rule=rule, now=now)
+    # A dead recipient holds the line whatever the rule says (payments/recipient_holds.py).
     await hold_new_lines_of_dead_recipients(session, tahap_id=tahap_id)
     await repo.drop_old_generations(session, key, generation - 1)
     await repo.insert_generation(
@@ -262,11 +266,21 @@ async def list_rows(
         limit=limit,
         offset=offset,
     )
-    return [withhold(list_row(r), principal.role) for r in rows]
+    rule = await list_rule(session, row)
+    return [withhold(list_row(r, rule), principal.role) for r in rows]
 
 
-def list_row(r: RowMapping) -> ListRow:
-    """One family of a frozen list as the JSON list shows it."""
+async def list_rule(session: AsyncSession, row: RowMapping | dict[str, Any]) -> RuleDefinition:
+    """The rule version a tahap's list was generated with."""
+    rule_row = await get_rule_by_id(session, row["rule_version_id"])
+    assert rule_row is not None
+    return RuleDefinition.model_validate_json(rule_row["definition"])
+
+
+def list_row(r: RowMapping, rule: RuleDefinition) -> ListRow:
+    """One family of a frozen list as the JSON list shows it (holds as the rule says for the frozen flags)."""
+    holding = holding_hits(rule, open_flags=flags_of(r["open_flags"]), confirmed_flags=flags_of(r["confirmed_flags"]))
+    hold = flag_hold_reason(holding) if r["listed"] else None
     return ListRow(
         household_id=r["household_id"],
         kecamatan_code=r["kecamatan_code"],
@@ -276,19 +290,22 @@ def list_row(r: RowMapping) -> ListRow:
         rank=r["list_rank"],
         listed=bool(r["listed"]),
         reason=r["reason"],
+        hold_reason=hold.value if hold else None,
+        holding_flags=holding,
         inputs=FrozenInputs.model_validate(frozen_inputs(r)),
     )
 
 
 async def list_export_query(
     session: AsyncSession, *, tahap_id: str, principal: Principal, listed: bool | None, kecamatan_code: str | None
-) -> Select[Any]:
-    """The whole frozen list in the caller's scope, as a query to stream (exports)."""
+) -> tuple[Select[Any], RuleDefinition]:
+    """The whole frozen list in the caller's scope, as a query to stream (exports), and its rule version."""
     row = await require_tahap(session, tahap_id)
-    return repo.list_query(
+    query = repo.list_query(
         key=await repo.list_key(session, tahap_id),
         generation=int(row["generation"]),
         scope=within_scope(tahap_list.c.kelurahan_code, principal),
         listed=listed,
         kecamatan_code=kecamatan_code,
     )
+    return query, await list_rule(session, row)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +82,38 @@ def desil_crossings(previous: int | None, current: int | None, thresholds: Itera
     if previous is None or current is None:
         return []
     return sorted(t for t in set(thresholds) if (previous <= t) != (current <= t))
+
+
+@dataclass(frozen=True)
+class ProgrammeBand:
+    """The desil band of one published rule version of a programme, and when it is in force."""
+
+    programme_code: str
+    version: int
+    desil_min: int
+    desil_max: int
+    effective_from: date
+    effective_to: date | None  # exclusive, as disbursement resolves rule versions
+
+
+def current_bands(bands: Iterable[ProgrammeBand], today: date) -> dict[str, ProgrammeBand]:
+    """Per programme, the newest version in force today (disbursement's `effective_rule`)."""
+    out: dict[str, ProgrammeBand] = {}
+    for b in bands:
+        if b.effective_from > today or (b.effective_to is not None and b.effective_to <= today):
+            continue
+        if b.programme_code not in out or out[b.programme_code].version < b.version:
+            out[b.programme_code] = b
+    return out
+
+
+def desil_thresholds(bands: Iterable[ProgrammeBand], today: date, fallback: Sequence[int]) -> list[int]:
+    """Thresholds from the programmes' current bands: a band [lo, hi] gives hi (in the band ↔ above it); the
+    fallback only while no programme has a version in force (desil 10 has nothing above it, so no threshold)."""
+    current = current_bands(bands, today)
+    if not current:
+        return sorted(set(fallback))
+    return sorted({b.desil_max for b in current.values() if b.desil_max < 10})
 
 
 def unknown_approver_family(approver: Mapping[str, Any] | None) -> str | None:

@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.groundchecks import service as checks
 from services.verification.groundchecks.handlers import apply_parked_payment_failures
-from services.verification.groundchecks.rules import CheckReason, desil_crossings, flag_reason, new_flags
+from services.verification.groundchecks.rules import (
+    CheckReason,
+    desil_crossings,
+    desil_thresholds,
+    flag_reason,
+    new_flags,
+)
 from services.verification.households.models import Household
-from services.verification.households.repository import previous_state, replace_flags, upsert_household
+from services.verification.households.repository import (
+    previous_state,
+    programme_bands,
+    replace_flags,
+    upsert_household,
+    upsert_programme_band,
+)
 from services.verification.settings import VerificationSettings
-from shared.events.envelope import EventEnvelope
+from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import DataStatus, HouseholdEventType, HouseholdState
+from shared.events.programme import ProgrammeEventType, ProgrammeRulePublished
 from shared.inbox.consumer import Handler, PermanentEventError
 
 
@@ -39,7 +54,8 @@ async def apply_household_event(session: AsyncSession, envelope: EventEnvelope, 
         return
     old_flags, old_desil = before if before is not None else ([], None)
     reasons = [flag_reason(k) for k in new_flags(old_flags, state.open_flags, settings.flag_check_kinds)]
-    if desil_crossings(old_desil, state.desil, settings.desil_thresholds):
+    thresholds = desil_thresholds(await programme_bands(session), today_wib(), settings.desil_thresholds)
+    if desil_crossings(old_desil, state.desil, thresholds):
         reasons.append(CheckReason.DESIL_CROSSING)
     for reason in reasons:
         await checks.open_check(
@@ -53,10 +69,27 @@ async def apply_household_event(session: AsyncSession, envelope: EventEnvelope, 
         )
 
 
+def today_wib() -> date:
+    """Today in Padang (WIB, UTC+7): the day rule versions are in force on."""
+    return (utcnow() + timedelta(hours=7)).date()
+
+
+async def on_rule_published(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """Keep the programmes' desil bands that decide which desil moves open a ground check."""
+    try:
+        rule = ProgrammeRulePublished.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise PermanentEventError(f"invalid programme rule payload: {exc.errors()[:3]}") from exc
+    await upsert_programme_band(session, rule)
+
+
 def household_handlers(settings: VerificationSettings) -> dict[str, Handler]:
     """Handlers of every household event type, bound to the service's settings."""
 
     async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> None:
         await apply_household_event(session, envelope, settings)
 
-    return {t.value: on_household_event for t in HouseholdEventType}
+    return {
+        **{t.value: on_household_event for t in HouseholdEventType},
+        ProgrammeEventType.RULE_PUBLISHED.value: on_rule_published,
+    }

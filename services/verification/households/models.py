@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, PrimaryKeyConstraint, String, Table, Text
 from sqlmodel import Field
 
 from services.verification.database import VerificationModel, metadata
@@ -37,4 +37,20 @@ household_flag = Table(
     Column("household_id", String(100), primary_key=True),
     Column("kind", String(50), primary_key=True),
     Index("ix_household_flag_kind", "kind"),
+)
+
+
+# Every rule version disbursement published (programme.rule_published): the desil bands of the versions in force
+# give the thresholds whose crossing opens a ground check (see `groundchecks.rules.desil_thresholds`).
+programme_band = Table(
+    "programme_band",
+    metadata,
+    Column("programme_code", String(50), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("desil_min", Integer, nullable=False),
+    Column("desil_max", Integer, nullable=False),
+    Column("effective_from", Date, nullable=False),
+    Column("effective_to", Date, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("programme_code", "version", name="pk_programme_band"),
 )

@@ -8,9 +8,11 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.verification.households.models import Household, household_flag
+from services.verification.groundchecks.rules import ProgrammeBand
+from services.verification.households.models import Household, household_flag, programme_band
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import HouseholdState
+from shared.events.programme import ProgrammeRulePublished
 
 
 async def upsert_household(session: AsyncSession, state: HouseholdState, envelope: EventEnvelope) -> bool:
@@ -66,3 +68,25 @@ async def clear_read_model(session: AsyncSession) -> None:
     """Forget every family (before a rebuild by replay)."""
     await session.execute(delete(household_flag))
     await session.execute(delete(Household.__table__))  # type: ignore[attr-defined]
+
+
+async def upsert_programme_band(session: AsyncSession, rule: ProgrammeRulePublished) -> None:
+    """Record a published rule version's band (a redelivered event writes the same values again)."""
+    values = {**rule.model_dump(), "updated_at": utcnow()}
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    base = insert(programme_band).values(values)
+    keys = {"programme_code", "version"}
+    await session.execute(
+        base.on_conflict_do_update(
+            index_elements=sorted(keys), set_={k: base.excluded[k] for k in values if k not in keys}
+        )
+    )
+
+
+async def programme_bands(session: AsyncSession) -> list[ProgrammeBand]:
+    """Every published rule version's band (one row per programme version: a handful)."""
+    c = programme_band.c
+    rows = await session.execute(
+        select(c.programme_code, c.version, c.desil_min, c.desil_max, c.effective_from, c.effective_to)
+    )
+    return [ProgrammeBand(*r) for r in rows]

@@ -52,3 +52,58 @@ async def upload(svc: Service, tahap_id: str, rows: list[dict[str, Any]], source
     )
     assert r.status_code == 201, r.text
     return dict(r.json())
+
+
+async def flag_hold_flow(svc: Service) -> None:
+    """A holding flag keeps the family listed and counted, its line on hold until the flag clears."""
+    from tests.integration.disbursement.support import feed, household_envelope
+
+    await feed(
+        svc.runtime,
+        [
+            household_envelope("h1", 1, desil=1),
+            household_envelope("h2", 1, desil=2, open_flags=["member_needs_correction"]),
+            household_envelope("h3", 1, desil=3, open_flags=["nik_not_matched"]),
+        ],
+    )
+    bad = await svc.client.post(
+        "/programmes/SEMBAKO/rules",
+        json={**SIMPLE_RULE, "definition": {**SIMPLE_RULE["definition"], "holding_flags": ["unverified"]}},
+        headers=svc.users["prep"],
+    )
+    assert bad.status_code == 422, bad.text
+    assert "holding_flags" in bad.text
+    assert "unverified" in bad.text
+    tahap_id = await new_tahap(svc, "2026-H", await add_rule(svc))
+    assert (await generate(svc, tahap_id))["listed_count"] == 3  # present and counted
+    r = await svc.client.get(f"/tahap/{tahap_id}/list?limit=100", headers=svc.users["prep"])
+    assert r.status_code == 200, r.text
+    rows = {x["household_id"]: x for x in r.json()}
+    h2 = rows["h2"]
+    assert (h2["listed"], h2["reason"], h2["hold_reason"]) == (True, "eligible", "member_needs_correction")
+    assert h2["holding_flags"] == ["member_needs_correction"]
+    assert (rows["h1"]["hold_reason"], rows["h3"]["hold_reason"]) == (None, None)
+    r = await svc.client.get("/programmes/SEMBAKO/explain/h2?as_of=2026-03-01", headers=svc.users["prep"])
+    assert r.status_code == 200, r.text
+    explained = r.json()
+    assert (explained["listed"], explained["hold_reason"]) == (True, "member_needs_correction")
+    assert {c["check"]: c["passed"] for c in explained["checks"]}["no_holding_flag"] is False
+    by_hh = await lines(svc, tahap_id)
+    assert (by_hh["h2"]["status"], by_hh["h2"]["hold_reason"]) == ("on_hold", "member_needs_correction")
+    assert (by_hh["h1"]["status"], by_hh["h3"]["status"]) == ("planned", "planned")
+    await approve(svc, tahap_id)
+    # After approval: a conflicting death record holds h1; h2's correction is settled, its line is released.
+    await feed(
+        svc.runtime,
+        [
+            household_envelope("h1", 2, desil=1, open_flags=["death_record_conflict"]),
+            household_envelope("h2", 2, desil=2),
+        ],
+    )
+    by_hh = await lines(svc, tahap_id)
+    assert (by_hh["h1"]["status"], by_hh["h1"]["hold_reason"]) == ("on_hold", "death_record_conflict")
+    assert (by_hh["h2"]["status"], by_hh["h2"]["hold_reason"]) == ("planned", None)
+    # A rule naming no holding flags pays flagged families as before.
+    other = await new_tahap(svc, "2026-H2", await add_rule(svc, holding_flags=[]))
+    await generate(svc, other)
+    assert (await lines(svc, other))["h1"]["status"] == "planned"

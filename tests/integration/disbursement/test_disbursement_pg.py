@@ -17,7 +17,7 @@ from services.disbursement.programmes.rules import list_hash_lines
 from shared.events.payment import EnrolmentChanged, PaymentLineStatus
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, generate, lines, new_tahap, upload
+from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
 from tests.integration.disbursement.support import feed, household_envelope, outcome_envelope
 
 pytestmark = pytest.mark.infra
@@ -478,7 +478,10 @@ async def test_events_are_pii_free_and_match_their_schema(pg_service: Service) -
     )
     await feed(svc.runtime, [household_envelope("e1", 2, status="inactive", reason="deceased")])
     rows = await svc.rows("SELECT event_type, topic, subject, data FROM outbox")
-    assert {r[0] for r in rows} == {"enrolment.changed", "payment.line_status_changed"}
+    assert {r[0] for r in rows} == {"enrolment.changed", "payment.line_status_changed", "programme.rule_published"}
+    published = [json.loads(r[3]) for r in rows if r[0] == "programme.rule_published"]
+    assert [(p["programme_code"], p["desil_min"], p["desil_max"]) for p in published] == [("SEMBAKO", 1, 4)]
+    rows = [r for r in rows if r[0] != "programme.rule_published"]  # keyed by programme, not by family
     allowed: dict[str, tuple[type[BaseModel], set[str]]] = {
         "enrolment.changed": (EnrolmentChanged, {"household_id", "programme_code", "tahap_id", "status", "reason"}),
         "payment.line_status_changed": (
@@ -498,10 +501,14 @@ async def test_events_are_pii_free_and_match_their_schema(pg_service: Service) -
     assert statuses == {("e2", "failed"), ("e1", "on_hold")}
     # Events written in bulk get distinct version-4 uuids, numbered within their statement.
     event_ids = [r[0] for r in await svc.rows("SELECT event_id FROM outbox")]
-    assert len(set(event_ids)) == len(event_ids) == len(rows)
+    assert len(set(event_ids)) == len(event_ids) == len(rows) + len(published)
     assert {uuid.UUID(e).version for e in event_ids} == {4}
     assert all(str(uuid.UUID(e)) == e for e in event_ids)
 
 
 async def test_sql_rule_agrees_with_the_plain_function(pg_service: Service) -> None:
     await assert_sql_agrees_with_function(pg_service)
+
+
+async def test_holding_flag_lists_the_family_and_holds_its_line_until_cleared(pg_service: Service) -> None:
+    await flag_hold_flow(pg_service)

@@ -8,7 +8,7 @@ import uuid
 from services.disbursement.programmes.rules import list_hash_lines
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, generate, lines, new_tahap, upload
+from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
 from tests.integration.disbursement.support import feed, household_envelope
 
 
@@ -42,11 +42,15 @@ async def test_embedded_flow_generate_hold_import_reconcile(sqlite_service: Serv
     after = await lines(svc, tahap_id)
     assert after[held]["status"] == "on_hold"
     assert after[paid]["status"] == "paid"
-    # 5 enrolments, 1 hold, 1 payment: distinct version-4 uuids, numbered within each bulk statement.
+    # The rule version, 5 enrolments, 1 hold, 1 payment: distinct version-4 uuids, numbered within each statement.
     event_ids = [r[0] for r in await svc.rows("SELECT event_id FROM outbox")]
-    assert len(set(event_ids)) == len(event_ids) == 7
+    assert len(set(event_ids)) == len(event_ids) == 8
     assert all(uuid.UUID(e).version == 4 and str(uuid.UUID(e)) == e for e in event_ids)
 
 
 async def test_embedded_sql_rule_agrees_with_the_plain_function(sqlite_service: Service) -> None:
     await assert_sql_agrees_with_function(sqlite_service, n=200)
+
+
+async def test_holding_flag_lists_the_family_and_holds_its_line_until_cleared(sqlite_service: Service) -> None:
+    await flag_hold_flow(sqlite_service)

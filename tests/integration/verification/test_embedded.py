@@ -10,6 +10,7 @@ from services.verification.objections.service import lapse_overdue
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import utcnow
 from tests.integration.verification.helpers import KEC_A, KEL_A, Api, seed_family, visit_body
+from tests.integration.verification.test_events import band_scenario, by_handlers
 from tests.support.api import running
 
 
@@ -66,3 +67,11 @@ async def test_embedded_flow_on_sqlite(sqlite_settings: Any) -> None:
         for expected in (1, 0):
             async with rt.sessions() as session, session.begin():
                 assert await lapse_overdue(session, outbox=rt.outbox, now=utcnow() + timedelta(days=15)) == expected
+
+
+async def test_programme_bands_decide_desil_checks_on_sqlite(sqlite_settings: Any) -> None:
+    settings = sqlite_settings(VerificationSettings, run_workers=False)
+    app = create_app(settings)
+    async with running(app) as client:
+        rt = Api(client, settings.data_dir, app).runtime
+        await band_scenario(rt, by_handlers(rt))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -14,12 +15,13 @@ from sqlalchemy import func, select
 
 from services.verification.app import create_app
 from services.verification.groundchecks.models import ground_check
-from services.verification.households.handlers import apply_household_event
+from services.verification.households.handlers import apply_household_event, household_handlers
 from services.verification.households.models import Household, household_flag
 from services.verification.households.repository import clear_read_model
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.payment import PaymentEventType, PaymentLineStatus
+from shared.events.programme import ProgrammeEventType, ProgrammeRulePublished
 from shared.events.topics import DISBURSEMENT_PAYMENT, PROBE, REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceRuntime
 from tests.integration.verification.helpers import (
@@ -220,3 +222,85 @@ async def test_payment_failure_before_the_family_is_known_waits_for_it(live: Api
     finally:
         await producer.stop()
     assert [c for c in await _checks(rt) if c[0] == hid] == [(hid, "payment_failed")]
+
+
+def _rule_published(code: str, version: int, desil_max: int) -> EventEnvelope:
+    now = utcnow()
+    data = ProgrammeRulePublished(
+        programme_code=code, version=version, desil_min=1, desil_max=desil_max, effective_from=date(2025, 1, 1)
+    )
+    return EventEnvelope(
+        event_type=ProgrammeEventType.RULE_PUBLISHED,
+        source="disbursement",
+        subject=code,
+        aggregate_version=version,
+        occurred_at=now,
+        recorded_at=now,
+        data=data.model_dump(mode="json"),
+    )
+
+
+Deliver = Callable[[list[EventEnvelope]], Awaitable[None]]
+
+
+async def band_scenario(rt: ServiceRuntime, deliver: Deliver) -> None:
+    """A new rule version with another band changes which desil moves open a ground check (configured [4, 5])."""
+    code = f"P{uuid.uuid4().hex[:8].upper()}"
+    ids = {k: f"hh-{k}-{uuid.uuid4().hex[:6]}" for k in "abcd"}
+    await deliver([_rule_published(code, 1, 6)])
+    # Band 1-6: 4 → 5 stays inside (the configured 4 and 5 are not used), 6 → 7 leaves it.
+    await deliver([household_envelope(ids["a"], 1, desil=4), household_envelope(ids["b"], 1, desil=6)])
+    await deliver([household_envelope(ids["a"], 2, desil=5), household_envelope(ids["b"], 2, desil=7)])
+    await deliver([_rule_published(code, 2, 4)])
+    # Band 1-4 now: 4 → 5 leaves it, 6 → 7 is a move outside every band.
+    await deliver([household_envelope(ids["c"], 1, desil=4), household_envelope(ids["d"], 1, desil=6)])
+    await deliver([household_envelope(ids["c"], 2, desil=5), household_envelope(ids["d"], 2, desil=7)])
+    mine = [c for c in await _checks(rt) if c[0] in ids.values()]
+    assert sorted(mine) == sorted([(ids["b"], "desil_crossing"), (ids["c"], "desil_crossing")])
+
+
+def by_handlers(rt: ServiceRuntime) -> Deliver:
+    """Deliver events straight to the service's handlers, one transaction each (no broker)."""
+    settings = rt.settings
+    assert isinstance(settings, VerificationSettings)
+    handlers = household_handlers(settings)
+
+    async def deliver(envelopes: list[EventEnvelope]) -> None:
+        for env in envelopes:
+            async with rt.sessions() as session, session.begin():
+                await handlers[env.event_type](session, env)
+
+    return deliver
+
+
+async def test_published_programme_bands_decide_which_desil_moves_open_a_check(api: Api) -> None:
+    await band_scenario(api.runtime, by_handlers(api.runtime))
+
+
+async def test_programme_bands_arrive_through_kafka(live: Api, infra: Infra) -> None:
+    rt = live.runtime
+    inbox = rt.definition.messaging.inbox
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True, acks="all")
+    await producer.start()
+
+    async def deliver(envelopes: list[EventEnvelope]) -> None:
+        # One step at a time: a programme's events and a family's travel on different partitions.
+        for env in envelopes:
+            topic = DISBURSEMENT_PAYMENT if env.source == "disbursement" else REGISTRY_HOUSEHOLD
+            await producer.send_and_wait(topic, env.to_bytes(), key=env.subject.encode())
+
+        async def applied() -> int:
+            async with rt.sessions() as session:
+                stmt = (
+                    select(func.count())
+                    .select_from(inbox)
+                    .where(inbox.c.event_id.in_([str(e.event_id) for e in envelopes]))
+                )
+                return int((await session.execute(stmt)).scalar_one())
+
+        await wait_for(applied, lambda n: n == len(envelopes), timeout=60)
+
+    try:
+        await band_scenario(rt, deliver)
+    finally:
+        await producer.stop()

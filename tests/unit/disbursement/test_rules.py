@@ -17,6 +17,7 @@ from services.disbursement.programmes.rules import (
     amount_for,
     counted_members,
     evaluate,
+    flag_hold_reason,
     hold_reason,
     months_before,
     rank_families,
@@ -139,9 +140,9 @@ def test_ranking_desil_then_tie_breakers_then_id_and_quota() -> None:
 
 def test_hold_reason_only_for_loss_of_eligibility_not_desil() -> None:
     assert (
-        hold_reason(rule(), family(data_status="inactive", status_reason="moved"), as_of=AS_OF) is Reason.DATA_INACTIVE
+        hold_reason(rule(), family(data_status="inactive", status_reason="moved"), as_of=AS_OF) == Reason.DATA_INACTIVE
     )
-    assert hold_reason(rule(), family(confirmed_flags=frozenset({"excluded_occupation"})), as_of=AS_OF) is (
+    assert hold_reason(rule(), family(confirmed_flags=frozenset({"excluded_occupation"})), as_of=AS_OF) == (
         Reason.EXCLUDED_FLAG
     )
     assert hold_reason(rule(), family(desil=8), as_of=AS_OF) is None
@@ -186,3 +187,39 @@ def test_frozen_inputs_are_named_as_before_and_timestamps_written_alike_on_both_
     whole = frozen_inputs({**row, "last_verified_at": datetime(2026, 1, 10, tzinfo=UTC)})
     assert whole["last_verified_at"] == "2026-01-10T00:00:00+00:00"
     assert frozen_inputs({**row, "last_verified_at": None})["last_verified_at"] is None
+
+
+def test_holding_flags_keep_the_family_eligible_with_a_hold() -> None:
+    r = rule()
+    assert r.holding_flags == ["member_needs_correction", "death_record_conflict", "recipient_deceased"]
+    open_ = evaluate(r, family(open_flags=frozenset({"member_needs_correction"})), as_of=AS_OF)
+    assert (open_.reason, open_.hold) == (Reason.ELIGIBLE, "member_needs_correction")
+    assert {c.check: c.passed for c in open_.checks}["no_holding_flag"] is False
+    confirmed = evaluate(r, family(confirmed_flags=frozenset({"death_record_conflict"})), as_of=AS_OF)
+    assert confirmed.hold == "death_record_conflict"
+    assert evaluate(r, family(open_flags=frozenset({"nik_not_matched"})), as_of=AS_OF).hold is None
+    assert hold_reason(r, family(open_flags=frozenset({"recipient_deceased"})), as_of=AS_OF) == "recipient_deceased"
+    assert hold_reason(r, family(), as_of=AS_OF) is None
+
+
+def test_a_holding_flag_without_its_own_hold_reason_holds_as_holding_flag() -> None:
+    r = rule(holding_flags=["nik_not_matched", "member_needs_correction"])
+    assert flag_hold_reason(["nik_not_matched"]) == "holding_flag"
+    both = family(open_flags=frozenset({"nik_not_matched", "member_needs_correction"}))
+    assert evaluate(r, both, as_of=AS_OF).hold == "member_needs_correction"
+    assert hold_reason(r, family(open_flags=frozenset({"nik_not_matched"})), as_of=AS_OF) == "holding_flag"
+
+
+def test_a_disqualification_outranks_a_hold_and_holding_flags_are_validated() -> None:
+    r = rule()
+    both = family(confirmed_flags=frozenset({"car_owner"}), open_flags=frozenset({"member_needs_correction"}))
+    assert hold_reason(r, both, as_of=AS_OF) == "excluded_flag"
+    with pytest.raises(ValidationError, match="unknown flag kind 'unverified'"):
+        rule(holding_flags=["unverified"])
+    # Named in both lists: held while open, out once confirmed.
+    strict = rule(disqualifying_flags=["recipient_deceased"])
+    assert hold_reason(strict, family(open_flags=frozenset({"recipient_deceased"})), as_of=AS_OF) == (
+        "recipient_deceased"
+    )
+    confirmed = family(confirmed_flags=frozenset({"recipient_deceased"}))
+    assert evaluate(strict, confirmed, as_of=AS_OF).reason is Reason.EXCLUDED_FLAG

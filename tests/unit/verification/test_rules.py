@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,8 +12,11 @@ from services.verification.campaigns.service import months_before
 from services.verification.groundchecks.rules import (
     GROUND_CHECK_MACHINE,
     CheckReason,
+    ProgrammeBand,
     approval_refusal,
+    current_bands,
     desil_crossings,
+    desil_thresholds,
     evidence_hash,
     flag_reason,
     is_overdue,
@@ -266,3 +269,30 @@ def test_visit_outcome_needs_matching_reason() -> None:
     ):
         with pytest.raises(ValidationError):
             VisitIn.model_validate(base | bad)
+
+
+def _band(code: str, version: int, hi: int, start: date = date(2026, 1, 1), end: date | None = None) -> ProgrammeBand:
+    return ProgrammeBand(code, version, 1, hi, start, end)
+
+
+def test_thresholds_come_from_the_current_band_of_every_programme() -> None:
+    today = date(2026, 6, 1)
+    bands = [
+        _band("PKH", 1, 4),
+        _band("PKH", 2, 5),  # the newer version in force replaces version 1
+        _band("PKH", 3, 7, start=date(2026, 7, 1)),  # not yet in force
+        _band("SEMBAKO", 1, 3, end=date(2026, 6, 1)),  # ended (effective_to is exclusive)
+        _band("SEMBAKO", 2, 4, start=date(2026, 6, 1)),
+        _band("KOTA", 1, 10),  # desil 10 has nothing above it
+    ]
+    assert {k: b.version for k, b in current_bands(bands, today).items()} == {"PKH": 2, "SEMBAKO": 2, "KOTA": 1}
+    assert desil_thresholds(bands, today, fallback=[9]) == [4, 5]
+    assert desil_thresholds(bands, date(2026, 7, 1), fallback=[9]) == [4, 7]
+    # Crossing a threshold t means leaving or entering the band [lo, t].
+    assert desil_crossings(5, 6, desil_thresholds(bands, today, fallback=[])) == [5]
+    assert desil_crossings(6, 7, desil_thresholds(bands, today, fallback=[])) == []
+
+
+def test_the_configured_thresholds_apply_only_while_no_programme_is_known() -> None:
+    assert desil_thresholds([], date(2026, 6, 1), fallback=[5, 4, 5]) == [4, 5]
+    assert desil_thresholds([_band("PKH", 1, 4, start=date(2027, 1, 1))], date(2026, 6, 1), fallback=[6]) == [6]
