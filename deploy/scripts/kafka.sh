@@ -109,12 +109,14 @@ format_once() {
     fi
 }
 
+# 0: ready; 1: the JVM exited (the caller may try again); dies when the broker stays unready past the timeout.
 wait_ready() {
     local deadline=$((SECONDS + START_TIMEOUT))
     while :; do
         if ! pid_alive; then
             tail -n 30 "$OUT" "$LOGS/server.log" 2>/dev/null >&2 || true
-            die "the broker exited during startup (logs: $OUT, $LOGS/server.log)"
+            log "the broker exited during startup (logs: $OUT, $LOGS/server.log)"
+            return 1
         fi
         # Short admin waits in a loop so a crashed JVM is noticed within seconds instead of at the timeout.
         if admin wait --bootstrap "$BOOTSTRAP" --timeout 5 >/dev/null 2>&1; then return 0; fi
@@ -133,7 +135,7 @@ port_busy() {
 cmd_start() {
     if pid_alive; then
         log "already running (pid $(cat "$PIDFILE"))"
-        wait_ready
+        wait_ready || die "the running broker exited"
         return 0
     fi
     local p
@@ -147,14 +149,20 @@ cmd_start() {
     mkdir -p "$KDIR"
     write_props
     format_once
-    log "starting broker on $BOOTSTRAP (state $KDIR)"
-    local started=$SECONDS
-    # setsid + nohup: the broker must outlive the shell (CI step, make target) that started it.
-    setsid nohup java -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
-        -Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$LOGS" \
-        -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null &
-    echo $! >"$PIDFILE"
-    wait_ready
+    local started=$SECONDS attempt
+    # A broker stopped a moment ago may still hold its log dir lock or sockets: one more try after a pause.
+    for attempt in 1 2; do
+        log "starting broker on $BOOTSTRAP (state $KDIR, attempt $attempt)"
+        # setsid + nohup: the broker must outlive the shell (CI step, make target) that started it.
+        setsid nohup java -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+            -Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$LOGS" \
+            -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null &
+        echo $! >"$PIDFILE"
+        if wait_ready; then break; fi
+        [ "$attempt" -lt 2 ] || die "the broker exited during startup twice"
+        cp "$OUT" "$OUT.failed" 2>/dev/null || true
+        sleep 5
+    done
     log "ready after $((SECONDS - started))s (pid $(cat "$PIDFILE"))"
     admin topics --bootstrap "$BOOTSTRAP" --timeout 30
 }
