@@ -3,8 +3,10 @@ phone gets the first answer back instead of a conflict or a second record. The m
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +15,8 @@ from shared.auth.principal import Principal
 from shared.http import idempotency
 
 idempotency_key = idempotency.idempotency_table(metadata)
+
+Out = TypeVar("Out", bound=BaseModel)
 
 
 async def replayed(
@@ -53,3 +57,31 @@ async def remember(
             status_code=status_code,
             response=response.model_dump(mode="json"),
         )
+
+
+async def once(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    key: str | None,
+    endpoint: str,
+    body: BaseModel,
+    status_code: int,
+    create: Callable[[], Awaitable[Out]],
+) -> Out | JSONResponse:
+    """Run `create` unless this key already made the record: then replay the first answer (`Idempotent-Replayed`)."""
+    payload = body.model_dump(mode="json")
+    replay = await replayed(session, principal=principal, key=key, endpoint=endpoint, body=payload)
+    if replay is not None:
+        return JSONResponse(replay[1], status_code=replay[0], headers={"Idempotent-Replayed": "true"})
+    out = await create()
+    await remember(
+        session,
+        principal=principal,
+        key=key,
+        endpoint=endpoint,
+        body=payload,
+        status_code=status_code,
+        response=out,
+    )
+    return out

@@ -132,26 +132,20 @@ async def visit(
 ) -> CheckOut | JSONResponse:
     """The assignee's report: questionnaire, GPS, photo references, outcome. With an Idempotency-Key, sending the
     same visit again (a phone that lost the first answer) returns the first answer, never a second visit."""
-    endpoint = f"POST /ground-checks/{check_id}/visit"
-    payload = body.model_dump(mode="json")
-    replay = await idempotency.replayed(
-        session, principal=principal, key=idempotency_key, endpoint=endpoint, body=payload
-    )
-    if replay is not None:
-        return JSONResponse(replay[1], status_code=replay[0], headers={"Idempotent-Replayed": "true"})
-    out = service.to_out(
-        await service.submit_visit(session, principal=principal, check_id=check_id, visit=body), utcnow()
-    )
-    await idempotency.remember(
+
+    async def create() -> CheckOut:
+        row = await service.submit_visit(session, principal=principal, check_id=check_id, visit=body)
+        return service.to_out(row, utcnow())
+
+    return await idempotency.once(
         session,
         principal=principal,
         key=idempotency_key,
-        endpoint=endpoint,
-        body=payload,
+        endpoint=f"POST /ground-checks/{check_id}/visit",
+        body=body,
         status_code=200,
-        response=out,
+        create=create,
     )
-    return out
 
 
 @router.post("/ground-checks/{check_id}/approve", response_model=CheckOut, summary="Approve (four-eyes)")

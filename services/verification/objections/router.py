@@ -48,24 +48,21 @@ async def receive(
 ) -> ObjectionOut | JSONResponse:
     """A resident of the same kelurahan objects; photo and GPS required; due in 14 days (setting). With an
     Idempotency-Key, the same sanggah sent again returns the first answer instead of a second record."""
-    endpoint = "POST /objections"
-    payload = body.model_dump(mode="json")
-    replay = await idempotency.replayed(
-        session, principal=principal, key=idempotency_key, endpoint=endpoint, body=payload
-    )
-    if replay is not None:
-        return JSONResponse(replay[1], status_code=replay[0], headers={"Idempotent-Replayed": "true"})
-    out = service.to_out(await service.receive(session, principal=principal, settings=_settings(runtime), body=body))
-    await idempotency.remember(
+
+    async def create() -> ObjectionOut:
+        return service.to_out(
+            await service.receive(session, principal=principal, settings=_settings(runtime), body=body)
+        )
+
+    return await idempotency.once(
         session,
         principal=principal,
         key=idempotency_key,
-        endpoint=endpoint,
-        body=payload,
+        endpoint="POST /objections",
+        body=body,
         status_code=201,
-        response=out,
+        create=create,
     )
-    return out
 
 
 @router.get("/objections", response_model=ObjectionPage, summary="Objections in your wilayah")
