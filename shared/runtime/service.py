@@ -44,6 +44,8 @@ from shared.runtime.scheduler import Job, Scheduler
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+# How long stop() lets the scheduler finish its job in flight before cancelling it.
+SCHEDULER_GRACE_S = 5.0
 
 
 @dataclass
@@ -194,6 +196,11 @@ class ServiceRuntime:
             await self.runner.stop()
         if self.consumer is not None and self.local_bus is not None:
             self.local_bus.unsubscribe(self.consumer)
+        # The scheduler ends by itself after the job in flight: cancelling that job mid-transaction would leave
+        # its database connection to the garbage collector, so it gets a moment to finish first.
+        scheduler = [t for t in self._tasks if t.get_name().endswith("-scheduler") and not t.done()]
+        if scheduler:
+            await asyncio.wait(scheduler, timeout=SCHEDULER_GRACE_S)
         for task in self._tasks:
             if not task.done():
                 task.cancel()
