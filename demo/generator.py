@@ -709,7 +709,7 @@ Planter = Callable[[random.Random, _Rows, "_PlantContext"], None]
 
 @dataclass
 class _PlantContext:
-    """What planters share: the previous family (clean), the NIKs already used, the rows of the file so far."""
+    """What planters share: the previous family when it was registered clean (else None), the NIKs already used."""
 
     previous: _Rows | None = None
     used: set[str] = field(default_factory=set)
@@ -740,8 +740,6 @@ def _duplicate_in_file(rng: random.Random, fam: _Rows, ctx: _PlantContext) -> No
     if prev is None or len(prev.rows) < 2:
         return
     j = rng.randrange(1, len(prev.rows))
-    if prev.defect[j] is not None:
-        return
     copy = [*prev.rows[j]]
     copy[:5] = fam.rows[0][:5]
     copy[-2:] = fam.rows[0][-2:]
@@ -838,7 +836,10 @@ def generate_defect_city(out: Path, *, families_count: int, seed: int, rate: flo
             for _, planter in PLANTERS:
                 if rng.random() < rate:
                     planter(rng, fam, ctx)
-            ctx.previous = clean
+            # Only a family registered with every member valid can be the other family of a duplicate: copying a
+            # person whose own row is bad, or whose No. KK is queued as a conflicting copy, plants no duplicate.
+            registered_clean = all(d is None or d.kind == "kk_identical_copy" for d in fam.defect)
+            ctx.previous = clean if registered_clean else None
             if len(first_rows) < 2000 and all(d is None for d in fam.defect):
                 first_rows.append(clean)
             yield fam
