@@ -316,6 +316,46 @@ async def test_nik_active_in_a_family_the_file_does_not_list_stays_there_and_bot
     assert (again["counts"]["rows_queued"], again["counts"]["flags_raised"]) == (0, 0)
 
 
+async def test_a_person_claimed_by_a_second_family_in_a_later_file_is_queued_and_linked_again(
+    registry: Registry,
+) -> None:
+    # Found at 250,000 families: Budi stays in KK 1; KK 31 lists him in the same file, KK 32 in a later one.
+    # Each claim is a queue entry of its own and a duplicate_nik pair of its own with KK 1.
+    api = registry.as_(Role.VERIFIKATOR)
+    first = await submit(
+        api,
+        "/imports/extracts",
+        csv_text([*f1(), row(kk(31), nik(31), "Yan", HEAD), row(kk(31), nik(1), "Budi", "famili_lain")]),
+    )
+    second = await submit(
+        api,
+        "/imports/extracts",
+        csv_text([row(kk(32), nik(32), "Wati", HEAD), row(kk(32), nik(1), "Budi", "famili_lain")]),
+    )
+    assert sorted(await error_report(api, first["id"])) == [(6, "nik", "nik.duplicate")]
+    assert sorted(await error_report(api, second["id"])) == [(3, "nik", "nik.duplicate")]
+    async with registry.runtime.sessions() as s:
+        ids = {k: i for k, i in await s.execute(select(family.c.no_kk, family.c.id))}
+        queued = sorted(
+            (q.import_id, q.row_no, q.family_id)
+            for q in await s.execute(select(correction).where(correction.c.rule == "nik.duplicate"))
+        )
+        assert queued == sorted([(first["id"], 6, ids[kk(31)]), (second["id"], 3, ids[kk(32)])])
+        budi = (await s.execute(select(member.c.id).where(member.c.nik == nik(1)))).scalar_one()
+        pairs = sorted(
+            (f.family_id, f.member_id, f.detail["other_family_id"])
+            for f in await s.execute(select(flag).where(flag.c.kind == "duplicate_nik", flag.c.status == "open"))
+        )
+        assert pairs == sorted(
+            [
+                (ids[kk(1)], budi, ids[kk(31)]),
+                (ids[kk(31)], None, ids[kk(1)]),
+                (ids[kk(1)], budi, ids[kk(32)]),
+                (ids[kk(32)], None, ids[kk(1)]),
+            ]
+        )
+
+
 async def test_import_job_api(registry: Registry) -> None:
     verifier = registry.as_(Role.VERIFIKATOR)
     r = await registry.as_(Role.OPERATOR_KELURAHAN, "13.71.01.1001").client.post(
