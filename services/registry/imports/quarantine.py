@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
@@ -291,6 +292,7 @@ async def flag_queued_families(session: AsyncSession, import_id: str, *, now: da
         select(
             c.c.id,
             c.c.family_id,
+            c.c.no_kk,
             m.c.family_id.label("other"),
             m.c.id.label("member_id"),
             (literal(SUBJECT_PREFIX, String) + cast(c.c.id, String)).label("key"),
@@ -299,8 +301,9 @@ async def flag_queued_families(session: AsyncSession, import_id: str, *, now: da
         .where(
             c.c.import_id == import_id,
             c.c.rule == DUPLICATE_NIK_RULE,
-            c.c.family_id.is_not(None),
-            m.c.family_id != c.c.family_id,
+            # A claiming family with no valid row of its own is not registered (family_id NULL): the family that
+            # keeps the person is still flagged, naming the claimant's No. KK, so the claim is not silent.
+            or_(c.c.family_id.is_(None), m.c.family_id != c.c.family_id),
         )
         .subquery("dup")
     )
@@ -311,11 +314,11 @@ async def flag_queued_families(session: AsyncSession, import_id: str, *, now: da
         select(
             dup.c.family_id, null(), dup.c.key, dup_kind, open_kind, source,
             d.obj("other_family_id", dup.c.other, "correction_id", dup.c.id), stamp,
-        ),
+        ).where(dup.c.family_id.is_not(None)),
         # the family that keeps the person
         select(
             dup.c.other, dup.c.member_id, dup.c.key, dup_kind, open_kind, source,
-            d.obj("other_family_id", dup.c.family_id, "correction_id", dup.c.id), stamp,
+            d.obj("other_family_id", dup.c.family_id, "other_no_kk", dup.c.no_kk, "correction_id", dup.c.id), stamp,
         ),
     )  # fmt: skip
     raised += await record_flag_events(

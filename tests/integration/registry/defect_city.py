@@ -43,9 +43,10 @@ async def measure_defect_city(runtime: ServiceRuntime, city: DefectCity, jobs: d
             ).tuples()
         )
         queue = {(c.import_id, c.row_no): c.rule for c in await s.execute(select(correction))}
-        open_flags = {
-            (f.family_id, f.kind, f.member_id, (f.detail or {}).get("other_family_id"))
-            for f in await s.execute(select(flag).where(flag.c.status == "open"))
+        flags = (await s.execute(select(flag).where(flag.c.status == "open"))).all()
+        open_flags = {(f.family_id, f.kind, f.member_id, (f.detail or {}).get("other_family_id")) for f in flags}
+        claims = {
+            (f.family_id, f.member_id, (f.detail or {}).get("other_no_kk")) for f in flags if f.kind == "duplicate_nik"
         }
         collapsed = {
             (e.import_id, e.row_no)
@@ -62,9 +63,14 @@ async def measure_defect_city(runtime: ServiceRuntime, city: DefectCity, jobs: d
             if p.other_no_kk is not None:
                 # A family missing from the registry is a miss to count, not a reason to stop counting.
                 mine, other = ids.get(p.no_kk), ids.get(p.other_no_kk)
-                ok = ok and mine is not None and other is not None
-                ok = ok and (mine, "duplicate_nik", None, other) in open_flags
-                ok = ok and (other, "duplicate_nik", nik_members.get(p.nik), mine) in open_flags
+                ok = ok and other is not None
+                if mine is None:
+                    # The claimant had no valid row (its head's NIK queued too): not registered, so the family that
+                    # keeps the person is flagged alone, naming the claimant's No. KK.
+                    ok = ok and (other, nik_members.get(p.nik), p.no_kk) in claims
+                else:
+                    ok = ok and (mine, "duplicate_nik", None, other) in open_flags
+                    ok = ok and (other, "duplicate_nik", nik_members.get(p.nik), mine) in open_flags
         elif outcome == "flagged":
             ok = any(f[1] == what and f[2] == nik_members.get(p.nik) for f in open_flags)
         else:

@@ -356,6 +356,30 @@ async def test_a_person_claimed_by_a_second_family_in_a_later_file_is_queued_and
         )
 
 
+async def test_a_claim_by_a_family_without_a_valid_row_still_flags_the_family_that_keeps_the_person(
+    registry: Registry,
+) -> None:
+    # KK 33's only other row is its head with a 15-digit NIK: KK 33 cannot be registered, yet its claim on Budi
+    # must reach KK 1 as a duplicate_nik flag naming KK 33's No. KK (found at 20,000 families, high defect rate).
+    api = registry.as_(Role.VERIFIKATOR)
+    job = await submit(
+        api,
+        "/imports/extracts",
+        csv_text([*f1(), row(kk(33), "137101150580033", "Tono", HEAD), row(kk(33), nik(1), "Budi", "famili_lain")]),
+    )
+    assert sorted(await error_report(api, job["id"])) == [(5, "nik", "nik.not_16_digits"), (6, "nik", "nik.duplicate")]
+    async with registry.runtime.sessions() as s:
+        assert (await s.execute(select(family.c.id).where(family.c.no_kk == kk(33)))).first() is None
+        ids = {k: i for k, i in await s.execute(select(family.c.no_kk, family.c.id))}
+        budi = (await s.execute(select(member.c.id).where(member.c.nik == nik(1)))).scalar_one()
+        claim = (await s.execute(select(correction.c.id).where(correction.c.rule == "nik.duplicate"))).scalar_one()
+        flags = [
+            (f.family_id, f.member_id, f.detail)
+            for f in await s.execute(select(flag).where(flag.c.kind == "duplicate_nik", flag.c.status == "open"))
+        ]
+    assert flags == [(ids[kk(1)], budi, {"other_family_id": None, "other_no_kk": kk(33), "correction_id": claim})]
+
+
 async def test_import_job_api(registry: Registry) -> None:
     verifier = registry.as_(Role.VERIFIKATOR)
     r = await registry.as_(Role.OPERATOR_KELURAHAN, "13.71.01.1001").client.post(
