@@ -220,7 +220,7 @@ def render(report: ReportDocument, signatory: Signatory) -> bytes:
     return out.getvalue()
 
 
-class _NumberedCanvas(Canvas):
+class _NumberedCanvas(Canvas):  # type: ignore[misc]
     """Holds every page until the end, so each footer can say "Halaman x dari y"."""
 
     def __init__(self, *args: Any, footer: str, font: str, created: datetime, **kwargs: Any) -> None:
@@ -230,7 +230,7 @@ class _NumberedCanvas(Canvas):
         self._pages: list[dict[str, Any]] = []
         _fix_creation_date(self, created)
 
-    def showPage(self) -> None:  # noqa: N802  (ReportLab's name)
+    def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
@@ -255,7 +255,8 @@ class _NumberedCanvas(Canvas):
 
 def _fix_creation_date(canvas: Canvas, created: datetime) -> None:
     """The document's creation and modification dates from the data (invariant mode would say 2000-01-01)."""
-    stamp = canvas._doc._timeStamp  # noqa: SLF001  (ReportLab keeps the document's clock here)
+    # ReportLab keeps the document's clock here; it has no setter for it.
+    stamp = canvas._doc._timeStamp
     stamp.t = created.timestamp()
     stamp.lt = tuple(created.utctimetuple())
     stamp.YMDhms = stamp.lt[:6]

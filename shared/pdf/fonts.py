@@ -13,6 +13,8 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from shared.http.problems import ProblemError
+
 FONT_DIR_ENV = "TEPAT_PDF_FONT_DIR"
 DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 REGULAR = "DejaVuSans"
@@ -20,8 +22,11 @@ BOLD = "DejaVuSans-Bold"
 PACKAGE = "fonts-dejavu-core"
 
 
-class FontMissingError(RuntimeError):
-    """A font file the reports need is not installed."""
+class FontMissingError(ProblemError):
+    """A font file the reports need is not installed (503: the installation, not the request, is at fault)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(503, detail, code="pdf_font_missing")
 
 
 def font_dir() -> Path:
