@@ -4,6 +4,7 @@ the figures the API returns, every page is numbered, the first page is saved as 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -128,8 +129,8 @@ async def _report_flow(svc: Service, name: str) -> None:
     # The first page as a picture, kept as a test artefact.
     assert_non_blank_png(save_first_page(data, f"tahap-report-{name}"))
     # Scope: a kecamatan's TKSK gets its own kecamatan only, not the other's figures.
-    mine, mine_headers = await _pdf(svc, tahap_id, "tksk01")
-    mine_text = pdf_text(mine)
+    scoped, mine_headers = await _pdf(svc, tahap_id, "tksk01")
+    mine_text = pdf_text(scoped)
     assert rows_starting_with(mine_text, KEC[0])
     assert not rows_starting_with(mine_text, KEC[1])
     assert mine_headers["x-tepat-content-sha256"] != headers["x-tepat-content-sha256"]
@@ -141,7 +142,7 @@ async def _report_flow(svc: Service, name: str) -> None:
     assert hashlib.sha256(data).hexdigest() != headers["x-tepat-content-sha256"]  # the content's, not the file's
 
 
-async def _changes(svc: Service, tahap_id: str, who: str) -> dict[str, object]:
+async def _changes(svc: Service, tahap_id: str, who: str) -> dict[str, Any]:
     r = await svc.client.get(f"/tahap/{tahap_id}/changes", headers=svc.users[who])
     assert r.status_code == 200, r.text
     return dict(r.json())
