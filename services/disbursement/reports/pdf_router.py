@@ -37,4 +37,4 @@ async def tahap_report(tahap_id: PathText, session: SessionDep, runtime: Runtime
     report = await service.tahap_report_pdf(
         session, tahap_id=tahap_id, principal=principal, signatory=settings.signatory()
     )
-    return pdf_response(report.content, report.content_hash, report.filename)
+    return pdf_response(report)

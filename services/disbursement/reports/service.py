@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.reports import repository as repo
@@ -12,15 +10,7 @@ from services.disbursement.reports.router import kecamatan_report
 from services.disbursement.tahap import service as tahap_service
 from shared.auth.principal import Principal
 from shared.pdf.document import Signatory, render
-
-
-@dataclass(frozen=True)
-class PdfReport:
-    """A rendered report: its bytes, the SHA-256 of the content it certifies, and a file name."""
-
-    content: bytes
-    content_hash: str
-    filename: str
+from shared.pdf.response import PdfReport
 
 
 async def tahap_figures(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapFigures:
