@@ -41,7 +41,7 @@ def tksk_report_document(report: TkskReport, *, created_at: datetime) -> ReportD
             ["Petugas", "Peran", "Ditugaskan", "Dikunjungi", "Layak", "Tidak layak", "Terlambat"],
             [[o.officer or UNASSIGNED, o.role or "-", *(number(getattr(o, f)) for f in fields)] for o in officers]
             + [["Jumlah", "", *(number(n) for n in totals)]],
-            widths=[42 * mm, 20 * mm, 22 * mm, 22 * mm, 20 * mm, 24 * mm, 24 * mm],
+            widths=[38 * mm, 18 * mm, 24 * mm, 24 * mm, 22 * mm, 24 * mm, 24 * mm],
             numeric=(2, 3, 4, 5, 6),
             total_row=True,
         ),
