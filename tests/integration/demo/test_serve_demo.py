@@ -117,7 +117,7 @@ def _assert_tahap_ii_files(folder: Path, log: str) -> None:
     count = int(bank.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) or 0)
     total = bank.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=NS)
     assert count > 0
-    rows = files[".csv"].read_text(encoding="utf-8").split("\r\n")
+    rows = files[".csv"].read_bytes().decode("utf-8").split("\r\n")
     assert rows[0].startswith("no_urut;id_baris;referensi;")
     assert len(rows[1:-2]) == count  # the same unpaid lines in both files
     assert rows[-2].split(";")[:3] == ["TOTAL", str(count), total]
