@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from shared.pdf.document import ReportDocument, Signatory, render
+
 
 @dataclass(frozen=True)
 class PdfReport:
@@ -15,6 +17,11 @@ class PdfReport:
     content: bytes
     content_hash: str
     filename: str
+
+    @classmethod
+    def of(cls, document: ReportDocument, signatory: Signatory, filename: str) -> PdfReport:
+        """Render `document`, signed by `signatory`."""
+        return cls(content=render(document, signatory), content_hash=document.content_hash, filename=filename)
 
 
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -9,7 +9,7 @@ from services.disbursement.reports.pdf import KecamatanFigures, TahapFigures, ta
 from services.disbursement.reports.router import kecamatan_report
 from services.disbursement.tahap import service as tahap_service
 from shared.auth.principal import Principal
-from shared.pdf.document import Signatory, render
+from shared.pdf.document import Signatory
 from shared.pdf.response import PdfReport
 
 
@@ -64,8 +64,4 @@ async def tahap_report_pdf(
     figures = await tahap_figures(session, tahap_id=tahap_id, principal=principal)
     document = tahap_report(figures)
     safe_label = "".join(c if c.isalnum() or c in "-_" else "_" for c in figures.label)
-    return PdfReport(
-        content=render(document, signatory),
-        content_hash=document.content_hash,
-        filename=f"laporan-tahap-{figures.programme_code}-{safe_label}.pdf",
-    )
+    return PdfReport.of(document, signatory, f"laporan-tahap-{figures.programme_code}-{safe_label}.pdf")

@@ -10,7 +10,7 @@ from services.verification.ratification.pdf import BatchMinutes, berita_acara
 from services.verification.ratification.rules import list_hash
 from services.verification.ratification.service import load_batch
 from shared.auth.principal import Principal
-from shared.pdf.document import Signatory, render
+from shared.pdf.document import Signatory
 from shared.pdf.response import PdfReport
 
 
@@ -41,8 +41,4 @@ async def berita_acara_pdf(
     """The berita acara pengesahan as PDF bytes (same batch, same bytes)."""
     minutes = await batch_minutes(session, principal=principal, batch_id=batch_id)
     document = berita_acara(minutes)
-    return PdfReport(
-        content=render(document, signatory),
-        content_hash=document.content_hash,
-        filename=f"berita-acara-pengesahan-{minutes.cycle}-{minutes.batch_id}.pdf",
-    )
+    return PdfReport.of(document, signatory, f"berita-acara-pengesahan-{minutes.cycle}-{minutes.batch_id}.pdf")

@@ -14,7 +14,7 @@ from services.verification.workreports.pdf import tksk_report_document
 from services.verification.workreports.schemas import CampaignWork, OfficerWork, OutcomeCount, TkskReport
 from shared.auth.principal import Principal
 from shared.http.problems import ProblemError
-from shared.pdf.document import Signatory, render
+from shared.pdf.document import Signatory
 from shared.pdf.response import PdfReport
 
 MAX_DAYS = 366
@@ -112,8 +112,5 @@ async def tksk_report_pdf(
     newest = await repo.newest_change(session, where, end=_midnight(period_to + timedelta(days=1)))
     created = _aware(newest) if newest is not None else _midnight(period_from)
     document = tksk_report_document(report, created_at=created)
-    return PdfReport(
-        content=render(document, signatory),
-        content_hash=document.content_hash,
-        filename=f"laporan-tksk-{kecamatan_code}-{period_from.isoformat()}-{period_to.isoformat()}.pdf",
-    )
+    name = f"laporan-tksk-{kecamatan_code}-{period_from.isoformat()}-{period_to.isoformat()}.pdf"
+    return PdfReport.of(document, signatory, name)
