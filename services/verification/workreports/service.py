@@ -18,6 +18,7 @@ from shared.pdf.document import Signatory
 from shared.pdf.response import PdfReport
 
 MAX_DAYS = 366
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def _midnight(day: date) -> datetime:
@@ -29,7 +30,15 @@ def _aware(moment: datetime) -> datetime:
 
 
 def check_period(period_from: date, period_to: date) -> None:
-    """422 naming the field when the period runs backwards or spans more than a year."""
+    """422 naming the field when a day lies outside 2000-2099, or the period runs backwards or spans over a year."""
+    for name, day in (("from", period_from), ("to", period_to)):
+        if not EARLIEST <= day <= LATEST:
+            raise ProblemError(
+                422,
+                f"{name} must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}.",
+                code="validation",
+                errors=[{"field": name, "reason": "outside 2000-01-01 .. 2099-12-31"}],
+            )
     if period_to < period_from:
         raise ProblemError(
             422,

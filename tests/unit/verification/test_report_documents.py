@@ -40,10 +40,16 @@ def test_list_hash_is_the_documented_lines_in_id_order() -> None:
 def test_period_must_run_forward_and_fit_a_year() -> None:
     check_period(date(2026, 1, 1), date(2026, 1, 1))
     check_period(date(2026, 1, 1), date(2026, 12, 31))
-    for start, end in ((date(2026, 2, 1), date(2026, 1, 31)), (date(2026, 1, 1), date(2027, 1, 2))):
+    for start, end, field in (
+        (date(2026, 2, 1), date(2026, 1, 31), "to"),
+        (date(2026, 1, 1), date(2027, 1, 2), "to"),
+        (date(9999, 12, 30), date(9999, 12, 31), "from"),  # the day after would not exist
+        (date(2099, 12, 30), date(9999, 12, 31), "to"),
+        (date(1, 1, 1), date(2026, 1, 1), "from"),
+    ):
         with pytest.raises(ProblemError) as caught:
             check_period(start, end)
-        assert (caught.value.status, caught.value.errors[0]["field"]) == (422, "to")  # type: ignore[index]
+        assert (caught.value.status, caught.value.errors[0]["field"]) == (422, field)  # type: ignore[index]
 
 
 def test_tksk_document_rows_and_totals() -> None:
