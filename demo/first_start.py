@@ -18,6 +18,8 @@ from shared.auth.principal import Role
 from shared.auth.tokens import PRIVATE_KEY_NAME, ensure_dev_keys, issue_dev_token
 
 DEMO_SEED = 7
+# Tahap II's bank file, Pos file and PDF report, under the data folder (so `rm -rf data` starts them over too).
+FILES_FOLDER = "demo-files"
 TOKEN_TTL_S = 12 * 3600
 
 
@@ -42,7 +44,13 @@ def load_demo_city(settings: GatewaySettings) -> Summary | None:
         print(f"  {text}", flush=True)
 
     summary = asyncio.run(
-        run_embedded(families=settings.demo_families, seed=DEMO_SEED, data_dir=settings.data_dir, log=log)
+        run_embedded(
+            families=settings.demo_families,
+            seed=DEMO_SEED,
+            data_dir=settings.data_dir,
+            log=log,
+            files_dir=settings.data_dir / FILES_FOLDER,
+        )
     )
     print(summary.render(), flush=True)
     print(f"Demo city loaded in {time.monotonic() - started:.1f} s.", flush=True)

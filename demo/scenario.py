@@ -101,6 +101,8 @@ class Summary:
     tahap_ii: dict[str, Any] = field(default_factory=dict)
     changes: dict[str, Any] = field(default_factory=dict)
     corrections: dict[str, Any] = field(default_factory=dict)
+    # Tahap II's bank file, Pos file and PDF report: where they were written (empty when not written).
+    files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class Summary:
         """Everything but the timing: the same city and seed give the same key counts in every mode."""
         data = self.as_dict()
         data.pop("seconds")
+        data.pop("files")
         return data
 
     def render(self) -> str:
@@ -150,6 +153,9 @@ class Summary:
             f"    removed by reason: {_kv(chg.get('removed_by_reason', {}))}",
             f"  correction queue: {_kv(self.corrections)}",
         ]
+        if self.files:
+            lines.append("  files of tahap II (open them):")
+            lines += [f"    {what}: {path}" for what, path in self.files.items()]
         return "\n".join(lines)
 
 
@@ -194,6 +200,11 @@ class Api:
 
     async def call(self, method: str, url: str, who: Person, expect: int = 200, **kw: Any) -> Any:
         """One call that must answer `expect`; returns the JSON body."""
+        r = await self.fetch(method, url, who, expect, **kw)
+        return r.json() if r.content else None
+
+    async def fetch(self, method: str, url: str, who: Person, expect: int = 200, **kw: Any) -> httpx.Response:
+        """One call that must answer `expect`; returns the response (files: its bytes and headers)."""
         headers = {"Authorization": f"Bearer {self.token(who)}", **kw.pop("headers", {})}
         for _ in range(50):
             self.calls += 1
@@ -203,7 +214,7 @@ class Api:
                 continue
             if r.status_code != expect:
                 raise ScenarioError(f"{who.subject}: {method} {url} → {r.status_code} (expected {expect}): {r.text}")
-            return r.json() if r.content else None
+            return r
         raise ScenarioError(f"{method} {url}: still rate limited after 50 tries")
 
 
@@ -282,9 +293,18 @@ def questionnaire(seed: int, no_kk: str, well_off: bool) -> dict[str, Any]:
 class Story:
     """The scenario's state: who is who, the files, the field list, decisions taken."""
 
-    def __init__(self, api: Api, files: QuarterFiles, seed: int, concurrency: int, log: Callable[[str], None]):
+    def __init__(
+        self,
+        api: Api,
+        files: QuarterFiles,
+        seed: int,
+        concurrency: int,
+        log: Callable[[str], None],
+        files_dir: Path | None = None,
+    ):
         self.api = api
         self.files = files
+        self.files_dir = files_dir
         self.seed = seed
         self.concurrency = concurrency
         self.log = log
@@ -756,7 +776,8 @@ class Story:
         await self.wait_for_disbursement(version)
         self.log("tahap II: generate, approve, compare with tahap I")
         s.tahap_ii = await self.tahap("2026-II", "2026-06-20", version)
-        changes = await self.api.call("GET", f"/api/disbursement/tahap/{s.tahap_ii.pop('id')}/changes", REPORTS)
+        tahap_ii_id = s.tahap_ii.pop("id")
+        changes = await self.api.call("GET", f"/api/disbursement/tahap/{tahap_ii_id}/changes", REPORTS)
         added: Counter[str] = Counter()
         removed: Counter[str] = Counter()
         for k in changes["kecamatan"]:
@@ -771,7 +792,31 @@ class Story:
             "removed_by_reason": dict(sorted(removed.items())),
         }
         s.corrections = await self.settle_corrections()
+        s.files = await self.tahap_files(tahap_ii_id, "2026-II")
         return s
+
+    async def tahap_files(self, tid: str, label: str) -> dict[str, str]:
+        """The payment files a payer loads (pain.001 for the bank, CSV for PT Pos) and the PDF report for the kepala
+        dinas, fetched through the API; written to `files_dir` when there is one. Returns what went where."""
+        base = f"/api/disbursement/tahap/{tid}"
+        built: list[tuple[str, httpx.Response]] = []
+        # The Pos file first: the tahap records the newest file, and the programme pays through the bank.
+        for what, kind in (("Pos file (CSV)", "pos_csv_v1"), ("bank file (pain.001)", "pain.001.001.09")):
+            r = await self.api.fetch("POST", f"{base}/payment-file", VERIFIKATOR, params={"kind": kind})
+            built.append((what, r))
+        built.append(("tahap report (PDF)", await self.api.fetch("GET", f"{base}/report.pdf", KEPALA_DINAS)))
+        if self.files_dir is None:
+            return {}
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        out: dict[str, str] = {}
+        for what, r in built:
+            disposition = r.headers.get("content-disposition", "")
+            name = disposition.split('filename="', 1)[-1].rstrip('"') if 'filename="' in disposition else what
+            path = self.files_dir / Path(name).name
+            path.write_bytes(r.content)
+            out[what] = str(path)
+        self.log(f"tahap {label}: bank file, Pos file and PDF report written to {self.files_dir}/")
+        return out
 
     async def settle_corrections(self) -> dict[str, Any]:
         """The operator works the correction queue through the API: a short NIK fixed after a call to the family
@@ -815,8 +860,10 @@ async def run_scenario(
     workdir: Path | None = None,
     concurrency: int = 8,
     log: Callable[[str], None] = lambda _: None,
+    files_dir: Path | None = None,
 ) -> Summary:
-    """Play the story against the gateway behind `client` (tokens signed with the dev issuer's key)."""
+    """Play the story against the gateway behind `client` (tokens signed with the dev issuer's key); tahap II's
+    bank file, Pos file and PDF report go to `files_dir` when given."""
     started = time.monotonic()
 
     def timed(text: str) -> None:
@@ -825,7 +872,7 @@ async def run_scenario(
     with tempfile.TemporaryDirectory(prefix="tepat-scenario-") as tmp:
         out = workdir or Path(tmp)
         files = write_quarters(out, families_count=families, seed=seed)
-        story = Story(Api(client, private_key), files, seed, concurrency, timed)
+        story = Story(Api(client, private_key), files, seed, concurrency, timed, files_dir)
         summary = await story.play()
     summary.seconds = round(time.monotonic() - started, 1)
     return summary
@@ -851,9 +898,14 @@ def demo_gateway_settings(data_dir: Path) -> Any:
 
 
 async def run_embedded(
-    *, families: int, seed: int, data_dir: Path, log: Callable[[str], None] = lambda _: None
+    *,
+    families: int,
+    seed: int,
+    data_dir: Path,
+    log: Callable[[str], None] = lambda _: None,
+    files_dir: Path | None = None,
 ) -> Summary:
-    """Play the story against an in-process embedded gateway on `data_dir`."""
+    """Play the story against an in-process embedded gateway on `data_dir` (tahap II's files to `files_dir`)."""
     from services.gateway.app import create_app
 
     ensure_dev_keys(data_dir)
@@ -865,7 +917,12 @@ async def run_embedded(
             httpx.AsyncClient(transport=transport, base_url="http://tepat.local", timeout=120)
         )
         return await run_scenario(
-            client, private_key=(data_dir / PRIVATE_KEY_NAME).read_bytes(), families=families, seed=seed, log=log
+            client,
+            private_key=(data_dir / PRIVATE_KEY_NAME).read_bytes(),
+            families=families,
+            seed=seed,
+            log=log,
+            files_dir=files_dir,
         )
 
 

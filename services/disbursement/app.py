@@ -16,6 +16,7 @@ from services.disbursement.programmes import models as _programme_models  # noqa
 from services.disbursement.programmes.router import router as programmes_router
 from services.disbursement.reconciliation import models as _break_models  # noqa: F401
 from services.disbursement.reconciliation.router import router as reconciliation_router
+from services.disbursement.reports.pdf_router import router as report_pdf_router
 from services.disbursement.reports.router import router as reports_router
 from services.disbursement.settings import DisbursementSettings
 from services.disbursement.tahap import models as _tahap_models  # noqa: F401
@@ -42,6 +43,7 @@ def definition(settings: DisbursementSettings | None = None) -> ServiceDefinitio
             payment_files_router,
             reconciliation_router,
             reports_router,
+            report_pdf_router,
         ],
         handlers=HANDLERS,
         topics=(REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME),

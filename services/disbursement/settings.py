@@ -7,10 +7,11 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.pdf.settings import SignatorySettings
 from shared.settings import ServiceSettings
 
 
-class DisbursementSettings(ServiceSettings):
+class DisbursementSettings(ServiceSettings, SignatorySettings):
     """Configuration of the disbursement service."""
 
     model_config = SettingsConfigDict(env_prefix="TEPAT_DISBURSEMENT_", extra="ignore")

@@ -18,8 +18,10 @@ from services.verification.jobs import JOBS
 from services.verification.objections.router import router as objections_router
 from services.verification.proposals.router import router as proposals_router
 from services.verification.ratification import models as _ratification_models  # noqa: F401
+from services.verification.ratification.pdf_router import router as berita_acara_router
 from services.verification.ratification.router import router as ratification_router
 from services.verification.settings import VerificationSettings
+from services.verification.workreports.router import router as workreports_router
 from shared.bus.local import LocalBus
 from shared.events.topics import DISBURSEMENT_PAYMENT, REGISTRY_HOUSEHOLD
 from shared.runtime.service import ServiceDefinition, build_service_app
@@ -38,9 +40,11 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
         routers=[
             proposals_router,
             objections_router,
+            workreports_router,
             groundchecks_router,
             campaigns_router,
             ratification_router,
+            berita_acara_router,
             evidence_router,
         ],
         handlers={**household_handlers(settings), **payment_handlers(settings)},

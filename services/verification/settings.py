@@ -9,10 +9,11 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.events.vocabulary import FLAG_KINDS, FlagKind
+from shared.pdf.settings import SignatorySettings
 from shared.settings import ServiceSettings
 
 
-class VerificationSettings(ServiceSettings):
+class VerificationSettings(ServiceSettings, SignatorySettings):
     """Configuration of the verification service."""
 
     model_config = SettingsConfigDict(env_prefix="TEPAT_VERIFICATION_", extra="ignore")

@@ -129,9 +129,20 @@ def pain001_head(head: FileHead, debtor: Debtor) -> bytes:
     ).encode()
 
 
+def creditor_reference(household_id: str) -> str:
+    """The household id as the creditor's reference, within Max34Text (the account id's limit) and never shared by
+    two families: a UUID loses its hyphens (32 characters), a longer id becomes 'H' + 33 hex of its SHA-256."""
+    if len(household_id) <= 34:
+        return household_id
+    compact = household_id.replace("-", "")
+    if len(compact) <= 34:
+        return compact
+    return "H" + hashlib.sha256(household_id.encode("utf-8")).hexdigest()[:33]
+
+
 def pain001_transaction(line: Line, *, programme_code: str, tahap_label: str) -> bytes:
     """One CdtTrfTxInf: the family's account is the payer-side KKS reference (no account numbers in Tepat)."""
-    reference = _text(line.household_id, 35)
+    reference = escape(creditor_reference(line.household_id))
     return (
         "<CdtTrfTxInf>"
         f"<PmtId><EndToEndId>{end_to_end_id(line.line_id)}</EndToEndId></PmtId>"

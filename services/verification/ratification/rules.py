@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Mapping
 
 from services.verification.statemachine import StateMachine
 
@@ -28,3 +29,16 @@ def missing_attachments(attached_roles: Iterable[str]) -> list[str]:
 def may_ratify(prepared_by: str, ratifier: str) -> bool:
     """Who prepares a batch does not sign it."""
     return prepared_by != ratifier
+
+
+LIST_HASH_COLUMNS = ("id", "household_id", "kecamatan_code", "kelurahan_code", "kind", "channel", "ground_check_id")
+
+
+def list_hash(rows: Iterable[Mapping[str, object]]) -> str:
+    """SHA-256 of a batch's list of usulan: one line per usulan in id order, its columns joined by ';' (empty for
+    none), each line ending in a newline. Anyone holding the same list computes the same hash."""
+    digest = hashlib.sha256()
+    for row in sorted(rows, key=lambda r: int(str(r["id"]))):
+        values = ("" if row.get(c) is None else str(row[c]) for c in LIST_HASH_COLUMNS)
+        digest.update((";".join(values) + "\n").encode("utf-8"))
+    return digest.hexdigest()

@@ -14,11 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from lxml import etree
 
+from demo.first_start import FILES_FOLDER
 from shared.auth.principal import Role
 from tests.support.api import auth
 from tests.support.infra import REPO
+from tests.support.pdf import assert_non_blank_png, page_count, pdf_text, save_first_page
 from tests.support.waiting import wait_for
+
+XSD = REPO / "tests" / "contracts" / "iso20022" / "pain.001.001.09.xsd"
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 
 FAMILIES = 300
 USABLE_WITHIN_S = 30.0
@@ -87,6 +93,7 @@ async def test_first_start_loads_a_city_and_the_second_start_keeps_it(tmp_path: 
     assert "/lapangan/?token=ey" in text  # the field app, signed in as that TKSK
     assert "tepat token --role" in text
     assert "Traceback" not in text
+    _assert_tahap_ii_files(data_dir / FILES_FOLDER, text)
 
     _, again, tahap_again = await _serve_once(data_dir, second_log)
     assert sum(g["families"] for g in again["groups"]) == families
@@ -95,3 +102,29 @@ async def test_first_start_loads_a_city_and_the_second_start_keeps_it(tmp_path: 
     assert "First start" not in text
     assert "/dashboard/" in text
     assert "Traceback" not in text
+
+
+def _assert_tahap_ii_files(folder: Path, log: str) -> None:
+    """Tahap II left a bank file valid against the pain.001 XSD, a Pos CSV whose totals match the bank file's, and
+    a PDF report; the demo's log names each path."""
+    files = {p.suffix: p for p in folder.iterdir()}
+    assert sorted(files) == [".csv", ".pdf", ".xml"], sorted(files)
+    for path in files.values():
+        assert str(path) in log
+    bank = etree.parse(str(files[".xml"]))
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    assert schema.validate(bank), schema.error_log
+    count = int(bank.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:NbOfTxs", namespaces=NS) or 0)
+    total = bank.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=NS)
+    assert count > 0
+    rows = files[".csv"].read_bytes().decode("utf-8").split("\r\n")
+    assert rows[0].startswith("no_urut;id_baris;referensi;")
+    assert len(rows[1:-2]) == count  # the same unpaid lines in both files
+    assert rows[-2].split(";")[:3] == ["TOTAL", str(count), total]
+    report = files[".pdf"].read_bytes()
+    text = pdf_text(report)
+    assert page_count(text) >= 1
+    assert "Laporan Penyaluran Tahap" in text
+    assert "SEMBAKO tahap 2026-II" in text
+    assert "pain.001.001.09" in text  # the newest payment file, recorded on the tahap
+    assert_non_blank_png(save_first_page(report, "demo-tahap-ii-report"))

@@ -174,3 +174,21 @@ def test_the_pos_instruction_file_with_status_columns_added_reads_back(trailer: 
     assert len(rows) == 1
     assert not isinstance(rows[0], RowError)
     assert rows[0][2:11] == (7, "BLT", None, "hh-1", "paid", 600000, date(2026, 3, 5), "POS-9", None)
+
+
+def test_uuid_household_ids_give_valid_distinct_creditor_references() -> None:
+    # Registry household ids are UUIDs (36 characters); the account id is Max34Text. Cutting them to fit made
+    # ...-000000000050 and ...-000000000051 the same reference (and 35 characters still broke the XSD).
+    lines = [
+        b.Line(1, "a2b52f91-2acd-57e6-a0a2-000000000050", "13.71.01", "13.71.01.1001", 600_000),
+        b.Line(2, "a2b52f91-2acd-57e6-a0a2-000000000051", "13.71.01", "13.71.01.1001", 600_000),
+        b.Line(3, "x" * 100, "13.71.01", "13.71.01.1001", 600_000),
+    ]
+    doc = etree.fromstring(pain001(lines))
+    schema = _schema("pain.001.001.09.xsd")
+    assert schema.validate(doc), schema.error_log
+    ns = {"p": b.PAIN001_NS}
+    accounts = doc.xpath("//p:CdtrAcct//p:Othr/p:Id/text()", namespaces=ns)
+    assert accounts[:2] == ["a2b52f912acd57e6a0a2000000000050", "a2b52f912acd57e6a0a2000000000051"]
+    assert len(set(accounts)) == 3
+    assert doc.xpath("//p:Cdtr//p:Othr/p:Id/text()", namespaces=ns) == accounts

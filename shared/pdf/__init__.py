@@ -1,0 +1,1 @@
+"""PDF reports of the services (ReportLab): page frame, fonts, signature block, charts and Indonesian formats."""
