@@ -6,12 +6,15 @@ from fastapi import FastAPI
 
 from services.registry import models as _models  # noqa: F401  (registers the tables)
 from services.registry.aggregates.router import router as aggregates_router
+from services.registry.corrections.export_router import router as corrections_export_router
 from services.registry.corrections.router import router as corrections_router
 from services.registry.database import MIGRATIONS, messaging, metadata
 from services.registry.dci.router import admin as dci_admin_router
 from services.registry.dci.router import router as dci_router
 from services.registry.desil.router import router as desil_router
+from services.registry.families.export_router import router as families_export_router
 from services.registry.families.router import router as families_router
+from services.registry.flags.export_router import router as flags_export_router
 from services.registry.flags.router import router as flags_router
 from services.registry.imports import models as _import_models  # noqa: F401  (registers the import tables)
 from services.registry.imports.router import router as imports_router
@@ -33,6 +36,10 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
         messaging=messaging,
         migrations=MIGRATIONS,
         routers=[
+            # The exports first: /families/export must not be read as the family "export".
+            families_export_router,
+            flags_export_router,
+            corrections_export_router,
             wilayah_router,
             families_router,
             flags_router,
