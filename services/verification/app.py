@@ -8,7 +8,7 @@ from services.verification.attachments import models as _attachment_models  # no
 from services.verification.campaigns import models as _campaign_models  # noqa: F401
 from services.verification.campaigns.export_router import router as campaigns_export_router
 from services.verification.campaigns.router import router as campaigns_router
-from services.verification.database import MIGRATIONS, messaging, metadata
+from services.verification.database import MIGRATIONS, export_jobs, messaging, metadata
 from services.verification.evidence import models as _evidence_models  # noqa: F401
 from services.verification.evidence.router import router as evidence_router
 from services.verification.groundchecks.export_router import router as groundchecks_export_router
@@ -24,6 +24,7 @@ from services.verification.ratification.router import router as ratification_rou
 from services.verification.settings import VerificationSettings
 from shared.bus.local import LocalBus
 from shared.events.topics import DISBURSEMENT_PAYMENT, REGISTRY_HOUSEHOLD
+from shared.exports.jobs import export_jobs_router
 from shared.runtime.service import ServiceDefinition, build_service_app
 
 
@@ -41,6 +42,7 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
             # The exports first: /ground-checks/export must not be read as the check "export".
             groundchecks_export_router,
             campaigns_export_router,
+            export_jobs_router(export_jobs),
             proposals_router,
             objections_router,
             groundchecks_router,

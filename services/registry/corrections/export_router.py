@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from services.registry.corrections.repository import entries_query
 from services.registry.corrections.router import present
 from services.registry.corrections.schemas import CORRECTION_COLUMNS
+from services.registry.database import export_jobs
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
-from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, export_response, stream_query
+from shared.exports.jobs import AsJob, export_or_job
+from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, stream_query
 from shared.http.params import PRINTABLE
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep
@@ -35,6 +37,7 @@ async def export_corrections(
     family_id: Annotated[str | None, Query(pattern=PRINTABLE, max_length=36)] = None,
     import_id: Annotated[str | None, Query(pattern=PRINTABLE, max_length=36)] = None,
     format: FileFormat = "csv",
+    as_job: AsJob = False,
 ) -> Response:
     """NIK and No. KK in the row masked unless the role may read them, as in the list."""
     query = entries_query(
@@ -46,5 +49,15 @@ async def export_corrections(
         family_id=family_id,
         import_id=import_id,
     )
-    rows = stream_query(runtime.sessions, query, lambda r: present(r, principal).model_dump())
-    return export_response(format, CORRECTION_COLUMNS, rows, name="antrean-koreksi")
+    return await export_or_job(
+        runtime,
+        export_jobs,
+        principal,
+        permission=Permission.FIX_IMPORT_ROW,
+        fmt=format,
+        columns=CORRECTION_COLUMNS,
+        rows=stream_query(runtime.sessions, query, lambda r: present(r, principal).model_dump()),
+        name="antrean-koreksi",
+        query=query,
+        as_job=as_job,
+    )

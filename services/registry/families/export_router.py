@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Select
 
+from services.registry.database import export_jobs
 from services.registry.domain.identifiers import today_wib
 from services.registry.families.privacy import Viewer, present_family
 from services.registry.families.repository import families_query
@@ -17,7 +18,8 @@ from services.registry.flags.repository import flag_kinds_by_family
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.household import DataStatus
-from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, export_response, stream_query
+from shared.exports.jobs import AsJob, export_or_job
+from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, stream_query
 from shared.http.params import PRINTABLE
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep
@@ -58,7 +60,7 @@ async def family_rows(
 
 @router.get(
     "/families/export",
-    summary="Download the family search results (CSV or XLSX): the list's filters, scope and masking",
+    summary="Download the family search results (CSV or XLSX; large ones as a job): the list's filters, scope, masking",
     responses=EXPORT_FILE_RESPONSES,
 )
 async def export_families(
@@ -74,8 +76,20 @@ async def export_families(
     ] = None,
     name: Annotated[str | None, Query(pattern=PRINTABLE, min_length=2, max_length=100)] = None,
     format: FileFormat = "csv",
+    as_job: AsJob = False,
 ) -> Response:
     """Identifiers stay masked (an export cannot reveal); names and addresses as the JSON shows them to the role."""
     filters = family_filter(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
-    rows = family_rows(runtime, principal, families_query(principal, filters))
-    return export_response(format, FAMILY_COLUMNS, rows, name="keluarga")
+    query = families_query(principal, filters)
+    return await export_or_job(
+        runtime,
+        export_jobs,
+        principal,
+        permission=Permission.READ_HOUSEHOLD,
+        fmt=format,
+        columns=FAMILY_COLUMNS,
+        rows=family_rows(runtime, principal, query),
+        name="keluarga",
+        query=query,
+        as_job=as_job,
+    )

@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from services.registry.database import export_jobs
 from services.registry.families.repository import in_scope
 from services.registry.flags.repository import flags_query
 from services.registry.flags.rules import FlagKind, FlagStatus
 from services.registry.flags.schemas import FLAG_COLUMNS, FlagOut
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
-from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, export_response, stream_query
+from shared.exports.jobs import AsJob, export_or_job
+from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, stream_query
 from shared.http.params import PRINTABLE
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep
@@ -35,10 +37,21 @@ async def export_flags(
     kecamatan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     kelurahan: Annotated[str | None, Query(pattern=PRINTABLE, max_length=20)] = None,
     format: FileFormat = "csv",
+    as_job: AsJob = False,
 ) -> Response:
     """Flags hold codes and counts, no identifiers (as in the list)."""
     query = flags_query(
         in_scope(principal), status=status, kind=kind, family_id=family_id, kecamatan=kecamatan, kelurahan=kelurahan
     )
-    rows = stream_query(runtime.sessions, query, lambda r: FlagOut.model_validate(dict(r)).model_dump())
-    return export_response(format, FLAG_COLUMNS, rows, name="tanda-data")
+    return await export_or_job(
+        runtime,
+        export_jobs,
+        principal,
+        permission=Permission.READ_HOUSEHOLD,
+        fmt=format,
+        columns=FLAG_COLUMNS,
+        rows=stream_query(runtime.sessions, query, lambda r: FlagOut.model_validate(dict(r)).model_dump()),
+        name="tanda-data",
+        query=query,
+        as_job=as_job,
+    )

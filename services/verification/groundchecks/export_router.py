@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from services.verification.database import export_jobs
 from services.verification.groundchecks import repository as repo
 from services.verification.groundchecks import service
 from services.verification.groundchecks.schemas import CHECK_COLUMNS, check_cells
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
-from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, export_response, stream_query
+from shared.exports.jobs import AsJob, export_or_job
+from shared.exports.response import EXPORT_FILE_RESPONSES, FileFormat, stream_query
 from shared.http.params import MAX_ID, TextFilter, WilayahFilter
 from shared.http.security import require
 from shared.runtime.dependencies import RuntimeDep
@@ -37,6 +39,7 @@ async def export_checks(
     campaign_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     overdue: bool = False,
     format: FileFormat = "csv",
+    as_job: AsJob = False,
 ) -> Response:
     """Oldest due first, as the list; overdue=true exports the past-due open checks."""
     now = utcnow()
@@ -50,5 +53,16 @@ async def export_checks(
         campaign_id=campaign_id,
         overdue_at=now if overdue else None,
     )
-    rows = stream_query(runtime.sessions, repo.checks_query(where), lambda r: check_cells(service.to_out(dict(r), now)))
-    return export_response(format, CHECK_COLUMNS, rows, name="cek-lapangan")
+    query = repo.checks_query(where)
+    return await export_or_job(
+        runtime,
+        export_jobs,
+        principal,
+        permission=Permission.READ_VERIFICATION,
+        fmt=format,
+        columns=CHECK_COLUMNS,
+        rows=stream_query(runtime.sessions, query, lambda r: check_cells(service.to_out(dict(r), now))),
+        name="cek-lapangan",
+        query=query,
+        as_job=as_job,
+    )
