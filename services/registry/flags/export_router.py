@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.registry.database import export_jobs
-from services.registry.families.repository import in_scope
-from services.registry.flags.repository import flags_query
 from services.registry.flags.rules import FlagKind, FlagStatus
 from services.registry.flags.schemas import FLAG_COLUMNS, FlagOut
+from services.registry.flags.service import flags_in_scope
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.exports.jobs import AsJob, export_or_job
@@ -40,8 +39,8 @@ async def export_flags(
     as_job: AsJob = False,
 ) -> Response:
     """Flags hold codes and counts, no identifiers (as in the list)."""
-    query = flags_query(
-        in_scope(principal), status=status, kind=kind, family_id=family_id, kecamatan=kecamatan, kelurahan=kelurahan
+    query = flags_in_scope(
+        principal, status=status, kind=kind, family_id=family_id, kecamatan=kecamatan, kelurahan=kelurahan
     )
     return await export_or_job(
         runtime,

@@ -246,8 +246,10 @@ def flags_query(
     family_id: str | None,
     kecamatan: str | None,
     kelurahan: str | None,
+    before: int | None = None,
 ) -> Select[Any]:
-    """Flags of families inside `scope` (SQL over the family row) matching the filters, newest first."""
+    """Flags of families inside `scope` (SQL over the family row) matching the filters, newest first (ids below
+    `before`, the list's cursor)."""
     stmt = select(flag, family.c.kelurahan_code).join(family, family.c.id == flag.c.family_id).where(scope)
     if status is not None:
         stmt = stmt.where(flag.c.status == status)
@@ -259,4 +261,6 @@ def flags_query(
         stmt = stmt.where(family.c.kecamatan_code == kecamatan)
     if kelurahan:
         stmt = stmt.where(family.c.kelurahan_code == kelurahan)
+    if before is not None:
+        stmt = stmt.where(flag.c.id < before)
     return stmt.order_by(flag.c.id.desc())
