@@ -26,6 +26,7 @@ import jwt
 import openpyxl
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -126,7 +127,13 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[webdriv
 
 async def downloaded(browser: webdriver.Chrome, testid: str, name: str, folder: Path) -> Path:
     """Click a download button; the file the browser saved, once the page says it is done."""
-    browser.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]').click()
+
+    def click(driver: webdriver.Chrome) -> bool:
+        # A resize re-renders the section (after a screenshot): find the button again until a click lands.
+        driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]').click()
+        return True
+
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(click)
     status = browser.find_element(By.CSS_SELECTOR, '[data-testid="download-status"]')
     WebDriverWait(browser, 30).until(lambda _: status.get_attribute("data-file") == name)
     file = folder / name  # Chrome renames the finished download to its name

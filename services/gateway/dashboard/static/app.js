@@ -901,17 +901,18 @@
   // The lists with an export: the service's prefix (where its export jobs live) and the export route.
   function downloadLists() {
     const lists = [
-      { key: "families", service: "/api/registry", path: "/families/export" },
-      { key: "corrections", service: "/api/registry", path: "/corrections/export" },
-      { key: "flags", service: "/api/registry", path: "/flags/export" },
-      { key: "checks", service: "/api/verification", path: "/ground-checks/export" },
+      { key: "families", name: t("downloads.families"), service: "/api/registry", path: "/families/export" },
+      { key: "corrections", name: t("downloads.corrections"), service: "/api/registry", path: "/corrections/export" },
+      { key: "flags", name: t("downloads.flags"), service: "/api/registry", path: "/flags/export" },
+      { key: "checks", name: t("downloads.checks"), service: "/api/verification", path: "/ground-checks/export" },
     ];
     const tahap = state.tahapList.find((x) => x.id === state.tahapId);
     if (tahap) {
       const id = encodeURIComponent(tahap.id);
+      const vars = { tahap: tahapName(tahap) };
       lists.push(
-        { key: "tahap-list", label: "tahap_list", tahap, service: "/api/disbursement", path: "/tahap/" + id + "/list" },
-        { key: "payment-lines", label: "payment_lines", tahap, service: "/api/disbursement", path: "/tahap/" + id + "/payment-lines" },
+        { key: "tahap-list", name: t("downloads.tahap_list", vars), service: "/api/disbursement", path: "/tahap/" + id + "/list" },
+        { key: "payment-lines", name: t("downloads.payment_lines", vars), service: "/api/disbursement", path: "/tahap/" + id + "/payment-lines" },
       );
     }
     return lists;
@@ -919,7 +920,7 @@
 
   function renderDownloads() {
     const rows = downloadLists().map((list) => {
-      const name = t("downloads." + (list.label || list.key), list.tahap ? { tahap: tahapName(list.tahap) } : {});
+      const name = list.name;
       const buttons = ["csv", "xlsx"].map((fmt) => {
         const button = el("button", { type: "button", className: "ghost", "data-testid": "download-" + list.key + "-" + fmt, text: fmt.toUpperCase() });
         button.addEventListener("click", () => download(list, name, fmt, button));
