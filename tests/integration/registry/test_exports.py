@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from services.registry.app import create_app
 from services.registry.corrections.schemas import CORRECTION_COLUMNS
 from services.registry.families.schemas import FAMILY_COLUMNS
 from services.registry.flags.schemas import FLAG_COLUMNS
+from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
 from shared.exports.tabular import Column
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import Api, kk, nik
 from tests.integration.registry.import_support import csv_text, row, submit
+from tests.support.api import running
 from tests.support.exports import expected, read_csv, read_xlsx, same_sheet
-
-pytestmark = pytest.mark.infra
 
 HEAD, CHILD = "kepala_keluarga", "anak"
 SELATAN, TIMUR = "13.71.01.1001", "13.71.02.1001"
@@ -58,7 +60,26 @@ def agree(listed: list[dict[str, Any]], csv_rows: list[list[Any]], xlsx_rows: li
     assert same_sheet(xlsx_rows, want)
 
 
-async def test_exports_equal_the_json_lists_with_scope_filters_and_masking(registry: Registry) -> None:
+@pytest.fixture
+async def embedded(sqlite_settings: Any) -> AsyncIterator[Registry]:
+    """The registry in embedded mode (SQLite)."""
+    settings = sqlite_settings(RegistrySettings)
+    app = create_app(settings)
+    async with running(app) as client:
+        yield Registry(client, app.state.runtime, settings.data_dir)
+
+
+@pytest.mark.infra
+async def test_exports_on_postgresql(registry: Registry) -> None:
+    await exports_equal_the_json_lists_with_scope_filters_and_masking(registry)
+
+
+async def test_exports_embedded(embedded: Registry) -> None:
+    await exports_equal_the_json_lists_with_scope_filters_and_masking(embedded)
+
+
+async def exports_equal_the_json_lists_with_scope_filters_and_masking(registry: Registry) -> None:
+    """Families, correction queue and flags: each file holds the JSON list's rows, whatever the role and scope."""
     job = await submit(registry.as_(Role.VERIFIKATOR), "/imports/extracts", city())
     assert job["status"] == "succeeded", job
     assert job["counts"]["rows_queued"] == 2
@@ -123,8 +144,8 @@ async def test_exports_equal_the_json_lists_with_scope_filters_and_masking(regis
     agree(listed, csv_rows, xlsx_rows, FLAG_COLUMNS)
 
 
-async def test_bad_export_parameters_are_problems_naming_the_field(registry: Registry) -> None:
-    api = registry.as_(Role.VERIFIKATOR)
+async def test_bad_export_parameters_are_problems_naming_the_field(embedded: Registry) -> None:
+    api = embedded.as_(Role.VERIFIKATOR)
     for url, field in (
         ("/families/export?format=pdf", "format"),
         ("/families/export?flag=nope", "flag"),
