@@ -251,6 +251,8 @@ def export_jobs_router(table: Table) -> APIRouter:
         row = await _own_job(session, table, job_id, principal)
         if row["status"] != SUCCEEDED:
             raise ProblemError(409, f"The export is {row['status']}, not ready.", code="export_not_ready")
+        if not await anyio.Path(row["file_path"]).is_file():
+            raise ProblemError(410, "The export's file is no longer kept; export the list again.", code="export_gone")
         await runtime.audit.record(
             session,
             actor=principal.subject,

@@ -81,6 +81,11 @@ async def _job_flow(client: Any, settings: RegistrySettings, monkeypatch: pytest
     assert (await other.get(f"/exports/{job_id}")).status_code == 404
     assert (await other.get(f"/exports/{job_id}/file")).status_code == 404
     assert (await operator.get("/exports/nope")).status_code == 404
+    # A file removed from the export folder is gone (a problem, not a server error).
+    (settings.exports_path / f"{job_id}.csv").unlink()
+    gone = await operator.get(f"/exports/{job_id}/file")
+    assert gone.status_code == 410
+    assert gone.json()["code"] == "export_gone"
 
 
 async def status_of(api: Api, job_id: str) -> dict[str, Any]:
