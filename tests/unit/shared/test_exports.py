@@ -78,7 +78,7 @@ async def test_xlsx_has_typed_cells_a_frozen_header_and_no_formulas() -> None:
 
 
 NESTED = (Column("kinds", "Jenis"), Column("detail", "Rincian"))
-NESTED_ROWS = [
+NESTED_ROWS: list[dict[str, Any]] = [
     {"kinds": ["deceased_dukcapil", "duplicate_nik"], "detail": {"n": 2, "by": "=sistem"}},
     {"kinds": [], "detail": None},
     {"kinds": ["=x"], "detail": {}},
