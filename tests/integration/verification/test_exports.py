@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from services.verification.app import create_app
 from services.verification.campaigns.schemas import PROGRESS_COLUMNS
 from services.verification.groundchecks.schemas import CHECK_COLUMNS
+from services.verification.settings import VerificationSettings
 from tests.integration.verification.helpers import KEC_A, KEC_B, KEL_A, KEL_B, Api, seed_family
+from tests.support.api import running
 from tests.support.exports import expected, read_csv, read_xlsx, same_sheet
-
-pytestmark = pytest.mark.infra
 
 
 async def files(api: Api, url: str, who: dict[str, str], columns: Any) -> tuple[list[list[Any]], list[list[Any]]]:
@@ -38,7 +40,26 @@ def check_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-async def test_ground_check_and_campaign_progress_exports(api: Api) -> None:
+@pytest.fixture
+async def embedded(sqlite_settings: Any) -> AsyncIterator[Api]:
+    """The verification app in embedded mode (SQLite)."""
+    settings = sqlite_settings(VerificationSettings, run_workers=False)
+    app = create_app(settings)
+    async with running(app) as client:
+        yield Api(client, settings.data_dir, app)
+
+
+@pytest.mark.infra
+async def test_exports_on_postgresql(api: Api) -> None:
+    await ground_check_and_campaign_progress_exports(api)
+
+
+async def test_exports_embedded(embedded: Api) -> None:
+    await ground_check_and_campaign_progress_exports(embedded)
+
+
+async def ground_check_and_campaign_progress_exports(api: Api) -> None:
+    """Each file holds the JSON's rows: every check, filtered, scoped; the progress's two tables in one."""
     boss = api.as_("verifikator", subject="verif-1")
     await api.officer("tksk-a", "tksk", KEC_A)
     for kelurahan, n in ((KEL_A, 3), (KEL_B, 2)):
