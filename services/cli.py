@@ -207,31 +207,78 @@ def _make_migration(name: str, message: str) -> None:
 
 
 class _ProgressBar:
-    """On stderr: one line per phase of the job ([step/steps] name, the previous phase's seconds); while reading,
-    rows read and rows/s redrawn at most twice a second."""
+    """On stderr (rich): a line per phase of the job ([step/steps] name, the previous phase's seconds) and, while
+    reading, a bar of rows read against the file's rows with rate and ETA (live on a terminal; in a log, the line
+    `read N rows  R rows/s` when reading ends)."""
 
-    def __init__(self) -> None:
+    def __init__(self, total_rows: int | None) -> None:
         import time
+
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._clock = time.monotonic
         self.start = self._clock()
-        self.last = 0.0
         self.phase: str | None = None
+        self.console = Console(stderr=True, highlight=False)
+        self.bar = Progress(
+            TextColumn("  reading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]:>9,.0f} rows/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.rows = self.bar.add_task("reading", total=total_rows, rate=0.0)
+
+    def __enter__(self) -> _ProgressBar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.bar.stop()
 
     def __call__(self, progress: Any) -> None:
-        now = self._clock()
         if progress.current != self.phase:
+            if self.phase == "reading":
+                self._read_done(progress.rows)
             self.phase = progress.current
             done = progress.done[-1] if progress.done else None
             took = f"  ({done['phase']} took {done['seconds']:.2f} s)" if done else ""
-            lead = "\n" if done and done["phase"] == "reading" else ""
-            print(f"{lead}  [{progress.step}/{len(progress.phases)}] {self.phase}{took}", file=sys.stderr, flush=True)
+            step = f"[{progress.step}/{len(progress.phases)}]"
+            self.console.print(f"  {step} {self.phase}{took}", markup=False)
             return
-        if now - self.last < 0.5:
-            return
-        self.last = now
-        rate = progress.rows / max(now - self.start, 1e-9)
-        print(f"\r  read {progress.rows:>10,} rows  {rate:>9,.0f} rows/s", end="", file=sys.stderr, flush=True)
+        rate = progress.rows / max(self._clock() - self.start, 1e-9)
+        self.bar.update(self.rows, completed=progress.rows, rate=rate)
+
+    def _read_done(self, rows: int) -> None:
+        rate = rows / max(self._clock() - self.start, 1e-9)
+        self.bar.update(self.rows, completed=rows, total=rows, rate=rate)
+        self.bar.stop()
+        self.console.print(f"  read {rows:,} rows  {rate:,.0f} rows/s", markup=False)
+
+
+def _data_rows(path: Path) -> int:
+    """About how many rows a CSV file holds (lines after the header): the bar's total, for the ETA."""
+    lines = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return max(lines + (last != b"\n") - 1, 0)
 
 
 async def _import(kind: str, path: Path, source: str | None) -> int:
@@ -259,10 +306,9 @@ async def _import(kind: str, path: Path, source: str | None) -> int:
                 wilayah="13.71",
                 source=source,
             )
-        bar = _ProgressBar()
         phases = EXTRACT_PHASES if kind == "extract" else LIST_PHASES
-        job = await run_job(runtime.sessions, job_id, progress=ImportProgress(phases, bar), audit=runtime.audit)
-        print(file=sys.stderr)
+        with _ProgressBar(_data_rows(path)) as bar:
+            job = await run_job(runtime.sessions, job_id, progress=ImportProgress(phases, bar), audit=runtime.audit)
         print(
             json.dumps(
                 {k: job[k] for k in ("id", "kind", "status", "counts", "progress", "error")}, default=str, indent=2

@@ -70,6 +70,12 @@ class ServiceSettings(BaseSettings):
     audit_checkpoint_every: int = Field(
         default=1000, ge=0, description="Sign a checkpoint every N audit entries (0: only on schedule / CLI)."
     )
+    export_job_rows: int = Field(
+        default=50_000, ge=1, description="An export of more rows than this runs as a job (file + download link)."
+    )
+    exports_dir: Path | None = Field(
+        default=None, description="Folder of the files export jobs write (default: <data_dir>/exports)."
+    )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
 
@@ -106,6 +112,11 @@ class ServiceSettings(BaseSettings):
         if self.audit_public_key_file:
             return self.audit_public_key_file
         return self.audit_key_path.with_name(self.audit_key_path.name + ".pub")
+
+    @property
+    def exports_path(self) -> Path:
+        """Where export jobs write their files."""
+        return self.exports_dir or self.data_dir / "exports"
 
     @property
     def audit_checkpoint_path(self) -> Path:

@@ -6,12 +6,15 @@ from fastapi import FastAPI
 
 from services.registry import models as _models  # noqa: F401  (registers the tables)
 from services.registry.aggregates.router import router as aggregates_router
+from services.registry.corrections.export_router import router as corrections_export_router
 from services.registry.corrections.router import router as corrections_router
-from services.registry.database import MIGRATIONS, messaging, metadata
+from services.registry.database import MIGRATIONS, export_jobs, messaging, metadata
 from services.registry.dci.router import admin as dci_admin_router
 from services.registry.dci.router import router as dci_router
 from services.registry.desil.router import router as desil_router
+from services.registry.families.export_router import router as families_export_router
 from services.registry.families.router import router as families_router
+from services.registry.flags.export_router import router as flags_export_router
 from services.registry.flags.router import router as flags_router
 from services.registry.imports import models as _import_models  # noqa: F401  (registers the import tables)
 from services.registry.imports.router import router as imports_router
@@ -20,6 +23,7 @@ from services.registry.settings import RegistrySettings
 from services.registry.wilayah.router import router as wilayah_router
 from shared.bus.local import LocalBus
 from shared.events.topics import VERIFICATION_OUTCOME
+from shared.exports.jobs import export_jobs_router
 from shared.runtime.service import ServiceDefinition, build_service_app
 
 
@@ -33,6 +37,11 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
         messaging=messaging,
         migrations=MIGRATIONS,
         routers=[
+            # The exports first: /families/export must not be read as the family "export".
+            families_export_router,
+            flags_export_router,
+            corrections_export_router,
+            export_jobs_router(export_jobs),
             wilayah_router,
             families_router,
             flags_router,

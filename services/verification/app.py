@@ -6,10 +6,12 @@ from fastapi import FastAPI
 
 from services.verification.attachments import models as _attachment_models  # noqa: F401  (registers tables)
 from services.verification.campaigns import models as _campaign_models  # noqa: F401
+from services.verification.campaigns.export_router import router as campaigns_export_router
 from services.verification.campaigns.router import router as campaigns_router
-from services.verification.database import MIGRATIONS, messaging, metadata
+from services.verification.database import MIGRATIONS, export_jobs, messaging, metadata
 from services.verification.evidence import models as _evidence_models  # noqa: F401
 from services.verification.evidence.router import router as evidence_router
+from services.verification.groundchecks.export_router import router as groundchecks_export_router
 from services.verification.groundchecks.handlers import payment_handlers
 from services.verification.groundchecks.router import router as groundchecks_router
 from services.verification.households import models as _household_models  # noqa: F401
@@ -24,6 +26,7 @@ from services.verification.settings import VerificationSettings
 from services.verification.workreports.router import router as workreports_router
 from shared.bus.local import LocalBus
 from shared.events.topics import DISBURSEMENT_PAYMENT, REGISTRY_HOUSEHOLD
+from shared.exports.jobs import export_jobs_router
 from shared.runtime.service import ServiceDefinition, build_service_app
 
 
@@ -38,6 +41,10 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
         messaging=messaging,
         migrations=MIGRATIONS,
         routers=[
+            # The exports first: /ground-checks/export must not be read as the check "export".
+            groundchecks_export_router,
+            campaigns_export_router,
+            export_jobs_router(export_jobs),
             proposals_router,
             objections_router,
             workreports_router,

@@ -8,10 +8,12 @@ from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
 from shared.db.messaging import define_messaging_tables
+from shared.exports.jobs import define_export_job_table
 
 mapper_registry = registry()
 metadata = mapper_registry.metadata
 messaging = define_messaging_tables(metadata)
+export_jobs = define_export_job_table(metadata)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

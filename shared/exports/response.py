@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.exports.tabular import Column, csv_chunks, xlsx_chunks
 
 ExportFormat = Literal["json", "csv", "xlsx"]
+FileFormat = Literal["csv", "xlsx"]
 MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -21,6 +22,10 @@ YIELD_PER = 2000
 # The list routes' OpenAPI: besides the JSON list, the two export formats.
 EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {MEDIA["csv"].split(";")[0]: {}, MEDIA["xlsx"]: {}}, "description": "JSON, CSV or XLSX"}
+}
+# The export routes' OpenAPI: a CSV or XLSX file.
+EXPORT_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {MEDIA["csv"].split(";")[0]: {}, MEDIA["xlsx"]: {}}, "description": "CSV or XLSX"}
 }
 
 
@@ -38,7 +43,7 @@ async def stream_query(
 
 
 def export_response(
-    fmt: Literal["csv", "xlsx"], columns: Sequence[Column], rows: AsyncIterator[Mapping[str, Any]], *, name: str
+    fmt: FileFormat, columns: Sequence[Column], rows: AsyncIterator[Mapping[str, Any]], *, name: str
 ) -> StreamingResponse:
     """A streamed download named `<name>.<fmt>`."""
     body = csv_chunks(columns, rows) if fmt == "csv" else xlsx_chunks(columns, rows, sheet=name)

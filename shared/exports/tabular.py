@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,15 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+def as_text(value: Any) -> str:
+    """A value in one text cell: a list as its items joined by ", ", an object as compact JSON."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return str(value)
+
+
 def _csv_value(value: Any, kind: Kind) -> str:
     if value is None:
         return ""
@@ -53,7 +63,7 @@ def _csv_value(value: Any, kind: Kind) -> str:
         return "ya" if value else "tidak"
     if kind in ("number", "date", "datetime"):
         return str(value.isoformat() if isinstance(value, date) else value)
-    return neutralise(str(value))
+    return neutralise(as_text(value))
 
 
 async def csv_chunks(columns: Sequence[Column], rows: AsyncIterable[Mapping[str, Any]]) -> AsyncIterator[bytes]:
@@ -118,5 +128,7 @@ def _write_cell(ws: Any, r: int, i: int, value: Any, kind: Kind, formats: dict[s
     elif kind == "date" and isinstance(value, date):
         ws.write_datetime(r, i, value, formats["date"])
     else:
-        # write_string, never write(): XlsxWriter would otherwise turn '=…' into a formula by itself.
-        ws.write_string(r, i, neutralise(str(value))[:XLSX_MAX_TEXT])
+        text = as_text(value)
+        if text:  # an empty list is a blank cell, as in the CSV
+            # write_string, never write(): XlsxWriter would otherwise turn '=…' into a formula by itself.
+            ws.write_string(r, i, neutralise(text)[:XLSX_MAX_TEXT])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.families.repository import within
@@ -25,6 +25,32 @@ def in_scope(principal: Principal) -> Any:
     return inside
 
 
+def entries_query(
+    principal: Principal,
+    *,
+    status: str | None,
+    rule: str | None,
+    kecamatan: str | None,
+    kelurahan: str | None,
+    family_id: str | None,
+    import_id: str | None,
+) -> Select[Any]:
+    """Entries in scope matching the filters, oldest first (the list pages it, the export streams it)."""
+    c = correction
+    stmt = select(c).where(in_scope(principal))
+    for column, value in (
+        (c.c.status, status),
+        (c.c.rule, rule),
+        (c.c.kecamatan_code, kecamatan),
+        (c.c.kelurahan_code, kelurahan),
+        (c.c.family_id, family_id),
+        (c.c.import_id, import_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt.order_by(c.c.id)
+
+
 async def list_entries(
     session: AsyncSession,
     principal: Principal,
@@ -39,21 +65,18 @@ async def list_entries(
     limit: int,
 ) -> list[dict[str, Any]]:
     """A page of entries in scope, oldest first (limit + 1 rows: the extra one says there is more)."""
-    c = correction
-    stmt = select(c).where(in_scope(principal))
-    for column, value in (
-        (c.c.status, status),
-        (c.c.rule, rule),
-        (c.c.kecamatan_code, kecamatan),
-        (c.c.kelurahan_code, kelurahan),
-        (c.c.family_id, family_id),
-        (c.c.import_id, import_id),
-    ):
-        if value is not None:
-            stmt = stmt.where(column == value)
+    stmt = entries_query(
+        principal,
+        status=status,
+        rule=rule,
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
+        family_id=family_id,
+        import_id=import_id,
+    )
     if cursor is not None:
-        stmt = stmt.where(c.c.id > cursor)
-    return [dict(r) for r in (await session.execute(stmt.order_by(c.c.id).limit(limit + 1))).mappings()]
+        stmt = stmt.where(correction.c.id > cursor)
+    return [dict(r) for r in (await session.execute(stmt.limit(limit + 1))).mappings()]
 
 
 async def get_entry(session: AsyncSession, principal: Principal, entry_id: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry.imports.extract import COLUMNS
+from shared.exports.tabular import Column
 
 
 class CorrectionOut(BaseModel):
@@ -65,3 +66,24 @@ class Dismissal(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=3, max_length=500)
+
+
+# The columns of the correction-queue export, headed in Bahasa Indonesia (the file's row as JSON, masked).
+CORRECTION_COLUMNS = (
+    Column("id", "ID antrean", "number"),
+    Column("import_id", "ID impor"),
+    Column("row_no", "Baris ke", "number"),
+    Column("rule", "Aturan"),
+    Column("field", "Kolom"),
+    Column("errors", "Kesalahan"),
+    Column("raw", "Isi baris"),
+    Column("family_id", "ID keluarga"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("status", "Status"),
+    Column("created_at", "Masuk antrean", "datetime"),
+    Column("resolved_by", "Diselesaikan oleh"),
+    Column("resolved_at", "Diselesaikan", "datetime"),
+    Column("resolution_reason", "Alasan penyelesaian"),
+    Column("member_id", "ID anggota"),
+)

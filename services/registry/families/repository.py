@@ -102,16 +102,23 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     )
 
 
-def list_query(principal: Principal, f: FamilyFilter, cursor: str | None, limit: int) -> Select[Any]:
-    """One page of families in (kelurahan_code, id) order, plus one row to tell whether more follow."""
+def families_query(principal: Principal, f: FamilyFilter) -> Select[Any]:
+    """Families in scope matching the filters, in (kelurahan_code, id) order (the list pages it, the export streams
+    it)."""
     # The effective recipient: a bulk-imported family stores none and reads as its head (one lookup per row).
     stmt = select(family, member_count(), recipient_expr().label("recipient_effective")).where(
         *filter_clauses(principal, f)
     )
+    return stmt.order_by(family.c.kelurahan_code, family.c.id)
+
+
+def list_query(principal: Principal, f: FamilyFilter, cursor: str | None, limit: int) -> Select[Any]:
+    """One page of families in (kelurahan_code, id) order, plus one row to tell whether more follow."""
+    stmt = families_query(principal, f)
     if cursor:
         kel, fid = decode_cursor(cursor)
         stmt = stmt.where(or_(family.c.kelurahan_code > kel, and_(family.c.kelurahan_code == kel, family.c.id > fid)))
-    return stmt.order_by(family.c.kelurahan_code, family.c.id).limit(limit + 1)
+    return stmt.limit(limit + 1)
 
 
 async def count_families(session: AsyncSession, principal: Principal, f: FamilyFilter) -> int:

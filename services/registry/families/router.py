@@ -164,7 +164,7 @@ async def list_families(
     purpose: Purpose = None,
 ) -> FamilyPage:
     viewer = viewer_for(principal, reveal, purpose)
-    filters = _filters(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
+    filters = family_filter(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
     rows = [dict(r) for r in (await session.execute(list_query(principal, filters, cursor, limit))).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -176,7 +176,7 @@ async def list_families(
     return FamilyPage(items=items, next_cursor=nxt)
 
 
-def _filters(
+def family_filter(
     kecamatan: str | None,
     kelurahan: str | None,
     desil_min: int | None,
@@ -185,6 +185,7 @@ def _filters(
     flag: str | None,
     name: str | None,
 ) -> FamilyFilter:
+    """The list's query parameters as a filter; 422 for an unknown flag kind."""
     if flag is not None and flag != "any" and flag not in {k.value for k in FlagKind}:
         raise ProblemError(
             422, "unknown flag kind", code="validation", errors=[{"field": "flag", "reason": "flag.unknown_kind"}]
@@ -212,7 +213,7 @@ async def count(
     flag: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
     name: Annotated[str | None, Query(pattern=PRINTABLE, min_length=2, max_length=100)] = None,
 ) -> CountOut:
-    filters = _filters(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
+    filters = family_filter(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
     return CountOut(count=await count_families(session, principal, filters))
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry.families.rules import Disability, InactiveReason, SchoolStatus, Source
+from shared.exports.tabular import Column
 
 
 class Relationship(StrEnum):
@@ -245,3 +246,31 @@ class HistoryEntry(BaseModel):
     member_id: str | None
     before: dict[str, object] | None
     after: dict[str, object] | None
+
+
+# The columns of the family export, headed in Bahasa Indonesia (members stay in the family's JSON).
+FAMILY_COLUMNS = (
+    Column("id", "ID keluarga"),
+    Column("no_kk", "No. KK"),
+    Column("head_nik", "NIK kepala keluarga"),
+    Column("recipient_member_id", "ID anggota penerima"),
+    Column("address", "Alamat"),
+    Column("rt", "RT"),
+    Column("rw", "RW"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("latitude", "Lintang", "number"),
+    Column("longitude", "Bujur", "number"),
+    Column("existence_status", "Status keberadaan"),
+    Column("data_status", "Status data"),
+    Column("status_reason", "Alasan status"),
+    Column("source", "Sumber"),
+    Column("desil", "Desil", "number"),
+    Column("desil_period", "Periode desil"),
+    Column("desil_since", "Desil sejak"),
+    Column("member_count", "Jumlah anggota", "number"),
+    Column("open_flags", "Tanda terbuka"),
+    Column("version", "Versi", "number"),
+    Column("created_at", "Dibuat", "datetime"),
+    Column("updated_at", "Diperbarui", "datetime"),
+)

@@ -236,3 +236,31 @@ def open_flag_exists(kind: str | None = None) -> ColumnElement[bool]:
     if kind is not None:
         cond = and_(cond, flag.c.kind == kind)
     return exists().where(cond)
+
+
+def flags_query(
+    scope: ColumnElement[bool],
+    *,
+    status: str | None,
+    kind: str | None,
+    family_id: str | None,
+    kecamatan: str | None,
+    kelurahan: str | None,
+    before: int | None = None,
+) -> Select[Any]:
+    """Flags of families inside `scope` (SQL over the family row) matching the filters, newest first (ids below
+    `before`, the list's cursor)."""
+    stmt = select(flag, family.c.kelurahan_code).join(family, family.c.id == flag.c.family_id).where(scope)
+    if status is not None:
+        stmt = stmt.where(flag.c.status == status)
+    if kind is not None:
+        stmt = stmt.where(flag.c.kind == kind)
+    if family_id:
+        stmt = stmt.where(flag.c.family_id == family_id)
+    if kecamatan:
+        stmt = stmt.where(family.c.kecamatan_code == kecamatan)
+    if kelurahan:
+        stmt = stmt.where(family.c.kelurahan_code == kelurahan)
+    if before is not None:
+        stmt = stmt.where(flag.c.id < before)
+    return stmt.order_by(flag.c.id.desc())

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.exports.tabular import Column
+
 
 class FlagOut(BaseModel):
     """A data-quality flag (no identifiers: the detail holds codes and counts)."""
@@ -39,3 +41,21 @@ class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=3, max_length=500)
+
+
+# The columns of the flag export, headed in Bahasa Indonesia.
+FLAG_COLUMNS = (
+    Column("id", "ID tanda", "number"),
+    Column("family_id", "ID keluarga"),
+    Column("member_id", "ID anggota"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("kind", "Jenis"),
+    Column("sub_kind", "Sub-jenis"),
+    Column("status", "Status"),
+    Column("source", "Sumber"),
+    Column("detail", "Rincian"),
+    Column("raised_at", "Dimunculkan", "datetime"),
+    Column("resolved_by", "Diselesaikan oleh"),
+    Column("resolved_at", "Diselesaikan", "datetime"),
+    Column("resolution_reason", "Alasan penyelesaian"),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.families.changes import Actor, Change, ChangeSet, finish
@@ -13,6 +13,7 @@ from services.registry.families.models import family, member
 from services.registry.families.repository import in_scope
 from services.registry.families.service import record_death
 from services.registry.flags.models import flag
+from services.registry.flags.repository import flags_query
 from services.registry.flags.rules import FlagKind, FlagStatus, can_resolve
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
@@ -84,3 +85,30 @@ async def resolve_flag(
             )
     await finish(session, changes, actor, now=now)
     return await get_flag_row(session, principal, flag_id)
+
+
+def flags_in_scope(
+    principal: Principal,
+    *,
+    status: str | None,
+    kind: str | None,
+    family_id: str | None,
+    kecamatan: str | None,
+    kelurahan: str | None,
+    before: int | None = None,
+) -> Select[Any]:
+    """The caller's flags matching the list's filters, newest first (the list pages it, the export streams it)."""
+    return flags_query(
+        in_scope(principal),
+        status=status,
+        kind=kind,
+        family_id=family_id,
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
+        before=before,
+    )
+
+
+async def flag_page(session: AsyncSession, query: Select[Any], *, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` + 1 rows of the query (the extra one says there is more)."""
+    return [dict(r) for r in (await session.execute(query.limit(limit + 1))).mappings()]

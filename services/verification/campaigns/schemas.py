@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.verification.groundchecks.schemas import WorkloadRow
 from shared.events.household import WILAYAH_KECAMATAN
+from shared.exports.tabular import Column
 from shared.http.params import NO_NUL
 
 
@@ -48,3 +49,36 @@ class CampaignProgress(BaseModel):
     campaign: CampaignOut
     by_kecamatan: dict[str, dict[str, int]]
     by_officer: list[WorkloadRow]
+
+
+# Campaign progress as one table: a row per kecamatan, then a row per officer, with the counts by state.
+PROGRESS_STATES = (
+    ("open", "Terbuka"),
+    ("assigned", "Ditugaskan"),
+    ("visited", "Dikunjungi"),
+    ("approved", "Disetujui"),
+    ("cancelled", "Dibatalkan"),
+)
+PROGRESS_COLUMNS = (
+    Column("group", "Kelompok"),
+    Column("key", "Kecamatan / petugas"),
+    Column("role", "Peran"),
+    *(Column(state, label, "number") for state, label in PROGRESS_STATES),
+    Column("total", "Jumlah", "number"),
+    Column("overdue", "Terlambat", "number"),
+)
+
+
+def progress_rows(progress: CampaignProgress) -> list[dict[str, Any]]:
+    """The progress's two tables as export rows (overdue is counted per officer only, as in the JSON)."""
+
+    def counts(c: dict[str, int]) -> dict[str, int]:
+        return {**{state: c.get(state, 0) for state, _ in PROGRESS_STATES}, "total": sum(c.values())}
+
+    return [
+        {"group": "kecamatan", "key": k, "role": None, **counts(c), "overdue": None}
+        for k, c in progress.by_kecamatan.items()
+    ] + [
+        {"group": "petugas", "key": w.officer, "role": w.role, **counts(w.counts), "overdue": w.overdue}
+        for w in progress.by_officer
+    ]

@@ -160,18 +160,17 @@ def or_prefix(column: Any, code: str) -> Any:
     return (column == code) | column.like(code + ".%")
 
 
+def checks_query(where: list[Any]) -> Select[Any]:
+    """Checks matching `where`, oldest due first (the list pages it, the export streams it)."""
+    return select(ground_check).where(*where).order_by(ground_check.c.due_at, ground_check.c.id)
+
+
 async def list_checks(
     session: AsyncSession, where: list[Any], *, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of checks (oldest due first) and the total."""
     total = (await session.execute(select(func.count()).select_from(ground_check).where(*where))).scalar_one()
-    stmt = (
-        select(ground_check)
-        .where(*where)
-        .order_by(ground_check.c.due_at, ground_check.c.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    stmt = checks_query(where).limit(limit).offset(offset)
     return [dict(r._mapping) for r in await session.execute(stmt)], int(total)
 
 

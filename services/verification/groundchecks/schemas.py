@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.verification.attachments.schemas import SHA256
 from services.verification.groundchecks.rules import NotEligibleReason, Outcome
+from shared.exports.tabular import Column
 from shared.http.params import NO_NUL
 
 WILAYAH_ANY = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4})?)?$"
@@ -195,3 +196,46 @@ class WorkloadRow(BaseModel):
     role: str | None
     counts: dict[str, int]
     overdue: int
+
+
+# The columns of the ground-check export, headed in Bahasa Indonesia (the questionnaire as JSON, photos by hash).
+CHECK_COLUMNS = (
+    Column("id", "ID cek lapangan", "number"),
+    Column("household_id", "ID keluarga"),
+    Column("kecamatan_code", "Kode kecamatan"),
+    Column("kelurahan_code", "Kode kelurahan"),
+    Column("reason", "Alasan cek"),
+    Column("origin_ref", "Rujukan asal"),
+    Column("campaign_id", "ID kampanye", "number"),
+    Column("status", "Status"),
+    Column("overdue", "Terlambat", "boolean"),
+    Column("assigned_to", "Petugas"),
+    Column("assigned_role", "Peran petugas"),
+    Column("due_at", "Batas waktu", "datetime"),
+    Column("created_at", "Dibuat", "datetime"),
+    Column("visited_at", "Dikunjungi", "datetime"),
+    Column("submitted_by", "Dilaporkan oleh"),
+    Column("outcome", "Hasil"),
+    Column("outcome_reason", "Alasan hasil"),
+    Column("questionnaire", "Kuesioner"),
+    Column("gps_lat", "Lintang GPS", "number"),
+    Column("gps_lon", "Bujur GPS", "number"),
+    Column("photos", "Foto (SHA-256)"),
+    Column("evidence_hash", "Hash bukti"),
+    Column("decided_at", "Diputuskan", "datetime"),
+    Column("decided_by", "Diputuskan oleh"),
+    Column("review_comment", "Catatan pemeriksa"),
+    Column("returned_count", "Dikembalikan (kali)", "number"),
+    Column("cancel_reason", "Alasan batal"),
+    Column("version", "Versi", "number"),
+)
+
+
+def check_cells(out: CheckOut) -> dict[str, Any]:
+    """A check as one export row: GPS in two columns, photos as their hashes."""
+    return {
+        **out.model_dump(exclude={"gps", "photos"}),
+        "gps_lat": out.gps.lat if out.gps else None,
+        "gps_lon": out.gps.lon if out.gps else None,
+        "photos": [p.sha256 for p in out.photos or ()],
+    }

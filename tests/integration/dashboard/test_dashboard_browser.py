@@ -9,6 +9,7 @@ A full-page screenshot is kept in the test's tmp folder and in bench/out/dashboa
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import shutil
 import signal
@@ -22,8 +23,10 @@ from typing import Any
 
 import httpx
 import jwt
+import openpyxl
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -120,6 +123,51 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[webdriv
         yield chrome
     finally:
         chrome.quit()
+
+
+async def downloaded(browser: webdriver.Chrome, testid: str, name: str, folder: Path) -> Path:
+    """Click a download button; the file the browser saved, once the page says it is done."""
+
+    def click(driver: webdriver.Chrome) -> bool:
+        # A resize re-renders the section (after a screenshot): find the button again until a click lands.
+        driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]').click()
+        return True
+
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(click)
+    status = browser.find_element(By.CSS_SELECTOR, '[data-testid="download-status"]')
+    WebDriverWait(browser, 30).until(lambda _: status.get_attribute("data-file") == name)
+    file = folder / name  # Chrome renames the finished download to its name
+
+    async def saved() -> bool:
+        return file.is_file() and file.stat().st_size > 0
+
+    await wait_for(saved, lambda done: done, timeout=30)
+    return file
+
+
+async def assert_downloads_work(server: Server, browser: webdriver.Chrome, tok: str, folder: Path) -> None:
+    """The download buttons hand the browser the API's own export: the families CSV byte for byte, the payment
+    lines of the shown tahap as the same workbook."""
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    csv_file = await downloaded(browser, "download-families-csv", "keluarga.csv", folder)
+    r = await server.client.get("/api/registry/families/export?format=csv", headers=bearer(tok))
+    assert r.status_code == 200, r.text
+    assert csv_file.read_bytes() == r.content
+    assert r.content.decode("utf-8-sig").count("\r\n") >= 11  # the header and the seed's families
+    status = browser.find_element(By.CSS_SELECTOR, '[data-testid="download-status"]')
+    assert status.get_attribute("data-bytes") == str(len(r.content))
+    tahap = opening_tahap(await _get(server, tok, "/api/disbursement/tahap"))
+    name = f"baris-pembayaran-{tahap['id']}.xlsx"
+    xlsx_file = await downloaded(browser, "download-payment-lines-xlsx", name, folder)
+    r = await server.client.get(f"/api/disbursement/tahap/{tahap['id']}/payment-lines?format=xlsx", headers=bearer(tok))
+    assert r.status_code == 200, r.text
+    saved, fetched = openpyxl.load_workbook(xlsx_file).active, openpyxl.load_workbook(io.BytesIO(r.content)).active
+    assert saved is not None
+    assert fetched is not None
+    rows = [[c.value for c in row] for row in saved.iter_rows()]
+    assert rows == [[c.value for c in row] for row in fetched.iter_rows()]
+    assert len(rows) > 1
+    assert not browser.find_element(By.CSS_SELECTOR, '[data-testid="error-downloads"]').is_displayed()
 
 
 # ---------- what the page should show, computed from the API's own answers ----------
@@ -385,6 +433,7 @@ async def test_dashboard_shows_the_apis_numbers_for_dinsos_and_only_its_kecamata
     assert shot.stat().st_size > 10_000
     (REPO / "bench" / "out").mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, REPO / "bench" / "out" / "dashboard.png")
+    await assert_downloads_work(server, browser, tokens.verifikator, tmp_path / "downloads")
 
     # TKSK of Padang Selatan: only 13.71.01, numbers as the API answers that token.
     open_dashboard(browser, server.base, tokens.tksk_selatan)

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import openpyxl
 import pytest
 
 from services.disbursement.payer_reports.schemas import ERROR_COLUMNS
@@ -18,39 +14,11 @@ from shared.exports.tabular import Column
 from tests.integration.disbursement.conftest import Service
 from tests.integration.disbursement.flows import add_rule, approve, generate, new_tahap, upload
 from tests.integration.disbursement.support import feed, household_envelope
-
-
-def _typed(value: Any, kind: str) -> Any:
-    # The JSON's values as the types the export writes them as.
-    if value in (None, ""):
-        return None
-    if kind == "number":
-        return int(value)
-    if kind == "boolean":
-        return value if isinstance(value, bool) else {"ya": True, "tidak": False}[value]
-    if kind == "date":
-        return date.fromisoformat(value) if isinstance(value, str) else value
-    if kind == "datetime":
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return (moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)).replace(tzinfo=None)
-    return str(value)
-
-
-def _same_sheet(sheet: list[list[Any]], expected: list[list[Any]]) -> bool:
-    # A spreadsheet keeps time to the millisecond: timestamps agree within one.
-    def close(a: Any, b: Any) -> bool:
-        if isinstance(a, datetime) and isinstance(b, datetime):
-            return abs(a - b) <= timedelta(milliseconds=1)
-        return bool(a == b)
-
-    return len(sheet) == len(expected) and all(
-        len(r) == len(e) and all(close(a, b) for a, b in zip(r, e, strict=True))
-        for r, e in zip(sheet, expected, strict=True)
-    )
+from tests.support.exports import expected, read_csv, read_xlsx, same_sheet
 
 
 def _expected(json_rows: list[dict[str, Any]], columns: tuple[Column, ...] = LINE_COLUMNS) -> list[list[Any]]:
-    return [[_typed(row[c.key], c.kind) for c in columns] for row in json_rows]
+    return expected(json_rows, columns)
 
 
 async def _three_ways(
@@ -65,18 +33,7 @@ async def _three_ways(
     assert c.headers["content-type"].startswith("text/csv")
     x = await svc.client.get(f"{url}{sep}format=xlsx", headers=headers)
     assert x.status_code == 200, x.text
-    rows = list(csv.reader(io.StringIO(c.content.decode("utf-8-sig"))))
-    assert rows[0] == [col.label for col in columns]
-    csv_rows = [[_typed(v, col.kind) for v, col in zip(r, columns, strict=True)] for r in rows[1:]]
-    ws = openpyxl.load_workbook(io.BytesIO(x.content)).active
-    assert ws is not None
-    assert ws.freeze_panes == "A2"
-    sheet = [[cell.value for cell in r] for r in ws.iter_rows()]
-    assert sheet[0] == [col.label for col in columns]
-    xlsx_rows = [
-        [v.date() if col.kind == "date" and v else v for v, col in zip(r, columns, strict=True)] for r in sheet[1:]
-    ]
-    return j.json(), csv_rows, xlsx_rows
+    return j.json(), read_csv(c.content, columns), read_xlsx(x.content, columns)
 
 
 async def _flow(svc: Service) -> None:
@@ -93,24 +50,24 @@ async def _flow(svc: Service) -> None:
     every, csv_rows, xlsx_rows = await _three_ways(svc, "prep", url)
     assert len(every) == 7
     assert csv_rows == _expected(every)
-    assert _same_sheet(xlsx_rows, _expected(every))
+    assert same_sheet(xlsx_rows, _expected(every))
     # The list's filter applies to the export.
     held, csv_rows, xlsx_rows = await _three_ways(svc, "prep", f"{url}?status=on_hold")
     assert [r["household_id"] for r in held] == ["a0"]
     assert csv_rows == _expected(held)
-    assert _same_sheet(xlsx_rows, _expected(held))
+    assert same_sheet(xlsx_rows, _expected(held))
     # Scope: a TKSK of kecamatan 13.71.01 exports what the JSON shows them, no line of 13.71.02.
     own, csv_rows, xlsx_rows = await _three_ways(svc, "tksk01", url)
     assert {r["kecamatan_code"] for r in own} == {"13.71.01"}
     assert len(own) == 4
     assert csv_rows == _expected(own)
-    assert _same_sheet(xlsx_rows, _expected(own))
+    assert same_sheet(xlsx_rows, _expected(own))
     # The frozen list with its reasons, whole and scoped.
     for user, n in (("prep", 7), ("tksk01", 4)):
         listed, csv_rows, xlsx_rows = await _three_ways(svc, user, f"/tahap/{tahap_id}/list", LIST_COLUMNS)
         assert len(listed) == n
         assert csv_rows == _expected(listed, LIST_COLUMNS)
-        assert _same_sheet(xlsx_rows, _expected(listed, LIST_COLUMNS))
+        assert same_sheet(xlsx_rows, _expected(listed, LIST_COLUMNS))
     # The break queue: a line paid while on hold, an unknown line (no wilayah: kota readers only).
     by_hh = {r["household_id"]: r for r in every}
     rows = [
@@ -122,7 +79,7 @@ async def _flow(svc: Service) -> None:
     errors, csv_rows, xlsx_rows = await _three_ways(svc, "prep", url, ERROR_COLUMNS)
     assert [e["reason"] for e in errors] == ["invalid_from_on_hold", "unknown_line"]
     assert csv_rows == _expected(errors, ERROR_COLUMNS)
-    assert _same_sheet(xlsx_rows, _expected(errors, ERROR_COLUMNS))
+    assert same_sheet(xlsx_rows, _expected(errors, ERROR_COLUMNS))
     r = await svc.client.get(f"{url}?format=csv", headers=svc.users["tksk01"])
     assert r.status_code == 403
     r = await svc.client.post(f"/tahap/{tahap_id}/reconcile", headers=svc.users["prep"])
@@ -131,7 +88,7 @@ async def _flow(svc: Service) -> None:
         found, csv_rows, xlsx_rows = await _three_ways(svc, user, f"/tahap/{tahap_id}/breaks", BREAK_COLUMNS)
         assert len(found) == n
         assert csv_rows == _expected(found, BREAK_COLUMNS)
-        assert _same_sheet(xlsx_rows, _expected(found, BREAK_COLUMNS))
+        assert same_sheet(xlsx_rows, _expected(found, BREAK_COLUMNS))
 
 
 @pytest.mark.infra

@@ -75,3 +75,25 @@ async def test_xlsx_has_typed_cells_a_frozen_header_and_no_formulas() -> None:
     assert ws["C2"].is_date
     assert all(ws.cell(r, 2).data_type == "s" for r in range(2, 7))
     assert [v[1] for v in values[2:]] == ["'+1", "biasa - aman", "'@SUM(A1)", "'-2"]
+
+
+NESTED = (Column("kinds", "Jenis"), Column("detail", "Rincian"))
+NESTED_ROWS: list[dict[str, Any]] = [
+    {"kinds": ["deceased_dukcapil", "duplicate_nik"], "detail": {"n": 2, "by": "=sistem"}},
+    {"kinds": [], "detail": None},
+    {"kinds": ["=x"], "detail": {}},
+]
+
+
+async def test_lists_and_objects_are_one_text_cell_each_in_both_formats() -> None:
+    data = await _bytes(csv_chunks(NESTED, _rows(NESTED_ROWS)))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    want = [
+        ["deceased_dukcapil, duplicate_nik", '{"by":"=sistem","n":2}'],
+        ["", ""],  # an empty list is an empty cell
+        ["'=x", "{}"],  # the guard applies to the joined text
+    ]
+    assert rows[1:] == want
+    book = openpyxl.load_workbook(io.BytesIO(await _bytes(xlsx_chunks(NESTED, _rows(NESTED_ROWS), sheet="t"))))
+    values = [[c.value for c in row] for row in book["t"].iter_rows(min_row=2)]
+    assert values == [want[0], [None, None], want[2]]

@@ -444,6 +444,7 @@
     renderWorkload();
     renderMoney();
     renderTrend();
+    renderDownloads();
   }
 
   function reportRows() {
@@ -893,6 +894,105 @@
       chart.appendChild(svg("text", { x: left + bar + 2, y: height - 8, class: "axis", "text-anchor": "middle" }, x.tahap.programme_code + " " + x.tahap.label));
     });
     return el("figure", { className: "figure" }, [chart, legend([["#90cdf4", t("col.listed")], ["#2b6cb0", t("col.families_paid")]])]);
+  }
+
+  // ---------- downloads ----------
+
+  // The lists with an export: the service's prefix (where its export jobs live) and the export route.
+  function downloadLists() {
+    const lists = [
+      { key: "families", name: t("downloads.families"), service: "/api/registry", path: "/families/export" },
+      { key: "corrections", name: t("downloads.corrections"), service: "/api/registry", path: "/corrections/export" },
+      { key: "flags", name: t("downloads.flags"), service: "/api/registry", path: "/flags/export" },
+      { key: "checks", name: t("downloads.checks"), service: "/api/verification", path: "/ground-checks/export" },
+    ];
+    const tahap = state.tahapList.find((x) => x.id === state.tahapId);
+    if (tahap) {
+      const id = encodeURIComponent(tahap.id);
+      const vars = { tahap: tahapName(tahap) };
+      lists.push(
+        { key: "tahap-list", name: t("downloads.tahap_list", vars), service: "/api/disbursement", path: "/tahap/" + id + "/list" },
+        { key: "payment-lines", name: t("downloads.payment_lines", vars), service: "/api/disbursement", path: "/tahap/" + id + "/payment-lines" },
+      );
+    }
+    return lists;
+  }
+
+  function renderDownloads() {
+    const rows = downloadLists().map((list) => {
+      const name = list.name;
+      const buttons = ["csv", "xlsx"].map((fmt) => {
+        const button = el("button", { type: "button", className: "ghost", "data-testid": "download-" + list.key + "-" + fmt, text: fmt.toUpperCase() });
+        button.addEventListener("click", () => download(list, name, fmt, button));
+        return button;
+      });
+      return el("tr", {}, [el("td", { text: name }), el("td", { className: "n" }, buttons)]);
+    });
+    replace($("downloads"), table([t("downloads.title"), ""], rows, "compact"));
+  }
+
+  function downloadStatus(text, file, bytes) {
+    const box = $("download-status");
+    box.textContent = text;
+    box.dataset.file = file || "";
+    box.dataset.bytes = bytes === undefined ? "" : String(bytes);
+  }
+
+  async function authorised(path) {
+    try {
+      return await fetch(path, { headers: { Authorization: "Bearer " + state.token } });
+    } catch (err) {
+      throw new ApiError(0, t("error.unreachable", { reason: err.message }));
+    }
+  }
+
+  async function failure(response) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    return new ApiError(response.status, (body && (body.detail || body.title)) || response.statusText || t("error.failed"));
+  }
+
+  // A large list answers 202 with a job: wait for it (showing rows written of the total), then fetch its file.
+  async function waitForExport(list, name, job) {
+    for (;;) {
+      if (job.status === "succeeded") return authorised(list.service + job.download);
+      if (job.status === "failed") throw new ApiError(0, t("downloads.job_failed", { error: job.error || "" }));
+      downloadStatus(t("downloads.progress", { name, written: fmtInt.format(job.rows_written), total: fmtInt.format(job.rows_total) }));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      job = await api(list.service + "/exports/" + encodeURIComponent(job.id));
+    }
+  }
+
+  // Fetched with the bearer token (a plain link would go without it), handed to the browser as a file.
+  async function download(list, name, fmt, button) {
+    button.disabled = true;
+    showSectionError("downloads", null);
+    downloadStatus(t("downloads.preparing", { name }));
+    try {
+      let response = await authorised(list.service + list.path + "?format=" + fmt);
+      if (response.status === 202) response = await waitForExport(list, name, await response.json());
+      if (!response.ok) throw await failure(response);
+      const blob = await response.blob();
+      const disposition = response.headers.get("Content-Disposition") || "";
+      const match = /filename="?([^";]+)"?/.exec(disposition);
+      const file = match ? match[1] : list.key + "." + fmt;
+      const href = URL.createObjectURL(blob);
+      const link = el("a", { href, download: file, hidden: true });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 60000);
+      downloadStatus(t("downloads.done", { name: file, size: fmtInt.format(blob.size) }), file, blob.size);
+    } catch (err) {
+      downloadStatus("");
+      showSectionError("downloads", err);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   // ---------- events ----------
