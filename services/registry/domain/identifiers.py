@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal
 
+from shared.privacy.identifiers import mask_identifier
+
 if TYPE_CHECKING:
     from services.registry.wilayah.reference import WilayahReference
 
@@ -32,8 +34,6 @@ FEMALE_DAY_OFFSET = 40
 
 # Padang is on WIB (UTC+7, no daylight saving); a UTC clock would lag a day behind Padang each morning.
 WIB = timezone(timedelta(hours=7))
-
-MASK_CHAR = "•"
 
 _LABEL = {"nik": "NIK", "no_kk": "No. KK"}
 
@@ -191,14 +191,6 @@ def validate_rt_rw(value: str, field: str) -> str:
     if not _RT_RW.fullmatch(value) or int(value) == 0:
         raise IdentifierError(f"{field}.invalid", f"{field.upper()} must be a number from 1 to 999")
     return value.zfill(3)
-
-
-def mask_identifier(value: str) -> str:
-    """Hide the middle of a NIK or No. KK for display: '1371••••••••0012'."""
-    if len(value) <= 8:
-        # Keeping 4 + 4 characters of a short value would reveal all of it.
-        return MASK_CHAR * len(value)
-    return value[:4] + MASK_CHAR * (len(value) - 8) + value[-4:]
 
 
 def resolve_two_digit_year(yy: int, today: date) -> int:
