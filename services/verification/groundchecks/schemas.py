@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.verification.attachments.schemas import SHA256
 from services.verification.groundchecks.rules import NotEligibleReason, Outcome
 from shared.http.params import NO_NUL
+from shared.identifiers import validate_nik
 
 WILAYAH_ANY = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4})?)?$"
 
@@ -24,7 +25,8 @@ class OfficerIn(BaseModel):
     wilayah_code: str = Field(pattern=WILAYAH_ANY)
     nik: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{16}$",
+        min_length=16,
+        max_length=16,
         description="The officer's NIK, sent only here: verification keeps its keyed digest and a masked form, and "
         "finds the officer's own family by it in the registry's data (the four-eyes rule). Omitted on an update: "
         "the recorded one stays. An officer without one may not approve ground checks.",
@@ -36,6 +38,13 @@ class OfficerIn(BaseModel):
         "the officer's family is unknown and the officer may not approve ground checks.",
     )
     active: bool = True
+
+    @field_validator("nik")
+    @classmethod
+    def _valid_nik(cls, nik: str | None) -> str | None:
+        if nik is not None:
+            validate_nik(nik)  # the IdentifierError (a ValueError) names the rule the NIK breaks
+        return nik
 
 
 class OfficerOut(BaseModel):

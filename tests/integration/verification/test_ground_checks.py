@@ -203,9 +203,10 @@ async def test_the_approver_cannot_switch_the_four_eyes_rule_off(api: Api) -> No
     await api.officer("verif-9", "verifikator", "13.71", no_registered_family=True, active=False)
     refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
     assert "inactive" in refused["detail"]
-    bad = {"subject": "verif-9", "role": "psm", "wilayah_code": "13.71", "nik": "13710145059"}
-    refused = await api.call("PUT", "/officers/verif-9", kadis, bad, expect=422)
-    assert (refused["code"], refused["errors"][0]["field"]) == ("validation", "nik")
+    for wrong in ("13710145059", "1371014513900001", "1371014505900000"):  # short, month 13, serial 0000
+        bad = {"subject": "verif-9", "role": "psm", "wilayah_code": "13.71", "nik": wrong}
+        refused = await api.call("PUT", "/officers/verif-9", kadis, bad, expect=422)
+        assert (refused["code"], refused["errors"][0]["field"]) == ("validation", "nik")
     async with api.runtime.sessions() as session:
         states = {r.id: r.status for r in await session.execute(select(ground_check.c.id, ground_check.c.status))}
     assert (states[own["id"]], states[other["id"]]) == ("visited", "visited")
