@@ -71,6 +71,8 @@ class Person:
 
 VERIFIKATOR = Person("verifikator-dinsos", Role.VERIFIKATOR, KOTA)
 VERIFIKATOR_2 = Person("verifikator-dinsos-2", Role.VERIFIKATOR, KOTA)
+# The approver's NIK (from Bandung: in no family of the generated city), sent once when the dinas registers them.
+APPROVER_NIK = "3273014505900007"
 KEPALA_DINAS = Person("kadis-dinsos", Role.KEPALA_DINAS, KOTA)
 BANK = Person("bank-bri", Role.SYSTEM, KOTA)
 POS = Person("pos-indonesia", Role.SYSTEM, KOTA)
@@ -698,9 +700,10 @@ class Story:
             officer = tksk(kec)
             body = {"subject": officer.subject, "role": "tksk", "wilayah_code": kec}
             await self.api.call("PUT", f"/api/verification/officers/{officer.subject}", KEPALA_DINAS, json=body)
-        # The approver's own family must be on record for the four-eyes rule (this one has none in the registry).
+        # The four-eyes rule finds the approver's own family by their NIK in the registry's data; this one (a NIK
+        # from Bandung) is in no family of the city, which the dinas declares.
         approver: dict[str, Any] = {"subject": VERIFIKATOR_2.subject, "role": "verifikator", "wilayah_code": KOTA}
-        approver["no_registered_family"] = True
+        approver |= {"nik": APPROVER_NIK, "no_registered_family": True}
         await self.api.call("PUT", f"/api/verification/officers/{VERIFIKATOR_2.subject}", KEPALA_DINAS, json=approver)
 
         self.log(f"quarter 1 ({f.periods[0]}): extract of {f.families[0]:,} families, death and excluded lists")

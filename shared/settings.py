@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BusKind = Literal["local", "kafka"]
@@ -78,6 +78,11 @@ class ServiceSettings(BaseSettings):
     )
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)
+    nik_digest_key: SecretStr | None = Field(
+        default=None,
+        description="Secret of the NIK digests registry and verification share (the same value in both; Compose "
+        "requires it). Default: a dev key in <data_dir>/nik-digest.key, created on first use.",
+    )
 
     @property
     def schema_name(self) -> str:
@@ -112,6 +117,14 @@ class ServiceSettings(BaseSettings):
         if self.audit_public_key_file:
             return self.audit_public_key_file
         return self.audit_key_path.with_name(self.audit_key_path.name + ".pub")
+
+    def nik_digest_secret(self) -> bytes:
+        """The NIK digest key: the configured secret, else the dev key file (see `shared.privacy.digest`)."""
+        if self.nik_digest_key is not None:
+            return self.nik_digest_key.get_secret_value().encode()
+        from shared.privacy.digest import load_or_create_key
+
+        return load_or_create_key(self.data_dir / "nik-digest.key")
 
     @property
     def exports_path(self) -> Path:

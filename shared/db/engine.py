@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from shared.privacy.digest import SESSION_KEY, SQLITE_HMAC_FUNCTION, hmac_sha256_hex
 from shared.settings import ServiceSettings
 
 
@@ -43,11 +45,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # NIK digests built in SQL (shared/privacy/digest.py): PostgreSQL spells HMAC out with sha256, SQLite calls this.
+    dbapi_connection.create_function(SQLITE_HMAC_FUNCTION, 2, hmac_sha256_hex, deterministic=True)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit (responses are built after the commit)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: AsyncEngine, settings: ServiceSettings | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit (responses are built after the commit); with
+    `settings`, each session can reach the service's NIK digest key (`shared.privacy.digest.digest_key`)."""
+    info = {SESSION_KEY: functools.cache(settings.nik_digest_secret)} if settings is not None else None
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @asynccontextmanager

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.vocabulary import FlagKind
+from shared.privacy.digest import DIGEST_PATTERN
 
 WILAYAH_KELURAHAN = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
 WILAYAH_KECAMATAN = r"^\d{2}\.\d{2}\.\d{2}$"
@@ -70,6 +71,11 @@ class HouseholdState(BaseModel):
     open_flags: list[FlagKind] = Field(default_factory=list)
     confirmed_flags: list[FlagKind] = Field(default_factory=list)
     composition: Composition = Field(default_factory=Composition)
+    # Keyed digests (shared/privacy/digest.py) of the NIKs of everyone on the KK, never the NIKs: verification
+    # finds an officer's own family by them. None in events that predate the field (keep what you had).
+    member_digests: list[Annotated[str, Field(pattern=DIGEST_PATTERN)]] | None = Field(
+        default=None, description="HMAC-SHA256 digests of the active members' NIKs, sorted."
+    )
     change: dict[str, Any] = Field(default_factory=dict, description="What this event changed (codes only).")
 
 

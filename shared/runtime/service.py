@@ -73,7 +73,7 @@ class ServiceRuntime:
         self.definition = definition
         self.settings = definition.settings
         self.engine: AsyncEngine = create_engine(self.settings)
-        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine)
+        self.sessions: async_sessionmaker[AsyncSession] = session_factory(self.engine, self.settings)
         self.outbox = OutboxWriter(source=self.settings.service_name, table=definition.messaging.outbox)
         self.audit = AuditLog(definition.messaging.audit_log, anchor_from_settings(self.settings))
         self.local_bus = bus if bus is not None else (LocalBus() if self.settings.bus == "local" else None)

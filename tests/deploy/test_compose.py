@@ -224,6 +224,13 @@ def test_service_environment_is_complete_and_valid(
         _assert_secret_file(services[name], str(settings.auth_public_key_file))
 
 
+def test_registry_and_verification_share_one_required_nik_digest_key(services: dict[str, dict[str, Any]]) -> None:
+    # The four-eyes rule matches the digests registry events carry against the officer's: one secret, no default.
+    keys = {n: _fields_set(_environment(services[n]), DB_SERVICES[n]).get("nik_digest_key") for n in DB_SERVICES}
+    variable = required_value("TEPAT_NIK_DIGEST_KEY")
+    assert {n: keys[n] for n in ("registry", "verification")} == {"registry": variable, "verification": variable}
+
+
 def test_gateway_environment_is_complete_and_valid(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

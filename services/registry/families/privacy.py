@@ -11,7 +11,6 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
-from services.registry.domain.identifiers import mask_identifier
 from services.registry.families.models import personal_data_access
 from services.registry.families.rules import age_on
 from services.registry.families.schemas import FamilyOut, MemberOut
@@ -21,6 +20,7 @@ from shared.auth.principal import Principal
 from shared.context import request_id_var
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.identifiers import mask_identifier
 from shared.privacy.policy import (
     IDENTIFIER_FIELDS,
     PERSONAL_FIELDS,

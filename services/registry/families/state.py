@@ -15,6 +15,7 @@ from services.registry.families.rules import MemberFacts, composition
 from services.registry.flags.repository import flag_kinds_by_family
 from shared.db.expressions import one_of
 from shared.events.household import DataStatus, HouseholdState
+from shared.privacy.digest import digest_key, nik_digest
 
 
 @dataclass
@@ -25,6 +26,7 @@ class FamilyFacts:
     members: list[MemberFacts] = field(default_factory=list)
     open_flags: set[str] = field(default_factory=set)
     confirmed_flags: set[str] = field(default_factory=set)
+    member_digests: set[str] = field(default_factory=set)  # keyed NIK digests of the active members
 
     @property
     def living_members(self) -> int:
@@ -59,9 +61,12 @@ async def load_facts(session: AsyncSession, family_ids: Sequence[str]) -> dict[s
             member.c.school_status,
             member.c.disability,
             member.c.pregnant,
+            member.c.nik,
         ).where(one_of(session, member.c.family_id, ids), member.c.active)
     )
+    key = digest_key(session)
     for r in rows:
+        facts[r.family_id].member_digests.add(nik_digest(r.nik, key))
         facts[r.family_id].members.append(
             MemberFacts(
                 active=bool(r.active),
@@ -93,6 +98,7 @@ def household_state(facts: FamilyFacts, today: date, change: Mapping[str, Any] |
         open_flags=sorted(facts.open_flags),
         confirmed_flags=sorted(facts.confirmed_flags),
         composition=composition(facts.members, today),
+        member_digests=sorted(facts.member_digests),
         change=dict(change or {}),
     )
 

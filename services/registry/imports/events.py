@@ -12,7 +12,22 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, case, cast, func, insert, literal, null, select, union, union_all, update
+from sqlalchemy import (
+    JSON,
+    Integer,
+    String,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    select,
+    union,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
@@ -27,6 +42,7 @@ from services.registry.imports.staging import analyze
 from shared.context import current_correlation_id, request_id_var
 from shared.events.household import Composition, HouseholdEventType
 from shared.events.topics import REGISTRY_HOUSEHOLD
+from shared.privacy.digest import digest_sql
 
 outbox = messaging.outbox
 REGISTERED = "registered"
@@ -169,6 +185,18 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
         )
 
     open_f, confirmed_f = kinds(FlagStatus.OPEN, "open_f"), kinds(FlagStatus.CONFIRMED, "conf_f")
+    # Keyed NIK digests of everyone on the KK (as `families.state.load_facts`), computed once a member.
+    digest_rows = select(member.c.family_id, digest_sql(session, member.c.nik).label("digest")).where(
+        member.c.active.is_(True), *job_filter(member.c.family_id)
+    )
+    if not d.pg:  # SQLite's json_group_array keeps the rows' order (PostgreSQL's aggregate sorts by itself)
+        digest_rows = digest_rows.order_by(member.c.family_id, literal_column("digest"))
+    member_digest = digest_rows.subquery("member_digest")
+    digests = (
+        select(member_digest.c.family_id.label("family_id"), d.array_agg(member_digest.c.digest).label("digests"))
+        .group_by(member_digest.c.family_id)
+        .subquery("digests")
+    )
     zero = literal(0, Integer)
     # The event schema's own field list: a count added there and not here fails at `comp.c[col]`.
     composition = d.obj_text(*[x for col in Composition.model_fields for x in (col, func.coalesce(comp.c[col], zero))])
@@ -176,6 +204,7 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
         comp,
         open_f,
         confirmed_f,
+        digests,
         lambda change: d.obj_text(
             "household_id",
             family.c.id,
@@ -199,6 +228,8 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
             d.embed(func.coalesce(confirmed_f.c.kinds, d.empty_array())),
             "composition",
             composition,
+            "member_digests",
+            d.embed(func.coalesce(digests.c.digests, d.empty_array())),
             "change",
             change,
         ),
@@ -297,7 +328,7 @@ async def emit(
             .order_by(ev.c.ord, ev.c.id),
         )
     )
-    comp, open_f, confirmed_f, data = _payload(
+    comp, open_f, confirmed_f, digests, data = _payload(
         session, import_id, today, whole_registry=whole_registry, new_families=new_families
     )
     ev = events(
@@ -350,6 +381,7 @@ async def emit(
                 .outerjoin(comp, comp.c.family_id == ev.c.family_id)
                 .outerjoin(open_f, open_f.c.family_id == ev.c.family_id)
                 .outerjoin(confirmed_f, confirmed_f.c.family_id == ev.c.family_id)
+                .outerjoin(digests, digests.c.family_id == ev.c.family_id)
             )
             .order_by(ev.c.ord, ev.c.id),
         )

@@ -27,9 +27,13 @@ officer = Table(
     Column("subject", String(100), primary_key=True),
     Column("role", String(30), nullable=False),
     Column("wilayah_code", String(20), nullable=False),
-    Column("household_id", String(100), nullable=True),  # the officer's own family, for the four-eyes rule
-    # Set by the dinas when the officer belongs to no registered family: with household_id NULL and this false the
-    # fact is unknown, and approval is refused rather than the rule skipped.
+    # The officer's NIK as a keyed digest (shared/privacy/digest.py) and masked for display, never in clear: the
+    # four-eyes rule finds the officer's own family(ies) by it in the read model of the registry's events. Without
+    # it the officer may not approve.
+    Column("nik_digest", String(64), nullable=True),
+    Column("nik_masked", String(16), nullable=True),
+    # The dinas declares the officer belongs to no registered family; accepted only while the read model finds
+    # none. Without a family found or this declaration, approval is refused rather than the rule skipped.
     Column("no_registered_family", Boolean, nullable=False, server_default=false()),
     Column("active", Boolean, nullable=False, server_default=true()),
     Column("updated_by", String(100), nullable=False),

@@ -43,7 +43,7 @@ Approver = Annotated[Principal, Depends(require(Permission.APPROVE_GROUND_CHECK)
 
 @router.put("/officers/{subject}", response_model=OfficerOut, summary="Register or update an officer")
 async def put_officer(subject: str, body: OfficerIn, session: SessionDep, principal: OfficerManager) -> OfficerOut:
-    """Register officers (TKSK per kecamatan, PSM, pendamping PKH, verifiers) and their own family (kepala dinas)."""
+    """Register officers (TKSK per kecamatan, PSM, pendamping PKH, verifiers) and their NIK (kepala dinas)."""
     if body.subject != subject:
         raise ProblemError(422, "subject in the path and the body differ.", code="subject_mismatch")
     return await service.seed_officer(session, principal=principal, body=body)
@@ -52,9 +52,7 @@ async def put_officer(subject: str, body: OfficerIn, session: SessionDep, princi
 @router.get("/officers", response_model=list[OfficerOut], summary="Officers in your wilayah")
 async def get_officers(session: SessionDep, principal: Reader) -> list[OfficerOut]:
     """Officers whose wilayah lies in the caller's scope."""
-    return [
-        OfficerOut(**{k: r[k] for k in OfficerOut.model_fields}) for r in await repo.list_officers(session, principal)
-    ]
+    return [service.officer_out(r) for r in await repo.list_officers(session, principal)]
 
 
 @router.get("/ground-checks", response_model=CheckPage, summary="Ground checks in your wilayah")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -116,32 +116,42 @@ def desil_thresholds(bands: Iterable[ProgrammeBand], today: date, fallback: Sequ
     return sorted({b.desil_max for b in current.values() if b.desil_max < 10})
 
 
-def unknown_approver_family(approver: Mapping[str, Any] | None) -> str | None:
-    """Why the four-eyes rule cannot be judged for this approver's officer record (None when it can).
+def unknown_approver_family(approver: Mapping[str, Any] | None, own_families: Set[str]) -> str | None:
+    """Why the four-eyes rule cannot be judged for this approver (None when it can).
 
-    The rule "not your own family" must never be skipped for want of the fact: no record, an inactive one, or one
-    where the dinas recorded neither the officer's family nor that they have none, refuses the approval."""
+    The rule "not your own family" must never be skipped for want of the fact. The fact comes from the registry's
+    data (the families whose members' NIK digests hold the officer's), never from a field someone typed: no
+    officer record, an inactive one, no NIK on it, or a NIK found in no family without the dinas' declaration that
+    the officer has none (the family may not have reached verification yet), refuses the approval."""
     if approver is None:
-        return "you are not a registered officer; the kepala dinas registers officers and their own family"
+        return "you are not a registered officer; the kepala dinas registers officers and their NIK"
     if not approver["active"]:
         return "your officer record is inactive"
-    if approver["household_id"] is None and not approver["no_registered_family"]:
-        return "your own family is not recorded; the kepala dinas records it (or that you have none) first"
+    if approver["nik_digest"] is None:
+        return "your NIK is not recorded; the kepala dinas registers it first"
+    if not own_families and not approver["no_registered_family"]:
+        return (
+            "your NIK is in no family verification knows of; the kepala dinas declares that you belong to no "
+            "registered family (no_registered_family) first"
+        )
     return None
 
 
 def approval_refusal(
     *,
     approver: str,
-    approver_household: str | None,
+    approver_families: Set[str],
     submitted_by: str | None,
-    check_household: str | None,
+    check_families: Iterable[str | None],
     proposal_creators: Iterable[str] = (),
 ) -> str | None:
-    """Why this approver may not approve the check (four-eyes), or None if they may."""
+    """Why this approver may not approve the check (four-eyes), or None if they may.
+
+    `approver_families`: the families the approver is a member of (by NIK digest); `check_families`: the checked
+    family and the families of the usulan the check verifies."""
     if submitted_by is not None and approver == submitted_by:
         return "the officer who submitted the visit cannot approve it"
-    if approver_household is not None and check_household is not None and approver_household == check_household:
+    if approver_families & {h for h in check_families if h is not None}:
         return "an officer cannot verify their own family"
     if approver in set(proposal_creators):
         return "who entered the proposal cannot approve its ground check"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.verification.attachments.schemas import SHA256
 from services.verification.groundchecks.rules import NotEligibleReason, Outcome
 from shared.exports.tabular import Column
 from shared.http.params import NO_NUL
+from shared.identifiers import validate_nik
 
 WILAYAH_ANY = r"^\d{2}\.\d{2}(\.\d{2}(\.\d{4})?)?$"
 
@@ -23,24 +24,28 @@ class OfficerIn(BaseModel):
     subject: str = Field(pattern=NO_NUL, min_length=1, max_length=100, description="The officer's token subject.")
     role: Literal["tksk", "psm", "pendamping_pkh", "verifikator", "kepala_dinas", "operator_kelurahan", "lurah"]
     wilayah_code: str = Field(pattern=WILAYAH_ANY)
-    household_id: str | None = Field(
-        pattern=NO_NUL,
+    nik: str | None = Field(
         default=None,
-        max_length=100,
-        description="The officer's own family in the registry (the four-eyes rule refuses approvals of it).",
+        min_length=16,
+        max_length=16,
+        description="The officer's NIK, sent only here: verification keeps its keyed digest and a masked form, and "
+        "finds the officer's own family by it in the registry's data (the four-eyes rule). Omitted on an update: "
+        "the recorded one stays. An officer without one may not approve ground checks.",
     )
     no_registered_family: bool = Field(
         default=False,
-        description="The dinas checked the registry and the officer belongs to no registered family. Without this "
-        "or household_id the officer's family is unknown and the officer may not approve ground checks.",
+        description="The dinas checked the registry and the officer's NIK is in no registered family; refused "
+        "while the registry's data shows a family with it. Without a family found by the NIK or this declaration "
+        "the officer's family is unknown and the officer may not approve ground checks.",
     )
     active: bool = True
 
-    @model_validator(mode="after")
-    def _one_family_fact(self) -> Self:
-        if self.household_id is not None and self.no_registered_family:
-            raise ValueError("give household_id or no_registered_family, not both")
-        return self
+    @field_validator("nik")
+    @classmethod
+    def _valid_nik(cls, nik: str | None) -> str | None:
+        if nik is not None:
+            validate_nik(nik)  # the IdentifierError (a ValueError) names the rule the NIK breaks
+        return nik
 
 
 class OfficerOut(BaseModel):
@@ -49,7 +54,7 @@ class OfficerOut(BaseModel):
     subject: str
     role: str
     wilayah_code: str
-    household_id: str | None
+    nik_masked: str | None = Field(description="The officer's NIK, masked (the NIK itself is not kept).")
     no_registered_family: bool
     active: bool
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.verification.groundchecks.rules import (
     unknown_approver_family,
 )
 from services.verification.groundchecks.schemas import CheckOut, Gps, OfficerIn, OfficerOut, PhotoRef, VisitIn
+from services.verification.households.repository import families_of_member
 from services.verification.proposals.models import proposal
 from services.verification.proposals.rules import ProposalKind
 from services.verification.scope import not_found
@@ -35,6 +37,8 @@ from shared.events.recipient import RecipientChangeApproved
 from shared.events.topics import VERIFICATION_OUTCOME
 from shared.http.problems import ProblemError
 from shared.outbox.writer import OutboxWriter
+from shared.privacy.digest import digest_key, nik_digest
+from shared.privacy.identifiers import mask_identifier
 
 
 def as_utc(value: datetime) -> datetime:
@@ -42,8 +46,13 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+OFFICER_AUDIT_FIELDS = ("role", "wilayah_code", "nik_masked", "no_registered_family", "active")
+
+
 async def seed_officer(session: AsyncSession, *, principal: Principal, body: OfficerIn) -> OfficerOut:
-    """Register or update an officer; the caller's scope must cover the record as it is and as it will be."""
+    """Register or update an officer; the caller's scope must cover the record as it is and as it will be.
+
+    The NIK, when given, is kept only as its keyed digest and masked; without it an update keeps the recorded one."""
     if body.subject == principal.subject:
         # The record holds the facts the four-eyes rule checks this officer against.
         raise ProblemError(403, "An officer may not register or change their own officer record.", code="own_record")
@@ -51,16 +60,51 @@ async def seed_officer(session: AsyncSession, *, principal: Principal, body: Off
     ensure_write_scope(
         principal, current=before["wilayah_code"] if before else None, proposed=body.wilayah_code, what="officer"
     )
-    after = body.model_dump()
-    await repo.upsert_officer(session, {**after, "updated_by": principal.subject, "updated_at": utcnow()})
+    digest: str | None
+    masked: str | None
+    if body.nik is not None:
+        digest, masked = nik_digest(body.nik, digest_key(session)), mask_identifier(body.nik)
+    else:
+        digest, masked = (before["nik_digest"], before["nik_masked"]) if before else (None, None)
+    if body.no_registered_family:
+        if digest is None:
+            raise ProblemError(
+                422,
+                "no_registered_family declares the officer's NIK is in no registered family: give the NIK.",
+                code="validation",
+                errors=[{"field": "nik", "reason": "required with no_registered_family"}],
+            )
+        if await families_of_member(session, digest):
+            raise ProblemError(
+                422,
+                "The registry lists this officer's NIK as a member of a family: no_registered_family is untrue.",
+                code="officer_in_registered_family",
+                errors=[{"field": "no_registered_family", "reason": "the NIK is a member of a registered family"}],
+            )
+    values = {
+        "subject": body.subject,
+        "role": body.role,
+        "wilayah_code": body.wilayah_code,
+        "nik_digest": digest,
+        "nik_masked": masked,
+        "no_registered_family": body.no_registered_family,
+        "active": body.active,
+    }
+    await repo.upsert_officer(session, {**values, "updated_by": principal.subject, "updated_at": utcnow()})
     note_change(
         record_type="officer",
         record_id=body.subject,
         action="update" if before else "create",
-        before={k: before[k] for k in after} if before else None,
-        after=after,
+        # The masked NIK only: the audit trail never holds it in clear (nor its digest).
+        before={k: before[k] for k in OFFICER_AUDIT_FIELDS} if before else None,
+        after={k: values[k] for k in OFFICER_AUDIT_FIELDS},
     )
-    return OfficerOut(**after)
+    return officer_out(values)
+
+
+def officer_out(row: Mapping[str, Any]) -> OfficerOut:
+    """Response body of an officer record."""
+    return OfficerOut(**{k: row[k] for k in OfficerOut.model_fields})
 
 
 async def open_check(
@@ -177,19 +221,23 @@ async def approve_check(
     row = await load_check(session, principal=principal, check_id=check_id)
     advance(GROUND_CHECK_MACHINE, row["status"], "approve")
     me = await repo.get_officer(session, principal.subject)
-    creators = (
-        await session.execute(select(proposal.c.created_by).where(proposal.c.ground_check_id == check_id))
-    ).scalars()
+    # The approver's own families come from the registry's data (by NIK digest), never from the officer record.
+    mine = await families_of_member(session, me["nik_digest"]) if me and me["nik_digest"] else set()
+    linked = (
+        await session.execute(
+            select(proposal.c.created_by, proposal.c.household_id).where(proposal.c.ground_check_id == check_id)
+        )
+    ).all()
     refusal = approval_refusal(
         approver=principal.subject,
-        approver_household=me["household_id"] if me else None,
+        approver_families=mine,
         submitted_by=row["submitted_by"],
-        check_household=row["household_id"],
-        proposal_creators=list(creators),
+        check_families=[row["household_id"], *(p.household_id for p in linked)],
+        proposal_creators=[p.created_by for p in linked],
     )
     if refusal:
         raise ProblemError(403, f"Four-eyes rule: {refusal}.", code="four_eyes")
-    unknown = unknown_approver_family(me)
+    unknown = unknown_approver_family(me, mine)
     if unknown is not None:
         raise ProblemError(409, f"Four-eyes rule cannot be checked: {unknown}.", code="approver_family_unknown")
     now = utcnow()

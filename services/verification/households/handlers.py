@@ -21,6 +21,7 @@ from services.verification.households.repository import (
     previous_state,
     programme_bands,
     replace_flags,
+    replace_member_digests,
     upsert_household,
     upsert_programme_band,
 )
@@ -44,6 +45,8 @@ async def apply_household_event(session: AsyncSession, envelope: EventEnvelope, 
     if not await upsert_household(session, state, envelope):
         return  # stale or repeated version: nothing changed, nothing to trigger
     await replace_flags(session, state.household_id, state.open_flags)
+    if state.member_digests is not None:  # an event from before the field: keep the digests we have
+        await replace_member_digests(session, state.household_id, state.member_digests)
     if before is None:
         family = await session.get(Household, state.household_id)
         if family is not None:

@@ -40,6 +40,17 @@ household_flag = Table(
 )
 
 
+# Keyed NIK digests of the members of each family (HouseholdState.member_digests, never a NIK): an officer's own
+# family is the one whose members' digests hold the officer's (the four-eyes rule); rewritten per event like flags.
+household_member_digest = Table(
+    "household_member_digest",
+    metadata,
+    Column("household_id", String(100), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Index("ix_household_member_digest_digest", "digest"),
+)
+
+
 # Every rule version disbursement published (programme.rule_published): the desil bands of the versions in force
 # give the thresholds whose crossing opens a ground check (see `groundchecks.rules.desil_thresholds`).
 programme_band = Table(

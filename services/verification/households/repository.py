@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.groundchecks.rules import ProgrammeBand
-from services.verification.households.models import Household, household_flag, programme_band
+from services.verification.households.models import Household, household_flag, household_member_digest, programme_band
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import HouseholdState
 from shared.events.programme import ProgrammeRulePublished
@@ -64,9 +64,25 @@ async def replace_flags(session: AsyncSession, household_id: str, kinds: Sequenc
         )
 
 
+async def replace_member_digests(session: AsyncSession, household_id: str, digests: Sequence[str]) -> None:
+    """Make household_member_digest hold exactly these member NIK digests of the family."""
+    await session.execute(delete(household_member_digest).where(household_member_digest.c.household_id == household_id))
+    if digests:
+        await session.execute(
+            insert(household_member_digest), [{"household_id": household_id, "digest": d} for d in sorted(set(digests))]
+        )
+
+
+async def families_of_member(session: AsyncSession, digest: str) -> set[str]:
+    """The families whose members include the person with this NIK digest."""
+    c = household_member_digest.c
+    return set((await session.execute(select(c.household_id).where(c.digest == digest))).scalars())
+
+
 async def clear_read_model(session: AsyncSession) -> None:
     """Forget every family (before a rebuild by replay)."""
     await session.execute(delete(household_flag))
+    await session.execute(delete(household_member_digest))
     await session.execute(delete(Household.__table__))  # type: ignore[attr-defined]
 
 

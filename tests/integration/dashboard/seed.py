@@ -224,9 +224,9 @@ async def seed_verification(client: httpx.AsyncClient, t: Tokens) -> None:
     for subject, kec in ((TKSK_SELATAN, KEC_SELATAN), (TKSK_KURANJI, KEC_KURANJI)):
         officer = {"subject": subject, "role": "tksk", "wilayah_code": kec}
         await call(client, "PUT", f"/api/verification/officers/{subject}", t.kepala_dinas, json=officer)
-    # The approving verifikator's own family must be on record for the four-eyes rule (none in the registry here).
-    approver = {"subject": "verifikator-dinsos", "role": "verifikator", "wilayah_code": "13.71"}
-    approver["no_registered_family"] = True  # type: ignore[assignment]
+    # The four-eyes rule finds the approver's own family by their NIK (a Bandung one: in no family here).
+    approver: dict[str, Any] = {"subject": "verifikator-dinsos", "role": "verifikator", "wilayah_code": "13.71"}
+    approver |= {"nik": "3273014505900007", "no_registered_family": True}
     await call(client, "PUT", "/api/verification/officers/verifikator-dinsos", t.kepala_dinas, json=approver)
     # The campaign skips families that already have an open revalidation check, so a repeat only adds the
     # families verification had not seen yet (events arrive asynchronously).

@@ -16,6 +16,7 @@ from services.verification.households.handlers import apply_household_event
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import DataStatus, HouseholdEventType, HouseholdState
+from shared.privacy.digest import nik_digest
 from shared.runtime.service import ServiceRuntime
 from tests.support.api import auth
 
@@ -40,6 +41,7 @@ def household_envelope(
     desil: int | None = 3,
     flags: list[str] | None = None,
     status: DataStatus = DataStatus.ACTIVE,
+    member_digests: list[str] | None = None,
 ) -> EventEnvelope:
     """A registry.household.v1 envelope as the registry emits it."""
     now = utcnow()
@@ -51,6 +53,7 @@ def household_envelope(
         desil=desil,
         desil_period="2026-Q3",
         open_flags=flags or [],
+        member_digests=member_digests,
     )
     return EventEnvelope(
         event_type=HouseholdEventType.REGISTERED if version == 1 else HouseholdEventType.UPDATED,
@@ -63,11 +66,21 @@ def household_envelope(
     )
 
 
-async def seed_family(runtime: ServiceRuntime, household_id: str | None = None, **kwargs: Any) -> str:
-    """Put a family into the read model (through the handler, as the consumer would)."""
+def officer_nik(subject: str) -> str:
+    """A well-formed NIK of its own for each officer subject (Padang, born 5 May 1990)."""
+    return f"137101450590{1 + int(hashlib.sha256(subject.encode()).hexdigest(), 16) % 9999:04d}"
+
+
+async def seed_family(
+    runtime: ServiceRuntime, household_id: str | None = None, *, niks: list[str] | None = None, **kwargs: Any
+) -> str:
+    """Put a family into the read model (through the handler, as the consumer would); `niks`: its members' NIKs,
+    which the event carries as keyed digests."""
     hid = household_id or f"hh-{uuid.uuid4().hex[:10]}"
     settings = runtime.settings
     assert isinstance(settings, VerificationSettings)
+    if niks is not None:
+        kwargs["member_digests"] = [nik_digest(n, settings.nik_digest_secret()) for n in niks]
     async with runtime.sessions() as session, session.begin():
         await apply_household_event(session, household_envelope(hid, kwargs.pop("version", 1), **kwargs), settings)
     return hid
@@ -120,8 +133,9 @@ class Api:
         return await self.call("PUT", f"/officers/{subject}", self.as_("kepala_dinas", subject="kadis"), body)
 
     async def approver(self, subject: str = "verif-1") -> dict[str, str]:
-        """A kota verifikator registered with no family in the registry, so the four-eyes rule can be judged."""
-        await self.officer(subject, "verifikator", "13.71", no_registered_family=True)
+        """A kota verifikator registered with their NIK and no family in the registry, so the four-eyes rule can be
+        judged."""
+        await self.officer(subject, "verifikator", "13.71", nik=officer_nik(subject), no_registered_family=True)
         return self.as_("verifikator", subject=subject)
 
     async def call(self, method: str, url: str, who: dict[str, str], body: Any = None, expect: int | None = 200) -> Any:

@@ -13,6 +13,7 @@ from services.verification.groundchecks.models import ground_check
 from shared.auth.principal import Principal, Role
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.privacy.digest import nik_digest
 from tests.integration.verification.helpers import (
     KEC_A,
     KEC_B,
@@ -21,11 +22,15 @@ from tests.integration.verification.helpers import (
     KEL_B,
     Api,
     assert_pii_free,
+    officer_nik,
     seed_family,
     visit_body,
 )
 
 pytestmark = pytest.mark.infra
+
+
+OWN_FAMILY = ["1371015203850002", officer_nik("verif-2")]
 
 
 async def _seed(api: Api) -> None:
@@ -38,12 +43,18 @@ async def _seed(api: Api) -> None:
     ):
         await api.officer(subject, role, wilayah)
     await api.approver("verif-1")
-    await api.officer("verif-2", "verifikator", "13.71", household_id="hh-own")
+    # verif-2 is a member of hh-own: the registry's event of that family carries the digest of verif-2's NIK.
+    await seed_family(api.runtime, "hh-own", niks=OWN_FAMILY)
+    await api.officer("verif-2", "verifikator", "13.71", nik=officer_nik("verif-2"))
 
 
-async def _flag_check(api: Api, hid: str | None = None, kelurahan: str = KEL_A) -> dict[str, object]:
-    """A family whose new deceased_dukcapil flag opened a check."""
-    hid = await seed_family(api.runtime, hid, kelurahan=kelurahan, flags=["deceased_dukcapil"])
+async def _flag_check(
+    api: Api, hid: str | None = None, kelurahan: str = KEL_A, niks: list[str] | None = None, version: int = 1
+) -> dict[str, object]:
+    """A family whose new deceased_dukcapil flag opened a check (`niks`: its members' NIKs)."""
+    hid = await seed_family(
+        api.runtime, hid, kelurahan=kelurahan, flags=["deceased_dukcapil"], niks=niks, version=version
+    )
     page = await api.call("GET", f"/ground-checks?household_id={hid}", api.as_("verifikator"))
     assert page["total"] == 1
     item: dict[str, object] = page["items"][0]
@@ -113,7 +124,7 @@ async def test_visit_approve_emits_outcome(api: Api) -> None:
 async def _visited_own_and_other(api: Api) -> tuple[dict[str, object], dict[str, object]]:
     """Officers seeded; visited checks of verif-2's own family (hh-own) and of another family."""
     await _seed(api)
-    own = await _flag_check(api, "hh-own")
+    own = await _flag_check(api, "hh-own", niks=OWN_FAMILY, version=2)
     other = await _flag_check(api)
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
     for c in (own, other):
@@ -125,7 +136,7 @@ async def test_four_eyes(api: Api) -> None:
     own, other = await _visited_own_and_other(api)
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
 
-    # verif-2's own family (officer table) is hh-own: refused, while verif-1 may approve it.
+    # verif-2's NIK is a member of hh-own in the registry's data: refused, while verif-1 may approve it.
     refused = await api.call(
         "POST", f"/ground-checks/{own['id']}/approve", api.as_("verifikator", subject="verif-2"), expect=403
     )
@@ -152,38 +163,95 @@ async def test_four_eyes(api: Api) -> None:
 async def test_the_approver_cannot_switch_the_four_eyes_rule_off(api: Api) -> None:
     own, other = await _visited_own_and_other(api)
     verif2 = api.as_("verifikator", subject="verif-2")
+    kadis = api.as_("kepala_dinas", subject="kadis")
 
-    # verif-2 clears their own family from their officer record: approvers may not edit officer records at all.
-    dodge = {"subject": "verif-2", "role": "verifikator", "wilayah_code": "13.71", "household_id": None}
-    refused = await api.call("PUT", "/officers/verif-2", verif2, dodge, expect=403)
-    assert refused["code"] == "forbidden"
+    # verif-2 swaps their NIK for someone else's (or declares no family): approvers may not edit officer records.
+    for dodge in ({"nik": "1371015203850002"}, {"nik": officer_nik("x"), "no_registered_family": True}):
+        body = {"subject": "verif-2", "role": "verifikator", "wilayah_code": "13.71", **dodge}
+        refused = await api.call("PUT", "/officers/verif-2", verif2, body, expect=403)
+        assert refused["code"] == "forbidden"
     refused = await api.call("POST", f"/ground-checks/{own['id']}/approve", verif2, expect=403)
     assert (refused["code"], "own family" in refused["detail"]) == ("four_eyes", True)
     # Nor may the managing role edit its own record (the facts a control checks it against).
-    kadis = api.as_("kepala_dinas", subject="kadis")
-    own_record = {"subject": "kadis", "role": "kepala_dinas", "wilayah_code": "13.71", "no_registered_family": True}
+    own_record = {"subject": "kadis", "role": "kepala_dinas", "wilayah_code": "13.71", "nik": officer_nik("kadis")}
     refused = await api.call("PUT", "/officers/kadis", kadis, own_record, expect=403)
     assert refused["code"] == "own_record"
+    # A household_id in the officer record is no longer a field at all: the family comes from the registry.
+    typed = {"subject": "verif-2", "role": "verifikator", "wilayah_code": "13.71", "household_id": "hh-elsewhere"}
+    refused = await api.call("PUT", "/officers/verif-2", kadis, typed, expect=422)
+    assert refused["errors"][0]["field"] == "household_id"
+    # The dinas cannot declare verif-2 family-less while the registry lists their NIK in hh-own.
+    untrue = {"subject": "verif-2", "role": "verifikator", "wilayah_code": "13.71", "no_registered_family": True}
+    refused = await api.call("PUT", "/officers/verif-2", kadis, untrue, expect=422)
+    assert (refused["code"], refused["errors"][0]["field"]) == ("officer_in_registered_family", "no_registered_family")
+    refused = await api.call("POST", f"/ground-checks/{own['id']}/approve", verif2, expect=403)
+    assert refused["code"] == "four_eyes"
 
-    # No officer record, or one without the family fact: the rule cannot be judged, so no approval.
+    # No officer record, one without a NIK, or a NIK found in no family and no declaration: no approval.
     stranger = api.as_("verifikator", subject="verif-9")
     refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
     assert (refused["code"], "not a registered officer" in refused["detail"]) == ("approver_family_unknown", True)
     await api.officer("verif-9", "verifikator", "13.71")
     refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
-    assert (refused["code"], "own family is not recorded" in refused["detail"]) == ("approver_family_unknown", True)
+    assert (refused["code"], "NIK is not recorded" in refused["detail"]) == ("approver_family_unknown", True)
+    nik9 = {"subject": "verif-9", "role": "verifikator", "wilayah_code": "13.71", "no_registered_family": True}
+    refused = await api.call("PUT", "/officers/verif-9", kadis, nik9, expect=422)
+    assert refused["errors"][0]["field"] == "nik"
+    await api.officer("verif-9", "verifikator", "13.71", nik=officer_nik("verif-9"))
+    refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
+    assert (refused["code"], "in no family" in refused["detail"]) == ("approver_family_unknown", True)
     await api.officer("verif-9", "verifikator", "13.71", no_registered_family=True, active=False)
     refused = await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger, expect=409)
     assert "inactive" in refused["detail"]
-    both = {"household_id": "hh-x", "no_registered_family": True}
-    bad = await api.call("PUT", "/officers/verif-9", kadis, {"subject": "verif-9", "role": "psm", **both}, expect=422)
-    assert bad["code"] == "validation"
+    for wrong in ("13710145059", "1371014513900001", "1371014505900000"):  # short, month 13, serial 0000
+        bad = {"subject": "verif-9", "role": "psm", "wilayah_code": "13.71", "nik": wrong}
+        refused = await api.call("PUT", "/officers/verif-9", kadis, bad, expect=422)
+        assert (refused["code"], refused["errors"][0]["field"]) == ("validation", "nik")
     async with api.runtime.sessions() as session:
         states = {r.id: r.status for r in await session.execute(select(ground_check.c.id, ground_check.c.status))}
     assert (states[own["id"]], states[other["id"]]) == ("visited", "visited")
 
+    # The update kept the NIK recorded at registration: declared and active, verif-9 may approve.
     await api.officer("verif-9", "verifikator", "13.71", no_registered_family=True)
     assert (await api.call("POST", f"/ground-checks/{other['id']}/approve", stranger))["status"] == "approved"
+
+
+async def test_the_approvers_family_comes_from_the_registry_not_the_officer_record(api: Api) -> None:
+    await _seed(api)
+    # verif-3 was registered as family-less; later the registry lists their NIK in a family (a KK change).
+    nik3 = officer_nik("verif-3")
+    await api.officer("verif-3", "verifikator", "13.71", nik=nik3, no_registered_family=True)
+    verif3 = api.as_("verifikator", subject="verif-3")
+    joined = await _flag_check(api, niks=["1371015203850002"])
+    tksk = api.as_("tksk", KEC_A, subject="tksk-a")
+    await api.call("POST", f"/ground-checks/{joined['id']}/visit", tksk, visit_body(photo=await api.photo()))
+    await seed_family(
+        api.runtime,
+        str(joined["household_id"]),
+        version=2,
+        flags=["deceased_dukcapil"],
+        niks=["1371015203850002", nik3],
+    )
+    refused = await api.call("POST", f"/ground-checks/{joined['id']}/approve", verif3, expect=403)
+    assert (refused["code"], "own family" in refused["detail"]) == ("four_eyes", True)
+    # An event from before the field (no member_digests) keeps what verification knew.
+    await seed_family(api.runtime, str(joined["household_id"]), version=3, flags=["deceased_dukcapil"])
+    await api.call("POST", f"/ground-checks/{joined['id']}/approve", verif3, expect=403)
+    # The KK change undone: verif-3 is no longer a member, so the approval goes through.
+    await seed_family(
+        api.runtime, str(joined["household_id"]), version=4, flags=["deceased_dukcapil"], niks=["1371015203850002"]
+    )
+    assert (await api.call("POST", f"/ground-checks/{joined['id']}/approve", verif3))["status"] == "approved"
+
+    # The officer API shows the NIK masked; the audit entry of the write holds it masked only.
+    officers = {o["subject"]: o for o in await api.call("GET", "/officers", api.as_("auditor"))}
+    assert officers["verif-3"]["nik_masked"] == nik3[:4] + "••••••••" + nik3[-4:]
+    assert "nik_digest" not in officers["verif-3"]
+    entries = (await api.call("GET", "/audit?record_id=verif-3", api.as_("auditor", subject="audit-1")))["entries"]
+    written = json.dumps(entries)
+    assert nik3 not in written
+    assert nik_digest(nik3, api.runtime.settings.nik_digest_secret()) not in written
+    assert json.loads(entries[-1]["after"])["nik_masked"] == officers["verif-3"]["nik_masked"]
 
 
 async def test_officer_writes_check_the_record_as_it_is_and_as_it_will_be(api: Api) -> None:
@@ -197,7 +265,7 @@ async def test_officer_writes_check_the_record_as_it_is_and_as_it_will_be(api: A
     refused = await api.call("PUT", "/officers/tksk-b", kadis_a, takeover, expect=403)
     assert (refused["code"], refused["current_wilayah"]) == ("out_of_scope", KEC_B)
     # A kota-level officer cannot be turned into a kelurahan one by a kecamatan scope.
-    demote = {"subject": "verif-2", "role": "verifikator", "wilayah_code": KEL_A, "household_id": "hh-own"}
+    demote = {"subject": "verif-2", "role": "verifikator", "wilayah_code": KEL_A}
     refused = await api.call("PUT", "/officers/verif-2", kadis_a, demote, expect=403)
     assert refused["current_wilayah"] == "13.71"
     after = {o["subject"]: o for o in await api.call("GET", "/officers", api.as_("auditor"))}

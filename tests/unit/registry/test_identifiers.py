@@ -14,7 +14,6 @@ from services.registry.domain.identifiers import (
     NikInfo,
     kecamatan_code_from_region,
     kecamatan_of,
-    mask_identifier,
     nik_sex_mismatch,
     parse_wilayah_code,
     resolve_two_digit_year,
@@ -23,6 +22,7 @@ from services.registry.domain.identifiers import (
     validate_rt_rw,
 )
 from services.registry.wilayah.reference import load_wilayah
+from shared.privacy.identifiers import mask_identifier
 
 TODAY = date(2026, 3, 10)
 

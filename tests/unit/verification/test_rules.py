@@ -171,24 +171,30 @@ def test_flag_and_desil_triggers() -> None:
 def test_four_eyes_rule() -> None:
     ok: dict[str, Any] = {
         "approver": "v1",
-        "approver_household": "hh-9",
+        "approver_families": {"hh-9"},
         "submitted_by": "psm-1",
-        "check_household": "hh-1",
+        "check_families": ["hh-1"],
     }
     assert approval_refusal(**ok) is None
     assert approval_refusal(**ok | {"approver": "psm-1"}) is not None
-    assert "own family" in str(approval_refusal(**ok | {"approver_household": "hh-1"}))
-    assert approval_refusal(**ok | {"approver_household": None}) is None
+    assert "own family" in str(approval_refusal(**ok | {"approver_families": {"hh-9", "hh-1"}}))
+    assert approval_refusal(**ok | {"approver_families": set()}) is None
     assert approval_refusal(**ok, proposal_creators=["v1"]) is not None
+    # The usulan's family counts as much as the checked one; a new family's check has none yet.
+    assert "own family" in str(approval_refusal(**ok | {"check_families": [None, "hh-9"]}))
+    assert approval_refusal(**ok | {"check_families": [None]}) is None
 
 
 def test_the_approvers_own_family_must_be_known() -> None:
-    known = {"active": True, "household_id": None, "no_registered_family": True}
-    assert unknown_approver_family(known) is None
-    assert unknown_approver_family(known | {"household_id": "hh-1", "no_registered_family": False}) is None
-    assert "not a registered officer" in str(unknown_approver_family(None))
-    assert "inactive" in str(unknown_approver_family(known | {"active": False}))
-    assert "not recorded" in str(unknown_approver_family(known | {"no_registered_family": False}))
+    declared = {"active": True, "nik_digest": "d" * 64, "no_registered_family": True}
+    assert unknown_approver_family(declared, set()) is None
+    # A family found by the NIK is the fact itself: no declaration needed.
+    assert unknown_approver_family(declared | {"no_registered_family": False}, {"hh-1"}) is None
+    assert "not a registered officer" in str(unknown_approver_family(None, set()))
+    assert "inactive" in str(unknown_approver_family(declared | {"active": False}, set()))
+    assert "NIK is not recorded" in str(unknown_approver_family(declared | {"nik_digest": None}, {"hh-1"}))
+    # Found in no family and not declared to have none: the family may not have reached verification yet.
+    assert "no family" in str(unknown_approver_family(declared | {"no_registered_family": False}, set()))
 
 
 def test_assignment_area_and_overdue() -> None:
