@@ -5,7 +5,7 @@ Officers registered before this revision have no NIK digest: they may not approv
 approver_family_unknown) until the kepala dinas registers their NIK again.
 
 Revision ID: e2a8c4f61b93
-Revises: c7d3f1a2b8e5
+Revises: b8d2f6a4c1e9
 Create Date: 2026-12-06 03:20:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e2a8c4f61b93"
-down_revision: str | None = "c7d3f1a2b8e5"
+down_revision: str | None = "b8d2f6a4c1e9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
