@@ -21,29 +21,10 @@ ROUTER_FORBIDDEN_SUFFIXES = (".repository", ".models", ".sql")
 
 KNOWN_ROUTER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
     {
-        ("services/disbursement/payments/router.py", "services.disbursement.payments.models"),
         ("services/disbursement/reports/router.py", "services.disbursement.payments.models"),
         ("services/disbursement/reports/router.py", "services.disbursement.reconciliation.models"),
         ("services/disbursement/reports/router.py", "sqlalchemy"),
         ("services/disbursement/reports/router.py", "sqlalchemy.ext.asyncio"),
-        ("services/registry/aggregates/router.py", "services.registry.families.models"),
-        ("services/registry/aggregates/router.py", "services.registry.families.repository"),
-        ("services/registry/aggregates/router.py", "services.registry.flags.models"),
-        ("services/registry/aggregates/router.py", "sqlalchemy"),
-        ("services/registry/desil/router.py", "services.registry.desil.models"),
-        ("services/registry/desil/router.py", "services.registry.families.repository"),
-        ("services/registry/desil/router.py", "sqlalchemy"),
-        ("services/registry/families/router.py", "services.registry.families.models"),
-        ("services/registry/families/router.py", "services.registry.families.repository"),
-        ("services/registry/families/router.py", "services.registry.flags.repository"),
-        ("services/registry/families/router.py", "sqlalchemy"),
-        ("services/registry/families/router.py", "sqlalchemy.ext.asyncio"),
-        ("services/registry/flags/router.py", "services.registry.families.models"),
-        ("services/registry/flags/router.py", "services.registry.families.repository"),
-        ("services/registry/flags/router.py", "services.registry.flags.models"),
-        ("services/registry/flags/router.py", "sqlalchemy"),
-        ("services/registry/imports/router.py", "services.registry.imports.models"),
-        ("services/registry/imports/router.py", "sqlalchemy"),
         ("services/verification/groundchecks/router.py", "services.verification.groundchecks.models"),
     }
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -245,3 +246,16 @@ class HistoryEntry(BaseModel):
     member_id: str | None
     before: dict[str, object] | None
     after: dict[str, object] | None
+
+
+@dataclass(frozen=True)
+class FamilyFilter:
+    """Filters of the family list and count."""
+
+    kecamatan: str | None = None
+    kelurahan: str | None = None
+    desil_min: int | None = None
+    desil_max: int | None = None
+    data_status: str | None = None
+    flag: str | None = None  # an open flag kind, or "any"
+    name: str | None = None  # member name contains, case-insensitive

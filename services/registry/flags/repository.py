@@ -30,7 +30,9 @@ from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from services.registry.families.models import family, member, recipient_expr
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
-from shared.db.expressions import one_of
+from services.registry.flags.schemas import FlagFilter
+from shared.auth.principal import Principal
+from shared.db.expressions import one_of, within
 
 FamilyIds = Sequence[str] | Select[Any]
 
@@ -236,3 +238,29 @@ def open_flag_exists(kind: str | None = None) -> ColumnElement[bool]:
     if kind is not None:
         cond = and_(cond, flag.c.kind == kind)
     return exists().where(cond)
+
+
+async def list_flags(
+    session: AsyncSession, *, principal: Principal, filters: FlagFilter, cursor: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to limit + 1 flags (the extra row tells whether more follow) of families in scope, newest first, with
+    the family's kelurahan; `cursor` is the id of the last flag of the previous page."""
+    stmt = (
+        select(flag, family.c.kelurahan_code)
+        .join(family, family.c.id == flag.c.family_id)
+        .where(within(family.c.kelurahan_code, principal.wilayah))
+    )
+    if filters.status is not None:
+        stmt = stmt.where(flag.c.status == filters.status)
+    if filters.kind is not None:
+        stmt = stmt.where(flag.c.kind == filters.kind)
+    if filters.family_id:
+        stmt = stmt.where(flag.c.family_id == filters.family_id)
+    if filters.kecamatan:
+        stmt = stmt.where(family.c.kecamatan_code == filters.kecamatan)
+    if filters.kelurahan:
+        stmt = stmt.where(family.c.kelurahan_code == filters.kelurahan)
+    if cursor is not None:
+        stmt = stmt.where(flag.c.id < cursor)
+    rows = await session.execute(stmt.order_by(flag.c.id.desc()).limit(limit + 1))
+    return [dict(r) for r in rows.mappings()]

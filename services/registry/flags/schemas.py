@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,3 +40,14 @@ class Resolution(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=3, max_length=500)
+
+
+@dataclass(frozen=True)
+class FlagFilter:
+    """Filters of the flag list (None: any)."""
+
+    status: str | None = None
+    kind: str | None = None
+    family_id: str | None = None
+    kecamatan: str | None = None
+    kelurahan: str | None = None

@@ -12,8 +12,10 @@ from services.registry.families.changes import Actor, Change, ChangeSet, finish
 from services.registry.families.models import family, member
 from services.registry.families.repository import in_scope
 from services.registry.families.service import record_death
+from services.registry.flags import repository
 from services.registry.flags.models import flag
 from services.registry.flags.rules import FlagKind, FlagStatus, can_resolve
+from services.registry.flags.schemas import FlagFilter, FlagOut, FlagPage
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.events.household import HouseholdEventType
@@ -36,6 +38,20 @@ async def get_flag_row(session: AsyncSession, principal: Principal, flag_id: int
     if row is None:
         raise ProblemError(404, "No such flag in your wilayah.", code="flag_not_found")
     return dict(row)
+
+
+async def list_flags(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    filters: FlagFilter,
+    cursor: int | None,
+    limit: int,
+) -> FlagPage:
+    """One page of flags of families in the caller's wilayah, newest first."""
+    rows = await repository.list_flags(session, principal=principal, filters=filters, cursor=cursor, limit=limit)
+    items = [FlagOut.model_validate(r) for r in rows[:limit]]
+    return FlagPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
 async def resolve_flag(

@@ -5,15 +5,17 @@ its status, counts and error report stay in `import_job` / `import_error`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain.identifiers import today_wib
@@ -21,6 +23,7 @@ from services.registry.external_lists.parsing import DEFAULT_SOURCE, ListKind, r
 from services.registry.external_lists.service import match_list
 from services.registry.families.changes import Actor
 from services.registry.families.rules import Source
+from services.registry.imports import repository
 from services.registry.imports.audit import file_sha256, record_job
 from services.registry.imports.extract import Chunk, ExtractFormatError, open_extract, read_chunks
 from services.registry.imports.merge import merge_extract
@@ -41,6 +44,7 @@ from services.registry.imports.staging import (
 )
 from shared.audit.chain import AuditLog
 from shared.events.envelope import utcnow
+from shared.http.problems import ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,36 @@ async def create_job(
             created_at=utcnow(),
         )
     )
+
+
+async def get_job(session: AsyncSession, *, job_id: str) -> RowMapping:
+    """The import job; 404 if there is none."""
+    row = await repository.job_row(session, job_id)
+    if row is None:
+        raise ProblemError(404, "No such import job.", code="not_found")
+    return row
+
+
+async def list_jobs(session: AsyncSession, *, limit: int) -> list[RowMapping]:
+    """The newest import jobs, newest first."""
+    return list(await repository.job_rows(session, limit))
+
+
+async def error_report(sessions: async_sessionmaker[AsyncSession], *, job_id: str) -> AsyncIterator[str]:
+    """The job's error report as CSV text (row, field, reason), 5,000 errors per chunk, each read in its own short
+    session so a slow download holds no connection."""
+    yield "row,field,reason\n"
+    last = (0, 0)
+    while True:
+        async with sessions() as session:
+            rows = await repository.error_rows(session, job_id, last, 5000)
+        if not rows:
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerows((r.row_no, r.field, r.reason) for r in rows)
+        yield buf.getvalue()
+        last = (rows[-1].row_no, rows[-1].id)
 
 
 async def _each(chunks: Iterator[Chunk]) -> AsyncGenerator[Chunk, None]:
