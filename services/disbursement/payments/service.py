@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +13,7 @@ from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import MANUAL, can_move, failure_reason_required
 from services.disbursement.payments.schemas import AdvanceIn, AdvanceOut, LineOut, TransitionIn
+from services.disbursement.scope import within_scope
 from services.disbursement.tahap.service import require_tahap, start_paying
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
@@ -23,6 +27,22 @@ _PAYING = {"approved", "paying"}
 def line_out(row: RowMapping) -> LineOut:
     """Response body of a line row."""
     return LineOut.model_validate(dict(row))
+
+
+def lines_export_query(*, tahap_id: str, principal: Principal, status: str | None) -> Select[Any]:
+    """Every line of a tahap in the caller's scope (optionally in one status), by line id, for an export."""
+    scope = within_scope(pl.kelurahan_code, principal)
+    return repo.lines_query(tahap_id=tahap_id, scope=scope, status=status)
+
+
+async def list_lines(
+    session: AsyncSession, *, tahap_id: str, principal: Principal, status: str | None, limit: int, offset: int
+) -> list[LineOut]:
+    """A page of a tahap's lines in the caller's scope; 404 for an unknown tahap."""
+    await require_tahap(session, tahap_id)
+    scope = within_scope(pl.kelurahan_code, principal)
+    rows = await repo.list_lines(session, tahap_id=tahap_id, scope=scope, status=status, limit=limit, offset=offset)
+    return [line_out(r) for r in rows]
 
 
 async def require_line(session: AsyncSession, line_id: int, principal: Principal) -> RowMapping:
