@@ -37,7 +37,6 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
         ("services.disbursement.payments", "services.disbursement.programmes"),
         ("services.disbursement.payments", "services.disbursement.tahap"),
         ("services.disbursement.programmes", "services.disbursement.tahap"),
-        ("services.registry.domain", "services.registry.wilayah"),
         ("services.registry.external_lists", "services.registry.imports"),
         ("services.registry.families", "services.registry.flags"),
         ("services.verification.groundchecks", "services.verification.households"),

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.aggregates import repository
 from services.registry.aggregates.repository import GroupBy
 from services.registry.aggregates.schemas import Aggregates, GroupAggregate
-from services.registry.wilayah.reference import default_wilayah
+from services.registry.domain.wilayah import default_wilayah
 from shared.auth.principal import Principal
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from services.registry.wilayah.reference import WilayahReference
+    from services.registry.domain.wilayah import WilayahReference
 
 # Province codes per Kepmendagri 300.2.2-2138/2025 (kode dan data wilayah administrasi pemerintahan);
 # 91-97 are the Papua provinces after the 2022 split. Kept as data so a new province is a one-line change.
@@ -269,7 +269,7 @@ def _known_kecamatan(kota_code: str, wilayah: WilayahReference | None) -> frozen
     # Only kota/kabupaten covered by the reference (Padang today) can be checked; others pass on prefix rules.
     if wilayah is None:
         # Imported here because the reference loader itself uses parse_wilayah_code from this module.
-        from services.registry.wilayah.reference import default_wilayah
+        from services.registry.domain.wilayah import default_wilayah
 
         wilayah = default_wilayah()
     if kota_code not in wilayah:
