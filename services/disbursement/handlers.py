@@ -1,4 +1,5 @@
-"""Consumers of registry.household.v1 and verification.outcome.v1 for the disbursement service."""
+"""Consumers of registry.household.v1 and verification.outcome.v1 for the disbursement service: they update the
+household read model, then hold or release payment lines (so they sit above both features)."""
 
 from __future__ import annotations
 

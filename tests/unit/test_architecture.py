@@ -31,12 +31,7 @@ KNOWN_ROUTER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     frozenset(cycle)
     for cycle in (
-        ("services.disbursement.households", "services.disbursement.payments"),
-        ("services.disbursement.households", "services.disbursement.programmes"),
-        ("services.disbursement.households", "services.disbursement.tahap"),
-        ("services.disbursement.payments", "services.disbursement.programmes"),
         ("services.disbursement.payments", "services.disbursement.tahap"),
-        ("services.disbursement.programmes", "services.disbursement.tahap"),
         ("services.registry.external_lists", "services.registry.imports"),
         ("services.registry.families", "services.registry.flags"),
         ("services.verification.groundchecks", "services.verification.households"),

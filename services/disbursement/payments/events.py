@@ -7,17 +7,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.database import messaging
+from services.disbursement.database import OUTBOX, messaging
 from services.disbursement.dialect import as_text, is_pg, json_object, numbered_uuids
 from services.disbursement.payments.models import enrolment, payment_line
 from shared.context import current_correlation_id
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentEventType
 from shared.events.topics import DISBURSEMENT_PAYMENT
-from shared.outbox.writer import OutboxWriter
 
 outbox = messaging.outbox
-OUTBOX = OutboxWriter(source="disbursement", table=outbox)
 pl = payment_line.c
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.disbursement.database import OUTBOX
 from services.disbursement.households.repository import get_household, inputs_from_row
-from services.disbursement.payments.events import OUTBOX
 from services.disbursement.programmes import repository as repo
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate, holding_hits
