@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from shared.db.dialect import is_pg
+
 
 def one_of(session: AsyncSession, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
     """`column IN (values)`: on PostgreSQL as `= ANY(array)`, one parameter whatever the count.
@@ -18,7 +20,7 @@ def one_of(session: AsyncSession, column: Any, values: Iterable[str]) -> ColumnE
     An IN list of thousands of values is thousands of parameters: SQLAlchemy renders each, asyncpg prepares a
     new statement for every list length, PostgreSQL plans it again. Bulk callers (status rules over an import)
     ask for 5,000 families at a time."""
-    if session.bind.dialect.name == "postgresql":
+    if is_pg(session):
         return column == any_(bindparam(None, list(values), type_=ARRAY(String())))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
 

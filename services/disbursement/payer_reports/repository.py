@@ -10,7 +10,6 @@ from sqlalchemy import Select, Text, and_, case, cast, delete, exists, func, lit
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import analyze, bulk_settings, insert_for, is_pg
 from services.disbursement.payer_reports.models import (
     payer_report,
     payer_report_error,
@@ -21,6 +20,7 @@ from services.disbursement.payer_reports.parsing import STAGING_COLUMNS, RowErro
 from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import IMPORTABLE, sources_of
+from shared.db.dialect import analyze, bulk_settings, insert_for, is_pg
 
 st = payer_report_staging.c
 pl = payment_line.c

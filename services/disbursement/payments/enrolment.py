@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import insert_for
 from services.disbursement.payments.events import emit_enrolment
 from services.disbursement.payments.models import enrolment
 from services.disbursement.tahap.models import tahap_list
 from services.disbursement.tahap.repository import listed_in
+from shared.db.dialect import insert_for
 
 e = enrolment.c
 tl = tahap_list.c

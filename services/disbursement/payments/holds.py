@@ -9,7 +9,6 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import get_household, inputs_from_row
 from services.disbursement.payments.events import emit_line_status
@@ -20,6 +19,7 @@ from services.disbursement.programmes.models import rule_version
 from services.disbursement.programmes.rules import FLAG_HOLD_REASONS, RuleDefinition, flag_hold_reason, hold_reason
 from services.disbursement.tahap.models import tahap
 from services.disbursement.tahap.rules import FROZEN
+from shared.db.dialect import is_pg
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S
 from shared.events.vocabulary import HoldReason

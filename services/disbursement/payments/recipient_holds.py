@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import flags_of, get_household
 from services.disbursement.payments.events import emit_line_status
@@ -16,6 +15,7 @@ from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import has_flag
 from services.disbursement.tahap.models import tahap
 from services.disbursement.tahap.rules import FROZEN
+from shared.db.dialect import is_pg
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S
 from shared.events.vocabulary import FlagKind, HoldReason

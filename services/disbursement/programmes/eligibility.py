@@ -21,7 +21,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from services.disbursement.dialect import binary_order, least
 from services.disbursement.households.models import COMPOSITION, household_status
 from services.disbursement.programmes.rules import (
     DECEASED_STATUS_REASONS,
@@ -30,6 +29,7 @@ from services.disbursement.programmes.rules import (
     RuleDefinition,
     verification_cutoff,
 )
+from shared.db.dialect import binary_order, least
 
 hs = household_status.c
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.programmes.eligibility import ranked_query
 from services.disbursement.programmes.models import programme, rule_version
 from services.disbursement.programmes.rules import RuleDefinition
+from shared.db.dialect import is_pg
 
 rv = rule_version.c
 

@@ -9,11 +9,11 @@ from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, li
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import bulk_settings, insert_for, is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.payer_reports.models import payer_report_row
 from services.disbursement.payments.models import payment_line
 from services.disbursement.reconciliation.models import reconciliation_break
+from shared.db.dialect import bulk_settings, insert_for, is_pg
 
 r = payer_report_row.c
 pl = payment_line.c

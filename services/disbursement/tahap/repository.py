@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func,
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import analyze, bulk_settings, insert_for, is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import ranked_query
@@ -18,6 +17,7 @@ from services.disbursement.programmes.rules import RuleDefinition, list_hash_lin
 from services.disbursement.scope import within_scope
 from services.disbursement.tahap.models import tahap, tahap_generation, tahap_key, tahap_list
 from shared.auth.principal import Principal
+from shared.db.dialect import analyze, bulk_settings, insert_for, is_pg
 
 tl = tahap_list.c
 tk = tahap_key.c

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.desil.models import desil_snapshot
@@ -17,6 +16,7 @@ from services.registry.families.changes import SYSTEM_ACTOR, Actor, Change, Chan
 from services.registry.families.models import family
 from services.registry.families.repository import get_family_row
 from shared.auth.principal import Principal
+from shared.db.dialect import insert_for
 from shared.events.envelope import utcnow
 from shared.events.household import HouseholdEventType
 
@@ -40,10 +40,9 @@ async def record_desil(
     if not 1 <= desil <= 10:
         raise ValueError(f"desil must be 1-10, got {desil}")
     now = now or utcnow()
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     added = (
         await session.execute(
-            insert(desil_snapshot)
+            insert_for(session, desil_snapshot)
             .values(
                 family_id=family_id, period=period, desil=desil, source=source, import_batch_id=batch, recorded_at=now
             )

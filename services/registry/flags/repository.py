@@ -32,6 +32,7 @@ from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
 from services.registry.flags.schemas import FlagFilter
 from shared.auth.principal import Principal
+from shared.db.dialect import is_pg, json_object
 from shared.db.expressions import one_of, within
 
 FamilyIds = Sequence[str] | Select[Any]
@@ -46,13 +47,6 @@ class FlagDelta:
     member_id: str | None
     kind: str
     change: str  # "raised" or "cleared"
-
-
-def _json_object(session: AsyncSession, *pairs: Any) -> ColumnElement[Any]:
-    # Same argument list on both dialects, different function name.
-    if session.bind.dialect.name == "postgresql":
-        return func.json_build_object(*pairs)
-    return func.json_object(*pairs)
 
 
 def scope_of(family_ids: FamilyIds, niks: Iterable[str] = (), head_niks: Iterable[str] = ()) -> CompoundSelect[Any]:
@@ -79,6 +73,7 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
     """Every computed flag that should be open for families in `scope`, as flag rows (one SELECT)."""
     m2, f2 = member.alias("m2"), family.alias("f2")
     in_scope = member.c.family_id.in_(scope)
+    pg = is_pg(session)
     # The CASE keeps the cast away from malformed NIKs (WHERE conditions have no evaluation order).
     nik_sex = case(
         (member.c.nik_issue.is_not(None), None),
@@ -101,15 +96,15 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
             detail.label("detail"),
         ]
 
-    invalid = select(*member_flag(FlagKind.INVALID_NIK, _json_object(session, "reason", member.c.nik_issue))).where(
+    invalid = select(*member_flag(FlagKind.INVALID_NIK, json_object(pg, "reason", member.c.nik_issue))).where(
         in_scope, member.c.active, member.c.nik_issue.is_not(None)
     )
     mismatch = select(
-        *member_flag(FlagKind.SEX_NIK_MISMATCH, _json_object(session, "declared_sex", member.c.sex, "nik_sex", nik_sex))
+        *member_flag(FlagKind.SEX_NIK_MISMATCH, json_object(pg, "declared_sex", member.c.sex, "nik_sex", nik_sex))
     ).where(in_scope, member.c.active, member.c.nik_issue.is_(None), member.c.sex.is_not(None), member.c.sex != nik_sex)
     # Every row counts, whatever the state of the member or family (DOMAIN §7: duplicates hide in old records).
     duplicate_nik = select(
-        *member_flag(FlagKind.DUPLICATE_NIK, _json_object(session, "other_families", other_families))
+        *member_flag(FlagKind.DUPLICATE_NIK, json_object(pg, "other_families", other_families))
     ).where(in_scope, exists().where(m2.c.nik == member.c.nik, m2.c.family_id != member.c.family_id))
     # One person heading two KKs: the same household registered twice (No. KK itself is unique).
     duplicate_kk = select(
@@ -117,7 +112,7 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
         null().label("member_id"),
         literal("", String).label("subject_key"),
         literal(FlagKind.DUPLICATE_KK.value, String).label("kind"),
-        _json_object(session, "other_families", other_heads.scalar_subquery()).label("detail"),
+        json_object(pg, "other_families", other_heads.scalar_subquery()).label("detail"),
     ).where(family.c.id.in_(scope), exists(other_heads.with_only_columns(literal(1))))
     # The person who receives the money died: payments wait until a recipient_change names another (issue 12).
     # Only while someone is left to take over: a family with no living member is inactive (all deceased).
@@ -128,7 +123,7 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
             recipient.c.id.label("member_id"),
             recipient.c.id.label("subject_key"),
             literal(FlagKind.RECIPIENT_DECEASED.value, String).label("kind"),
-            _json_object(session, "member_id", recipient.c.id).label("detail"),
+            json_object(pg, "member_id", recipient.c.id).label("detail"),
         )
         .select_from(family.join(recipient, recipient.c.id == recipient_expr()))
         .where(

@@ -38,11 +38,10 @@ from services.registry.imports.staging import (
     copy_records,
     create_indexes,
     drop_indexes,
-    is_postgres,
     lock_imports,
-    tune_session,
 )
 from shared.audit.chain import AuditLog
+from shared.db.dialect import bulk_settings, is_pg
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
 
@@ -177,9 +176,9 @@ async def execute_job(
         phase("reading")
     actor = Actor(job["created_by"], job["created_role"])
     await lock_imports(session)
-    await tune_session(session)
+    await bulk_settings(session, index_builds=True)
     await clear_staging(session)
-    if kind == EXTRACT and is_postgres(session):
+    if kind == EXTRACT and is_pg(session):
         encoded = validated_chunks(path, import_id=job_id, today=today)
         rows = await _stage(session, job_id, encoded, import_row, progress)
     else:

@@ -11,12 +11,14 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from shared.db.dialect import is_pg, json_object
+
 
 class Dialect:
     """SQL building blocks for the session's dialect."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.pg = session.bind.dialect.name == "postgresql"
+        self.pg = is_pg(session)
 
     def job_uuid(self, job_id: str, serial: Any, kind: str = "") -> ColumnElement[Any]:
         """A uuid made of a 24-character prefix of the job and a 12-hex-digit serial (a row number of the job).
@@ -34,7 +36,7 @@ class Dialect:
 
     def obj(self, *pairs: Any) -> ColumnElement[Any]:
         """A JSON object from key, value, key, value, ..."""
-        return func.json_build_object(*pairs) if self.pg else func.json_object(*pairs)
+        return json_object(self.pg, *pairs)
 
     def obj_or(self, condition: Any, pairs: tuple[Any, ...], other: Any) -> ColumnElement[Any]:
         """Where `condition`, the JSON object of `pairs` (key, value, ...), else the JSON column `other`: a value
