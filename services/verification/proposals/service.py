@@ -28,13 +28,13 @@ from services.verification.proposals.rules import (
 from services.verification.proposals.schemas import MuskelIn, MuskelOut, ProposalActionIn, ProposalIn, ProposalOut
 from services.verification.scope import not_found, within_scope
 from services.verification.settings import VerificationSettings
-from services.verification.statemachine import advance
 from shared.auth.permissions import allowed
 from shared.auth.principal import Principal
 from shared.auth.scope import ensure_covers
 from shared.db.expressions import within
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.statemachine import advance
 
 
 def kecamatan_of(kelurahan_code: str) -> str:

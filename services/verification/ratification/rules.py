@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.verification.statemachine import StateMachine
+from shared.statemachine import StateMachine
 
 BATCH_MACHINE = StateMachine(
     name="ratification batch",
