@@ -15,7 +15,7 @@ from shared.events.envelope import utcnow
 from shared.events.payment import PaymentEventType
 from shared.events.topics import DISBURSEMENT_PAYMENT
 
-pl = payment_line.c
+payment_lines = payment_line.c
 
 
 def _head(pg: bool, event_type: str) -> list[ColumnElement[Any]]:
@@ -33,16 +33,30 @@ async def emit_line_status(session: AsyncSession, *where: ColumnElement[bool], c
     now = utcnow()
     query = select(
         *_head(pg, PaymentEventType.LINE_STATUS_CHANGED.value),
-        pl.household_id.label("subject"),
-        pl.version.label("aggregate_version"),
+        payment_lines.household_id.label("subject"),
+        payment_lines.version.label("aggregate_version"),
         literal(now).label("occurred_at"),
         literal(now).label("recorded_at"),
         literal(current_correlation_id()).label("correlation_id"),
         literal(causation_id).label("causation_id"),
         json_text(
             pg,
-            *("household_id", pl.household_id, "programme_code", pl.programme_code, "tahap_id", pl.tahap_id),
-            *("line_id", as_text(pl.line_id), "status", pl.status, "failure_reason", pl.failure_reason),
+            *(
+                "household_id",
+                payment_lines.household_id,
+                "programme_code",
+                payment_lines.programme_code,
+                "tahap_id",
+                payment_lines.tahap_id,
+            ),
+            *(
+                "line_id",
+                as_text(payment_lines.line_id),
+                "status",
+                payment_lines.status,
+                "failure_reason",
+                payment_lines.failure_reason,
+            ),
         ).label("data"),
     ).where(*where)
     return await OUTBOX.add_selected(session, query)
