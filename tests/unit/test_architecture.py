@@ -32,7 +32,6 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     frozenset(cycle)
     for cycle in (
         ("services.disbursement.payments", "services.disbursement.tahap"),
-        ("services.registry.external_lists", "services.registry.imports"),
         ("services.registry.families", "services.registry.flags"),
         ("services.verification.groundchecks", "services.verification.households"),
         ("services.verification.groundchecks", "services.verification.proposals"),

@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
-from services.registry.external_lists.parsing import ListKind
 from services.registry.families.changes import Actor
 from services.registry.imports import extract, service
+from services.registry.imports.list_parsing import ListKind
 from services.registry.imports.progress import LIVE
 from services.registry.imports.service import EXTRACT, create_job, new_job_path, run_job
 from shared.auth.permissions import Permission

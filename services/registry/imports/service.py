@@ -19,13 +19,13 @@ from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain.identifiers import today_wib
-from services.registry.external_lists.parsing import DEFAULT_SOURCE, ListKind, read_list_chunks
-from services.registry.external_lists.service import match_list
 from services.registry.families.changes import Actor
 from services.registry.families.rules import Source
 from services.registry.imports import repository
 from services.registry.imports.audit import file_sha256, record_job
 from services.registry.imports.extract import Chunk, ExtractFormatError, open_extract, read_chunks
+from services.registry.imports.list_parsing import DEFAULT_SOURCE, ListKind, read_list_chunks
+from services.registry.imports.lists import match_list
 from services.registry.imports.merge import merge_extract
 from services.registry.imports.models import import_error, import_job, import_list_row, import_row
 from services.registry.imports.pipeline import EncodedChunk, validated_chunks
