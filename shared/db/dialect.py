@@ -1,12 +1,13 @@
 """SQL building blocks whose form differs between PostgreSQL (distributed) and SQLite (embedded): the insert with
-ON CONFLICT, JSON objects, ids numbered per statement, bulk settings and planner statistics."""
+ON CONFLICT, JSON objects, the id schemes of bulk statements (numbered per statement or per job), bulk settings
+and planner statistics."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Text, cast, collate, func, literal, text
+from sqlalchemy import ColumnElement, String, Table, Text, cast, collate, func, literal, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +48,21 @@ def numbered_uuids(pg: bool) -> ColumnElement[str]:
     if pg:
         return prefix + func.lpad(func.to_hex(n), 12, "0")
     return prefix + func.printf("%012x", n)
+
+
+def job_uuid(pg: bool, job_id: str, serial: Any, kind: str = "") -> ColumnElement[str]:
+    """A uuid made of a 24-character prefix of the job and a 12-hex-digit serial (a row number of the job).
+
+    The prefix is the job id's start, or with `kind` (one per id space: "family", "member") that of a uuid5 of
+    job and kind. Unique (the job id is random, the serial unique within the job and kind) but consecutive: a
+    job's ids land at one end of a unique index instead of all over it, and cost a seventh of
+    `gen_random_uuid()` (1 µs a row: a second for a city's members). Rerunning the job gives the same ids."""
+    prefix = literal(
+        job_id[:24] if not kind else str(uuid.uuid5(uuid.NAMESPACE_URL, f"tepat:{job_id}:{kind}"))[:24], String
+    )
+    if pg:
+        return prefix + func.lpad(func.to_hex(serial), 12, "0")
+    return prefix + func.substr(literal("000000000000", String) + func.printf("%x", serial), -12)
 
 
 def least(pg: bool, *values: Any) -> ColumnElement[Any]:

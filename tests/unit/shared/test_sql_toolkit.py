@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, create_engine, create_mock_engine, insert, literal, select
 from sqlalchemy.engine import Connection, Dialect
 
-from shared.db.dialect import insert_on, json_object, json_text, numbered_uuids
+from shared.db.dialect import insert_on, job_uuid, json_object, json_text, numbered_uuids
 from shared.db.expressions import within
 
 _metadata = MetaData()
@@ -86,3 +86,18 @@ def test_numbered_uuids_share_a_prefix_and_count_the_rows(conn: Connection) -> N
     assert {i[:24] for i in ids} == {ids[0][:24]}
     assert sorted(int(i[24:], 16) for i in ids) == list(range(1, len(CODES) + 1))
     uuid.UUID(ids[0])
+
+
+def test_job_uuids_are_stable_per_job_and_kind(conn: Connection) -> None:
+    job = str(uuid.uuid4())
+
+    def ids(kind: str) -> list[str]:
+        serial = literal(1) + literal(0)  # a computed serial, like a row number
+        return [conn.execute(select(job_uuid(False, job, serial + n, kind))).scalar_one() for n in range(3)]
+
+    plain, family = ids(""), ids("family")
+    assert plain == ids("")  # the same job numbers its rows the same way on a retry
+    assert all(i.startswith(job[:24]) for i in plain)
+    assert [int(i[24:], 16) for i in plain] == [1, 2, 3]
+    assert not set(plain) & set(family)
+    assert [str(uuid.UUID(i)) for i in family] == family
