@@ -177,3 +177,14 @@ async def explain(
         inputs=FrozenInputs.model_validate(frozen_inputs(ranked)),
     )
     return withhold(out, principal.role)
+
+
+async def list_programmes(session: AsyncSession) -> list[ProgrammeOut]:
+    """Every programme (national mirrored and city-funded)."""
+    return [programme_out(r) for r in await repo.list_programmes(session)]
+
+
+async def list_rules(session: AsyncSession, *, code: str) -> list[RuleOut]:
+    """The rule versions of a programme; 404 for an unknown programme."""
+    await require_programme(session, code)
+    return [rule_out(r) for r in await repo.list_rules(session, code)]

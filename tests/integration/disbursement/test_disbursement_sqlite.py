@@ -67,3 +67,16 @@ async def test_the_migrations_seed_the_programmes_of_the_seed_file(sqlite_servic
     for (_code, effective_from, definition), programme in zip(stored, seed.programmes, strict=True):
         assert str(effective_from) == programme.effective_from.isoformat()
         assert json.loads(definition) == programme.definition
+
+
+async def test_programme_rule_and_tahap_lists(sqlite_service: Service) -> None:
+    svc = sqlite_service
+    programmes = (await svc.client.get("/programmes", headers=svc.users["prep"])).json()
+    assert {p["code"] for p in programmes} >= {"PKH", "SEMBAKO", "PBI_JK", "BLT_KESRA"}
+    rules = (await svc.client.get("/programmes/PKH/rules", headers=svc.users["prep"])).json()
+    assert [(r["version"], r["definition"]["desil_max"]) for r in rules] == [(1, 4)]
+    assert (await svc.client.get("/programmes/NOPE/rules", headers=svc.users["prep"])).status_code == 404
+    assert (await svc.client.get("/tahap", headers=svc.users["prep"])).json() == []
+    tahap_id = await new_tahap(svc, "2026-I", await add_rule(svc, quota=5))
+    listed = (await svc.client.get("/tahap", params={"programme_code": "SEMBAKO"}, headers=svc.users["prep"])).json()
+    assert [t["id"] for t in listed] == [tahap_id]
