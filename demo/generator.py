@@ -39,7 +39,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import IO
 
-from services.registry.wilayah.reference import WilayahReference, default_wilayah
+from services.registry.domain.wilayah import WilayahReference, default_wilayah
 
 EXTRACT_COLUMNS = (
     "no_kk",

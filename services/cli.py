@@ -405,16 +405,116 @@ def _token(args: argparse.Namespace) -> None:
     print(token)
 
 
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    _serve(args)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(list(SERVICE_APPS) if args.all or not args.services else args.services))
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    # One handler for relay, consume and worker: the command names what runs.
+    asyncio.run(
+        _worker(
+            args.service,
+            relay=args.command != "consume",
+            consume=args.command != "relay",
+            health_host=args.health_host,
+            health_port=args.health_port,
+        )
+    )
+    return 0
+
+
+def _cmd_jobs_list(args: argparse.Namespace) -> int:
+    asyncio.run(_jobs_list(args.services or list(SERVICE_APPS)))
+    return 0
+
+
+def _cmd_jobs_run(args: argparse.Namespace) -> int:
+    target = _job_service(args.name)
+    if target is None:
+        print(f"unknown or ambiguous job {args.name!r} (use SERVICE.JOB)", file=sys.stderr)
+        return 2
+    return asyncio.run(_jobs_run(*target))
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    return asyncio.run(_audit_verify(args.service))
+
+
+def _cmd_audit_checkpoint(args: argparse.Namespace) -> int:
+    return asyncio.run(_audit_checkpoint(args.service))
+
+
+def _cmd_dlq_replay(args: argparse.Namespace) -> int:
+    asyncio.run(_replay(args.service))
+    return 0
+
+
+def _cmd_makemigration(args: argparse.Namespace) -> int:
+    _make_migration(args.service, args.message)
+    return 0
+
+
+def _cmd_schemas(args: argparse.Namespace) -> int:
+    from shared.events.catalog import export_json_schemas
+
+    for path in export_json_schemas(Path(args.out)):
+        print(path)
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    _token(args)
+    return 0
+
+
+def _cmd_import_extract(args: argparse.Namespace) -> int:
+    return _import_file("extract", args.file, None)
+
+
+def _cmd_import_list(args: argparse.Namespace) -> int:
+    return _import_file(args.kind, args.file, args.source)
+
+
+def _cmd_generate_city(args: argparse.Namespace) -> int:
+    _generate_city(args)
+    return 0
+
+
+def _cmd_scenario(args: argparse.Namespace) -> int:
+    _scenario(args)
+    return 0
+
+
+def _cmd_dci_partner(args: argparse.Namespace) -> int:
+    from services.registry.dci import commands as dci_commands
+
+    partner = dci_commands.partner_from(args)
+    if partner is None:
+        return 2
+    return asyncio.run(dci_commands.save(ServiceRuntime(service_definition("registry")), partner))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tepat` command."""
     parser = argparse.ArgumentParser(prog="tepat", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="serve the whole system from one process (embedded mode)")
+    p.set_defaults(handler=_cmd_serve)
     p.add_argument("--host")
     p.add_argument("--port", type=int)
 
     p = sub.add_parser("migrate", help="bring service schemas to the newest migration")
+    p.set_defaults(handler=_cmd_migrate)
     p.add_argument("services", nargs="*", help="registry, verification, disbursement (default: all)")
     p.add_argument("--all", action="store_true")
 
@@ -424,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         ("worker", "relay + consumer"),
     ):
         p = sub.add_parser(cmd, help=f"run a service's {text} as a standalone process")
+        p.set_defaults(handler=_cmd_worker)
         p.add_argument("service", choices=list(SERVICE_APPS))
         p.add_argument("--health-host", default="127.0.0.1", help="where /healthz and /metrics listen")
         p.add_argument("--health-port", type=int, default=9100, help="port of /healthz and /metrics (0: none)")
@@ -431,32 +532,40 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("jobs", help="list the scheduled jobs and their last run, or run one now")
     jobs_sub = p.add_subparsers(dest="jobs_command", required=True)
     q = jobs_sub.add_parser("list", help="every job of the services, with its last run")
+    q.set_defaults(handler=_cmd_jobs_list)
     q.add_argument("services", nargs="*", help="registry, verification, disbursement (default: all)")
     q = jobs_sub.add_parser("run", help="run one job now (recorded like a scheduled run)")
+    q.set_defaults(handler=_cmd_jobs_run)
     q.add_argument("name", help="SERVICE.JOB, or JOB when one service declares it (e.g. objections-lapse)")
 
     p = sub.add_parser(
         "audit-verify",
         help="verify a service's audit hash chain against its signed checkpoints; exit 1 at the first broken link",
     )
+    p.set_defaults(handler=_cmd_audit_verify)
     p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser(
         "audit-checkpoint", help="sign and publish a checkpoint of a service's audit chain (for cron/scheduler)"
     )
+    p.set_defaults(handler=_cmd_audit_checkpoint)
     p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser("dlq-replay", help="retry a service's dead-lettered events")
+    p.set_defaults(handler=_cmd_dlq_replay)
     p.add_argument("service", choices=list(SERVICE_APPS))
 
     p = sub.add_parser("makemigration", help="(developers) autogenerate a migration for a service")
+    p.set_defaults(handler=_cmd_makemigration)
     p.add_argument("service", choices=list(SERVICE_APPS))
     p.add_argument("-m", "--message", required=True)
 
     p = sub.add_parser("schemas", help="write the JSON Schemas of every event type")
+    p.set_defaults(handler=_cmd_schemas)
     p.add_argument("--out", default="shared/events/schemas")
 
     p = sub.add_parser("token", help="issue a dev token (embedded mode and tests)")
+    p.set_defaults(handler=_cmd_token)
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--wilayah", default="13.71", help="scope: 13.71 (kota), 13.71.01 (kecamatan), 13.71.01.1001")
     p.add_argument("--subject")
@@ -464,14 +573,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir")
 
     p = sub.add_parser("import-extract", help="import a national (DTSEN) extract CSV into the registry")
+    p.set_defaults(handler=_cmd_import_extract)
     p.add_argument("file")
 
     p = sub.add_parser("import-list", help="import an external list (death / excluded occupations) into the registry")
+    p.set_defaults(handler=_cmd_import_list)
     p.add_argument("kind", choices=["death", "excluded"])
     p.add_argument("file")
     p.add_argument("--source", help="who sent the list (default: dukcapil / excluded_list)")
 
     p = sub.add_parser("generate-city", help="write a deterministic synthetic city (extract and lists) as CSV")
+    p.set_defaults(handler=_cmd_generate_city)
     p.add_argument("--families", type=int, required=True)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True)
@@ -484,6 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     p = sub.add_parser("scenario", help="play two quarters of a synthetic city end to end through the API")
+    p.set_defaults(handler=_cmd_scenario)
     p.add_argument("--families", type=int, default=300)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--base-url", help="a running gateway (default: an embedded one on a temporary data folder)")
@@ -491,64 +604,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = sub.add_parser("dci-partner", help="register (or update) a DCI Social Registry API partner")
+    p.set_defaults(handler=_cmd_dci_partner)
     from services.registry.dci import commands as dci_commands
 
     dci_commands.add_arguments(p)
 
     args = parser.parse_args(argv)
-    if args.command == "serve":
-        _serve(args)
-    elif args.command == "migrate":
-        names = list(SERVICE_APPS) if args.all or not args.services else args.services
-        asyncio.run(_migrate(names))
-    elif args.command in {"relay", "consume", "worker"}:
-        asyncio.run(
-            _worker(
-                args.service,
-                relay=args.command != "consume",
-                consume=args.command != "relay",
-                health_host=args.health_host,
-                health_port=args.health_port,
-            )
-        )
-    elif args.command == "jobs":
-        if args.jobs_command == "list":
-            asyncio.run(_jobs_list(args.services or list(SERVICE_APPS)))
-            return 0
-        target = _job_service(args.name)
-        if target is None:
-            print(f"unknown or ambiguous job {args.name!r} (use SERVICE.JOB)", file=sys.stderr)
-            return 2
-        return asyncio.run(_jobs_run(*target))
-    elif args.command == "audit-verify":
-        return asyncio.run(_audit_verify(args.service))
-    elif args.command == "audit-checkpoint":
-        return asyncio.run(_audit_checkpoint(args.service))
-    elif args.command == "dlq-replay":
-        asyncio.run(_replay(args.service))
-    elif args.command == "makemigration":
-        _make_migration(args.service, args.message)
-    elif args.command == "schemas":
-        from shared.events.catalog import export_json_schemas
-
-        for path in export_json_schemas(Path(args.out)):
-            print(path)
-    elif args.command == "token":
-        _token(args)
-    elif args.command == "import-extract":
-        return _import_file("extract", args.file, None)
-    elif args.command == "import-list":
-        return _import_file(args.kind, args.file, args.source)
-    elif args.command == "generate-city":
-        _generate_city(args)
-    elif args.command == "scenario":
-        _scenario(args)
-    elif args.command == "dci-partner":
-        partner = dci_commands.partner_from(args)
-        if partner is None:
-            return 2
-        return asyncio.run(dci_commands.save(ServiceRuntime(service_definition("registry")), partner))
-    return 0
+    handler: Handler = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":

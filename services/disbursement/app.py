@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.disbursement.database import MIGRATIONS, messaging, metadata
+from services.disbursement.handlers import HANDLERS
 from services.disbursement.households import models as _household_models  # noqa: F401  (registers tables)
-from services.disbursement.households.handlers import HANDLERS
 from services.disbursement.payer_reports import models as _report_models  # noqa: F401
 from services.disbursement.payer_reports.router import router as payer_reports_router
 from services.disbursement.payment_files.router import router as payment_files_router

@@ -8,11 +8,14 @@ from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
 from shared.db.messaging import define_messaging_tables
+from shared.outbox.writer import OutboxWriter
 
 mapper_registry = registry()
 metadata = mapper_registry.metadata
 messaging = define_messaging_tables(metadata)
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The service's one outbox writer: every feature that emits events writes through it.
+OUTBOX = OutboxWriter(source="disbursement", table=messaging.outbox)
 
 
 class DisbursementModel(SQLModel, registry=mapper_registry):

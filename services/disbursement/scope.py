@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement
 
 from shared.auth.principal import Principal, ScopeLevel
+from shared.db.expressions import within
 from shared.http.problems import ProblemError
 
 
 def within_scope(column: Any, principal: Principal) -> ColumnElement[bool]:
     """Rows whose wilayah code lies inside the caller's scope (by code boundary, never by name)."""
-    w = principal.wilayah
-    return or_(column == w, column.like(w + ".%"))
+    return within(column, principal.wilayah)
 
 
 def require_kota(principal: Principal, action: str) -> None:

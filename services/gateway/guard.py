@@ -73,15 +73,24 @@ class VerifiedTokens:
     """Tokens already verified, until they expire: a client sends the same token on every request, and an RS256
     check costs more than the rest of the gateway's own work. Bounded like the rate-limit buckets."""
 
-    def __init__(self, verifier: TokenVerifier, max_entries: int = 10_000, max_age_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        max_entries: int = 10_000,
+        max_age_s: float = 300.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.verifier = verifier
         self.max_entries = max_entries
         self.max_age_s = max_age_s
+        # Wall-clock seconds: compared with the token's exp claim.
+        self.clock = clock
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
         """The token's principal; raises TokenError like TokenVerifier.verify."""
-        now = time.time()
+        now = self.clock()
         hit = self._verified.get(token)
         if hit is not None and now < hit[1]:
             self._verified.move_to_end(token)

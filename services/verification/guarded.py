@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.verification.statemachine import IllegalTransition, StateMachine, advance, conflict
+from shared.statemachine import IllegalTransition, StateMachine, advance, conflict
 
 
 async def load(session: AsyncSession, table: Table, row_id: int) -> dict[str, Any] | None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement
 from sqlalchemy.sql.elements import ColumnClause
 
 from shared.auth.principal import Principal
+from shared.db.expressions import within
 from shared.http.problems import ProblemError
 
 
 def within_scope(column: ColumnClause[str] | ColumnElement[str], principal: Principal) -> ColumnElement[bool]:
     """SQL filter: the row's wilayah code lies inside the caller's scope (on code boundaries)."""
-    w = principal.scope_prefix()
-    return or_(column == w, column.like(w + ".%"))
+    return within(column, principal.scope_prefix())
 
 
 def not_found(what: str, ident: object) -> ProblemError:

@@ -387,11 +387,6 @@ def audited(session: AsyncSession) -> bool:
     return bool(session.sync_session.info.get(_AUDITED))
 
 
-def mark_written(session: AsyncSession) -> None:
-    """Record that the transaction changed data by a path the statement hook cannot see (raw driver calls)."""
-    session.sync_session.info[_WROTE] = True
-
-
 @event.listens_for(Session, "do_orm_execute")
 def _track_writes(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:

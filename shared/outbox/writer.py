@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel
-from sqlalchemy import Table, event, insert, text
+from sqlalchemy import Select, Table, event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,17 @@ from shared.events.envelope import utcnow
 from shared.outbox.wakeup import wake
 
 _PENDING_KEY = "tepat_outbox_pending"
+# Columns every outbox row needs a value for (the others have defaults or may be null).
+_REQUIRED = (
+    "event_id",
+    "topic",
+    "event_type",
+    "subject",
+    "aggregate_version",
+    "occurred_at",
+    "recorded_at",
+    "data",
+)
 
 
 def notify_channel(schema: str) -> str:
@@ -63,6 +74,22 @@ class OutboxWriter:
         )
         await self.signal(session)
         return event_id
+
+    async def add_selected(self, session: AsyncSession, rows: Select[Any]) -> int:
+        """Append one event per row of `rows` in one INSERT … SELECT (bulk events: a whole import, a tahap's
+        lines); returns how many were written. The query's columns are labelled with the outbox's column names
+        (event_id, topic, event_type, subject, aggregate_version, occurred_at, recorded_at, data at least) and its
+        ORDER BY is the order the events are published in."""
+        names = [column.name for column in rows.selected_columns]
+        missing = [name for name in _REQUIRED if name not in names]
+        unknown = [name for name in names if name not in self.table.c]
+        if missing or unknown:
+            raise ValueError(f"outbox rows: missing columns {missing}, unknown columns {unknown}")
+        result = await session.execute(insert(self.table).from_select(names, rows))
+        count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if count:
+            await self.signal(session)
+        return count
 
     async def signal(self, session: AsyncSession) -> None:
         """Wake the relay when the transaction commits (NOTIFY on PostgreSQL, an in-process event always)."""

@@ -9,9 +9,9 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import insert_for
 from services.disbursement.households.models import COMPOSITION, household_status
-from services.disbursement.programmes.rules import HouseholdInputs
+from services.disbursement.households.rules import HouseholdInputs
+from shared.db.dialect import insert_for
 from shared.events.envelope import utcnow
 from shared.events.household import HouseholdState, VerificationOutcome
 

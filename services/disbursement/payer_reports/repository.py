@@ -10,7 +10,6 @@ from sqlalchemy import Select, Text, and_, case, cast, delete, exists, func, lit
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import analyze, bulk_settings, insert_for, is_pg
 from services.disbursement.payer_reports.models import (
     payer_report,
     payer_report_error,
@@ -21,9 +20,10 @@ from services.disbursement.payer_reports.parsing import STAGING_COLUMNS, RowErro
 from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import IMPORTABLE, sources_of
+from shared.db.dialect import analyze, bulk_settings, insert_for, is_pg
 
-st = payer_report_staging.c
-pl = payment_line.c
+staged_rows = payer_report_staging.c
+payment_lines = payment_line.c
 
 
 async def claim_report(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -83,7 +83,7 @@ async def record_parse_errors(session: AsyncSession, report_id: str, errors: Seq
 
 
 def _mine(report_id: str) -> Any:
-    return and_(st.report_id == report_id, st.outcome.is_(None))
+    return and_(staged_rows.report_id == report_id, staged_rows.outcome.is_(None))
 
 
 async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, now: datetime) -> dict[str, int]:
@@ -95,20 +95,22 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
     await session.execute(
         update(payer_report_staging)
         .where(
-            st.report_id == report_id,
-            st.line_id.is_(None),
-            pl.programme_code == st.programme_code,
-            pl.tahap_id == st.tahap_id,
-            pl.household_id == st.household_id,
+            staged_rows.report_id == report_id,
+            staged_rows.line_id.is_(None),
+            payment_lines.programme_code == staged_rows.programme_code,
+            payment_lines.tahap_id == staged_rows.tahap_id,
+            payment_lines.household_id == staged_rows.household_id,
         )
-        .values(line_id=pl.line_id)
+        .values(line_id=payment_lines.line_id)
     )
-    own_line = exists().where(pl.line_id == st.line_id, pl.tahap_id == tahap_id)
+    own_line = exists().where(payment_lines.line_id == staged_rows.line_id, payment_lines.tahap_id == tahap_id)
     await session.execute(
         update(payer_report_staging).where(_mine(report_id), ~own_line).values(outcome="error", error="unknown_line")
     )
     mismatch = exists().where(
-        pl.line_id == st.line_id, st.household_id.is_not(None), pl.household_id != st.household_id
+        payment_lines.line_id == staged_rows.line_id,
+        staged_rows.household_id.is_not(None),
+        payment_lines.household_id != staged_rows.household_id,
     )
     await session.execute(
         update(payer_report_staging)
@@ -119,27 +121,30 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
     # already carry), so a line reported both ways is recognised as the same line.
     await session.execute(
         update(payer_report_staging)
-        .where(st.report_id == report_id, st.outcome.is_(None), st.line_key.like("K:%"))
-        .values(line_key=literal("L:") + cast(st.line_id, Text))
+        .where(staged_rows.report_id == report_id, staged_rows.outcome.is_(None), staged_rows.line_key.like("K:%"))
+        .values(line_key=literal("L:") + cast(staged_rows.line_id, Text))
     )
     # 2. Natural key: a row already recorded (this file or another one) changes nothing.
     r = payer_report_row.c
     seen = exists().where(
-        r.tahap_id == tahap_id, r.line_key == st.line_key, r.status == st.status, r.reference == st.reference
+        r.tahap_id == tahap_id,
+        r.line_key == staged_rows.line_key,
+        r.status == staged_rows.status,
+        r.reference == staged_rows.reference,
     )
     twin = payer_report_staging.alias("twin")
     earlier = exists().where(
         twin.c.report_id == report_id,
-        twin.c.line_key == st.line_key,
-        twin.c.status == st.status,
-        twin.c.reference == st.reference,
-        twin.c.row_no < st.row_no,
+        twin.c.line_key == staged_rows.line_key,
+        twin.c.status == staged_rows.status,
+        twin.c.reference == staged_rows.reference,
+        twin.c.row_no < staged_rows.row_no,
     )
     # Two statements, not one with OR: each EXISTS alone becomes a semi-join instead of a per-row subplan.
     for repeated in (seen, earlier):
         await session.execute(
             update(payer_report_staging)
-            .where(st.report_id == report_id, st.outcome.is_distinct_from("error"), repeated)
+            .where(staged_rows.report_id == report_id, staged_rows.outcome.is_distinct_from("error"), repeated)
             .values(outcome="duplicate")
         )
     # 3. Amounts: a payer must report the planned amount; a return cannot exceed it.
@@ -147,15 +152,17 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
         update(payer_report_staging)
         .where(
             _mine(report_id),
-            pl.line_id == st.line_id,
+            payment_lines.line_id == staged_rows.line_id,
             or_(
-                and_(st.status.in_(["at_payer", "paid", "failed"]), st.amount != pl.amount),
-                and_(st.status == "returned", st.amount > pl.amount),
+                and_(
+                    staged_rows.status.in_(["at_payer", "paid", "failed"]), staged_rows.amount != payment_lines.amount
+                ),
+                and_(staged_rows.status == "returned", staged_rows.amount > payment_lines.amount),
             ),
         )
         .values(
             outcome="error",
-            error=case((st.status == "returned", "returned_more_than_paid"), else_="amount_differs"),
+            error=case((staged_rows.status == "returned", "returned_more_than_paid"), else_="amount_differs"),
         )
     )
     # 4. What payers said is kept (except exact repeats) for reconciliation, including rows that did not apply.
@@ -172,20 +179,20 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
         "failure_reason",
     ]
     source = select(
-        st.report_id,
-        st.row_no,
+        staged_rows.report_id,
+        staged_rows.row_no,
         literal(tahap_id),
-        st.line_id,
-        st.line_key,
-        st.status,
-        st.amount,
-        st.event_date,
-        st.reference,
-        st.failure_reason,
+        staged_rows.line_id,
+        staged_rows.line_key,
+        staged_rows.status,
+        staged_rows.amount,
+        staged_rows.event_date,
+        staged_rows.reference,
+        staged_rows.failure_reason,
     ).where(
-        st.report_id == report_id,
-        st.outcome.is_distinct_from("duplicate"),
-        st.error.is_distinct_from("identity_mismatch"),
+        staged_rows.report_id == report_id,
+        staged_rows.outcome.is_distinct_from("duplicate"),
+        staged_rows.error.is_distinct_from("identity_mismatch"),
     )
     await session.execute(insert_for(session, payer_report_row).from_select(cols, source).on_conflict_do_nothing())
     await analyze(session, "payer_report_row")
@@ -203,32 +210,39 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
             update(payer_report_staging)
             .where(
                 _mine(report_id),
-                st.status == status.value,
-                first.c.line_id == st.line_id,
-                first.c.row_no == st.row_no,
-                pl.line_id == st.line_id,
-                pl.status.in_(sorted(s.value for s in sources_of(status))),
+                staged_rows.status == status.value,
+                first.c.line_id == staged_rows.line_id,
+                first.c.row_no == staged_rows.row_no,
+                payment_lines.line_id == staged_rows.line_id,
+                payment_lines.status.in_(sorted(s.value for s in sources_of(status))),
             )
             .values(outcome="applied")
         )
-        values: dict[str, Any] = {"status": st.status, "version": pl.version + 1, "updated_at": now}
+        values: dict[str, Any] = {"status": staged_rows.status, "version": payment_lines.version + 1, "updated_at": now}
         if status.value == "paid":
             values.update(
-                paid_amount=st.amount, paid_on=func.coalesce(st.event_date, now.date()), payer_reference=st.reference
+                paid_amount=staged_rows.amount,
+                paid_on=func.coalesce(staged_rows.event_date, now.date()),
+                payer_reference=staged_rows.reference,
             )
         elif status.value == "failed":
-            values.update(failure_reason=st.failure_reason)
+            values.update(failure_reason=staged_rows.failure_reason)
         elif status.value == "returned":
-            values.update(returned_amount=st.amount, returned_on=func.coalesce(st.event_date, now.date()))
+            values.update(
+                returned_amount=staged_rows.amount, returned_on=func.coalesce(staged_rows.event_date, now.date())
+            )
         await session.execute(
             update(payment_line)
             .where(
-                st.report_id == report_id, st.outcome == "applied", st.status == status.value, st.line_id == pl.line_id
+                staged_rows.report_id == report_id,
+                staged_rows.outcome == "applied",
+                staged_rows.status == status.value,
+                staged_rows.line_id == payment_lines.line_id,
             )
             .values(values)
         )
     # 6. Whatever is left could not move its line from where it is.
-    current = select(pl.status).where(pl.line_id == st.line_id).scalar_subquery()
+    current = select(payment_lines.status).where(payment_lines.line_id == staged_rows.line_id).scalar_subquery()
     await session.execute(
         update(payer_report_staging)
         .where(_mine(report_id))
@@ -237,24 +251,28 @@ async def apply_report(session: AsyncSession, *, report_id: str, tahap_id: str, 
     # 7. Events (one per line changed, with its resulting status) and the error report. The outcomes are new
     # to the planner: told how many rows were applied, it joins them to their lines by hash, not row by row.
     await analyze(session, "payer_report_staging", columns=("report_id", "outcome", "line_id"))
-    applied_lines = select(st.line_id).where(st.report_id == report_id, st.outcome == "applied")
-    await emit_line_status(session, pl.line_id.in_(applied_lines))
+    applied_lines = select(staged_rows.line_id).where(
+        staged_rows.report_id == report_id, staged_rows.outcome == "applied"
+    )
+    await emit_line_status(session, payment_lines.line_id.in_(applied_lines))
     await session.execute(
         payer_report_error.insert().from_select(
             ["report_id", "row_no", "line_key", "reason", "detail"],
-            select(st.report_id, st.row_no, st.line_key, st.error, literal(None)).where(
-                st.report_id == report_id, st.outcome == "error"
-            ),
+            select(
+                staged_rows.report_id, staged_rows.row_no, staged_rows.line_key, staged_rows.error, literal(None)
+            ).where(staged_rows.report_id == report_id, staged_rows.outcome == "error"),
         )
     )
     counts: dict[str | None, int] = dict(
         (
             await session.execute(
-                select(st.outcome, func.count()).where(st.report_id == report_id).group_by(st.outcome)
+                select(staged_rows.outcome, func.count())
+                .where(staged_rows.report_id == report_id)
+                .group_by(staged_rows.outcome)
             )
         ).all()  # type: ignore[arg-type]
     )
-    await session.execute(delete(payer_report_staging).where(st.report_id == report_id))
+    await session.execute(delete(payer_report_staging).where(staged_rows.report_id == report_id))
     return {k: int(counts.get(k, 0)) for k in ("applied", "duplicate", "error")}
 
 

@@ -15,7 +15,7 @@ from services.disbursement.payments.rules import UNPAID
 from services.disbursement.programmes.models import programme
 from services.disbursement.tahap.repository import guarded_update
 
-pl = payment_line.c
+payment_lines = payment_line.c
 
 
 async def channel_of(session: AsyncSession, programme_code: str) -> str | None:
@@ -27,9 +27,15 @@ async def channel_of(session: AsyncSession, programme_code: str) -> str | None:
 async def unpaid_lines(session: AsyncSession, tahap_id: str) -> AsyncIterator[Line]:
     """The lines still to be paid (never held, cancelled or already settled ones), in the files' fixed order."""
     stmt = (
-        select(pl.line_id, pl.household_id, pl.kecamatan_code, pl.kelurahan_code, pl.amount)
-        .where(pl.tahap_id == tahap_id, pl.status.in_(sorted(s.value for s in UNPAID)))
-        .order_by(pl.kecamatan_code, pl.kelurahan_code, pl.line_id)
+        select(
+            payment_lines.line_id,
+            payment_lines.household_id,
+            payment_lines.kecamatan_code,
+            payment_lines.kelurahan_code,
+            payment_lines.amount,
+        )
+        .where(payment_lines.tahap_id == tahap_id, payment_lines.status.in_(sorted(s.value for s in UNPAID)))
+        .order_by(payment_lines.kecamatan_code, payment_lines.kelurahan_code, payment_lines.line_id)
         .execution_options(yield_per=5000)
     )
     async for row in await session.stream(stmt):

@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import insert_for
 from services.disbursement.payments.events import emit_enrolment
 from services.disbursement.payments.models import enrolment
 from services.disbursement.tahap.models import tahap_list
 from services.disbursement.tahap.repository import listed_in
+from shared.db.dialect import insert_for
 
 e = enrolment.c
-tl = tahap_list.c
+tahap_lists = tahap_list.c
 
 
 async def apply_approved_list(
@@ -24,10 +24,14 @@ async def apply_approved_list(
 
     Emits enrolment.changed for every family whose enrolment changed; returns how many."""
     listed = listed_in(key, generation)
-    on_list = exists().where(listed, tl.household_id == e.household_id)
+    on_list = exists().where(listed, tahap_lists.household_id == e.household_id)
     reason_now = (
-        select(tl.reason)
-        .where(tl.tahap_key == key, tl.generation == generation, tl.household_id == e.household_id)
+        select(tahap_lists.reason)
+        .where(
+            tahap_lists.tahap_key == key,
+            tahap_lists.generation == generation,
+            tahap_lists.household_id == e.household_id,
+        )
         .scalar_subquery()
     )
     await session.execute(
@@ -44,7 +48,7 @@ async def apply_approved_list(
     cols = ["programme_code", "household_id", "status", "reason", "tahap_id", "version", "updated_at"]
     source = select(
         literal(programme_code),
-        tl.household_id,
+        tahap_lists.household_id,
         literal("active"),
         literal("newly_eligible"),
         literal(tahap_id),

@@ -4,42 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, select
+from sqlalchemy import ColumnElement, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.database import messaging
-from services.disbursement.dialect import as_text, is_pg, json_object, numbered_uuids
+from services.disbursement.database import OUTBOX
 from services.disbursement.payments.models import enrolment, payment_line
 from shared.context import current_correlation_id
+from shared.db.dialect import as_text, is_pg, json_text, numbered_uuids
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentEventType
 from shared.events.topics import DISBURSEMENT_PAYMENT
-from shared.outbox.writer import OutboxWriter
 
-outbox = messaging.outbox
-OUTBOX = OutboxWriter(source="disbursement", table=outbox)
-pl = payment_line.c
-
-
-async def _insert(session: AsyncSession, query: Select[Any]) -> int:
-    cols = [
-        "event_id",
-        "topic",
-        "event_type",
-        "schema_version",
-        "subject",
-        "aggregate_version",
-        "occurred_at",
-        "recorded_at",
-        "correlation_id",
-        "causation_id",
-        "data",
-    ]
-    result = await session.execute(outbox.insert().from_select(cols, query))
-    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if count:
-        await OUTBOX.signal(session)
-    return count
+payment_lines = payment_line.c
 
 
 def _head(pg: bool, event_type: str) -> list[ColumnElement[Any]]:
@@ -57,23 +33,33 @@ async def emit_line_status(session: AsyncSession, *where: ColumnElement[bool], c
     now = utcnow()
     query = select(
         *_head(pg, PaymentEventType.LINE_STATUS_CHANGED.value),
-        pl.household_id.label("subject"),
-        pl.version.label("aggregate_version"),
+        payment_lines.household_id.label("subject"),
+        payment_lines.version.label("aggregate_version"),
         literal(now).label("occurred_at"),
         literal(now).label("recorded_at"),
         literal(current_correlation_id()).label("correlation_id"),
         literal(causation_id).label("causation_id"),
-        json_object(
+        json_text(
             pg,
-            household_id=pl.household_id,
-            programme_code=pl.programme_code,
-            tahap_id=pl.tahap_id,
-            line_id=as_text(pl.line_id),
-            status=pl.status,
-            failure_reason=pl.failure_reason,
+            *(
+                "household_id",
+                payment_lines.household_id,
+                "programme_code",
+                payment_lines.programme_code,
+                "tahap_id",
+                payment_lines.tahap_id,
+            ),
+            *(
+                "line_id",
+                as_text(payment_lines.line_id),
+                "status",
+                payment_lines.status,
+                "failure_reason",
+                payment_lines.failure_reason,
+            ),
         ).label("data"),
     ).where(*where)
-    return await _insert(session, query)
+    return await OUTBOX.add_selected(session, query)
 
 
 async def emit_enrolment(session: AsyncSession, *where: ColumnElement[bool]) -> int:
@@ -89,13 +75,10 @@ async def emit_enrolment(session: AsyncSession, *where: ColumnElement[bool]) -> 
         literal(now).label("recorded_at"),
         literal(current_correlation_id()).label("correlation_id"),
         literal(None).label("causation_id"),
-        json_object(
+        json_text(
             pg,
-            household_id=e.household_id,
-            programme_code=e.programme_code,
-            tahap_id=e.tahap_id,
-            status=e.status,
-            reason=e.reason,
+            *("household_id", e.household_id, "programme_code", e.programme_code, "tahap_id", e.tahap_id),
+            *("status", e.status, "reason", e.reason),
         ).label("data"),
     ).where(*where)
-    return await _insert(session, query)
+    return await OUTBOX.add_selected(session, query)

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, case, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import get_household, inputs_from_row
 from services.disbursement.payments.events import emit_line_status
@@ -20,12 +19,13 @@ from services.disbursement.programmes.models import rule_version
 from services.disbursement.programmes.rules import FLAG_HOLD_REASONS, RuleDefinition, flag_hold_reason, hold_reason
 from services.disbursement.tahap.models import tahap
 from services.disbursement.tahap.rules import FROZEN
+from shared.db.dialect import is_pg
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S
 from shared.events.vocabulary import HoldReason
 
-pl = payment_line.c
-hs = household_status.c
+payment_lines = payment_line.c
+household_statuses = household_status.c
 UNPAID_VALUES = sorted(s.value for s in UNPAID)
 FLAG_HOLD_VALUES = sorted(r.value for r in FLAG_HOLD_REASONS)
 SYSTEM = "system"
@@ -36,14 +36,20 @@ async def hold_unpaid_lines(session: AsyncSession, *, household_id: str, causati
     or flags, re-word or release flag holds; returns how many lines changed."""
     lines = (
         await session.execute(
-            select(pl.line_id, pl.status, pl.hold_reason, tahap.c.as_of, rule_version.c.definition)
-            .join(tahap, tahap.c.id == pl.tahap_id)
+            select(
+                payment_lines.line_id,
+                payment_lines.status,
+                payment_lines.hold_reason,
+                tahap.c.as_of,
+                rule_version.c.definition,
+            )
+            .join(tahap, tahap.c.id == payment_lines.tahap_id)
             .join(rule_version, rule_version.c.id == tahap.c.rule_version_id)
             .where(
-                pl.household_id == household_id,
+                payment_lines.household_id == household_id,
                 or_(
-                    pl.status.in_(UNPAID_VALUES),
-                    and_(pl.status == S.ON_HOLD.value, pl.hold_reason.in_(FLAG_HOLD_VALUES)),
+                    payment_lines.status.in_(UNPAID_VALUES),
+                    and_(payment_lines.status == S.ON_HOLD.value, payment_lines.hold_reason.in_(FLAG_HOLD_VALUES)),
                 ),
                 tahap.c.status.in_(sorted(FROZEN)),
             )
@@ -78,37 +84,40 @@ async def hold_unpaid_lines(session: AsyncSession, *, household_id: str, causati
             session,
             ids,
             UNPAID_VALUES,
-            held_from=pl.status,
+            held_from=payment_lines.status,
             status=S.ON_HOLD.value,
             hold_reason=reason,
-            version=pl.version + 1,
+            version=payment_lines.version + 1,
             updated_at=now,
         )
     for reason, ids in reword.items():
         changed += await _update(
-            session, ids, [S.ON_HOLD.value], hold_reason=reason, version=pl.version + 1, updated_at=now
+            session, ids, [S.ON_HOLD.value], hold_reason=reason, version=payment_lines.version + 1, updated_at=now
         )
     if release:
         changed += await _update(
             session,
             release,
             [S.ON_HOLD.value],
-            status=pl.held_from,
+            status=payment_lines.held_from,
             held_from=None,
             hold_reason=None,
             decided_by=SYSTEM,
             decision_reason="holding flags cleared",
-            version=pl.version + 1,
+            version=payment_lines.version + 1,
             updated_at=now,
         )
     if changed:
-        await emit_line_status(session, pl.line_id.in_(changed), causation_id=causation_id)
+        await emit_line_status(session, payment_lines.line_id.in_(changed), causation_id=causation_id)
     return len(changed)
 
 
 async def _update(session: AsyncSession, ids: list[int], statuses: list[str], **values: object) -> list[int]:
     result = await session.execute(
-        update(payment_line).where(pl.line_id.in_(ids), pl.status.in_(statuses)).values(**values).returning(pl.line_id)
+        update(payment_line)
+        .where(payment_lines.line_id.in_(ids), payment_lines.status.in_(statuses))
+        .values(**values)
+        .returning(payment_lines.line_id)
     )
     return list(result.scalars().all())
 
@@ -121,7 +130,9 @@ def flag_hold_expression(pg: bool, rule: RuleDefinition) -> ColumnElement[str] |
         return None
 
     def flagged(kind: str) -> ColumnElement[bool]:
-        return or_(has_flag(pg, hs.open_flags, kind), has_flag(pg, hs.confirmed_flags, kind))
+        return or_(
+            has_flag(pg, household_statuses.open_flags, kind), has_flag(pg, household_statuses.confirmed_flags, kind)
+        )
 
     named = [k for k in kinds if flag_hold_reason([k]) != HoldReason.HOLDING_FLAG]
     whens = [(flagged(k), literal(k)) for k in named]
@@ -133,21 +144,29 @@ async def sync_flag_holds(session: AsyncSession, *, tahap_id: str, rule: RuleDef
     """At list generation: hold the planned lines of families with a holding flag, release flag holds of
     families without one any more (set-based; no events, as planned lines are not announced either)."""
     why = flag_hold_expression(is_pg(session), rule)
-    flag_held = and_(pl.tahap_id == tahap_id, pl.status == S.ON_HOLD.value, pl.hold_reason.in_(FLAG_HOLD_VALUES))
+    flag_held = and_(
+        payment_lines.tahap_id == tahap_id,
+        payment_lines.status == S.ON_HOLD.value,
+        payment_lines.hold_reason.in_(FLAG_HOLD_VALUES),
+    )
     if why is None:
         await session.execute(
             update(payment_line)
             .where(flag_held)
-            .values(status=pl.held_from, held_from=None, hold_reason=None, decided_by=SYSTEM, updated_at=now)
+            .values(status=payment_lines.held_from, held_from=None, hold_reason=None, decided_by=SYSTEM, updated_at=now)
         )
         return
-    reason = select(why).where(hs.household_id == pl.household_id).scalar_subquery()
-    flagged = select(hs.household_id).where(hs.household_id == pl.household_id, why.is_not(None)).exists()
+    reason = select(why).where(household_statuses.household_id == payment_lines.household_id).scalar_subquery()
+    flagged = (
+        select(household_statuses.household_id)
+        .where(household_statuses.household_id == payment_lines.household_id, why.is_not(None))
+        .exists()
+    )
     await session.execute(
         update(payment_line)
         .where(flag_held, ~flagged)
         .values(
-            status=pl.held_from,
+            status=payment_lines.held_from,
             held_from=None,
             hold_reason=None,
             decided_by=SYSTEM,
@@ -157,6 +176,6 @@ async def sync_flag_holds(session: AsyncSession, *, tahap_id: str, rule: RuleDef
     )
     await session.execute(
         update(payment_line)
-        .where(pl.tahap_id == tahap_id, pl.status == S.PLANNED.value, flagged)
-        .values(held_from=pl.status, status=S.ON_HOLD.value, hold_reason=reason, updated_at=now)
+        .where(payment_lines.tahap_id == tahap_id, payment_lines.status == S.PLANNED.value, flagged)
+        .values(held_from=payment_lines.status, status=S.ON_HOLD.value, hold_reason=reason, updated_at=now)
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import flags_of, get_household
 from services.disbursement.payments.events import emit_line_status
@@ -16,18 +15,19 @@ from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import has_flag
 from services.disbursement.tahap.models import tahap
 from services.disbursement.tahap.rules import FROZEN
+from shared.db.dialect import is_pg
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S
 from shared.events.vocabulary import FlagKind, HoldReason
 
-pl = payment_line.c
+payment_lines = payment_line.c
 SYSTEM = "system"
 
 
 def _frozen_lines_of(household_id: str) -> ColumnElement[bool]:
     return and_(
-        pl.household_id == household_id,
-        pl.tahap_id.in_(select(tahap.c.id).where(tahap.c.status.in_(sorted(FROZEN)))),
+        payment_lines.household_id == household_id,
+        payment_lines.tahap_id.in_(select(tahap.c.id).where(tahap.c.status.in_(sorted(FROZEN)))),
     )
 
 
@@ -40,24 +40,24 @@ async def release_recipient_holds(session: AsyncSession, *, household_id: str, c
         update(payment_line)
         .where(
             _frozen_lines_of(household_id),
-            pl.status == S.ON_HOLD.value,
-            pl.hold_reason == HoldReason.RECIPIENT_DECEASED.value,
+            payment_lines.status == S.ON_HOLD.value,
+            payment_lines.hold_reason == HoldReason.RECIPIENT_DECEASED.value,
         )
         .values(
-            status=pl.held_from,
+            status=payment_lines.held_from,
             held_from=None,
             hold_reason=None,
             recipient_member_id=row["recipient_member_id"],
             decided_by=SYSTEM,
             decision_reason="a new recipient was named in the registry",
-            version=pl.version + 1,
+            version=payment_lines.version + 1,
             updated_at=utcnow(),
         )
-        .returning(pl.line_id)
+        .returning(payment_lines.line_id)
     )
     released = list(result.scalars().all())
     if released:
-        await emit_line_status(session, pl.line_id.in_(released), causation_id=causation_id)
+        await emit_line_status(session, payment_lines.line_id.in_(released), causation_id=causation_id)
     return len(released)
 
 
@@ -66,14 +66,22 @@ async def hold_for_dead_recipient(session: AsyncSession, *, household_id: str, c
     row = await get_household(session, household_id)
     if row is None or FlagKind.RECIPIENT_DECEASED not in flags_of(row["open_flags"]):
         return 0
-    return await _hold(session, and_(_frozen_lines_of(household_id), pl.status.in_(UNPAID_VALUES)), causation_id)
+    return await _hold(
+        session, and_(_frozen_lines_of(household_id), payment_lines.status.in_(UNPAID_VALUES)), causation_id
+    )
 
 
 async def hold_new_lines_of_dead_recipients(session: AsyncSession, *, tahap_id: str) -> int:
     """At generation: the planned lines of families whose recipient_deceased flag is open start on hold."""
-    hs = household_status.c
-    dead = select(hs.household_id).where(has_flag(is_pg(session), hs.open_flags, FlagKind.RECIPIENT_DECEASED.value))
-    lines = and_(pl.tahap_id == tahap_id, pl.status == S.PLANNED.value, pl.household_id.in_(dead))
+    household_statuses = household_status.c
+    dead = select(household_statuses.household_id).where(
+        has_flag(is_pg(session), household_statuses.open_flags, FlagKind.RECIPIENT_DECEASED.value)
+    )
+    lines = and_(
+        payment_lines.tahap_id == tahap_id,
+        payment_lines.status == S.PLANNED.value,
+        payment_lines.household_id.in_(dead),
+    )
     return await _hold(session, lines, None)
 
 
@@ -82,15 +90,15 @@ async def _hold(session: AsyncSession, lines: ColumnElement[bool], causation_id:
         update(payment_line)
         .where(lines)
         .values(
-            held_from=pl.status,
+            held_from=payment_lines.status,
             status=S.ON_HOLD.value,
             hold_reason=HoldReason.RECIPIENT_DECEASED.value,
-            version=pl.version + 1,
+            version=payment_lines.version + 1,
             updated_at=utcnow(),
         )
-        .returning(pl.line_id)
+        .returning(payment_lines.line_id)
     )
     held = list(result.scalars().all())
     if held:
-        await emit_line_status(session, pl.line_id.in_(held), causation_id=causation_id)
+        await emit_line_status(session, payment_lines.line_id.in_(held), causation_id=causation_id)
     return len(held)

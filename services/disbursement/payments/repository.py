@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payments.models import payment_line
 
-pl = payment_line.c
+payment_lines = payment_line.c
 
 
 async def get_line(session: AsyncSession, line_id: int) -> RowMapping | None:
     """One line."""
-    return (await session.execute(select(payment_line).where(pl.line_id == line_id))).mappings().first()
+    return (await session.execute(select(payment_line).where(payment_lines.line_id == line_id))).mappings().first()
 
 
 async def guarded_line_update(
@@ -24,8 +24,8 @@ async def guarded_line_update(
     """UPDATE … WHERE status = expected; None when the line moved meanwhile."""
     stmt = (
         update(payment_line)
-        .where(pl.line_id == line_id, pl.status == expected)
-        .values(version=pl.version + 1, **values)
+        .where(payment_lines.line_id == line_id, payment_lines.status == expected)
+        .values(version=payment_lines.version + 1, **values)
         .returning(*payment_line.c)
     )
     return (await session.execute(stmt)).mappings().first()
@@ -35,18 +35,18 @@ async def advance_lines(session: AsyncSession, tahap_id: str, source: str, targe
     """Move every line of a tahap in `source` to `target` in one UPDATE; returns how many moved."""
     stmt = (
         update(payment_line)
-        .where(pl.tahap_id == tahap_id, pl.status == source)
-        .values(status=target, version=pl.version + 1, updated_at=now)
+        .where(payment_lines.tahap_id == tahap_id, payment_lines.status == source)
+        .values(status=target, version=payment_lines.version + 1, updated_at=now)
     )
     return int((await session.execute(stmt)).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def lines_query(*, tahap_id: str, scope: ColumnElement[bool], status: str | None) -> Select[Any]:
     """A tahap's lines in the caller's scope, by line id (the list and its exports)."""
-    stmt = select(payment_line).where(pl.tahap_id == tahap_id, scope)
+    stmt = select(payment_line).where(payment_lines.tahap_id == tahap_id, scope)
     if status:
-        stmt = stmt.where(pl.status == status)
-    return stmt.order_by(pl.line_id)
+        stmt = stmt.where(payment_lines.status == status)
+    return stmt.order_by(payment_lines.line_id)
 
 
 async def list_lines(

@@ -6,11 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.disbursement.payments import repository as repo
 from services.disbursement.payments import service
-from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.schemas import LINE_COLUMNS, AdvanceIn, AdvanceOut, LineOut, TransitionIn
-from services.disbursement.scope import require_kota, within_scope
+from services.disbursement.scope import require_kota
 from services.disbursement.tahap.schemas import ReasonIn
 from services.disbursement.tahap.service import require_tahap
 from shared.auth.permissions import Permission
@@ -43,17 +41,15 @@ async def list_lines(
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     format: ExportFormat = "json",
 ) -> list[LineOut] | Response:
-    await require_tahap(session, tahap_id)
-    scope = within_scope(payment_line.c.kelurahan_code, principal)
     wanted = status.value if status else None
     if format != "json":
-        query = repo.lines_query(tahap_id=tahap_id, scope=scope, status=wanted)
+        await require_tahap(session, tahap_id)
+        query = service.lines_export_query(tahap_id=tahap_id, principal=principal, status=wanted)
         rows = stream_query(runtime.sessions, query, lambda r: service.line_out(r).model_dump())
         return export_response(format, LINE_COLUMNS, rows, name=f"baris-pembayaran-{tahap_id}")
-    rows_page = await repo.list_lines(
-        session, tahap_id=tahap_id, scope=scope, status=wanted, limit=limit, offset=offset
+    return await service.list_lines(
+        session, tahap_id=tahap_id, principal=principal, status=wanted, limit=limit, offset=offset
     )
-    return [service.line_out(r) for r in rows_page]
 
 
 @router.post("/tahap/{tahap_id}/payment-lines/advance", summary="Advance all lines in one status (set-based)")

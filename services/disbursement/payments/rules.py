@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from shared.events.payment import PaymentFailureReason
 from shared.events.payment import PaymentLineStatusCode as S
+from shared.statemachine import StateMachine
 
 # Not yet handed over: a line in one of these may still be held, cancelled or stopped.
 UNPAID = frozenset({S.PLANNED, S.SPM, S.SP2D, S.AT_PAYER})
 FINAL = frozenset({S.RETURNED, S.RECOVERED, S.CANCELLED})
 
-TRANSITIONS: dict[S, frozenset[S]] = {
+_STEPS: dict[S, frozenset[S]] = {
     S.PLANNED: frozenset({S.SPM, S.SP2D, S.AT_PAYER, S.PAID, S.FAILED, S.ON_HOLD}),
     S.SPM: frozenset({S.SP2D, S.AT_PAYER, S.PAID, S.FAILED, S.ON_HOLD}),
     S.SP2D: frozenset({S.AT_PAYER, S.PAID, S.FAILED, S.ON_HOLD}),
@@ -24,6 +25,14 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.CANCELLED: frozenset(),
 }
 
+# A line's status is both the state and the action: "move to paid" is the step to paid.
+PAYMENT_LINE_MACHINE = StateMachine(
+    name="payment line",
+    transitions={(source, target): target for source, targets in _STEPS.items() for target in targets},
+    public=frozenset(_STEPS),
+    final=frozenset(s for s, targets in _STEPS.items() if not targets),
+)
+
 # What payer reports may set, in the order a file's rows are applied (a file may carry at_payer, then paid).
 IMPORTABLE: tuple[S, ...] = (S.SPM, S.SP2D, S.AT_PAYER, S.PAID, S.FAILED, S.RETURNED)
 
@@ -33,12 +42,12 @@ MANUAL = frozenset({S.SPM, S.SP2D, S.AT_PAYER, S.PAID, S.FAILED, S.RETURNED, S.D
 
 def can_move(current: S, target: S) -> bool:
     """Is current → target an allowed step?"""
-    return target in TRANSITIONS[current]
+    return PAYMENT_LINE_MACHINE.can(current, target)
 
 
 def sources_of(target: S) -> frozenset[S]:
     """Every status from which `target` may be reached."""
-    return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
+    return frozenset(S(s) for s in PAYMENT_LINE_MACHINE.sources(target))
 
 
 def failure_reason_required(target: S, reason: PaymentFailureReason | None) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,19 +13,36 @@ from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import MANUAL, can_move, failure_reason_required
 from services.disbursement.payments.schemas import AdvanceIn, AdvanceOut, LineOut, TransitionIn
+from services.disbursement.scope import within_scope
 from services.disbursement.tahap.service import require_tahap, start_paying
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S
 from shared.http.problems import ProblemError
 
-pl = payment_line.c
+payment_lines = payment_line.c
 _PAYING = {"approved", "paying"}
 
 
 def line_out(row: RowMapping) -> LineOut:
     """Response body of a line row."""
     return LineOut.model_validate(dict(row))
+
+
+def lines_export_query(*, tahap_id: str, principal: Principal, status: str | None) -> Select[Any]:
+    """Every line of a tahap in the caller's scope (optionally in one status), by line id, for an export."""
+    scope = within_scope(payment_lines.kelurahan_code, principal)
+    return repo.lines_query(tahap_id=tahap_id, scope=scope, status=status)
+
+
+async def list_lines(
+    session: AsyncSession, *, tahap_id: str, principal: Principal, status: str | None, limit: int, offset: int
+) -> list[LineOut]:
+    """A page of a tahap's lines in the caller's scope; 404 for an unknown tahap."""
+    await require_tahap(session, tahap_id)
+    scope = within_scope(payment_lines.kelurahan_code, principal)
+    rows = await repo.list_lines(session, tahap_id=tahap_id, scope=scope, status=status, limit=limit, offset=offset)
+    return [line_out(r) for r in rows]
 
 
 async def require_line(session: AsyncSession, line_id: int, principal: Principal) -> RowMapping:
@@ -95,7 +115,7 @@ async def transition(session: AsyncSession, *, line_id: int, body: TransitionIn,
     updated = await repo.guarded_line_update(session, line_id, row["status"], values)
     if updated is None:
         raise _conflict(await require_line(session, line_id, principal), target.value)
-    await emit_line_status(session, pl.line_id == line_id)
+    await emit_line_status(session, payment_lines.line_id == line_id)
     return line_out(updated)
 
 
@@ -113,7 +133,10 @@ async def advance(session: AsyncSession, *, tahap_id: str, body: AdvanceIn) -> A
     if moved:
         # The lines just moved are the ones in the target status stamped with this transaction's time.
         await emit_line_status(
-            session, pl.tahap_id == tahap_id, pl.status == body.to_status.value, pl.updated_at == now
+            session,
+            payment_lines.tahap_id == tahap_id,
+            payment_lines.status == body.to_status.value,
+            payment_lines.updated_at == now,
         )
     return AdvanceOut(
         tahap_id=tahap_id, from_status=body.from_status.value, to_status=body.to_status.value, moved=moved
@@ -140,5 +163,5 @@ async def decide_hold(
     updated = await repo.guarded_line_update(session, line_id, S.ON_HOLD.value, values)
     if updated is None:
         raise _conflict(await require_line(session, line_id, principal), str(target))
-    await emit_line_status(session, pl.line_id == line_id)
+    await emit_line_status(session, payment_lines.line_id == line_id)
     return line_out(updated)

@@ -21,7 +21,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from services.disbursement.dialect import binary_order, least
 from services.disbursement.households.models import COMPOSITION, household_status
 from services.disbursement.programmes.rules import (
     DECEASED_STATUS_REASONS,
@@ -30,8 +29,9 @@ from services.disbursement.programmes.rules import (
     RuleDefinition,
     verification_cutoff,
 )
+from shared.db.dialect import binary_order, least
 
-hs = household_status.c
+household_statuses = household_status.c
 
 
 def has_flag(pg: bool, column: Any, kind: str) -> ColumnElement[bool]:
@@ -46,14 +46,14 @@ def amount_expression(pg: bool, formula: AmountFormula) -> ColumnElement[int]:
     if formula.kind == "flat":
         return literal(formula.amount, BigInteger)
     if formula.kind == "per_member":
-        return literal(formula.amount, BigInteger) * hs.members
+        return literal(formula.amount, BigInteger) * household_statuses.members
     # The family cap M counts members in component order; with a_i the capped count of component i and S_i the
     # running sum, the members counted for i are min(S_i, M) - min(S_i-1, M): linear in the number of components.
     total: ColumnElement[Any] = literal(0, BigInteger)
     running: ColumnElement[Any] | None = None
     cap = formula.max_counted_members
     for comp in formula.components:
-        col = hs[comp.category]
+        col = household_statuses[comp.category]
         a = least(pg, col, literal(comp.max_count)) if comp.max_count is not None else col
         before = running
         running = a if running is None else running + a
@@ -70,27 +70,35 @@ def amount_expression(pg: bool, formula: AmountFormula) -> ColumnElement[int]:
 def reason_expression(pg: bool, rule: RuleDefinition, as_of: date) -> ColumnElement[str]:
     """The first failing check as SQL, in the order of `rules.evaluate`."""
     disq = list(dict.fromkeys(rule.disqualifying_flags))
-    deceased = and_(hs.data_status == "inactive", hs.status_reason.in_(sorted(DECEASED_STATUS_REASONS)))
+    deceased = and_(
+        household_statuses.data_status == "inactive",
+        household_statuses.status_reason.in_(sorted(DECEASED_STATUS_REASONS)),
+    )
     whens: list[tuple[ColumnElement[bool], str]] = [
         (deceased, Reason.DECEASED.value),
-        (hs.data_status == "inactive", Reason.DATA_INACTIVE.value),
-        (hs.data_status.not_in([s.value for s in rule.required_data_status]), Reason.DATA_NOT_VERIFIED.value),
-        (func.coalesce(hs.last_outcome, "") == "tidak_layak", Reason.VERIFIED_TIDAK_LAYAK.value),
+        (household_statuses.data_status == "inactive", Reason.DATA_INACTIVE.value),
+        (
+            household_statuses.data_status.not_in([s.value for s in rule.required_data_status]),
+            Reason.DATA_NOT_VERIFIED.value,
+        ),
+        (func.coalesce(household_statuses.last_outcome, "") == "tidak_layak", Reason.VERIFIED_TIDAK_LAYAK.value),
     ]
     if disq:
-        whens.append((or_(*(has_flag(pg, hs.confirmed_flags, k) for k in disq)), Reason.EXCLUDED_FLAG.value))
+        whens.append(
+            (or_(*(has_flag(pg, household_statuses.confirmed_flags, k) for k in disq)), Reason.EXCLUDED_FLAG.value)
+        )
     whens += [
-        (hs.desil.is_(None), Reason.NO_DESIL.value),
-        (hs.desil > rule.desil_max, Reason.DESIL_ROSE.value),
-        (hs.desil < rule.desil_min, Reason.DESIL_BELOW_BAND.value),
+        (household_statuses.desil.is_(None), Reason.NO_DESIL.value),
+        (household_statuses.desil > rule.desil_max, Reason.DESIL_ROSE.value),
+        (household_statuses.desil < rule.desil_min, Reason.DESIL_BELOW_BAND.value),
     ]
     cutoff = verification_cutoff(rule, as_of)
     if cutoff is not None:
         since = datetime(cutoff.year, cutoff.month, cutoff.day, tzinfo=UTC)
         stale = or_(
-            func.coalesce(hs.last_outcome, "") != "layak",
-            hs.last_verified_at.is_(None),
-            hs.last_verified_at < since,
+            func.coalesce(household_statuses.last_outcome, "") != "layak",
+            household_statuses.last_verified_at.is_(None),
+            household_statuses.last_verified_at < since,
         )
         whens.append((stale, Reason.VERIFICATION_STALE.value))
     return case(*whens, else_=Reason.ELIGIBLE.value)
@@ -158,17 +166,21 @@ def ranked_query(pg: bool, rule: RuleDefinition, as_of: date, *, with_inputs: bo
     """
     carried = [n for n in INPUT_COLUMNS if n not in {"desil", "members", "last_verified_at"}] if with_inputs else []
     cols: list[Any] = [
-        hs.household_id,
-        hs.kecamatan_code,
-        hs.kelurahan_code,
-        hs.desil,
-        hs.members,
-        hs.last_verified_at,
-        *(hs[name] for name in carried),
+        household_statuses.household_id,
+        household_statuses.kecamatan_code,
+        household_statuses.kelurahan_code,
+        household_statuses.desil,
+        household_statuses.members,
+        household_statuses.last_verified_at,
+        *(household_statuses[name] for name in carried),
         amount_expression(pg, rule.amount).label("amount"),
         reason_expression(pg, rule, as_of).label("pre_reason"),
     ]
-    base = select(*cols).where(hs.data_status.is_not(None), hs.kelurahan_code.is_not(None)).subquery("base")
+    base = (
+        select(*cols)
+        .where(household_statuses.data_status.is_not(None), household_statuses.kelurahan_code.is_not(None))
+        .subquery("base")
+    )
     # Only qualifying families are ranked: the sort then holds a fraction of the read model instead of all of it
     # (the read model is scanned twice, which costs far less than sorting every family).
     qualifying = base.c.pre_reason == Reason.ELIGIBLE.value

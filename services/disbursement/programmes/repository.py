@@ -9,12 +9,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.programmes.eligibility import ranked_query
 from services.disbursement.programmes.models import programme, rule_version
 from services.disbursement.programmes.rules import RuleDefinition
+from shared.db.dialect import is_pg
 
-rv = rule_version.c
+rule_versions = rule_version.c
 
 
 async def list_programmes(session: AsyncSession) -> list[RowMapping]:
@@ -34,19 +34,19 @@ async def insert_programme(session: AsyncSession, values: dict[str, Any]) -> Non
 
 async def list_rules(session: AsyncSession, code: str) -> list[RowMapping]:
     """A programme's rule versions, oldest first."""
-    stmt = select(rule_version).where(rv.programme_code == code).order_by(rv.version)
+    stmt = select(rule_version).where(rule_versions.programme_code == code).order_by(rule_versions.version)
     return list((await session.execute(stmt)).mappings().all())
 
 
 async def get_rule(session: AsyncSession, code: str, version: int) -> RowMapping | None:
     """One rule version of a programme."""
-    stmt = select(rule_version).where(rv.programme_code == code, rv.version == version)
+    stmt = select(rule_version).where(rule_versions.programme_code == code, rule_versions.version == version)
     return (await session.execute(stmt)).mappings().first()
 
 
 async def get_rule_by_id(session: AsyncSession, rule_id: int) -> RowMapping | None:
     """One rule version by id."""
-    return (await session.execute(select(rule_version).where(rv.id == rule_id))).mappings().first()
+    return (await session.execute(select(rule_version).where(rule_versions.id == rule_id))).mappings().first()
 
 
 async def effective_rule(session: AsyncSession, code: str, day: date) -> RowMapping | None:
@@ -54,11 +54,11 @@ async def effective_rule(session: AsyncSession, code: str, day: date) -> RowMapp
     stmt = (
         select(rule_version)
         .where(
-            rv.programme_code == code,
-            rv.effective_from <= day,
-            or_(rv.effective_to.is_(None), rv.effective_to > day),
+            rule_versions.programme_code == code,
+            rule_versions.effective_from <= day,
+            or_(rule_versions.effective_to.is_(None), rule_versions.effective_to > day),
         )
-        .order_by(rv.version.desc())
+        .order_by(rule_versions.version.desc())
         .limit(1)
     )
     return (await session.execute(stmt)).mappings().first()
@@ -66,13 +66,15 @@ async def effective_rule(session: AsyncSession, code: str, day: date) -> RowMapp
 
 async def next_rule_version(session: AsyncSession, code: str) -> int:
     """The version number a new rule of this programme gets."""
-    current = (await session.execute(select(func.max(rv.version)).where(rv.programme_code == code))).scalar()
+    current = (
+        await session.execute(select(func.max(rule_versions.version)).where(rule_versions.programme_code == code))
+    ).scalar()
     return int(current or 0) + 1
 
 
 async def insert_rule(session: AsyncSession, values: dict[str, Any]) -> int:
     """Store a rule version; returns its id."""
-    result = await session.execute(rule_version.insert().values(values).returning(rv.id))
+    result = await session.execute(rule_version.insert().values(values).returning(rule_versions.id))
     return int(result.scalar_one())
 
 

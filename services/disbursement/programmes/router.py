@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from services.disbursement.programmes import repository as repo
 from services.disbursement.programmes import service
 from services.disbursement.programmes.schemas import (
     DryRunOut,
@@ -40,7 +39,7 @@ def _today() -> date:
 
 @router.get("", summary="Programmes (national mirrored and city-funded)")
 async def list_programmes(session: SessionDep, _: Reader) -> list[ProgrammeOut]:
-    return [service.programme_out(r) for r in await repo.list_programmes(session)]
+    return await service.list_programmes(session)
 
 
 @router.post("", status_code=201, summary="Define a city-funded (APBD) programme")
@@ -56,8 +55,7 @@ async def get_programme(code: ProgrammeCode, session: SessionDep, _: Reader) -> 
 
 @router.get("/{code}/rules", summary="Rule versions of a programme")
 async def list_rules(code: ProgrammeCode, session: SessionDep, _: Reader) -> list[RuleOut]:
-    await service.require_programme(session, code)
-    return [service.rule_out(r) for r in await repo.list_rules(session, code)]
+    return await service.list_rules(session, code=code)
 
 
 @router.post("/{code}/rules", status_code=201, summary="Add a rule version (effective-dated, never edited)")

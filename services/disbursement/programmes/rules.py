@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.disbursement.households.rules import HouseholdInputs as HouseholdInputs
 from shared.events.household import DataStatus
 from shared.events.vocabulary import FLAG_KINDS, FlagKind, HoldReason, StatusReason
 
@@ -133,28 +134,6 @@ class RuleDefinition(BaseModel):
             if kind not in FLAG_KINDS:
                 raise ValueError(f"unknown flag kind {kind!r}: the registry raises only {sorted(FLAG_KINDS)}")
         return kinds
-
-
-@dataclass(frozen=True)
-class HouseholdInputs:
-    """What a rule looks at for one family (a row of the household_status read model)."""
-
-    household_id: str
-    kecamatan_code: str
-    kelurahan_code: str
-    data_status: str
-    status_reason: str | None = None
-    desil: int | None = None
-    confirmed_flags: frozenset[str] = frozenset()
-    open_flags: frozenset[str] = frozenset()
-    composition: dict[str, int] = field(default_factory=dict)
-    last_outcome: str | None = None
-    last_verified_at: datetime | None = None
-
-    @property
-    def members(self) -> int:
-        """Living members."""
-        return self.composition.get("members", 0)
 
 
 @dataclass(frozen=True)

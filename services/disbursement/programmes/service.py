@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.disbursement.database import OUTBOX
 from services.disbursement.households.repository import get_household, inputs_from_row
-from services.disbursement.payments.events import OUTBOX
 from services.disbursement.programmes import repository as repo
 from services.disbursement.programmes.eligibility import frozen_inputs
 from services.disbursement.programmes.rules import Reason, RuleDefinition, evaluate, holding_hits
@@ -177,3 +177,14 @@ async def explain(
         inputs=FrozenInputs.model_validate(frozen_inputs(ranked)),
     )
     return withhold(out, principal.role)
+
+
+async def list_programmes(session: AsyncSession) -> list[ProgrammeOut]:
+    """Every programme (national mirrored and city-funded)."""
+    return [programme_out(r) for r in await repo.list_programmes(session)]
+
+
+async def list_rules(session: AsyncSession, *, code: str) -> list[RuleOut]:
+    """The rule versions of a programme; 404 for an unknown programme."""
+    await require_programme(session, code)
+    return [rule_out(r) for r in await repo.list_rules(session, code)]

@@ -9,14 +9,14 @@ from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, li
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import bulk_settings, insert_for, is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.payer_reports.models import payer_report_row
 from services.disbursement.payments.models import payment_line
 from services.disbursement.reconciliation.models import reconciliation_break
+from shared.db.dialect import bulk_settings, insert_for, is_pg
 
 r = payer_report_row.c
-pl = payment_line.c
+payment_lines = payment_line.c
 b = reconciliation_break.c
 BREAK_COLUMNS = [
     "tahap_id",
@@ -37,12 +37,12 @@ def _line_cols(kind: str, tahap_id: str, reported: Any, now: datetime) -> list[A
     return [
         literal(tahap_id),
         literal(kind),
-        literal("L:") + cast(pl.line_id, Text),
-        pl.line_id,
-        pl.household_id,
-        pl.kecamatan_code,
-        pl.kelurahan_code,
-        pl.amount,
+        literal("L:") + cast(payment_lines.line_id, Text),
+        payment_lines.line_id,
+        payment_lines.household_id,
+        payment_lines.kecamatan_code,
+        payment_lines.kelurahan_code,
+        payment_lines.amount,
         reported,
         literal("open"),
         literal(now),
@@ -51,7 +51,7 @@ def _line_cols(kind: str, tahap_id: str, reported: Any, now: datetime) -> list[A
 
 def detection_queries(tahap_id: str, now: datetime) -> dict[str, Any]:
     """One SELECT per break kind, each producing rows of BREAK_COLUMNS."""
-    own = and_(pl.line_id == r.line_id, pl.tahap_id == tahap_id)
+    own = and_(payment_lines.line_id == r.line_id, payment_lines.tahap_id == tahap_id)
     unknown = (
         select(
             literal(tahap_id),
@@ -72,8 +72,8 @@ def detection_queries(tahap_id: str, now: datetime) -> dict[str, Any]:
     differs = (
         select(*_line_cols("amount_differs", tahap_id, func.max(r.amount), now))
         .join(payer_report_row, own)
-        .where(r.tahap_id == tahap_id, r.status.in_(["at_payer", "paid", "failed"]), r.amount != pl.amount)
-        .group_by(*pl)
+        .where(r.tahap_id == tahap_id, r.status.in_(["at_payer", "paid", "failed"]), r.amount != payment_lines.amount)
+        .group_by(*payment_lines)
     )
     paid_rows = (
         select(r.line_id, func.count().label("n"), func.max(r.amount).label("amount"))
@@ -83,23 +83,23 @@ def detection_queries(tahap_id: str, now: datetime) -> dict[str, Any]:
     )
     twice = (
         select(*_line_cols("paid_twice", tahap_id, paid_rows.c.amount, now))
-        .join(paid_rows, paid_rows.c.line_id == pl.line_id)
-        .where(pl.tahap_id == tahap_id, paid_rows.c.n > 1)
+        .join(paid_rows, paid_rows.c.line_id == payment_lines.line_id)
+        .where(payment_lines.tahap_id == tahap_id, paid_rows.c.n > 1)
     )
     on_hold = (
         select(*_line_cols("paid_while_on_hold", tahap_id, paid_rows.c.amount, now))
-        .join(paid_rows, paid_rows.c.line_id == pl.line_id)
-        .where(pl.tahap_id == tahap_id, pl.status.in_(["on_hold", "cancelled"]))
+        .join(paid_rows, paid_rows.c.line_id == payment_lines.line_id)
+        .where(payment_lines.tahap_id == tahap_id, payment_lines.status.in_(["on_hold", "cancelled"]))
     )
     h = household_status.c
     after = (
-        select(*_line_cols("paid_after_deactivation", tahap_id, pl.paid_amount, now))
-        .join(household_status, h.household_id == pl.household_id)
+        select(*_line_cols("paid_after_deactivation", tahap_id, payment_lines.paid_amount, now))
+        .join(household_status, h.household_id == payment_lines.household_id)
         .where(
-            pl.tahap_id == tahap_id,
-            pl.status.in_(["paid", "disputed"]),
+            payment_lines.tahap_id == tahap_id,
+            payment_lines.status.in_(["paid", "disputed"]),
             h.inactive_since.is_not(None),
-            pl.paid_on >= h.inactive_since,
+            payment_lines.paid_on >= h.inactive_since,
         )
     )
     returns = (
@@ -110,8 +110,11 @@ def detection_queries(tahap_id: str, now: datetime) -> dict[str, Any]:
     )
     returned_more = (
         select(*_line_cols("returned_more_than_paid", tahap_id, returns.c.amount, now))
-        .join(returns, returns.c.line_id == pl.line_id)
-        .where(pl.tahap_id == tahap_id, returns.c.amount > func.coalesce(pl.paid_amount, pl.amount))
+        .join(returns, returns.c.line_id == payment_lines.line_id)
+        .where(
+            payment_lines.tahap_id == tahap_id,
+            returns.c.amount > func.coalesce(payment_lines.paid_amount, payment_lines.amount),
+        )
     )
     return {
         "unknown_line": unknown,
@@ -136,14 +139,14 @@ async def line_totals(session: AsyncSession, tahap_id: str) -> list[tuple[str, i
     """(status, lines, planned amount, paid amount, returned amount) of a tahap."""
     stmt = (
         select(
-            pl.status,
+            payment_lines.status,
             func.count(),
-            func.coalesce(func.sum(pl.amount), 0),
-            func.coalesce(func.sum(pl.paid_amount), 0),
-            func.coalesce(func.sum(pl.returned_amount), 0),
+            func.coalesce(func.sum(payment_lines.amount), 0),
+            func.coalesce(func.sum(payment_lines.paid_amount), 0),
+            func.coalesce(func.sum(payment_lines.returned_amount), 0),
         )
-        .where(pl.tahap_id == tahap_id)
-        .group_by(pl.status)
+        .where(payment_lines.tahap_id == tahap_id)
+        .group_by(payment_lines.status)
     )
     return [(s, int(n), int(a), int(p), int(rt)) for s, n, a, p, rt in (await session.execute(stmt)).all()]
 

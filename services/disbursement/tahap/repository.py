@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func,
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.disbursement.dialect import analyze, bulk_settings, insert_for, is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import ranked_query
@@ -18,10 +17,11 @@ from services.disbursement.programmes.rules import RuleDefinition, list_hash_lin
 from services.disbursement.scope import within_scope
 from services.disbursement.tahap.models import tahap, tahap_generation, tahap_key, tahap_list
 from shared.auth.principal import Principal
+from shared.db.dialect import analyze, bulk_settings, insert_for, is_pg
 
-tl = tahap_list.c
+tahap_lists = tahap_list.c
 tk = tahap_key.c
-pl = payment_line.c
+payment_lines = payment_line.c
 
 
 async def get_tahap(session: AsyncSession, tahap_id: str) -> RowMapping | None:
@@ -96,7 +96,11 @@ async def list_summary(session: AsyncSession, key: int, generation: int) -> tupl
         )
         digest, count, total = (await session.execute(sql, params)).one()
         return str(digest), int(count), int(total)
-    stmt = select(tl.list_rank, tl.household_id, tl.amount).where(listed_in(key, generation)).order_by(tl.list_rank)
+    stmt = (
+        select(tahap_lists.list_rank, tahap_lists.household_id, tahap_lists.amount)
+        .where(listed_in(key, generation))
+        .order_by(tahap_lists.list_rank)
+    )
     sha = hashlib.sha256()
     count = total = 0
     async for rank, hh, amount in await session.stream(stmt):
@@ -110,9 +114,9 @@ async def list_totals(
     session: AsyncSession, key: int, generation: int, *, scope: Principal | None = None
 ) -> tuple[int, int]:
     """(families listed, total amount) of a generation, within `scope`'s wilayah when given."""
-    stmt = select(func.count(), func.coalesce(func.sum(tl.amount), 0)).where(listed_in(key, generation))
+    stmt = select(func.count(), func.coalesce(func.sum(tahap_lists.amount), 0)).where(listed_in(key, generation))
     if scope is not None:
-        stmt = stmt.where(within_scope(tl.kelurahan_code, scope))
+        stmt = stmt.where(within_scope(tahap_lists.kelurahan_code, scope))
     count, total = (await session.execute(stmt)).one()
     return int(count), int(total)
 
@@ -149,7 +153,12 @@ async def diff_ids(
 ) -> dict[str, list[str]]:
     """Up to `limit` household ids per kind of difference (`counts`: how many there are, from the generation)."""
     if generation == 1:
-        first = select(tl.household_id).where(listed_in(key, generation)).order_by(tl.household_id).limit(limit)
+        first = (
+            select(tahap_lists.household_id)
+            .where(listed_in(key, generation))
+            .order_by(tahap_lists.household_id)
+            .limit(limit)
+        )
         return {"added": list((await session.execute(first)).scalars()), "removed": [], "changed": []}
     out: dict[str, list[str]] = {}
     for name, query in _diff_queries(key, generation).items():
@@ -164,7 +173,7 @@ async def diff_ids(
 
 async def drop_old_generations(session: AsyncSession, key: int, keep_from: int) -> None:
     """Keep only the newest two generations of a tahap's list (current and the one its diff refers to)."""
-    await session.execute(delete(tahap_list).where(tl.tahap_key == key, tl.generation < keep_from))
+    await session.execute(delete(tahap_list).where(tahap_lists.tahap_key == key, tahap_lists.generation < keep_from))
 
 
 async def insert_generation(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -202,11 +211,11 @@ async def sync_planned_lines(
     source = select(
         literal(programme_code),
         literal(tahap_id),
-        tl.household_id,
-        tl.kecamatan_code,
-        tl.kelurahan_code,
+        tahap_lists.household_id,
+        tahap_lists.kecamatan_code,
+        tahap_lists.kelurahan_code,
         household_status.c.recipient_member_id,
-        tl.amount,
+        tahap_lists.amount,
         literal("planned"),
         literal(1),
         literal(now),
@@ -214,24 +223,31 @@ async def sync_planned_lines(
     )
     # In household order the unique key's entries of a tahap are appended, not scattered (a fifth cheaper).
     source = (
-        source.select_from(tahap_list.outerjoin(household_status, household_status.c.household_id == tl.household_id))
+        source.select_from(
+            tahap_list.outerjoin(household_status, household_status.c.household_id == tahap_lists.household_id)
+        )
         .where(listed_in(key, generation))
-        .order_by(tl.household_id)
+        .order_by(tahap_lists.household_id)
     )
     if generation == 1:
         # Nothing to reconcile with: a plain INSERT (no speculative insertion per row).
         await session.execute(payment_line.insert().from_select(cols, source))
         return
-    own = and_(pl.tahap_id == tahap_id, pl.programme_code == programme_code)
-    same_family = and_(listed_in(key, generation), tl.household_id == pl.household_id)
+    own = and_(payment_lines.tahap_id == tahap_id, payment_lines.programme_code == programme_code)
+    same_family = and_(listed_in(key, generation), tahap_lists.household_id == payment_lines.household_id)
     # A planned line follows its family's new amount (and kelurahan); a line already sent keeps what was sent.
     await session.execute(
         update(payment_line)
-        .where(own, pl.status == "planned", same_family, pl.amount != tl.amount)
-        .values(amount=tl.amount, kecamatan_code=tl.kecamatan_code, kelurahan_code=tl.kelurahan_code, updated_at=now)
+        .where(own, payment_lines.status == "planned", same_family, payment_lines.amount != tahap_lists.amount)
+        .values(
+            amount=tahap_lists.amount,
+            kecamatan_code=tahap_lists.kecamatan_code,
+            kelurahan_code=tahap_lists.kelurahan_code,
+            updated_at=now,
+        )
     )
     await session.execute(
-        delete(payment_line).where(own, pl.status.in_(["planned", "on_hold"]), ~exists().where(same_family))
+        delete(payment_line).where(own, payment_lines.status.in_(["planned", "on_hold"]), ~exists().where(same_family))
     )
     # ON CONFLICT rather than NOT EXISTS: an INSERT must not join the table it fills (planned on a table that
     # looked empty, the anti-join would rescan every row it has just added).
@@ -241,7 +257,9 @@ async def sync_planned_lines(
 
 async def delete_unsent_lines(session: AsyncSession, tahap_id: str) -> None:
     """A cancelled tahap never paid anything: its planned (or held) lines are removed."""
-    await session.execute(delete(payment_line).where(pl.tahap_id == tahap_id, pl.status.in_(["planned", "on_hold"])))
+    await session.execute(
+        delete(payment_line).where(payment_lines.tahap_id == tahap_id, payment_lines.status.in_(["planned", "on_hold"]))
+    )
 
 
 async def previous_committed(session: AsyncSession, row: RowMapping) -> RowMapping | None:
@@ -264,14 +282,14 @@ def list_query(
     *, key: int, generation: int, scope: ColumnElement[bool] | Any, listed: bool | None, kecamatan_code: str | None
 ) -> Select[Any]:
     """The frozen list in rank order (listed first), scoped and filtered (the list and its exports)."""
-    stmt = select(tahap_list).where(tl.tahap_key == key, tl.generation == generation, scope)
+    stmt = select(tahap_list).where(tahap_lists.tahap_key == key, tahap_lists.generation == generation, scope)
     if listed:
         stmt = stmt.where(listed_in(key, generation))
     elif listed is not None:
-        stmt = stmt.where(tl.listed == false())
+        stmt = stmt.where(tahap_lists.listed == false())
     if kecamatan_code:
-        stmt = stmt.where(tl.kecamatan_code == kecamatan_code)
-    return stmt.order_by(tl.listed.desc(), tl.list_rank, tl.household_id)
+        stmt = stmt.where(tahap_lists.kecamatan_code == kecamatan_code)
+    return stmt.order_by(tahap_lists.listed.desc(), tahap_lists.list_rank, tahap_lists.household_id)
 
 
 async def list_page(

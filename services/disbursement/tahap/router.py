@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.disbursement.scope import require_kota
-from services.disbursement.tahap import repository as repo
 from services.disbursement.tahap import service
 from services.disbursement.tahap.schemas import (
     LIST_COLUMNS,
@@ -43,9 +42,7 @@ async def list_tahap(
     principal: Reader,
     programme_code: Annotated[str | None, Query(pattern=PRINTABLE, max_length=30)] = None,
 ) -> list[TahapOut]:
-    return [
-        await service.scoped_tahap_out(session, r, principal) for r in await repo.list_tahap(session, programme_code)
-    ]
+    return await service.list_tahap(session, programme_code=programme_code, principal=principal)
 
 
 @router.get("/{tahap_id}", summary="One tahap")

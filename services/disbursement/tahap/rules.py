@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.statemachine import StateMachine
+
 
 class TahapStatus(StrEnum):
     """States of a tahap (DOMAIN §4)."""
@@ -18,14 +20,23 @@ class TahapStatus(StrEnum):
 
 T = TahapStatus
 
-# action → statuses it may start from, and the status it leads to
-ACTIONS: dict[str, tuple[frozenset[TahapStatus], TahapStatus]] = {
-    "generate": (frozenset({T.DRAFT, T.LIST_GENERATED}), T.LIST_GENERATED),
-    "approve": (frozenset({T.LIST_GENERATED}), T.APPROVED),
-    "start_paying": (frozenset({T.APPROVED, T.PAYING}), T.PAYING),
-    "close": (frozenset({T.PAYING, T.APPROVED}), T.CLOSED),
-    "cancel": (frozenset({T.DRAFT, T.LIST_GENERATED}), T.CANCELLED),
-}
+# generate may run again (a new list generation); start_paying runs on every line moved, close also from approved.
+TAHAP_MACHINE = StateMachine(
+    name="tahap",
+    transitions={
+        (T.DRAFT, "generate"): T.LIST_GENERATED,
+        (T.LIST_GENERATED, "generate"): T.LIST_GENERATED,
+        (T.LIST_GENERATED, "approve"): T.APPROVED,
+        (T.APPROVED, "start_paying"): T.PAYING,
+        (T.PAYING, "start_paying"): T.PAYING,
+        (T.PAYING, "close"): T.CLOSED,
+        (T.APPROVED, "close"): T.CLOSED,
+        (T.DRAFT, "cancel"): T.CANCELLED,
+        (T.LIST_GENERATED, "cancel"): T.CANCELLED,
+    },
+    public=frozenset({"generate", "approve", "close", "cancel"}),
+    final=frozenset({T.CLOSED, T.CANCELLED}),
+)
 
 # A list exists and is frozen: family changes from now on hold lines instead of changing the list.
 FROZEN = frozenset({T.LIST_GENERATED.value, T.APPROVED.value, T.PAYING.value})
@@ -35,9 +46,9 @@ COMMITTED = frozenset({T.APPROVED.value, T.PAYING.value, T.CLOSED.value})
 
 def allowed_from(action: str) -> frozenset[TahapStatus]:
     """The statuses from which `action` may run."""
-    return ACTIONS[action][0]
+    return frozenset(TahapStatus(s) for s in TAHAP_MACHINE.sources(action))
 
 
 def target_of(action: str) -> TahapStatus:
     """The status `action` leads to."""
-    return ACTIONS[action][1]
+    return TahapStatus(TAHAP_MACHINE.target(action))

@@ -309,3 +309,8 @@ async def list_export_query(
         kecamatan_code=kecamatan_code,
     )
     return query, await list_rule(session, row)
+
+
+async def list_tahap(session: AsyncSession, *, programme_code: str | None, principal: Principal) -> list[TahapOut]:
+    """Tahap, newest first (optionally of one programme), as the caller may see them."""
+    return [await scoped_tahap_out(session, r, principal) for r in await repo.list_tahap(session, programme_code)]

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.repository import within
 from services.registry.flags.models import flag
 from services.registry.flags.rules import FlagKind, FlagStatus
 from services.registry.imports.models import correction
 from shared.auth.principal import Principal, ScopeLevel
+from shared.db.expressions import within
 from shared.http.problems import ProblemError
 
 OPEN, FIXED, DISMISSED = "open", "fixed", "dismissed"

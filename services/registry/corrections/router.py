@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from services.registry.corrections.schemas import CorrectionFix, CorrectionOut, CorrectionPage, Dismissal
 from services.registry.corrections.service import dismiss_entry, fix_entry, list_entries
-from services.registry.families.router import actor_of
+from services.registry.families.changes import actor_of
 from shared.auth.permissions import Permission, allowed
 from shared.auth.principal import Principal
 from shared.http.params import MAX_ID, PRINTABLE, RecordId

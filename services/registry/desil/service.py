@@ -1,17 +1,22 @@
-"""Recording BPS desil rankings: append a snapshot, move the family's current desil when it is the newest."""
+"""A family's desil history, and recording BPS desil rankings: append a snapshot, move the family's current desil
+when it is the newest."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.desil.models import desil_snapshot
+from services.registry.desil.repository import snapshots_of
 from services.registry.desil.rules import desil_since_after, valid_period
+from services.registry.desil.schemas import DesilHistory, DesilSnapshotOut
 from services.registry.families.changes import SYSTEM_ACTOR, Actor, Change, ChangeSet, finish
 from services.registry.families.models import family
+from services.registry.families.repository import get_family_row
+from shared.auth.principal import Principal
+from shared.db.dialect import insert_for
 from shared.events.envelope import utcnow
 from shared.events.household import HouseholdEventType
 
@@ -35,10 +40,9 @@ async def record_desil(
     if not 1 <= desil <= 10:
         raise ValueError(f"desil must be 1-10, got {desil}")
     now = now or utcnow()
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     added = (
         await session.execute(
-            insert(desil_snapshot)
+            insert_for(session, desil_snapshot)
             .values(
                 family_id=family_id, period=period, desil=desil, source=source, import_batch_id=batch, recorded_at=now
             )
@@ -80,3 +84,15 @@ async def record_desil(
         )
         await finish(session, changes, actor, now=now)
     return True
+
+
+async def desil_history(session: AsyncSession, *, principal: Principal, family_id: str) -> DesilHistory:
+    """The family's current desil and every snapshot, newest period first (404 outside the caller's scope)."""
+    row = await get_family_row(session, principal, family_id)
+    return DesilHistory(
+        family_id=family_id,
+        desil=row["desil"],
+        desil_period=row["desil_period"],
+        desil_since=row["desil_since"],
+        snapshots=[DesilSnapshotOut.model_validate(r) for r in await snapshots_of(session, family_id)],
+    )

@@ -52,7 +52,7 @@ def _reference(wilayah: WilayahReference | None) -> WilayahReference:
     if wilayah is not None:
         return wilayah
     # Imported here because the reference loader itself uses parse_wilayah_code from the identifier rules.
-    from services.registry.wilayah.reference import default_wilayah
+    from services.registry.domain.wilayah import default_wilayah
 
     return default_wilayah()
 

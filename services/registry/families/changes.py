@@ -18,6 +18,7 @@ from services.registry.families.rules import status_after_change
 from services.registry.families.state import FamilyFacts, household_state, load_facts
 from services.registry.flags.repository import refresh_computed_flags
 from shared.audit.changes import note_change
+from shared.auth.principal import Principal
 from shared.context import request_id_var
 from shared.events.envelope import utcnow
 from shared.events.household import DataStatus, HouseholdEventType
@@ -37,6 +38,11 @@ class Actor:
 
 
 SYSTEM_ACTOR = Actor("system", "system")
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The history/audit actor of a caller."""
+    return Actor(principal.subject, str(principal.role))
 
 
 @dataclass

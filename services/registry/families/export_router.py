@@ -12,8 +12,8 @@ from services.registry.database import export_jobs
 from services.registry.domain.identifiers import today_wib
 from services.registry.families.privacy import Viewer, present_family
 from services.registry.families.repository import families_query
-from services.registry.families.router import family_filter
 from services.registry.families.schemas import FAMILY_COLUMNS
+from services.registry.families.service import family_filter
 from services.registry.flags.repository import flag_kinds_by_family
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
@@ -79,7 +79,15 @@ async def export_families(
     as_job: AsJob = False,
 ) -> Response:
     """Identifiers stay masked (an export cannot reveal); names and addresses as the JSON shows them to the role."""
-    filters = family_filter(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
+    filters = family_filter(
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
+        desil_min=desil_min,
+        desil_max=desil_max,
+        data_status=data_status,
+        flag=flag,
+        name=name,
+    )
     query = families_query(principal, filters)
     return await export_or_job(
         runtime,

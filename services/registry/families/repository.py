@@ -11,35 +11,19 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, member, recipient_expr
+from services.registry.families.models import family, family_history, member, recipient_expr
+from services.registry.families.schemas import FamilyFilter as FamilyFilter
 from services.registry.flags.models import flag
 from services.registry.flags.repository import open_flag_exists
 from services.registry.flags.rules import FlagStatus
 from shared.auth.principal import Principal
+from shared.db.expressions import within as within  # re-exported: the DCI query filters with it
 from shared.http.problems import ProblemError
-
-
-def within(column: Any, wilayah: str) -> ColumnElement[bool]:
-    """SQL: a dotted wilayah code column lies inside `wilayah` (on code boundaries)."""
-    return or_(column == wilayah, column.like(wilayah + ".%"))
 
 
 def in_scope(principal: Principal) -> ColumnElement[bool]:
     """SQL: the family row is inside the caller's wilayah."""
     return within(family.c.kelurahan_code, principal.wilayah)
-
-
-@dataclass(frozen=True)
-class FamilyFilter:
-    """Filters of the family list and count."""
-
-    kecamatan: str | None = None
-    kelurahan: str | None = None
-    desil_min: int | None = None
-    desil_max: int | None = None
-    data_status: str | None = None
-    flag: str | None = None  # an open flag kind, or "any"
-    name: str | None = None  # member name contains, case-insensitive
 
 
 def _like_escape(text: str) -> str:
@@ -218,6 +202,14 @@ async def family_detail_row(
         members=members,
         open_flags=set(kinds.split(",")) if kinds else set(),
     )
+
+
+async def history_rows(session: AsyncSession, family_id: str, limit: int) -> list[Any]:
+    """The first `limit` history rows of a family, oldest first (scope is the caller's check)."""
+    rows = await session.execute(
+        select(family_history).where(family_history.c.family_id == family_id).order_by(family_history.c.id).limit(limit)
+    )
+    return list(rows)
 
 
 async def read_only(session: AsyncSession) -> None:

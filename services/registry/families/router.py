@@ -6,32 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.domain.identifiers import today_wib
 from services.registry.families import recipient, service
-from services.registry.families.changes import Actor
+from services.registry.families.changes import actor_of
 from services.registry.families.idempotency import remember, request_hash, stored_response
-from services.registry.families.models import family_history
-from services.registry.families.privacy import (
-    Viewer,
-    present_family,
-    record_access,
-    redact,
-    viewer_for,
-)
-from services.registry.families.repository import (
-    FamilyDetail,
-    FamilyFilter,
-    count_families,
-    encode_cursor,
-    family_detail_row,
-    get_family_row,
-    get_member_row,
-    list_query,
-    read_only,
-)
+from services.registry.families.privacy import Viewer, viewer_for
 from services.registry.families.schemas import (
     CountOut,
     Deactivate,
@@ -50,8 +29,6 @@ from services.registry.families.schemas import (
     MoveMember,
     RecipientChange,
 )
-from services.registry.flags.repository import flag_kinds_by_family
-from services.registry.flags.rules import FlagKind
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.household import DataStatus
@@ -73,11 +50,6 @@ Purpose = Annotated[
 ]
 
 
-def actor_of(principal: Principal) -> Actor:
-    """The history/audit actor of a caller."""
-    return Actor(principal.subject, str(principal.role))
-
-
 def parse_if_match(value: str | None) -> int | None:
     """The version in an If-Match header ("3", W/"3" or 3); 412 if it is not a version of ours."""
     if value is None:
@@ -88,29 +60,15 @@ def parse_if_match(value: str | None) -> int | None:
     return int(raw)
 
 
-def _present(detail: FamilyDetail, viewer: Viewer) -> FamilyOut:
-    return present_family(
-        detail.family, viewer, open_flags=detail.open_flags, members=detail.members, today=today_wib()
-    )
-
-
-async def family_detail(session: AsyncSession, viewer: Viewer, family_id: str) -> FamilyOut:
-    """A family with members for this viewer (404 outside scope)."""
-    detail = await family_detail_row(session, viewer.principal, "id", family_id)
-    if detail is None:
-        raise ProblemError(404, "No such family in your wilayah.", code="family_not_found")
-    return _present(detail, viewer)
-
-
 def _with_etag(body: FamilyOut, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         body.model_dump(mode="json"), status_code=status, headers={"ETag": f'"{body.version}"', **(headers or {})}
     )
 
 
-async def _family_response(session: AsyncSession, principal: Principal, family_id: str) -> JSONResponse:
+async def _family_response(session: SessionDep, principal: Principal, family_id: str) -> JSONResponse:
     """The family as the writer sees it after a change, with its new ETag."""
-    out = await family_detail(session, Viewer(principal), family_id)
+    out = await service.family_detail(session, Viewer(principal), family_id)
     return _with_etag(out)
 
 
@@ -130,7 +88,7 @@ async def create_family(
                 body, status_code=status, headers={"ETag": f'"{body["version"]}"', "Idempotent-Replayed": "true"}
             )
     family_id = await service.create_family(session, data=data, principal=principal, actor=actor_of(principal))
-    out = await family_detail(session, Viewer(principal), family_id)
+    out = await service.family_detail(session, Viewer(principal), family_id)
     if idempotency:
         await remember(
             session,
@@ -164,41 +122,16 @@ async def list_families(
     purpose: Purpose = None,
 ) -> FamilyPage:
     viewer = viewer_for(principal, reveal, purpose)
-    filters = family_filter(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
-    rows = [dict(r) for r in (await session.execute(list_query(principal, filters, cursor, limit))).mappings()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    kinds = await flag_kinds_by_family(session, [r["id"] for r in rows])
-    today = today_wib()
-    items = [present_family(r, viewer, open_flags=kinds[r["id"]][0], members=None, today=today) for r in rows]
-    await record_access(session, viewer, [(r["id"], None) for r in rows], "no_kk,head_nik")
-    nxt = encode_cursor(rows[-1]["kelurahan_code"], rows[-1]["id"]) if more and rows else None
-    return FamilyPage(items=items, next_cursor=nxt)
-
-
-def family_filter(
-    kecamatan: str | None,
-    kelurahan: str | None,
-    desil_min: int | None,
-    desil_max: int | None,
-    data_status: DataStatus | None,
-    flag: str | None,
-    name: str | None,
-) -> FamilyFilter:
-    """The list's query parameters as a filter; 422 for an unknown flag kind."""
-    if flag is not None and flag != "any" and flag not in {k.value for k in FlagKind}:
-        raise ProblemError(
-            422, "unknown flag kind", code="validation", errors=[{"field": "flag", "reason": "flag.unknown_kind"}]
-        )
-    return FamilyFilter(
+    filters = service.family_filter(
         kecamatan=kecamatan,
         kelurahan=kelurahan,
         desil_min=desil_min,
         desil_max=desil_max,
-        data_status=data_status.value if data_status else None,
+        data_status=data_status,
         flag=flag,
         name=name,
     )
+    return await service.list_families(session, viewer=viewer, filters=filters, cursor=cursor, limit=limit)
 
 
 @router.get("/families/count", response_model=CountOut, summary="Count families in your wilayah")
@@ -213,8 +146,16 @@ async def count(
     flag: Annotated[str | None, Query(max_length=100, pattern=PRINTABLE)] = None,
     name: Annotated[str | None, Query(pattern=PRINTABLE, min_length=2, max_length=100)] = None,
 ) -> CountOut:
-    filters = family_filter(kecamatan, kelurahan, desil_min, desil_max, data_status, flag, name)
-    return CountOut(count=await count_families(session, principal, filters))
+    filters = service.family_filter(
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
+        desil_min=desil_min,
+        desil_max=desil_max,
+        data_status=data_status,
+        flag=flag,
+        name=name,
+    )
+    return CountOut(count=await service.count_families(session, principal=principal, filters=filters))
 
 
 @router.get("/families/{family_id}", response_model=FamilyOut, summary="A family with its members")
@@ -222,11 +163,7 @@ async def get_family(
     family_id: str, session: SessionDep, principal: Reader, reveal: Reveal = False, purpose: Purpose = None
 ) -> JSONResponse:
     viewer = viewer_for(principal, reveal, purpose)
-    out = await family_detail(session, viewer, family_id)
-    await record_access(
-        session, viewer, [(family_id, None)] + [(family_id, m.id) for m in out.members or []], "no_kk,nik,birth_date"
-    )
-    return _with_etag(out)
+    return _with_etag(await service.read_family(session, viewer=viewer, family_id=family_id))
 
 
 @router.patch("/families/{family_id}", response_model=FamilyOut, summary="Change a family (If-Match required)")
@@ -272,7 +209,7 @@ async def add_member(
         principal=principal,
         actor=actor_of(principal),
     )
-    out = await family_detail(session, Viewer(principal), family_id)
+    out = await service.family_detail(session, Viewer(principal), family_id)
     if idempotency:
         await remember(
             session,
@@ -291,9 +228,7 @@ async def list_members(
     family_id: str, session: SessionDep, principal: Reader, reveal: Reveal = False, purpose: Purpose = None
 ) -> list[MemberOut]:
     viewer = viewer_for(principal, reveal, purpose)
-    out = await family_detail(session, viewer, family_id)
-    await record_access(session, viewer, [(family_id, m.id) for m in out.members or []], "nik,birth_date")
-    return out.members or []
+    return await service.read_members(session, viewer=viewer, family_id=family_id)
 
 
 @router.get("/members/{member_id}", response_model=MemberOut, summary="One member")
@@ -301,11 +236,8 @@ async def get_member(
     member_id: str, session: SessionDep, principal: Reader, reveal: Reveal = False, purpose: Purpose = None
 ) -> JSONResponse:
     viewer = viewer_for(principal, reveal, purpose)
-    current = await get_member_row(session, principal, member_id)
-    out = await family_detail(session, viewer, current["family_id"])
-    await record_access(session, viewer, [(current["family_id"], member_id)], "nik,birth_date")
-    found = next(m for m in out.members or [] if m.id == member_id)
-    return JSONResponse(found.model_dump(mode="json"), headers={"ETag": f'"{out.version}"'})
+    found, version = await service.read_member(session, viewer=viewer, member_id=member_id)
+    return JSONResponse(found.model_dump(mode="json"), headers={"ETag": f'"{version}"'})
 
 
 @router.patch("/members/{member_id}", response_model=FamilyOut, summary="Change a member (If-Match of the family)")
@@ -415,53 +347,16 @@ async def history(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[HistoryEntry]:
     viewer = viewer_for(principal, reveal, purpose)
-    await get_family_row(session, principal, family_id)
-    rows = await session.execute(
-        select(family_history).where(family_history.c.family_id == family_id).order_by(family_history.c.id).limit(limit)
-    )
-    await record_access(session, viewer, [(family_id, None)], "history")
-    return [
-        HistoryEntry(
-            id=r.id,
-            version=r.version,
-            action=r.action,
-            actor=r.actor,
-            actor_role=r.actor_role,
-            at=r.at,
-            reason=r.reason,
-            member_id=r.member_id,
-            before=redact(r.before, viewer),
-            after=redact(r.after, viewer),
-        )
-        for r in rows
-    ]
+    return await service.family_changes(session, viewer=viewer, family_id=family_id, limit=limit)
 
 
 @router.post("/lookup/nik", response_model=FamilyOut, summary="The family of an active NIK (NIK in the body)")
 async def lookup_nik(data: LookupNik, session: SessionDep, principal: Reader) -> JSONResponse:
     viewer = viewer_for(principal, data.reveal, data.purpose)
-    if not viewer.reveal:
-        await read_only(session)
-    # Scoped in the same query: a NIK outside the caller's wilayah answers exactly like an unknown one.
-    detail = await family_detail_row(session, principal, "nik", data.nik)
-    if detail is None:
-        raise ProblemError(404, "No active member with this NIK in your wilayah.", code="not_found")
-    out = _present(detail, viewer)
-    response = _with_etag(out)
-    # Last, so the audit chain's lock (held until the commit) waits on nothing else of this request.
-    await record_access(session, viewer, [(out.id, m.id) for m in out.members or []], "nik,no_kk,birth_date")
-    return response
+    return _with_etag(await service.lookup(session, viewer=viewer, by="nik", key=data.nik))
 
 
 @router.post("/lookup/kk", response_model=FamilyOut, summary="A family by No. KK (No. KK in the body)")
 async def lookup_kk(data: LookupKk, session: SessionDep, principal: Reader) -> JSONResponse:
     viewer = viewer_for(principal, data.reveal, data.purpose)
-    if not viewer.reveal:
-        await read_only(session)
-    detail = await family_detail_row(session, principal, "no_kk", data.no_kk)
-    if detail is None:
-        raise ProblemError(404, "No family with this No. KK in your wilayah.", code="not_found")
-    out = _present(detail, viewer)
-    response = _with_etag(out)
-    await record_access(session, viewer, [(out.id, None)], "nik,no_kk,birth_date")
-    return response
+    return _with_etag(await service.lookup(session, viewer=viewer, by="no_kk", key=data.no_kk))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -274,3 +275,16 @@ FAMILY_COLUMNS = (
     Column("created_at", "Dibuat", "datetime"),
     Column("updated_at", "Diperbarui", "datetime"),
 )
+
+
+@dataclass(frozen=True)
+class FamilyFilter:
+    """Filters of the family list and count."""
+
+    kecamatan: str | None = None
+    kelurahan: str | None = None
+    desil_min: int | None = None
+    desil_max: int | None = None
+    data_status: str | None = None
+    flag: str | None = None  # an open flag kind, or "any"
+    name: str | None = None  # member name contains, case-insensitive

@@ -14,17 +14,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.domain.identifiers import IdentifierError, today_wib, validate_nik
+from services.registry.families import repository
 from services.registry.families.changes import Actor, Change, ChangeSet, finish, jsonable, set_status
 from services.registry.families.models import family, member
-from services.registry.families.repository import get_family_row, get_member_row
+from services.registry.families.privacy import Viewer, present_family, record_access, redact
+from services.registry.families.repository import DetailKey, FamilyDetail, get_family_row, get_member_row
 from services.registry.families.rules import EXISTENCE_FOR_REASON
 from services.registry.families.schemas import (
     Deactivate,
     DeceasedCorrection,
     FamilyCreate,
+    FamilyFilter,
+    FamilyOut,
+    FamilyPage,
     FamilyPatch,
+    HistoryEntry,
     MarkDeceased,
     MemberCreate,
+    MemberOut,
     MemberPatch,
     MoveMember,
 )
@@ -37,6 +44,8 @@ from services.registry.families.validation import (
     check_no_kk,
     check_rt_rw,
 )
+from services.registry.flags.repository import flag_kinds_by_family
+from services.registry.flags.rules import FlagKind
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.events.household import DataStatus, HouseholdEventType
@@ -543,3 +552,134 @@ async def _write_status(session: AsyncSession, fam: FamilyFacts) -> None:
             data_status=row["data_status"], status_reason=row["status_reason"], existence_status=row["existence_status"]
         )
     )
+
+
+# Reads: what a viewer may see of families and members, with the personal-data access it records.
+
+
+def family_filter(
+    *,
+    kecamatan: str | None,
+    kelurahan: str | None,
+    desil_min: int | None,
+    desil_max: int | None,
+    data_status: DataStatus | None,
+    flag: str | None,
+    name: str | None,
+) -> FamilyFilter:
+    """The filters of a family list or count; 422 for an unknown flag kind."""
+    if flag is not None and flag != "any" and flag not in {k.value for k in FlagKind}:
+        raise ProblemError(
+            422, "unknown flag kind", code="validation", errors=[{"field": "flag", "reason": "flag.unknown_kind"}]
+        )
+    return FamilyFilter(
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
+        desil_min=desil_min,
+        desil_max=desil_max,
+        data_status=data_status.value if data_status else None,
+        flag=flag,
+        name=name,
+    )
+
+
+def _present(detail: FamilyDetail, viewer: Viewer) -> FamilyOut:
+    return present_family(
+        detail.family, viewer, open_flags=detail.open_flags, members=detail.members, today=today_wib()
+    )
+
+
+async def family_detail(session: AsyncSession, viewer: Viewer, family_id: str) -> FamilyOut:
+    """A family with members for this viewer (404 outside scope)."""
+    detail = await repository.family_detail_row(session, viewer.principal, "id", family_id)
+    if detail is None:
+        raise ProblemError(404, "No such family in your wilayah.", code="family_not_found")
+    return _present(detail, viewer)
+
+
+async def list_families(
+    session: AsyncSession, *, viewer: Viewer, filters: FamilyFilter, cursor: str | None, limit: int
+) -> FamilyPage:
+    """One page of families in the viewer's wilayah, in (kelurahan, id) order; records revealed identifiers."""
+    query = repository.list_query(viewer.principal, filters, cursor, limit)
+    rows = [dict(r) for r in (await session.execute(query)).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    kinds = await flag_kinds_by_family(session, [r["id"] for r in rows])
+    today = today_wib()
+    items = [present_family(r, viewer, open_flags=kinds[r["id"]][0], members=None, today=today) for r in rows]
+    await record_access(session, viewer, [(r["id"], None) for r in rows], "no_kk,head_nik")
+    nxt = repository.encode_cursor(rows[-1]["kelurahan_code"], rows[-1]["id"]) if more and rows else None
+    return FamilyPage(items=items, next_cursor=nxt)
+
+
+async def count_families(session: AsyncSession, *, principal: Principal, filters: FamilyFilter) -> int:
+    """How many families in the caller's wilayah match the filters."""
+    return await repository.count_families(session, principal, filters)
+
+
+async def read_family(session: AsyncSession, *, viewer: Viewer, family_id: str) -> FamilyOut:
+    """A family with its members; records the identifiers revealed."""
+    out = await family_detail(session, viewer, family_id)
+    await record_access(
+        session, viewer, [(family_id, None)] + [(family_id, m.id) for m in out.members or []], "no_kk,nik,birth_date"
+    )
+    return out
+
+
+async def read_members(session: AsyncSession, *, viewer: Viewer, family_id: str) -> list[MemberOut]:
+    """The members of a family; records the identifiers revealed."""
+    out = await family_detail(session, viewer, family_id)
+    await record_access(session, viewer, [(family_id, m.id) for m in out.members or []], "nik,birth_date")
+    return out.members or []
+
+
+async def read_member(session: AsyncSession, *, viewer: Viewer, member_id: str) -> tuple[MemberOut, int]:
+    """One member and its family's version (the member's ETag); records the identifiers revealed."""
+    current = await get_member_row(session, viewer.principal, member_id)
+    out = await family_detail(session, viewer, current["family_id"])
+    await record_access(session, viewer, [(current["family_id"], member_id)], "nik,birth_date")
+    return next(m for m in out.members or [] if m.id == member_id), out.version
+
+
+async def family_changes(session: AsyncSession, *, viewer: Viewer, family_id: str, limit: int) -> list[HistoryEntry]:
+    """Every recorded change of a family, oldest first, identifiers redacted for this viewer."""
+    await get_family_row(session, viewer.principal, family_id)
+    rows = await repository.history_rows(session, family_id, limit)
+    await record_access(session, viewer, [(family_id, None)], "history")
+    return [
+        HistoryEntry(
+            id=r.id,
+            version=r.version,
+            action=r.action,
+            actor=r.actor,
+            actor_role=r.actor_role,
+            at=r.at,
+            reason=r.reason,
+            member_id=r.member_id,
+            before=redact(r.before, viewer),
+            after=redact(r.after, viewer),
+        )
+        for r in rows
+    ]
+
+
+_LOOKUP_MISSING: dict[DetailKey, str] = {
+    "nik": "No active member with this NIK in your wilayah.",
+    "no_kk": "No family with this No. KK in your wilayah.",
+}
+
+
+async def lookup(session: AsyncSession, *, viewer: Viewer, by: DetailKey, key: str) -> FamilyOut:
+    """The family of an active NIK or of a No. KK, in the viewer's scope (outside it answers like unknown)."""
+    if not viewer.reveal:
+        await repository.read_only(session)
+    detail = await repository.family_detail_row(session, viewer.principal, by, key)
+    if detail is None:
+        raise ProblemError(404, _LOOKUP_MISSING[by], code="not_found")
+    out = _present(detail, viewer)
+    # Last, so the audit chain's lock (held until the commit) waits on nothing else of this request. A NIK lookup
+    # records every member it reveals, a No. KK lookup the family.
+    targets = [(out.id, m.id) for m in out.members or []] if by == "nik" else [(out.id, None)]
+    await record_access(session, viewer, targets, "nik,no_kk,birth_date")
+    return out

@@ -14,7 +14,7 @@ from services.registry.domain.identifiers import (
     validate_no_kk,
     validate_rt_rw,
 )
-from services.registry.wilayah.reference import default_wilayah
+from services.registry.domain.wilayah import default_wilayah
 from shared.http.problems import ProblemError
 
 

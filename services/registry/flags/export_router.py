@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from services.registry.database import export_jobs
 from services.registry.flags.rules import FlagKind, FlagStatus
-from services.registry.flags.schemas import FLAG_COLUMNS, FlagOut
+from services.registry.flags.schemas import FLAG_COLUMNS, FlagFilter, FlagOut
 from services.registry.flags.service import flags_in_scope
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
@@ -39,9 +39,14 @@ async def export_flags(
     as_job: AsJob = False,
 ) -> Response:
     """Flags hold codes and counts, no identifiers (as in the list)."""
-    query = flags_in_scope(
-        principal, status=status, kind=kind, family_id=family_id, kecamatan=kecamatan, kelurahan=kelurahan
+    filters = FlagFilter(
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
+        family_id=family_id,
+        kecamatan=kecamatan,
+        kelurahan=kelurahan,
     )
+    query = flags_in_scope(principal, filters=filters)
     return await export_or_job(
         runtime,
         export_jobs,

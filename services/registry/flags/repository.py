@@ -30,7 +30,10 @@ from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from services.registry.families.models import family, member, recipient_expr
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
-from shared.db.expressions import one_of
+from services.registry.flags.schemas import FlagFilter
+from shared.auth.principal import Principal
+from shared.db.dialect import is_pg, json_object
+from shared.db.expressions import one_of, within
 
 FamilyIds = Sequence[str] | Select[Any]
 
@@ -44,13 +47,6 @@ class FlagDelta:
     member_id: str | None
     kind: str
     change: str  # "raised" or "cleared"
-
-
-def _json_object(session: AsyncSession, *pairs: Any) -> ColumnElement[Any]:
-    # Same argument list on both dialects, different function name.
-    if session.bind.dialect.name == "postgresql":
-        return func.json_build_object(*pairs)
-    return func.json_object(*pairs)
 
 
 def scope_of(family_ids: FamilyIds, niks: Iterable[str] = (), head_niks: Iterable[str] = ()) -> CompoundSelect[Any]:
@@ -77,6 +73,7 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
     """Every computed flag that should be open for families in `scope`, as flag rows (one SELECT)."""
     m2, f2 = member.alias("m2"), family.alias("f2")
     in_scope = member.c.family_id.in_(scope)
+    pg = is_pg(session)
     # The CASE keeps the cast away from malformed NIKs (WHERE conditions have no evaluation order).
     nik_sex = case(
         (member.c.nik_issue.is_not(None), None),
@@ -99,15 +96,15 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
             detail.label("detail"),
         ]
 
-    invalid = select(*member_flag(FlagKind.INVALID_NIK, _json_object(session, "reason", member.c.nik_issue))).where(
+    invalid = select(*member_flag(FlagKind.INVALID_NIK, json_object(pg, "reason", member.c.nik_issue))).where(
         in_scope, member.c.active, member.c.nik_issue.is_not(None)
     )
     mismatch = select(
-        *member_flag(FlagKind.SEX_NIK_MISMATCH, _json_object(session, "declared_sex", member.c.sex, "nik_sex", nik_sex))
+        *member_flag(FlagKind.SEX_NIK_MISMATCH, json_object(pg, "declared_sex", member.c.sex, "nik_sex", nik_sex))
     ).where(in_scope, member.c.active, member.c.nik_issue.is_(None), member.c.sex.is_not(None), member.c.sex != nik_sex)
     # Every row counts, whatever the state of the member or family (DOMAIN §7: duplicates hide in old records).
     duplicate_nik = select(
-        *member_flag(FlagKind.DUPLICATE_NIK, _json_object(session, "other_families", other_families))
+        *member_flag(FlagKind.DUPLICATE_NIK, json_object(pg, "other_families", other_families))
     ).where(in_scope, exists().where(m2.c.nik == member.c.nik, m2.c.family_id != member.c.family_id))
     # One person heading two KKs: the same household registered twice (No. KK itself is unique).
     duplicate_kk = select(
@@ -115,7 +112,7 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
         null().label("member_id"),
         literal("", String).label("subject_key"),
         literal(FlagKind.DUPLICATE_KK.value, String).label("kind"),
-        _json_object(session, "other_families", other_heads.scalar_subquery()).label("detail"),
+        json_object(pg, "other_families", other_heads.scalar_subquery()).label("detail"),
     ).where(family.c.id.in_(scope), exists(other_heads.with_only_columns(literal(1))))
     # The person who receives the money died: payments wait until a recipient_change names another (issue 12).
     # Only while someone is left to take over: a family with no living member is inactive (all deceased).
@@ -126,7 +123,7 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
             recipient.c.id.label("member_id"),
             recipient.c.id.label("subject_key"),
             literal(FlagKind.RECIPIENT_DECEASED.value, String).label("kind"),
-            _json_object(session, "member_id", recipient.c.id).label("detail"),
+            json_object(pg, "member_id", recipient.c.id).label("detail"),
         )
         .select_from(family.join(recipient, recipient.c.id == recipient_expr()))
         .where(
@@ -238,29 +235,33 @@ def open_flag_exists(kind: str | None = None) -> ColumnElement[bool]:
     return exists().where(cond)
 
 
-def flags_query(
-    scope: ColumnElement[bool],
-    *,
-    status: str | None,
-    kind: str | None,
-    family_id: str | None,
-    kecamatan: str | None,
-    kelurahan: str | None,
-    before: int | None = None,
-) -> Select[Any]:
-    """Flags of families inside `scope` (SQL over the family row) matching the filters, newest first (ids below
-    `before`, the list's cursor)."""
-    stmt = select(flag, family.c.kelurahan_code).join(family, family.c.id == flag.c.family_id).where(scope)
-    if status is not None:
-        stmt = stmt.where(flag.c.status == status)
-    if kind is not None:
-        stmt = stmt.where(flag.c.kind == kind)
-    if family_id:
-        stmt = stmt.where(flag.c.family_id == family_id)
-    if kecamatan:
-        stmt = stmt.where(family.c.kecamatan_code == kecamatan)
-    if kelurahan:
-        stmt = stmt.where(family.c.kelurahan_code == kelurahan)
+def flags_query(principal: Principal, filters: FlagFilter, *, before: int | None = None) -> Select[Any]:
+    """Flags of families in the caller's wilayah matching the filters, with the family's kelurahan, newest first
+    (ids below `before`, the list's cursor): the list pages it, the export streams it."""
+    stmt = (
+        select(flag, family.c.kelurahan_code)
+        .join(family, family.c.id == flag.c.family_id)
+        .where(within(family.c.kelurahan_code, principal.wilayah))
+    )
+    if filters.status is not None:
+        stmt = stmt.where(flag.c.status == filters.status)
+    if filters.kind is not None:
+        stmt = stmt.where(flag.c.kind == filters.kind)
+    if filters.family_id:
+        stmt = stmt.where(flag.c.family_id == filters.family_id)
+    if filters.kecamatan:
+        stmt = stmt.where(family.c.kecamatan_code == filters.kecamatan)
+    if filters.kelurahan:
+        stmt = stmt.where(family.c.kelurahan_code == filters.kelurahan)
     if before is not None:
         stmt = stmt.where(flag.c.id < before)
     return stmt.order_by(flag.c.id.desc())
+
+
+async def list_flags(
+    session: AsyncSession, *, principal: Principal, filters: FlagFilter, cursor: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to limit + 1 flags (the extra row tells whether more follow); `cursor` is the id of the last flag of the
+    previous page."""
+    rows = await session.execute(flags_query(principal, filters, before=cursor).limit(limit + 1))
+    return [dict(r) for r in rows.mappings()]

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.registry.families.router import actor_of
+from services.registry.families.changes import actor_of
+from services.registry.flags import service
 from services.registry.flags.rules import FlagKind, FlagStatus
-from services.registry.flags.schemas import FlagOut, FlagPage, Resolution
-from services.registry.flags.service import flag_page, flags_in_scope, resolve_flag
+from services.registry.flags.schemas import FlagFilter, FlagOut, FlagPage, Resolution
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.http.params import MAX_ID, PRINTABLE, RecordId
@@ -34,23 +34,19 @@ async def list_flags(
     cursor: Annotated[int | None, Query(ge=1, le=MAX_ID, description="next_cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> FlagPage:
-    query = flags_in_scope(
-        principal,
-        status=status,
-        kind=kind,
+    filters = FlagFilter(
+        status=status.value if status else None,
+        kind=kind.value if kind else None,
         family_id=family_id,
         kecamatan=kecamatan,
         kelurahan=kelurahan,
-        before=cursor,
     )
-    rows = await flag_page(session, query, limit=limit)
-    items = [FlagOut.model_validate(r) for r in rows[:limit]]
-    return FlagPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    return await service.list_flags(session, principal=principal, filters=filters, cursor=cursor, limit=limit)
 
 
 @router.post("/flags/{flag_id}/confirm", response_model=FlagOut, summary="Confirm an open flag")
 async def confirm(flag_id: RecordId, body: Resolution, session: SessionDep, principal: Resolver) -> FlagOut:
-    row = await resolve_flag(
+    row = await service.resolve_flag(
         session, flag_id=flag_id, confirm=True, reason=body.reason, principal=principal, actor=actor_of(principal)
     )
     return FlagOut.model_validate(row)
@@ -58,7 +54,7 @@ async def confirm(flag_id: RecordId, body: Resolution, session: SessionDep, prin
 
 @router.post("/flags/{flag_id}/refute", response_model=FlagOut, summary="Refute an open flag")
 async def refute(flag_id: RecordId, body: Resolution, session: SessionDep, principal: Resolver) -> FlagOut:
-    row = await resolve_flag(
+    row = await service.resolve_flag(
         session, flag_id=flag_id, confirm=False, reason=body.reason, principal=principal, actor=actor_of(principal)
     )
     return FlagOut.model_validate(row)

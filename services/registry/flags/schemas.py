@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,3 +60,14 @@ FLAG_COLUMNS = (
     Column("resolved_at", "Diselesaikan", "datetime"),
     Column("resolution_reason", "Alasan penyelesaian"),
 )
+
+
+@dataclass(frozen=True)
+class FlagFilter:
+    """Filters of the flag list (None: any)."""
+
+    status: str | None = None
+    kind: str | None = None
+    family_id: str | None = None
+    kecamatan: str | None = None
+    kelurahan: str | None = None

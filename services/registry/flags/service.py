@@ -12,9 +12,10 @@ from services.registry.families.changes import Actor, Change, ChangeSet, finish
 from services.registry.families.models import family, member
 from services.registry.families.repository import in_scope
 from services.registry.families.service import record_death
+from services.registry.flags import repository
 from services.registry.flags.models import flag
-from services.registry.flags.repository import flags_query
 from services.registry.flags.rules import FlagKind, FlagStatus, can_resolve
+from services.registry.flags.schemas import FlagFilter, FlagOut, FlagPage
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.events.household import HouseholdEventType
@@ -37,6 +38,20 @@ async def get_flag_row(session: AsyncSession, principal: Principal, flag_id: int
     if row is None:
         raise ProblemError(404, "No such flag in your wilayah.", code="flag_not_found")
     return dict(row)
+
+
+async def list_flags(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    filters: FlagFilter,
+    cursor: int | None,
+    limit: int,
+) -> FlagPage:
+    """One page of flags of families in the caller's wilayah, newest first."""
+    rows = await repository.list_flags(session, principal=principal, filters=filters, cursor=cursor, limit=limit)
+    items = [FlagOut.model_validate(r) for r in rows[:limit]]
+    return FlagPage(items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
 async def resolve_flag(
@@ -87,28 +102,6 @@ async def resolve_flag(
     return await get_flag_row(session, principal, flag_id)
 
 
-def flags_in_scope(
-    principal: Principal,
-    *,
-    status: str | None,
-    kind: str | None,
-    family_id: str | None,
-    kecamatan: str | None,
-    kelurahan: str | None,
-    before: int | None = None,
-) -> Select[Any]:
-    """The caller's flags matching the list's filters, newest first (the list pages it, the export streams it)."""
-    return flags_query(
-        in_scope(principal),
-        status=status,
-        kind=kind,
-        family_id=family_id,
-        kecamatan=kecamatan,
-        kelurahan=kelurahan,
-        before=before,
-    )
-
-
-async def flag_page(session: AsyncSession, query: Select[Any], *, limit: int) -> list[dict[str, Any]]:
-    """Up to `limit` + 1 rows of the query (the extra one says there is more)."""
-    return [dict(r) for r in (await session.execute(query.limit(limit + 1))).mappings()]
+def flags_in_scope(principal: Principal, *, filters: FlagFilter) -> Select[Any]:
+    """The caller's flags matching the list's filters, newest first (the export streams it)."""
+    return repository.flags_query(principal, filters)

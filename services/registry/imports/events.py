@@ -347,52 +347,36 @@ async def emit(
         ("type", REGISTERED, "source", SOURCE, "import_id", import_id, "members", func.coalesce(comp.c.listed, 0)),
         ev.c.change,
     )
-    result = await session.execute(
-        insert(outbox).from_select(
-            [
-                "event_id",
-                "topic",
-                "event_type",
-                "schema_version",
-                "subject",
-                "aggregate_version",
-                "occurred_at",
-                "recorded_at",
-                "correlation_id",
-                "data",
-            ],
-            select(
-                case(
-                    (ev.c.ord == 0, d.job_uuid(import_id, ev.c.id, REGISTERED)),
-                    else_=d.job_uuid(import_id, ev.c.id),
-                ),
-                literal(REGISTRY_HOUSEHOLD, String),
-                ev.c.event_type,
-                literal(1, Integer),
-                ev.c.family_id,
-                version,
-                literal(now, outbox.c.occurred_at.type),
-                literal(now, outbox.c.recorded_at.type),
-                literal(current_correlation_id() or f"import-{import_id}", String),
-                data(change),
-            )
-            .select_from(
-                ev.join(family, family.c.id == ev.c.family_id)
-                .outerjoin(comp, comp.c.family_id == ev.c.family_id)
-                .outerjoin(open_f, open_f.c.family_id == ev.c.family_id)
-                .outerjoin(confirmed_f, confirmed_f.c.family_id == ev.c.family_id)
-                .outerjoin(digests, digests.c.family_id == ev.c.family_id)
-            )
-            .order_by(ev.c.ord, ev.c.id),
+    emitted = await OUTBOX.add_selected(
+        session,
+        select(
+            case(
+                (ev.c.ord == 0, d.job_uuid(import_id, ev.c.id, REGISTERED)),
+                else_=d.job_uuid(import_id, ev.c.id),
+            ).label("event_id"),
+            literal(REGISTRY_HOUSEHOLD, String).label("topic"),
+            ev.c.event_type.label("event_type"),
+            literal(1, Integer).label("schema_version"),
+            ev.c.family_id.label("subject"),
+            version.label("aggregate_version"),
+            literal(now, outbox.c.occurred_at.type).label("occurred_at"),
+            literal(now, outbox.c.recorded_at.type).label("recorded_at"),
+            literal(current_correlation_id() or f"import-{import_id}", String).label("correlation_id"),
+            data(change).label("data"),
         )
+        .select_from(
+            ev.join(family, family.c.id == ev.c.family_id)
+            .outerjoin(comp, comp.c.family_id == ev.c.family_id)
+            .outerjoin(open_f, open_f.c.family_id == ev.c.family_id)
+            .outerjoin(confirmed_f, confirmed_f.c.family_id == ev.c.family_id)
+            .outerjoin(digests, digests.c.family_id == ev.c.family_id)
+        )
+        .order_by(ev.c.ord, ev.c.id),
     )
-    emitted = int(result.rowcount or 0)  # type: ignore[attr-defined]
     counts = select(ie.c.family_id, func.count().label("n")).where(mine).group_by(ie.c.family_id).subquery("n")
     await session.execute(
         update(family)
         .where(family.c.id == counts.c.family_id)
         .values(version=family.c.version + counts.c.n, updated_at=now, updated_by=actor.subject)
     )
-    if emitted:
-        await OUTBOX.signal(session)
     return emitted

@@ -48,9 +48,9 @@ from services.registry.domain.identifiers import (
     validate_no_kk,
     validate_rt_rw,
 )
+from services.registry.domain.wilayah import WilayahReference, default_wilayah
 from services.registry.families.rules import Disability, SchoolStatus
 from services.registry.families.schemas import MaritalStatus, Relationship
-from services.registry.wilayah.reference import WilayahReference, default_wilayah
 
 COLUMNS = (
     "no_kk",

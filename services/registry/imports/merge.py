@@ -64,8 +64,9 @@ from services.registry.imports.quarantine import (
     set_aside_kk_copies,
 )
 from services.registry.imports.sql import Dialect
-from services.registry.imports.staging import analyze, create_indexes, drop_indexes, is_postgres
+from services.registry.imports.staging import analyze, create_indexes, drop_indexes
 from services.registry.imports.status import apply_status_rules
+from shared.db.dialect import is_pg
 from shared.events.household import HouseholdEventType
 
 MEMBER_FIELDS = (
@@ -454,7 +455,7 @@ async def _drop_indexes_if_first_import(session: AsyncSession) -> bool:
     """On PostgreSQL with no family yet, drop the keys, secondary indexes and foreign keys of family, member,
     desil_snapshot and flag (`_rebuild_indexes` restores them in the same transaction, so no other session ever
     sees them missing); True if dropped."""
-    if not is_postgres(session) or (await session.execute(select(exists().select_from(family)))).scalar():
+    if not is_pg(session) or (await session.execute(select(exists().select_from(family)))).scalar():
         return False
     for fk in REBUILT_FOREIGN_KEYS:
         await session.execute(DropConstraint(fk))

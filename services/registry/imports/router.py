@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,13 +11,11 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from services.registry.external_lists.parsing import ListKind
 from services.registry.families.changes import Actor
-from services.registry.imports import extract
-from services.registry.imports.models import import_error, import_job
+from services.registry.imports import extract, service
+from services.registry.imports.list_parsing import ListKind
 from services.registry.imports.progress import LIVE
 from services.registry.imports.service import EXTRACT, create_job, new_job_path, run_job
 from shared.auth.permissions import Permission
@@ -144,7 +139,7 @@ async def _submit(
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
     async with runtime.sessions() as session:
-        row = (await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().one()
+        row = await service.get_job(session, job_id=job_id)
     return JSONResponse(_out(row).model_dump(mode="json"), status_code=202, headers={"Location": f"/imports/{job_id}"})
 
 
@@ -185,21 +180,13 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JobList:
     _kota_only(principal)
-    rows = await session.execute(select(import_job).order_by(import_job.c.created_at.desc()).limit(limit))
-    return JobList(items=[_out(r) for r in rows.mappings()])
-
-
-async def _job(session: Any, job_id: str) -> Any:
-    row = (await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().first()
-    if row is None:
-        raise ProblemError(404, "No such import job.", code="not_found")
-    return row
+    return JobList(items=[_out(r) for r in await service.list_jobs(session, limit=limit)])
 
 
 @router.get("/imports/{job_id}", response_model=JobOut, summary="One import job: status and counts")
 async def get_job(job_id: str, session: SessionDep, principal: Importer) -> JobOut:
     _kota_only(principal)
-    return _out(await _job(session, job_id))
+    return _out(await service.get_job(session, job_id=job_id))
 
 
 @router.get(
@@ -209,35 +196,9 @@ async def get_job(job_id: str, session: SessionDep, principal: Importer) -> JobO
 )
 async def job_errors(job_id: str, runtime: RuntimeDep, session: SessionDep, principal: Importer) -> StreamingResponse:
     _kota_only(principal)
-    await _job(session, job_id)
-
-    async def lines() -> AsyncIterator[str]:
-        yield "row,field,reason\n"
-        last = (0, 0)
-        while True:
-            async with runtime.sessions() as s:
-                rows = (
-                    await s.execute(
-                        select(import_error.c.id, import_error.c.row_no, import_error.c.field, import_error.c.reason)
-                        .where(
-                            import_error.c.import_id == job_id,
-                            (import_error.c.row_no > last[0])
-                            | ((import_error.c.row_no == last[0]) & (import_error.c.id > last[1])),
-                        )
-                        .order_by(import_error.c.row_no, import_error.c.id)
-                        .limit(5000)
-                    )
-                ).all()
-            if not rows:
-                return
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\n")
-            writer.writerows((r.row_no, r.field, r.reason) for r in rows)
-            yield buf.getvalue()
-            last = (rows[-1].row_no, rows[-1].id)
-
+    await service.get_job(session, job_id=job_id)
     return StreamingResponse(
-        lines(),
+        service.error_report(runtime.sessions, job_id=job_id),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="import-{job_id}-errors.csv"'},
     )

@@ -5,24 +5,27 @@ its status, counts and error report stay in `import_job` / `import_error`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import uuid
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.registry.domain.identifiers import today_wib
-from services.registry.external_lists.parsing import DEFAULT_SOURCE, ListKind, read_list_chunks
-from services.registry.external_lists.service import match_list
 from services.registry.families.changes import Actor
 from services.registry.families.rules import Source
+from services.registry.imports import repository
 from services.registry.imports.audit import file_sha256, record_job
 from services.registry.imports.extract import Chunk, ExtractFormatError, open_extract, read_chunks
+from services.registry.imports.list_parsing import DEFAULT_SOURCE, ListKind, read_list_chunks
+from services.registry.imports.lists import match_list
 from services.registry.imports.merge import merge_extract
 from services.registry.imports.models import import_error, import_job, import_list_row, import_row
 from services.registry.imports.pipeline import EncodedChunk, validated_chunks
@@ -35,12 +38,12 @@ from services.registry.imports.staging import (
     copy_records,
     create_indexes,
     drop_indexes,
-    is_postgres,
     lock_imports,
-    tune_session,
 )
 from shared.audit.chain import AuditLog
+from shared.db.dialect import bulk_settings, is_pg
 from shared.events.envelope import utcnow
+from shared.http.problems import ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,36 @@ async def create_job(
     )
 
 
+async def get_job(session: AsyncSession, *, job_id: str) -> RowMapping:
+    """The import job; 404 if there is none."""
+    row = await repository.job_row(session, job_id)
+    if row is None:
+        raise ProblemError(404, "No such import job.", code="not_found")
+    return row
+
+
+async def list_jobs(session: AsyncSession, *, limit: int) -> list[RowMapping]:
+    """The newest import jobs, newest first."""
+    return list(await repository.job_rows(session, limit))
+
+
+async def error_report(sessions: async_sessionmaker[AsyncSession], *, job_id: str) -> AsyncIterator[str]:
+    """The job's error report as CSV text (row, field, reason), 5,000 errors per chunk, each read in its own short
+    session so a slow download holds no connection."""
+    yield "row,field,reason\n"
+    last = (0, 0)
+    while True:
+        async with sessions() as session:
+            rows = await repository.error_rows(session, job_id, last, 5000)
+        if not rows:
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerows((r.row_no, r.field, r.reason) for r in rows)
+        yield buf.getvalue()
+        last = (rows[-1].row_no, rows[-1].id)
+
+
 async def _each(chunks: Iterator[Chunk]) -> AsyncGenerator[Chunk, None]:
     for chunk in chunks:
         yield chunk
@@ -143,9 +176,9 @@ async def execute_job(
         phase("reading")
     actor = Actor(job["created_by"], job["created_role"])
     await lock_imports(session)
-    await tune_session(session)
+    await bulk_settings(session, index_builds=True)
     await clear_staging(session)
-    if kind == EXTRACT and is_postgres(session):
+    if kind == EXTRACT and is_pg(session):
         encoded = validated_chunks(path, import_id=job_id, today=today)
         rows = await _stage(session, job_id, encoded, import_row, progress)
     else:

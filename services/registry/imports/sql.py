@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, case, cast, func, literal, literal_column, type_coerce
@@ -11,30 +10,22 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
+from shared.db.dialect import is_pg, job_uuid, json_object
+
 
 class Dialect:
     """SQL building blocks for the session's dialect."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self.pg = session.bind.dialect.name == "postgresql"
+        self.pg = is_pg(session)
 
     def job_uuid(self, job_id: str, serial: Any, kind: str = "") -> ColumnElement[Any]:
-        """A uuid made of a 24-character prefix of the job and a 12-hex-digit serial (a row number of the job).
-
-        The prefix is the job id's start, or with `kind` (one per id space: "family", "member") that of a
-        uuid5 of job and kind. Unique (the job id is random, the serial unique within the job and kind) but
-        consecutive: a job's ids land at one end of a unique index instead of all over it, and cost a seventh
-        of `gen_random_uuid()` (1 µs a row: a second for a city's members)."""
-        prefix = literal(
-            job_id[:24] if not kind else str(uuid.uuid5(uuid.NAMESPACE_URL, f"tepat:{job_id}:{kind}"))[:24], String
-        )
-        if self.pg:
-            return prefix + func.lpad(func.to_hex(serial), 12, "0")
-        return prefix + func.substr(literal("000000000000", String) + func.printf("%x", serial), -12)
+        """`shared.db.dialect.job_uuid` for this dialect."""
+        return job_uuid(self.pg, job_id, serial, kind)
 
     def obj(self, *pairs: Any) -> ColumnElement[Any]:
         """A JSON object from key, value, key, value, ..."""
-        return func.json_build_object(*pairs) if self.pg else func.json_object(*pairs)
+        return json_object(self.pg, *pairs)
 
     def obj_or(self, condition: Any, pairs: tuple[Any, ...], other: Any) -> ColumnElement[Any]:
         """Where `condition`, the JSON object of `pairs` (key, value, ...), else the JSON column `other`: a value

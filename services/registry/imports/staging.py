@@ -12,36 +12,24 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from services.registry.imports.extract import BadRow, RowError
 from services.registry.imports.models import STAGING_TABLES, import_bad_row, import_error
+from shared.db.dialect import analyze as shared_analyze
+from shared.db.dialect import is_pg
 
 STAGING_NAMES = frozenset(t.name for t in STAGING_TABLES)
 # A fixed key: imports run one at a time (they share the staging tables and touch many families).
 IMPORT_LOCK_KEY = 7_310_001
 
 
-def is_postgres(session: AsyncSession) -> bool:
-    """True on PostgreSQL (distributed mode)."""
-    return session.bind.dialect.name == "postgresql"
-
-
 async def lock_imports(session: AsyncSession) -> None:
     """Serialise imports for the rest of the transaction (SQLite serialises writers anyway)."""
-    if is_postgres(session):
+    if is_pg(session):
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": IMPORT_LOCK_KEY})
-
-
-async def tune_session(session: AsyncSession) -> None:
-    """Memory for the job's sorts, hashes and index builds, for this transaction only (4 MB spilled to disk)."""
-    if is_postgres(session):
-        await session.execute(text("SET LOCAL work_mem = '256MB'"))
-        await session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-        # JIT compiled each big statement again (0.1-0.3 s each) for plans that are mostly I/O and index work.
-        await session.execute(text("SET LOCAL jit = off"))
 
 
 async def clear_staging(session: AsyncSession) -> None:
     """Empty every staging table (imports hold the lock, so no other job is using them)."""
     for table in STAGING_TABLES:
-        if is_postgres(session):
+        if is_pg(session):
             await session.execute(text(f"TRUNCATE {table.name}"))
         else:
             await session.execute(delete(table))
@@ -50,24 +38,15 @@ async def clear_staging(session: AsyncSession) -> None:
 async def analyze(session: AsyncSession, *tables: Table, columns: tuple[str, ...] = ()) -> None:
     """Fresh planner statistics after a bulk load (the staging tables go from empty to a million rows).
 
-    A staging table is sampled coarsely (3,000 rows, not 30,000): the merge's plans need its size and rough
-    distinct counts, not histograms, and the full sample of a city-size file took half a second. The
-    registry's own tables keep the full sample: the service plans with it long after the import. `columns`:
-    only these (the names are the table's own: `table.c` rejects any other)."""
-    if is_postgres(session):
-        for table in tables:
-            coarse = table.name in STAGING_NAMES
-            if coarse:
-                await session.execute(text("SET LOCAL default_statistics_target = 10"))
-            listed = f" ({', '.join(table.c[c].name for c in columns)})" if columns else ""
-            await session.execute(text(f"ANALYZE {table.name}{listed}"))
-            if coarse:
-                await session.execute(text("SET LOCAL default_statistics_target = DEFAULT"))
+    A staging table is sampled coarsely: the merge's plans need its size and rough distinct counts, not
+    histograms. The registry's own tables keep the full sample: the service plans with it long after the import."""
+    for table in tables:
+        await shared_analyze(session, table, columns=columns, coarse=table.name in STAGING_NAMES)
 
 
 async def drop_indexes(session: AsyncSession, table: Table) -> None:
     """Drop a staging table's indexes before a bulk load (one sorted build afterwards beats per-row upkeep)."""
-    if is_postgres(session):
+    if is_pg(session):
         for ix in table.indexes:
             await session.execute(DropIndex(ix))
 
@@ -75,7 +54,7 @@ async def drop_indexes(session: AsyncSession, table: Table) -> None:
 async def create_indexes(session: AsyncSession, table: Table, *, analyzed: bool = True) -> None:
     """Build the indexes `drop_indexes` dropped, in the same transaction, and (unless the caller analyses the
     table itself) refresh its statistics."""
-    if is_postgres(session):
+    if is_pg(session):
         for ix in table.indexes:
             await session.execute(CreateIndex(ix))
     if analyzed:
@@ -108,7 +87,7 @@ async def copy_records(session: AsyncSession, table: Table, records: Sequence[tu
     if not records:
         return
     columns = _columns(table)
-    if is_postgres(session):
+    if is_pg(session):
         await (await _driver(session)).copy_records_to_table(table.name, records=records, columns=columns)
     else:
         await session.execute(insert(table), [dict(zip(columns, r, strict=True)) for r in records])
@@ -130,7 +109,7 @@ async def add_bad_rows(session: AsyncSession, import_id: str, rows: Sequence[Bad
     if not rows:
         return
     # asyncpg's COPY takes JSON as text; SQLAlchemy's executemany serialises it itself.
-    encode = json.dumps if is_postgres(session) else (lambda v: v)
+    encode = json.dumps if is_pg(session) else (lambda v: v)
     await copy_records(
         session,
         import_bad_row,

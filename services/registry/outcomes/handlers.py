@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +19,7 @@ from shared.events.household import VerificationEventType, VerificationOutcome
 from shared.events.recipient import RecipientChangeApproved
 from shared.http.problems import ProblemError
 from shared.inbox.consumer import BatchHandler, Handler, PermanentEventError
+from shared.inbox.payload import event_payload
 
 VERIFICATION_ACTOR = Actor("verification", "system")
 
@@ -35,13 +35,7 @@ def is_stale(verified_at: datetime, last_verified_at: datetime | None) -> bool:
 
 
 def _parse(envelope: EventEnvelope) -> VerificationOutcome:
-    try:
-        outcome = VerificationOutcome.model_validate(envelope.data)
-    except ValidationError as exc:
-        raise PermanentEventError(f"invalid verification payload: {exc.errors()[:3]}") from exc
-    if outcome.household_id != envelope.subject:
-        raise PermanentEventError("payload household_id differs from the event subject")
-    return outcome
+    return event_payload(VerificationOutcome, envelope, what="verification")
 
 
 async def on_verification_completed(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
@@ -114,12 +108,7 @@ async def on_verification_completed(session: AsyncSession, envelopes: Sequence[E
 
 async def on_recipient_change_approved(session: AsyncSession, envelope: EventEnvelope) -> None:
     """A verified recipient_change usulan names the family's recipient (a repeat of the same change is a no-op)."""
-    try:
-        approved = RecipientChangeApproved.model_validate(envelope.data)
-    except ValidationError as exc:
-        raise PermanentEventError(f"invalid recipient change payload: {exc.errors()[:3]}") from exc
-    if approved.household_id != envelope.subject:
-        raise PermanentEventError("payload household_id differs from the event subject")
+    approved = event_payload(RecipientChangeApproved, envelope, what="recipient change")
     # Verification checked the wilayah when the usulan was made; the registry acts within the family's own.
     principal = Principal(subject=VERIFICATION_ACTOR.subject, role=Role.SYSTEM, wilayah=approved.kelurahan_code)
     try:

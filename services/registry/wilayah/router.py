@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.registry.domain.identifiers import Tingkat
-from services.registry.wilayah.reference import Wilayah, default_wilayah
+from services.registry.domain.wilayah import Wilayah, default_wilayah
 from shared.http.params import PRINTABLE
 from shared.http.problems import ProblemError
 from shared.http.security import CurrentPrincipal

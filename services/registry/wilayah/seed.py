@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.registry.wilayah.reference import WilayahReference, default_wilayah
+from services.registry.domain.wilayah import WilayahReference, default_wilayah
 
 
 def wilayah_rows(reference: WilayahReference | None = None) -> list[dict[str, Any]]:

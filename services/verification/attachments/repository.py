@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.attachments.models import attachment
 from services.verification.attachments.schemas import DocumentRef
+from shared.db.dialect import insert_for
 from shared.events.envelope import utcnow
 
 
@@ -26,8 +26,7 @@ async def attach(session: AsyncSession, *, owner_kind: str, owner_id: int, ref: 
         "attached_by": by,
         "attached_at": utcnow(),
     }
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    base = insert(attachment).values(values)
+    base = insert_for(session, attachment).values(values)
     keys = ("owner_kind", "owner_id", "role")
     await session.execute(
         base.on_conflict_do_update(

@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, String, case, exists, literal, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.groundchecks.models import OPEN_PREDICATE, OPEN_STATES, ground_check
 from services.verification.groundchecks.repository import tksk_of_kecamatan
 from services.verification.groundchecks.rules import CheckReason
 from services.verification.households.models import Household
+from shared.db.dialect import insert_on
 
 CHECK_COLUMNS = (
     "household_id",
@@ -80,9 +80,8 @@ def campaign_insert(
         .select_from(h.outerjoin(tksk, tksk.c.kecamatan_code == h.c.kecamatan_code))
         .where(*where)
     )
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(g)
+        insert_on(dialect == "postgresql", g)
         .from_select(list(CHECK_COLUMNS), selected)
         # A concurrent trigger may open the same (family, reason) check meanwhile: the index decides, quietly.
         .on_conflict_do_nothing(index_elements=["household_id", "reason"], index_where=text(OPEN_PREDICATE))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.verification.statemachine import StateMachine
+from shared.statemachine import StateMachine
 
 
 class ObjectionGrounds(StrEnum):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from services.verification.statemachine import StateMachine
 from shared.auth.permissions import Permission
+from shared.statemachine import StateMachine
 
 
 class ProposalKind(StrEnum):

@@ -28,12 +28,13 @@ from services.verification.proposals.rules import (
 from services.verification.proposals.schemas import MuskelIn, MuskelOut, ProposalActionIn, ProposalIn, ProposalOut
 from services.verification.scope import not_found, within_scope
 from services.verification.settings import VerificationSettings
-from services.verification.statemachine import advance
 from shared.auth.permissions import allowed
 from shared.auth.principal import Principal
 from shared.auth.scope import ensure_covers
+from shared.db.expressions import within
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.statemachine import advance
 
 
 def kecamatan_of(kelurahan_code: str) -> str:
@@ -251,7 +252,7 @@ async def list_proposals(
     if kind:
         where.append(c.kind == kind)
     if kelurahan_code:
-        where.append((c.kelurahan_code == kelurahan_code) | c.kelurahan_code.like(kelurahan_code + ".%"))
+        where.append(within(c.kelurahan_code, kelurahan_code))
     total = (await session.execute(select(func.count()).select_from(proposal).where(*where))).scalar_one()
     rows = await session.execute(select(proposal).where(*where).order_by(c.id).limit(limit).offset(offset))
     return [dict(r._mapping) for r in rows], int(total)

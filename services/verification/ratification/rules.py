@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from services.verification.statemachine import StateMachine
+from shared.statemachine import StateMachine
 
 BATCH_MACHINE = StateMachine(
     name="ratification batch",

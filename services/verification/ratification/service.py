@@ -40,10 +40,10 @@ from services.verification.ratification.models import ratification_batch
 from services.verification.ratification.rules import BATCH_MACHINE, may_ratify, missing_attachments
 from services.verification.ratification.schemas import BatchOut
 from services.verification.scope import not_found, within_scope
-from services.verification.statemachine import advance
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.statemachine import advance
 
 EXPORT_COLUMNS = (
     "batch_id",

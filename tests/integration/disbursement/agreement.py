@@ -6,11 +6,11 @@ from datetime import date
 
 from sqlalchemy import select
 
-from services.disbursement.dialect import is_pg
 from services.disbursement.households.models import household_status
 from services.disbursement.households.repository import inputs_from_row
 from services.disbursement.programmes.eligibility import ranked_query
 from services.disbursement.programmes.rules import RuleDefinition, rank_families
+from shared.db.dialect import is_pg
 from tests.integration.disbursement.conftest import Service
 from tests.integration.disbursement.support import feed, random_households
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 
 from services.disbursement.programmes.rules import list_hash_lines
+from services.disbursement.programmes.seed import national_programmes
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
 from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
@@ -54,3 +56,27 @@ async def test_embedded_sql_rule_agrees_with_the_plain_function(sqlite_service: 
 
 async def test_holding_flag_lists_the_family_and_holds_its_line_until_cleared(sqlite_service: Service) -> None:
     await flag_hold_flow(sqlite_service)
+
+
+async def test_the_migrations_seed_the_programmes_of_the_seed_file(sqlite_service: Service) -> None:
+    seed = national_programmes()
+    stored = await sqlite_service.rows(
+        "SELECT programme_code, effective_from, definition FROM rule_version WHERE created_by = 'seed' ORDER BY id"
+    )
+    assert [r[0] for r in stored] == [p.code for p in seed.programmes]
+    for (_code, effective_from, definition), programme in zip(stored, seed.programmes, strict=True):
+        assert str(effective_from) == programme.effective_from.isoformat()
+        assert json.loads(definition) == programme.definition
+
+
+async def test_programme_rule_and_tahap_lists(sqlite_service: Service) -> None:
+    svc = sqlite_service
+    programmes = (await svc.client.get("/programmes", headers=svc.users["prep"])).json()
+    assert {p["code"] for p in programmes} >= {"PKH", "SEMBAKO", "PBI_JK", "BLT_KESRA"}
+    rules = (await svc.client.get("/programmes/PKH/rules", headers=svc.users["prep"])).json()
+    assert [(r["version"], r["definition"]["desil_max"]) for r in rules] == [(1, 4)]
+    assert (await svc.client.get("/programmes/NOPE/rules", headers=svc.users["prep"])).status_code == 404
+    assert (await svc.client.get("/tahap", headers=svc.users["prep"])).json() == []
+    tahap_id = await new_tahap(svc, "2026-I", await add_rule(svc, quota=5))
+    listed = (await svc.client.get("/tahap", params={"programme_code": "SEMBAKO"}, headers=svc.users["prep"])).json()
+    assert [t["id"] for t in listed] == [tahap_id]

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -74,7 +73,7 @@ def fuzz(app: FastAPI, headers: dict[str, str], examples: int) -> list[str]:
     return failures
 
 
-def _run(strategy: st.SearchStrategy[Any], headers: dict[str, str], examples: int) -> None:
+def _run(strategy: strategies.SearchStrategy[Any], headers: dict[str, str], examples: int) -> None:
     @settings(
         max_examples=examples,
         deadline=None,

@@ -11,7 +11,7 @@ from pathlib import Path
 from demo.generator import EXTRACT_COLUMNS, generate_city, generate_defect_city, previous_periods, quarter_end
 from services.cli import main
 from services.registry.domain.identifiers import validate_nik, validate_no_kk
-from services.registry.wilayah.reference import default_wilayah
+from services.registry.domain.wilayah import default_wilayah
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -54,16 +54,50 @@ def test_a_verified_token_is_checked_once_and_bad_ones_every_time(tmp_path: Path
     assert verifier.calls == 3
 
 
-def test_an_expired_token_is_refused_even_after_a_hit(tmp_path: Path) -> None:
+class Clock:
+    """Wall-clock seconds the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_hit_is_never_served_past_the_tokens_expiry(tmp_path: Path) -> None:
     verifier = _verifier(tmp_path)
-    tokens = VerifiedTokens(verifier)
-    # exp is whole seconds after a whole-second iat: a 1 s token issued at x.99 s was already expired when a
-    # busy machine first verified it. 3 s leaves at least 2 s for the first check.
-    short = _token(tmp_path, ttl_s=3)
-    tokens.verify(short)
-    time.sleep(4.1)
+    clock = Clock()
+    tokens = VerifiedTokens(verifier, max_age_s=10_000, clock=clock)
+    token = _token(tmp_path, ttl_s=60)
+    tokens.verify(token)
+    clock.now += 30
+    tokens.verify(token)
+    assert verifier.calls == 1
+    clock.now += 31  # past exp: the cache checks again (and the verifier refuses the token once it is expired)
+    tokens.verify(token)
+    assert verifier.calls == 2
+
+
+def test_a_hit_is_checked_again_after_max_age(tmp_path: Path) -> None:
+    verifier = _verifier(tmp_path)
+    clock = Clock()
+    tokens = VerifiedTokens(verifier, max_age_s=300, clock=clock)
+    token = _token(tmp_path)
+    tokens.verify(token)
+    clock.now += 299
+    tokens.verify(token)
+    assert verifier.calls == 1
+    clock.now += 2
+    tokens.verify(token)
+    assert verifier.calls == 2
+
+
+def test_an_expired_token_is_refused(tmp_path: Path) -> None:
+    verifier = _verifier(tmp_path)
+    pem = (tmp_path / PRIVATE_KEY_NAME).read_bytes()
+    expired = issue_dev_token(pem, subject="s", role=Role.TKSK, wilayah="13.71.01", ttl_s=-600)
     with pytest.raises(TokenError, match="expired"):
-        tokens.verify(short)
+        VerifiedTokens(verifier).verify(expired)
 
 
 def test_the_cache_is_bounded(tmp_path: Path) -> None:

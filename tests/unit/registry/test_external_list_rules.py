@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.external_lists.rules import DeathConflict, death_conflicts, names_match, normalise_name
+from services.registry.imports.list_rules import DeathConflict, death_conflicts, names_match, normalise_name
 
 TODAY = date(2026, 3, 1)
 

@@ -21,7 +21,7 @@ from services.registry.domain.identifiers import (
     validate_no_kk,
     validate_rt_rw,
 )
-from services.registry.wilayah.reference import load_wilayah
+from services.registry.domain.wilayah import load_wilayah
 from shared.privacy.identifiers import mask_identifier
 
 TODAY = date(2026, 3, 10)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from services.registry.domain.identifiers import IdentifierError, validate_nik, validate_no_kk
-from services.registry.external_lists.parsing import ListKind, read_list_chunks
 from services.registry.imports.events import years_before
 from services.registry.imports.extract import (
     COLUMNS,
@@ -23,6 +22,7 @@ from services.registry.imports.extract import (
     parse_date,
     read_chunks,
 )
+from services.registry.imports.list_parsing import ListKind, read_list_chunks
 from services.registry.imports.pipeline import encode_records, part_chunks
 
 TODAY = date(2026, 11, 28)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.registry.domain.identifiers import kecamatan_of
-from services.registry.wilayah.reference import (
+from services.registry.domain.wilayah import (
     WilayahDataError,
     WilayahReference,
     default_wilayah,

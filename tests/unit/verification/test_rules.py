@@ -28,8 +28,8 @@ from services.verification.groundchecks.schemas import Questionnaire, VisitIn
 from services.verification.objections.rules import OBJECTION_MACHINE, due_date, is_resident
 from services.verification.proposals.rules import PROPOSAL_MACHINE, ProposalAction, cycle_of, submit_action
 from services.verification.ratification.rules import BATCH_MACHINE, may_ratify, missing_attachments
-from services.verification.statemachine import IllegalTransition, advance
 from shared.http.problems import ProblemError
+from shared.statemachine import IllegalTransition, advance
 
 HAPPY_PROPOSAL = [
     ("draft", "submit", "submitted"),

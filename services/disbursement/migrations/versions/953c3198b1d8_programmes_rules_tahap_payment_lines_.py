@@ -7,10 +7,11 @@ Create Date: 2026-11-28 14:17:55.049761
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic import op
+
+from services.disbursement.programmes.seed import national_programmes
 
 revision: str = "953c3198b1d8"
 down_revision: str | None = "875617d4db14"
@@ -278,120 +279,9 @@ def upgrade() -> None:
     _seed_national_programmes()
 
 
-# DOMAIN §5 as of 2025 (config: later changes are new rule versions, never edits of these rows).
-_SEED_AT = datetime(2025, 1, 1, tzinfo=UTC)
-_PROGRAMMES = [
-    ("PKH", "Program Keluarga Harapan", "family", "quarterly", "bank_kks"),
-    ("SEMBAKO", "Program Sembako / BPNT", "family", "quarterly", "bank_kks"),
-    ("PBI_JK", "Penerima Bantuan Iuran Jaminan Kesehatan", "person", "monthly", "bpjs"),
-    ("BLT_KESRA", "BLT Kesejahteraan Rakyat (one-off, Q4 2025)", "family", "one_off", "pos"),
-]
-_FLAGS = [
-    "deceased",
-    "excluded_occupation",
-    "income_above_minimum_wage",
-    "non_subsidised_electricity",
-    "car_owner",
-    "business_owner",
-    "duplicate_nik",
-    "duplicate_kk",
-]
-_RULES = [
-    (
-        "PKH",
-        date(2025, 1, 1),
-        None,
-        {
-            "desil_min": 1,
-            "desil_max": 4,
-            "disqualifying_flags": _FLAGS,
-            "required_data_status": ["active"],
-            "max_verification_age_months": None,
-            "quota": None,
-            "tie_breakers": ["larger_family_first", "older_verification_first"],
-            "amount": {
-                "kind": "components",
-                "amount": 0,
-                "components": [
-                    {"category": "pregnant", "annual_amount": 3_000_000, "max_count": 2},
-                    {"category": "children_0_6", "annual_amount": 3_000_000, "max_count": 2},
-                    {"category": "disabled_severe", "annual_amount": 2_400_000, "max_count": None},
-                    {"category": "elderly_70", "annual_amount": 2_400_000, "max_count": None},
-                    {"category": "school_sma", "annual_amount": 2_000_000, "max_count": None},
-                    {"category": "school_smp", "annual_amount": 1_500_000, "max_count": None},
-                    {"category": "school_sd", "annual_amount": 900_000, "max_count": None},
-                ],
-                "max_counted_members": 4,
-                "periods_per_year": 4,
-            },
-        },
-    ),
-    (
-        "SEMBAKO",
-        date(2025, 1, 1),
-        None,
-        {
-            "desil_min": 1,
-            "desil_max": 4,
-            "disqualifying_flags": _FLAGS,
-            "required_data_status": ["active"],
-            "max_verification_age_months": None,
-            "quota": None,
-            "tie_breakers": ["larger_family_first"],
-            "amount": {
-                "kind": "flat",
-                "amount": 600_000,
-                "components": [],
-                "max_counted_members": None,
-                "periods_per_year": 4,
-            },
-        },
-    ),
-    (
-        "PBI_JK",
-        date(2025, 1, 1),
-        None,
-        {
-            "desil_min": 1,
-            "desil_max": 5,
-            "disqualifying_flags": _FLAGS,
-            "required_data_status": ["active"],
-            "max_verification_age_months": None,
-            "quota": None,
-            "tie_breakers": [],
-            "amount": {
-                "kind": "per_member",
-                "amount": 42_000,
-                "components": [],
-                "max_counted_members": None,
-                "periods_per_year": 12,
-            },
-        },
-    ),
-    (
-        "BLT_KESRA",
-        date(2025, 10, 1),
-        date(2026, 1, 1),
-        {
-            "desil_min": 1,
-            "desil_max": 4,
-            "disqualifying_flags": _FLAGS,
-            "required_data_status": ["active"],
-            "max_verification_age_months": None,
-            "quota": None,
-            "tie_breakers": [],
-            "amount": {
-                "kind": "flat",
-                "amount": 900_000,
-                "components": [],
-                "max_counted_members": None,
-                "periods_per_year": 1,
-            },
-        },
-    ),
-]
-
-
+# DOMAIN §5 as of 2025, from services/disbursement/programmes/national_programmes.json (later changes are new rule
+# versions, never edits of these rows). The file spells the flags the way b4e1c7a9d2f3 later renamed them to, so
+# that migration finds nothing to rename in a fresh database: the end state is the same.
 def _seed_national_programmes() -> None:
     programme = sa.table(
         "programme",
@@ -415,36 +305,37 @@ def _seed_national_programmes() -> None:
         sa.column("created_by", sa.String),
         sa.column("created_at", sa.DateTime(timezone=True)),
     )
+    seed = national_programmes()
     op.bulk_insert(
         programme,
         [
             {
-                "code": c,
-                "name": n,
-                "funding": "national",
-                "unit": u,
-                "periodicity": p,
-                "channel": ch,
+                "code": p.code,
+                "name": p.name,
+                "funding": seed.funding,
+                "unit": p.unit,
+                "periodicity": p.periodicity,
+                "channel": p.channel,
                 "created_by": "seed",
-                "created_at": _SEED_AT,
+                "created_at": seed.seeded_at,
             }
-            for c, n, u, p, ch in _PROGRAMMES
+            for p in seed.programmes
         ],
     )
     op.bulk_insert(
         rule,
         [
             {
-                "programme_code": c,
+                "programme_code": p.code,
                 "version": 1,
-                "effective_from": start,
-                "effective_to": end,
-                "definition": json.dumps(d),
-                "note": "DOMAIN §5 seed",
+                "effective_from": p.effective_from,
+                "effective_to": p.effective_to,
+                "definition": json.dumps(p.definition),
+                "note": seed.note,
                 "created_by": "seed",
-                "created_at": _SEED_AT,
+                "created_at": seed.seeded_at,
             }
-            for c, start, end, d in _RULES
+            for p in seed.programmes
         ],
     )
 

@@ -18,19 +18,19 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, case, exists, func, insert, literal, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.external_lists.parsing import ListKind
-from services.registry.external_lists.rules import DeathConflict, names_match
 from services.registry.families.changes import Actor
 from services.registry.families.models import member
 from services.registry.flags.models import flag
 from services.registry.flags.rules import BLOCKING_STATUSES, FlagKind, FlagStatus
 from services.registry.imports.events import emit, record_flag_events
+from services.registry.imports.list_parsing import ListKind
+from services.registry.imports.list_rules import DeathConflict, names_match
 from services.registry.imports.models import import_error, import_event, import_list_row
 from services.registry.imports.sql import Dialect
 from services.registry.imports.status import apply_status_rules
+from shared.db.dialect import insert_on
 
 
 @dataclass
@@ -180,9 +180,8 @@ async def _raise(
         flag.c.kind == flag_kind,
         flag.c.status.in_(BLOCKING_STATUSES),
     )
-    insert_fn = postgresql.insert if d.pg else sqlite.insert
     stmt = (
-        insert_fn(flag)
+        insert_on(d.pg, flag)
         .from_select(
             ["family_id", "member_id", "subject_key", "kind", "sub_kind", "status", "source", "detail", "raised_at"],
             select(

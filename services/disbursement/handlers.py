@@ -1,8 +1,8 @@
-"""Consumers of registry.household.v1 and verification.outcome.v1 for the disbursement service."""
+"""Consumers of registry.household.v1 and verification.outcome.v1 for the disbursement service: they update the
+household read model, then hold or release payment lines (so they sit above both features)."""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.households.repository import record_outcome, upsert_household
@@ -10,17 +10,13 @@ from services.disbursement.payments.holds import hold_unpaid_lines
 from services.disbursement.payments.recipient_holds import hold_for_dead_recipient, release_recipient_holds
 from shared.events.envelope import EventEnvelope
 from shared.events.household import HouseholdEventType, HouseholdState, VerificationEventType, VerificationOutcome
-from shared.inbox.consumer import Handler, PermanentEventError
+from shared.inbox.consumer import Handler
+from shared.inbox.payload import event_payload
 
 
 async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> None:
     """Keep household_status in step with the registry; hold frozen unpaid lines the change disqualifies."""
-    try:
-        state = HouseholdState.model_validate(envelope.data)
-    except ValidationError as exc:
-        raise PermanentEventError(f"invalid household payload: {exc.errors()[:3]}") from exc
-    if state.household_id != envelope.subject:
-        raise PermanentEventError("payload household_id differs from the event subject")
+    state = event_payload(HouseholdState, envelope, what="household")
     applied = await upsert_household(
         session, state, version=envelope.aggregate_version, occurred_at=envelope.occurred_at
     )
@@ -34,10 +30,7 @@ async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> 
 
 async def on_verification_completed(session: AsyncSession, envelope: EventEnvelope) -> None:
     """Record the last approved ground-check outcome (and hold lines of a family found tidak layak)."""
-    try:
-        outcome = VerificationOutcome.model_validate(envelope.data)
-    except ValidationError as exc:
-        raise PermanentEventError(f"invalid verification payload: {exc.errors()[:3]}") from exc
+    outcome = event_payload(VerificationOutcome, envelope, what="verification", subject_field=None)
     if await record_outcome(session, outcome):
         await hold_unpaid_lines(session, household_id=outcome.household_id, causation_id=str(envelope.event_id))
 
