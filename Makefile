@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit infra-up infra-down infra-status bench clean-data schemas
+.PHONY: run test lint typecheck unit infra-up infra-down infra-status bench chaos clean-data schemas
 
 ## Serve the whole system from one process (embedded mode) on http://127.0.0.1:8000
 run: $(STAMP)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.verification_campaign
 	$(BIN)/python -m bench.disbursement_bench
 	$(BIN)/python -m bench.gateway_overhead
+
+## Chaos run: 20,000 families through the pipeline under >= 20 random faults, on its own PostgreSQL and Kafka
+## cluster (never the test servers); figures in bench/out/ and bench/RESULTS.md
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos --families 20000 --faults 20
 
 ## Publish the JSON Schemas of every event type into shared/events/schemas/
 schemas: $(STAMP)

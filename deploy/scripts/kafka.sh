@@ -2,6 +2,14 @@
 # Local single-node Apache Kafka (KRaft) for tests, CI and developers, run from Maven Central jars (no Docker).
 #
 #   deploy/scripts/kafka.sh {install|start|stop|status|restart}
+#   deploy/scripts/kafka.sh cluster {start|stop|status|bootstrap} DIR BASEPORT
+#   deploy/scripts/kafka.sh cluster {kill|start-node} DIR BASEPORT NODE
+#
+# `cluster` runs three brokers (KRaft, each broker + controller, static quorum) with their state in DIR: node i
+# (1..3) listens on BASEPORT+2(i-1) and its controller on the port after it; replication factor 3 and
+# min.insync.replicas=2, so one broker may die without losing an acknowledged (acks=all) record. `kill` sends
+# SIGKILL to one node (a crash); `start-node` brings it back on its log dir. The single broker is the default
+# and is unchanged by this: tests and CI use it.
 #
 # Environment: TEPAT_STATE_DIR (default <repo>/.tepat), TEPAT_PYTHON (default <repo>/.venv/bin/python),
 # TEPAT_KAFKA_PORT (default 19092; the controller listens on TEPAT_KAFKA_CONTROLLER_PORT, default port+1),
@@ -204,14 +212,191 @@ cmd_status() {
     return 1
 }
 
+# ---- three-broker cluster -------------------------------------------------------------------------------------
+
+CLUSTER_NODES=3
+
+node_port() { echo $((BASEPORT + 2 * ($1 - 1))); }
+node_dir() { echo "$CDIR/node$1"; }
+
+node_alive() {
+    local pidfile pid
+    pidfile="$(node_dir "$1")/kafka.pid"
+    [ -f "$pidfile" ] || return 1
+    pid="$(cat "$pidfile")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+}
+
+cluster_bootstrap() {
+    local i out=""
+    for i in $(seq 1 "$CLUSTER_NODES"); do out="${out:+$out,}127.0.0.1:$(node_port "$i")"; done
+    echo "$out"
+}
+
+cluster_voters() {
+    local i out=""
+    for i in $(seq 1 "$CLUSTER_NODES"); do out="${out:+$out,}$i@127.0.0.1:$(($(node_port "$i") + 1))"; done
+    echo "$out"
+}
+
+write_node_props() {
+    local i="$1" dir port
+    dir="$(node_dir "$i")"
+    port="$(node_port "$i")"
+    mkdir -p "$dir/data" "$dir/logs"
+    cat >"$dir/server.properties.tmp" <<EOF
+# Written by deploy/scripts/kafka.sh cluster: node $i of a local three-broker KRaft cluster.
+process.roles=broker,controller
+node.id=$i
+controller.quorum.voters=$(cluster_voters)
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$((port + 1))
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+log.dirs=$dir/data
+auto.create.topics.enable=false
+num.partitions=1
+# Every record on three brokers; a write (acks=all) needs two of them, so one broker may be down.
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+unclean.leader.election.enable=false
+group.initial.rebalance.delay.ms=0
+offsets.topic.num.partitions=3
+transaction.state.log.num.partitions=3
+share.coordinator.state.topic.num.partitions=1
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+log.segment.bytes=104857600
+EOF
+    mv "$dir/server.properties.tmp" "$dir/server.properties"
+}
+
+format_node() {
+    local i="$1" dir
+    dir="$(node_dir "$i")"
+    if [ -f "$dir/data/meta.properties" ]; then return 0; fi
+    if ! java_cp kafka.tools.StorageTool format -t "$(cat "$CDIR/cluster.id")" -c "$dir/server.properties" \
+        >"$dir/format.log" 2>&1; then
+        cat "$dir/format.log" >&2
+        die "formatting node $i failed"
+    fi
+}
+
+launch_node() {
+    local i="$1" dir
+    dir="$(node_dir "$i")"
+    if node_alive "$i"; then return 0; fi
+    if port_busy "$(node_port "$i")"; then die "port $(node_port "$i") is already in use by another process"; fi
+    log "starting node $i on 127.0.0.1:$(node_port "$i") (state $dir)"
+    # A small heap and the C1 compiler only: three JVMs on a developer machine or a CI runner.
+    setsid nohup java -Xms256m -Xmx"${TEPAT_KAFKA_CLUSTER_HEAP:-384m}" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
+        -Djava.awt.headless=true -Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$dir/logs" \
+        -cp "$LIBS/*" kafka.Kafka "$dir/server.properties" >"$dir/kafka.out" 2>&1 </dev/null &
+    echo $! >"$dir/kafka.pid"
+}
+
+wait_node() {
+    local i="$1" deadline=$((SECONDS + START_TIMEOUT))
+    while :; do
+        node_alive "$i" || {
+            tail -n 30 "$(node_dir "$i")/kafka.out" >&2 || true
+            die "node $i exited during startup"
+        }
+        if admin wait --bootstrap "127.0.0.1:$(node_port "$i")" --timeout 5 >/dev/null 2>&1; then return 0; fi
+        [ "$SECONDS" -lt "$deadline" ] || die "node $i not ready after ${START_TIMEOUT}s"
+    done
+}
+
+stop_node() {
+    local i="$1" signal="$2" pidfile pid n
+    pidfile="$(node_dir "$i")/kafka.pid"
+    if ! node_alive "$i"; then
+        rm -f "$pidfile"
+        return 0
+    fi
+    pid="$(cat "$pidfile")"
+    kill "-$signal" "$pid" 2>/dev/null || true
+    for n in $(seq 1 60); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    rm -f "$pidfile"
+    log "node $i stopped ($signal)"
+}
+
+cmd_cluster() {
+    local action="${1:-}" node="${4:-}" i rc=0
+    CDIR="${2:-}"
+    BASEPORT="${3:-}"
+    [ -n "$action" ] && [ -n "$CDIR" ] && [ -n "$BASEPORT" ] \
+        || die "usage: $0 cluster {start|stop|status} DIR BASEPORT | cluster {kill|start-node} DIR BASEPORT NODE"
+    mkdir -p "$CDIR"
+    CDIR="$(cd "$CDIR" && pwd)"
+    case "$action" in
+        start)
+            cmd_install
+            if [ ! -s "$CDIR/cluster.id" ]; then
+                java_cp kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1 >"$CDIR/cluster.id.tmp"
+                mv "$CDIR/cluster.id.tmp" "$CDIR/cluster.id"
+            fi
+            for i in $(seq 1 "$CLUSTER_NODES"); do
+                write_node_props "$i"
+                format_node "$i"
+                launch_node "$i"
+            done
+            for i in $(seq 1 "$CLUSTER_NODES"); do wait_node "$i"; done
+            admin topics --bootstrap "$(cluster_bootstrap)" --timeout 60 --replication-factor 3
+            log "cluster ready at $(cluster_bootstrap)"
+            ;;
+        stop)
+            for i in $(seq 1 "$CLUSTER_NODES"); do stop_node "$i" TERM; done
+            ;;
+        status)
+            for i in $(seq 1 "$CLUSTER_NODES"); do
+                if node_alive "$i"; then
+                    echo "kafka node $i: running on 127.0.0.1:$(node_port "$i")"
+                else
+                    echo "kafka node $i: not running"
+                    rc=1
+                fi
+            done
+            return "$rc"
+            ;;
+        bootstrap) cluster_bootstrap ;;
+        kill)
+            [ -n "$node" ] || die "usage: $0 cluster kill DIR BASEPORT NODE"
+            stop_node "$node" KILL
+            ;;
+        start-node)
+            [ -n "$node" ] || die "usage: $0 cluster start-node DIR BASEPORT NODE"
+            launch_node "$node"
+            wait_node "$node"
+            ;;
+        *) die "unknown cluster action '$action'" ;;
+    esac
+}
+
 case "${1:-}" in
+    cluster)
+        shift
+        cmd_cluster "$@"
+        ;;
     install) cmd_install ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     restart) cmd_stop && cmd_start ;;
     *)
-        echo "usage: $0 {install|start|stop|status|restart}" >&2
+        echo "usage: $0 {install|start|stop|status|restart} | cluster ACTION DIR BASEPORT [NODE]" >&2
         exit 2
         ;;
 esac

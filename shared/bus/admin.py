@@ -95,8 +95,10 @@ async def _wait_visible(admin: Any, names: set[str]) -> None:
         await asyncio.sleep(0.2)
 
 
-async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]:
-    """Create the missing topics of ``specs`` (fixed partitions, replication 1); return the names created."""
+async def ensure_topics(
+    bootstrap: str, specs: Sequence[TopicSpec], *, replication_factor: int = _REPLICATION_FACTOR
+) -> list[str]:
+    """Create the missing topics of ``specs`` (fixed partitions); return the names created."""
     admin = _new_admin(bootstrap, 30.0)
     try:
         await admin.start()
@@ -107,7 +109,7 @@ async def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec]) -> list[str]
         missing = [s for s in specs if s.name not in existing]
         if not missing:
             return []
-        response = await admin.create_topics([NewTopic(s.name, s.partitions, _REPLICATION_FACTOR) for s in missing])
+        response = await admin.create_topics([NewTopic(s.name, s.partitions, replication_factor) for s in missing])
         created: list[str] = []
         for topic, code, message in _topic_errors(response):
             if code == 0:
@@ -157,6 +159,10 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP, help="bootstrap servers (host:port)")
         cmd.add_argument("--timeout", type=float, default=60.0, help="readiness timeout in seconds")
+        if name == "topics":
+            cmd.add_argument(
+                "--replication-factor", type=int, default=_REPLICATION_FACTOR, help="replicas of each new topic"
+            )
         cmd.add_argument("-v", "--verbose", action="store_true", help="show the Kafka client's own logs")
     return parser
 
@@ -168,7 +174,7 @@ async def _run(args: argparse.Namespace) -> int:
         print(f"kafka ready at {args.bootstrap} ({time.monotonic() - started:.1f}s)")
     elif args.command == "topics":
         await wait_ready(args.bootstrap, args.timeout)
-        created = await ensure_topics(args.bootstrap, ALL_TOPICS)
+        created = await ensure_topics(args.bootstrap, ALL_TOPICS, replication_factor=args.replication_factor)
         print(f"created: {', '.join(created) if created else '(none)'}")
         present = set(await list_topic_names(args.bootstrap))
         for spec in ALL_TOPICS:

@@ -28,6 +28,7 @@ DOCKERFILE = REPO / "Dockerfile"
 CADDYFILE = REPO / "deploy" / "caddy" / "Caddyfile"
 INIT_SQL = REPO / "deploy" / "postgres" / "init.sql"
 KAFKA_POM = REPO / "deploy" / "kafka" / "pom.xml"
+KAFKA_CLUSTER_ENV = REPO / "deploy" / "kafka" / "cluster.env"
 
 DB_SERVICES: dict[str, type[ServiceSettings]] = {
     "registry": RegistrySettings,
@@ -70,11 +71,13 @@ def required_value(name: str) -> str:
     return f"required-{name}"
 
 
-def _interpolate(value: str) -> str:
-    """Resolve Compose's ``${VAR:-default}`` the way `docker compose config` does without a .env file; a required
-    ``${VAR:?message}`` becomes `required_value(VAR)`."""
+def _interpolate(value: str, given: dict[str, str] | None = None) -> str:
+    """Resolve Compose's ``${VAR:-default}`` the way `docker compose config` does with only the ``given`` variables
+    (an env file); a required ``${VAR:?message}`` becomes `required_value(VAR)`."""
 
     def resolve(match: re.Match[str]) -> str:
+        if given and match.group("name") in given:
+            return given[match.group("name")]
         op = match.group("op") or ""
         if op.endswith("?"):
             return required_value(match.group("name"))
@@ -85,7 +88,7 @@ def _interpolate(value: str) -> str:
     return _INTERPOLATION.sub(resolve, value.replace("$$", "\0")).replace("\0", "$")
 
 
-def _environment(service: dict[str, Any]) -> dict[str, str]:
+def _environment(service: dict[str, Any], given: dict[str, str] | None = None) -> dict[str, str]:
     raw = service.get("environment") or {}
     if isinstance(raw, list):
         pairs = (item.split("=", 1) for item in raw)
@@ -93,7 +96,7 @@ def _environment(service: dict[str, Any]) -> dict[str, str]:
     env: dict[str, str] = {}
     for key, value in raw.items():
         assert value is not None, f"{key} is passed through from the host: give it a value in the compose file"
-        env[str(key)] = _interpolate(str(value).lower() if isinstance(value, bool) else str(value))
+        env[str(key)] = _interpolate(str(value).lower() if isinstance(value, bool) else str(value), given)
     return env
 
 
@@ -120,9 +123,10 @@ def _load_settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], cls: ty
     return cls()
 
 
-def _command(service: dict[str, Any]) -> list[str]:
+def _command(service: dict[str, Any], given: dict[str, str] | None = None) -> list[str]:
     command = service.get("command") or []
-    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    parts = shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+    return [_interpolate(part, given) for part in parts]
 
 
 def _healthcheck_text(service: dict[str, Any]) -> str:
@@ -424,6 +428,54 @@ def test_kafka_matches_the_local_setup(services: dict[str, dict[str, Any]]) -> N
     assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
+
+
+def test_kafka_is_one_broker_without_the_cluster_profile(services: dict[str, dict[str, Any]]) -> None:
+    env = _environment(services["kafka"])
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093"
+    assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == env["KAFKA_MIN_INSYNC_REPLICAS"] == "1"
+    command = _command(services["kafka-init"])
+    assert command[command.index("--replication-factor") + 1] == "1"
+    for name in ("kafka-2", "kafka-3"):
+        assert services[name]["profiles"] == ["cluster"], f"{name} runs only in the cluster profile"
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_kafka_cluster_profile_is_three_brokers_with_replication_three(
+    monkeypatch: pytest.MonkeyPatch, services: dict[str, dict[str, Any]]
+) -> None:
+    given = _env_file(KAFKA_CLUSTER_ENV)
+    assert given["COMPOSE_PROFILES"] == "cluster"
+    brokers = ("kafka", "kafka-2", "kafka-3")
+    envs = {name: _environment(services[name], given) for name in brokers}
+    assert sorted(env["KAFKA_NODE_ID"] for env in envs.values()) == ["1", "2", "3"]
+    voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in envs.items()}
+    volumes = set()
+    for name, env in envs.items():
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["CLUSTER_ID"] == envs["kafka"]["CLUSTER_ID"]
+        for key in ("DEFAULT_REPLICATION_FACTOR", "OFFSETS_TOPIC_REPLICATION_FACTOR"):
+            assert env[f"KAFKA_{key}"] == "3", key
+        for key in ("MIN_INSYNC_REPLICAS", "TRANSACTION_STATE_LOG_MIN_ISR"):
+            assert env[f"KAFKA_{key}"] == "2", key
+        assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"] == "false"
+        volumes |= {str(v).split(":")[0] for v in services[name]["volumes"]}
+    assert len(volumes) == 3, "each broker keeps its own log dir"
+    bootstrap = {f"{name}:9092" for name in brokers}
+    command = _command(services["kafka-init"], given)
+    assert set(command[command.index("--bootstrap") + 1].split(",")) == bootstrap
+    assert command[command.index("--replication-factor") + 1] == "3"
+    for name in ("kafka-2", "kafka-3"):
+        assert services["kafka-init"]["depends_on"][name] == {"condition": "service_healthy", "required": False}
+    for name, cls in DB_SERVICES.items():
+        settings = _load_settings(monkeypatch, _environment(services[name], given), cls)
+        assert isinstance(settings, ServiceSettings)
+        assert set(settings.kafka_bootstrap.split(",")) == bootstrap
 
 
 def test_app_containers_share_one_image(services: dict[str, dict[str, Any]]) -> None:

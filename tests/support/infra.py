@@ -59,9 +59,13 @@ def start_infra() -> Infra:
         return Infra(pg_admin_url=admin, kafka_bootstrap=kafka, managed=False)
     subprocess.run(["bash", str(REPO / "deploy/scripts/infra.sh"), "up"], check=True)
     port = os.environ.get("TEPAT_PG_PORT", "55432")
+    kafka = "127.0.0.1:19092"
+    if os.environ.get("TEPAT_KAFKA_BROKERS") == "3":  # infra.sh started the three-broker cluster instead
+        base = int(os.environ.get("TEPAT_KAFKA_CLUSTER_PORT", "29092"))
+        kafka = ",".join(f"127.0.0.1:{base + 2 * i}" for i in range(3))
     return Infra(
         pg_admin_url=f"postgresql://postgres:postgres@127.0.0.1:{port}/postgres",
-        kafka_bootstrap="127.0.0.1:19092",
+        kafka_bootstrap=kafka,
         managed=True,
     )
 

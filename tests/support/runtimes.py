@@ -65,12 +65,8 @@ async def unpublished(runtime: ServiceRuntime) -> int:
         return int((await session.execute(stmt)).scalar_one())
 
 
-def spawn_worker(
-    command: str, service: str, settings: Any, *, failpoints: str = "", health_port: int = 0
-) -> subprocess.Popen[bytes]:
-    """Run `tepat <command> <service>` as a separate OS process configured like `settings`.
-
-    Its output goes to a log file in the service's data folder, read back when a test fails."""
+def service_env(service: str, settings: Any) -> dict[str, str]:
+    """The environment of a `tepat` process of `service` configured like `settings` (no other TEPAT_ variable)."""
     prefix = f"TEPAT_{service.upper()}_"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")}
     env.update(
@@ -82,9 +78,18 @@ def spawn_worker(
             prefix + "RELAY_POLL_INTERVAL_MS": str(settings.relay_poll_interval_ms),
             prefix + "DATA_DIR": str(settings.data_dir),
             prefix + "LOG_JSON": "false",
-            "TEPAT_FAILPOINTS": failpoints,
         }
     )
+    return env
+
+
+def spawn_worker(
+    command: str, service: str, settings: Any, *, failpoints: str = "", health_port: int = 0
+) -> subprocess.Popen[bytes]:
+    """Run `tepat <command> <service>` as a separate OS process configured like `settings`.
+
+    Its output goes to a log file in the service's data folder, read back when a test fails."""
+    env = service_env(service, settings) | {"TEPAT_FAILPOINTS": failpoints}
     log_path = settings.data_dir / f"{command}-{service}-{uuid.uuid4().hex[:6]}.log"
     with log_path.open("wb") as log:
         return subprocess.Popen(
