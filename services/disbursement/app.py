@@ -18,6 +18,7 @@ from services.disbursement.reconciliation import models as _break_models  # noqa
 from services.disbursement.reconciliation.router import router as reconciliation_router
 from services.disbursement.reports.router import router as reports_router
 from services.disbursement.settings import DisbursementSettings
+from services.disbursement.status_check.router import router as status_check_router
 from services.disbursement.tahap import models as _tahap_models  # noqa: F401
 from services.disbursement.tahap.router import router as tahap_router
 from shared.bus.local import LocalBus
@@ -42,6 +43,7 @@ def definition(settings: DisbursementSettings | None = None) -> ServiceDefinitio
             payment_files_router,
             reconciliation_router,
             reports_router,
+            status_check_router,
         ],
         handlers=HANDLERS,
         topics=(REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME),

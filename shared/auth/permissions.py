@@ -44,6 +44,8 @@ class Permission(StrEnum):
     APPROVE_TAHAP = "approve tahap lists and decide on held payment lines"
     IMPORT_PAYER_REPORT = "import bank, Pos and ministry payment status reports"
     RESOLVE_BREAK = "resolve reconciliation breaks"
+    # The gateway's public Cek Bansos page asks the registry and disbursement with a token of its own.
+    STATUS_CHECK = "answer the public status check (which programme, payment status) for the gateway"
 
 
 _ALL_READ = {Permission.READ_HOUSEHOLD, Permission.READ_AGGREGATES, Permission.READ_VERIFICATION}
@@ -74,7 +76,9 @@ _TABLE: dict[Role, frozenset[Permission]] = {
     ),
     Role.KEPALA_DINAS: frozenset(_ALL_READ),
     Role.AUDITOR: frozenset(_ALL_READ | {Permission.READ_AUDIT, Permission.READ_FULL_IDENTIFIERS}),
-    Role.SYSTEM: frozenset({Permission.READ_AGGREGATES, Permission.IMPORT_DATA, Permission.OPERATE}),
+    Role.SYSTEM: frozenset(
+        {Permission.READ_AGGREGATES, Permission.IMPORT_DATA, Permission.OPERATE, Permission.STATUS_CHECK}
+    ),
 }
 
 # Verification's grants, kept in one block so edits for other services above do not collide with them.
