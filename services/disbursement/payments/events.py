@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.disbursement.database import messaging
 from services.disbursement.dialect import as_text, is_pg, json_object, numbered_uuids
 from services.disbursement.payments.models import enrolment, payment_line
+from services.disbursement.tahap.models import tahap
 from shared.context import current_correlation_id
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentEventType
@@ -68,6 +69,8 @@ async def emit_line_status(session: AsyncSession, *where: ColumnElement[bool], c
             household_id=pl.household_id,
             programme_code=pl.programme_code,
             tahap_id=pl.tahap_id,
+            # The tahap's label ("2026-I"), what a family's notification names (the id means nothing to them).
+            tahap_label=select(tahap.c.label).where(tahap.c.id == pl.tahap_id).scalar_subquery(),
             line_id=as_text(pl.line_id),
             status=pl.status,
             failure_reason=pl.failure_reason,

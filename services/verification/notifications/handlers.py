@@ -55,7 +55,8 @@ def notification_handlers(
             return
         values = {
             "programme": line.programme_code,
-            "tahap": line.tahap_id,
+            # Events from before the label was carried name no tahap a family would recognise.
+            "tahap": line.tahap_label or "berjalan",
             "payer": settings.notify_payers.get(line.programme_code, settings.notify_default_payer),
             **failure_values(line.failure_reason),
         }

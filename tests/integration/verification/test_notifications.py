@@ -63,7 +63,8 @@ def payment(household_id: str, status: str, *, line_id: str, reason: str | None 
         {
             "household_id": household_id,
             "programme_code": "PKH",
-            "tahap_id": "2026-IV",
+            "tahap_id": "a3c1e0d2-7f4b-4c1e-9d3a-2b6f8e1c0a55",
+            "tahap_label": "2026-IV",
             "line_id": line_id,
             "status": status,
             "failure_reason": reason,
