@@ -538,7 +538,7 @@ class Story:
 
         return await settle(dry_run, agrees, "disbursement sees the registry's families")
 
-    async def register_contacts(self, count: int = 12) -> None:
+    async def register_contacts(self, count: int = 60) -> None:
         """Give a few families a phone number, so the payments that follow notify them (`make run` logs them)."""
         families = sorted(f.household_id for f in self.book.values() if f.data_status == "active")[:count]
         for n, household_id in enumerate(families):

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
@@ -19,6 +21,8 @@ from tests.integration.disbursement.support import SIMPLE_RULE
 from tests.integration.registry.helpers import kk, nik
 from tests.integration.registry.import_support import KEL, csv_text, row
 from tests.support.api import auth, running
+from tests.support.cluster import Cluster, service_cluster
+from tests.support.infra import Infra
 from tests.support.waiting import wait_for
 
 MIN_MS = 300
@@ -155,3 +159,31 @@ async def test_status_check_is_rate_limited_per_address(tmp_path: Path) -> None:
         assert (await client.post("/cek-bansos/status", json=body)).status_code == 429
         # Authenticated API traffic is not charged to the status-check bucket.
         assert (await client.get("/api/registry/healthz")).status_code == 200
+
+
+@pytest.fixture
+async def cluster(pg_settings: Any, infra: Infra, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """The three services as separate processes on PostgreSQL and Kafka."""
+    async with service_cluster(pg_settings, infra, tmp_path) as running_cluster:
+        yield running_cluster
+
+
+@pytest.mark.infra
+async def test_status_check_in_distributed_mode_on_postgres(cluster: Cluster, tmp_path: Path) -> None:
+    settings = GatewaySettings(
+        mode="distributed",
+        data_dir=tmp_path,
+        registry_url=cluster.url("registry"),
+        verification_url=cluster.url("verification"),
+        disbursement_url=cluster.url("disbursement"),
+        status_check_min_ms=MIN_MS,
+    )
+    async with running(create_app(settings)) as client:
+        label = await _beneficiaries(client, tmp_path)
+        hit, took_hit = await _ask(client, {"name": "sari wulandari", "nik": nik(22)})
+        miss, took_miss = await _ask(client, {"name": "Sari Wulandari", "nik": nik(98)})
+        assert hit.json() == {
+            "programmes": [{"programme_code": "SEMBAKO", "tahap": label, "payment_status": "scheduled"}]
+        }
+        assert (miss.status_code, miss.json()) == (200, {"programmes": []})
+        assert min(took_hit, took_miss) >= MIN_MS / 1000
