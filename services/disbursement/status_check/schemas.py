@@ -1,4 +1,4 @@
-"""Bodies of the status-check payment query."""
+"""The status-check payment query (its answer is the shared contract with the gateway, shared/status_check.py)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,3 @@ class PaymentsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     household_ids: list[str] = Field(max_length=5)
-
-
-class ProgrammeStatus(BaseModel):
-    """A family's line in a programme's current tahap, as a citizen may see it."""
-
-    programme_code: str
-    tahap: str
-    payment_status: str = Field(description="scheduled, at_payer, paid, failed, on_hold")
-
-
-class PaymentsOut(BaseModel):
-    """Every programme whose current tahap lists one of the families."""
-
-    programmes: list[ProgrammeStatus]

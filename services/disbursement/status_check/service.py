@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.status_check.repository import current_lines
-from services.disbursement.status_check.schemas import PaymentsIn, PaymentsOut, ProgrammeStatus
+from services.disbursement.status_check.schemas import PaymentsIn
+from shared.status_check import ProgrammeStatus, StatusAnswer
 
 # Treasury steps (SPM, SP2D) mean nothing to a citizen: before the payer it is "scheduled"; returned and
 # disputed lines are in the office's hands, which the citizen hears as "on hold".
@@ -28,12 +29,12 @@ def public_status(line_status: str) -> str:
     return PUBLIC_STATUS.get(line_status, "on_hold")
 
 
-async def payments(session: AsyncSession, *, query: PaymentsIn) -> PaymentsOut:
+async def payments(session: AsyncSession, *, query: PaymentsIn) -> StatusAnswer:
     """The families' programmes in each programme's current tahap."""
     if not query.household_ids:
-        return PaymentsOut(programmes=[])
+        return StatusAnswer(programmes=[])
     rows = await current_lines(session, query.household_ids)
-    return PaymentsOut(
+    return StatusAnswer(
         programmes=[
             ProgrammeStatus(
                 programme_code=r["programme_code"], tahap=r["label"], payment_status=public_status(r["status"])

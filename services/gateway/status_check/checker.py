@@ -8,51 +8,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.gateway.guard import TokenBuckets
 from services.gateway.metrics import GATEWAY_REJECTIONS
 from services.gateway.settings import GatewaySettings
 from shared.auth.tokens import PRIVATE_KEY_NAME, issue_dev_token
 from shared.http.problems import ProblemError
+from shared.status_check import StatusAnswer, StatusQuery
 
 TOKEN_TTL_S = 600
 SUBJECT = "gateway-status-check"
-
-
-class StatusQuery(BaseModel):
-    """What a citizen enters: the name with the kelurahan, or the name with the NIK."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=3, max_length=200, description="Full name as on the KTP")
-    kelurahan_code: str | None = Field(
-        default=None, pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$", examples=["13.71.01.1001"]
-    )
-    nik: str | None = Field(default=None, pattern=r"^\d{16}$")
-
-    @model_validator(mode="after")
-    def _one_key(self) -> Self:
-        if (self.kelurahan_code is None) == (self.nik is None):
-            raise ValueError("give either kelurahan_code or nik with the name")
-        return self
-
-
-class ProgrammeStatus(BaseModel):
-    """A programme the person's family is listed in, in its current tahap."""
-
-    programme_code: str
-    tahap: str
-    payment_status: str = Field(description="scheduled, at_payer, paid, failed or on_hold")
-
-
-class StatusAnswer(BaseModel):
-    """Always this shape: an unknown person and a known non-beneficiary both get an empty list."""
-
-    programmes: list[ProgrammeStatus]
 
 
 @dataclass

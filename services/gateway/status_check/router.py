@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 
 from services.gateway.static_pages import static_app_router
-from services.gateway.status_check.checker import StatusAnswer, StatusChecker, StatusQuery
+from services.gateway.status_check.checker import StatusChecker
+from shared.status_check import StatusAnswer, StatusQuery
 
 STATIC = Path(__file__).parent / "static"
 FILES = {

@@ -1,26 +1,8 @@
-"""Bodies of the status-check lookup."""
+"""The status-check lookup's answer (its query is the shared contract with the gateway, shared/status_check.py)."""
 
 from __future__ import annotations
 
-from typing import Self
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-
-class LookupIn(BaseModel):
-    """A citizen's query as the gateway passes it on: a name with either a kelurahan code or a NIK."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=3, max_length=200)
-    kelurahan_code: str | None = Field(default=None, pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
-    nik: str | None = Field(default=None, pattern=r"^\d{16}$")
-
-    @model_validator(mode="after")
-    def _one_key(self) -> Self:
-        if (self.kelurahan_code is None) == (self.nik is None):
-            raise ValueError("give either kelurahan_code or nik with the name")
-        return self
+from pydantic import BaseModel
 
 
 class LookupOut(BaseModel):

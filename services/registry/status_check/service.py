@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.families.privacy import AUDIT
 from services.registry.status_check.repository import families_named
-from services.registry.status_check.schemas import LookupIn, LookupOut
+from services.registry.status_check.schemas import LookupOut
 from shared.auth.principal import Principal
 from shared.context import request_id_var
+from shared.status_check import StatusQuery
 
 
 def normalise_name(name: str) -> str:
@@ -19,7 +20,7 @@ def normalise_name(name: str) -> str:
     return " ".join(name.split())
 
 
-def query_hash(query: LookupIn) -> str:
+def query_hash(query: StatusQuery) -> str:
     """SHA-256 of the normalised query: what the audit keeps instead of the name and NIK."""
     canonical = json.dumps(
         {"name": normalise_name(query.name).lower(), "kelurahan_code": query.kelurahan_code, "nik": query.nik},
@@ -28,7 +29,7 @@ def query_hash(query: LookupIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def lookup(session: AsyncSession, *, principal: Principal, query: LookupIn) -> LookupOut:
+async def lookup(session: AsyncSession, *, principal: Principal, query: StatusQuery) -> LookupOut:
     """The families the query names; one audit entry per lookup, found or not."""
     ids = await families_named(
         session, name=normalise_name(query.name), kelurahan_code=query.kelurahan_code, nik=query.nik

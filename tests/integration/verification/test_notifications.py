@@ -8,7 +8,7 @@ import json
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from typing import Any
@@ -27,12 +27,11 @@ from services.verification.settings import VerificationSettings
 from shared.bus.base import IncomingRecord
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.payment import PaymentEventType, PaymentLineStatus
-from shared.events.topics import DISBURSEMENT_PAYMENT, PROBE, REGISTRY_HOUSEHOLD
+from shared.events.topics import DISBURSEMENT_PAYMENT, REGISTRY_HOUSEHOLD
 from shared.runtime.service import ServiceRuntime
 from tests.integration.verification.helpers import KEL_A, KEL_B, Api, household_envelope, seed_family
 from tests.support.api import running
 from tests.support.infra import Infra
-from tests.support.kafka import start_group_at_end
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
@@ -109,18 +108,6 @@ async def family_with_contact(api: Api, **contact: Any) -> str:
     body = {"phone": "081234567890", **contact}
     await api.call("PUT", f"/notifications/contacts/{hid}", api.as_("operator_kelurahan", KEL_A), body)
     return hid
-
-
-@pytest.fixture
-async def live(pg_settings: Any, infra: Infra) -> AsyncIterator[Api]:
-    """The app with its relay, Kafka consumer and scheduler running, the group starting at the topics' end."""
-    settings = pg_settings(VerificationSettings, auto_migrate=True)
-    await start_group_at_end(
-        infra.kafka_bootstrap, settings.consumer_group, [REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT, PROBE]
-    )
-    app = create_app(settings)
-    async with running(app) as client:
-        yield Api(client, settings.data_dir, app)
 
 
 async def test_redelivered_payment_events_give_one_notification_per_recipient(live: Api, infra: Infra) -> None:
