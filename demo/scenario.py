@@ -560,6 +560,15 @@ class Story:
 
         return await settle(dry_run, agrees, "disbursement sees the registry's families")
 
+    async def register_contacts(self, count: int = 60) -> None:
+        """Give a few families a phone number, so the payments that follow notify them (`make run` logs them)."""
+        families = sorted(f.household_id for f in self.book.values() if f.data_status == "active")[:count]
+        for n, household_id in enumerate(families):
+            body = {"phone": f"08120000{n:04d}"}
+            await self.api.call(
+                "PUT", f"/api/verification/notifications/contacts/{household_id}", VERIFIKATOR, json=body
+            )
+
     async def tahap(self, label: str, as_of: str, version: int) -> dict[str, Any]:
         """Create, generate (verifikator) and approve (kepala dinas) a tahap."""
         body = {"programme_code": PROGRAMME, "label": label, "as_of": as_of, "rule_version": version}
@@ -742,6 +751,7 @@ class Story:
         # Disbursement publishes the rule's band; from now on verification's thresholds are its desil_max.
         self.desil_thresholds = (desil_max,)
         await self.wait_for_disbursement(version)
+        await self.register_contacts()
         self.log("tahap I: generate, approve, pay, reconcile, close")
         s.tahap_i = await self.tahap("2026-I", "2026-03-20", version)
         s.recipient = await self.replace_a_dead_recipient(s.tahap_i["id"])

@@ -19,6 +19,7 @@ from services.disbursement.reconciliation.router import router as reconciliation
 from services.disbursement.reports.pdf_router import router as report_pdf_router
 from services.disbursement.reports.router import router as reports_router
 from services.disbursement.settings import DisbursementSettings
+from services.disbursement.status_check.router import router as status_check_router
 from services.disbursement.tahap import models as _tahap_models  # noqa: F401
 from services.disbursement.tahap.router import router as tahap_router
 from shared.bus.local import LocalBus
@@ -44,6 +45,7 @@ def definition(settings: DisbursementSettings | None = None) -> ServiceDefinitio
             reconciliation_router,
             reports_router,
             report_pdf_router,
+            status_check_router,
         ],
         handlers=HANDLERS,
         topics=(REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME),

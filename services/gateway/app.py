@@ -23,6 +23,9 @@ from services.gateway.headers import HeaderLimits, SecurityHeaders
 from services.gateway.oauth import ClientLockout, load_clients, oauth_router
 from services.gateway.proxy import PrefixedLocation, forward
 from services.gateway.settings import GatewaySettings
+from services.gateway.status_check.checker import StatusChecker
+from services.gateway.status_check.checker import Upstream as StatusUpstream
+from services.gateway.status_check.router import status_check_router
 from services.gateway.upstreams import Upstream, upstreams
 from services.registry.app import create_app as create_registry
 from services.registry.settings import RegistrySettings
@@ -71,6 +74,15 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
             app.state.http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.upstream_timeout_s))
             if embedded:
                 app.state.registry_asgi = await stack.enter_async_context(_asgi_client(embedded["registry"]))
+                paid = await stack.enter_async_context(_asgi_client(embedded["disbursement"]))
+                app.state.status_upstreams = {
+                    "registry": StatusUpstream(app.state.registry_asgi, ""),
+                    "disbursement": StatusUpstream(paid, ""),
+                }
+            else:
+                app.state.status_upstreams = {
+                    up.name: StatusUpstream(app.state.http, up.url) for up in routes if up.name != "verification"
+                }
             if not embedded:
                 upstream_docs.update(await _fetch_upstream_docs(app.state.http, routes))
             yield
@@ -101,6 +113,7 @@ def create_app(settings: GatewaySettings | None = None, *, clock: Callable[[], f
     install_problem_handlers(app)
     app.include_router(dashboard_router)
     app.include_router(field_router)
+    app.include_router(status_check_router(StatusChecker(settings, clock=clock)))
     app.include_router(apidocs_router(app.title))
     app.include_router(
         oauth_router(

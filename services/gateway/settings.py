@@ -70,5 +70,20 @@ class GatewaySettings(BaseSettings):
         le=20_000,
         description="Families of the demo city `tepat serve` loads on first start with an empty data folder (0: none).",
     )
+    status_check_per_minute: int = Field(
+        default=5, ge=1, description="Public status-check (Cek Bansos) lookups per client address per minute."
+    )
+    status_check_burst: int = Field(default=3, ge=1, description="Status-check lookups one address may make at once.")
+    status_check_min_ms: int = Field(
+        default=1500,
+        ge=0,
+        le=30_000,
+        description="Every status-check answer takes at least this long, so an unknown person is not answered sooner.",
+    )
+    status_check_key_file: Path | None = Field(
+        default=None,
+        description="Private key the gateway signs its status-check token with (default: the data folder's dev key).",
+    )
+    status_check_wilayah: str = Field(default="13.71", description="Wilayah of the gateway's status-check token.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True)

@@ -20,6 +20,7 @@ from services.registry.imports import models as _import_models  # noqa: F401  (r
 from services.registry.imports.router import router as imports_router
 from services.registry.outcomes.handlers import HANDLERS as OUTCOME_HANDLERS
 from services.registry.settings import RegistrySettings
+from services.registry.status_check.router import router as status_check_router
 from services.registry.wilayah.router import router as wilayah_router
 from shared.bus.local import LocalBus
 from shared.events.topics import VERIFICATION_OUTCOME
@@ -51,6 +52,7 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
             corrections_router,
             dci_router,
             dci_admin_router,
+            status_check_router,
         ],
         handlers=OUTCOME_HANDLERS,
         topics=(VERIFICATION_OUTCOME,),

@@ -17,6 +17,9 @@ from services.verification.groundchecks.router import router as groundchecks_rou
 from services.verification.households import models as _household_models  # noqa: F401
 from services.verification.households.handlers import household_handlers
 from services.verification.jobs import JOBS
+from services.verification.notifications import models as _notification_models  # noqa: F401
+from services.verification.notifications.handlers import notification_handlers
+from services.verification.notifications.router import router as notifications_router
 from services.verification.objections.router import router as objections_router
 from services.verification.proposals.router import router as proposals_router
 from services.verification.ratification import models as _ratification_models  # noqa: F401
@@ -53,8 +56,9 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
             ratification_router,
             berita_acara_router,
             evidence_router,
+            notifications_router,
         ],
-        handlers={**household_handlers(settings), **payment_handlers(settings)},
+        handlers=notification_handlers(settings, {**household_handlers(settings), **payment_handlers(settings)}),
         topics=(REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT),
         jobs=JOBS,
     )

@@ -10,7 +10,9 @@ from datetime import timedelta
 from prometheus_client import Gauge
 
 from services.verification.groundchecks.repository import count_overdue
+from services.verification.notifications.service import announce_planned_visits, build_providers, send_due
 from services.verification.objections.service import lapse_overdue
+from services.verification.settings import VerificationSettings
 from shared.runtime.scheduler import Job, JobContext
 
 GROUND_CHECKS_OVERDUE = Gauge("tepat_ground_checks_overdue", "Open ground checks past their due date")
@@ -30,7 +32,18 @@ async def overdue_ground_checks(ctx: JobContext) -> Mapping[str, int]:
     return {"overdue": overdue, "overdue_unassigned": unassigned}
 
 
+async def send_notifications(ctx: JobContext) -> Mapping[str, int]:
+    """Queue 'visit planned' for newly assigned checks, then send every notification due (none in quiet hours)."""
+    settings = ctx.settings
+    assert isinstance(settings, VerificationSettings)
+    async with ctx.sessions() as session, session.begin():
+        announced = await announce_planned_visits(session, settings=settings, limit=settings.notify_batch_size)
+    counts = await send_due(ctx.sessions, settings=settings, providers=build_providers(settings), now=ctx.now)
+    return {"visits_announced": announced, **counts}
+
+
 JOBS = (
     Job("objections-lapse", timedelta(hours=1), lapse_objections, "lapse sanggah past their 14-day due date"),
     Job("ground-checks-overdue", timedelta(hours=1), overdue_ground_checks, "count open ground checks past due"),
+    Job("notifications-send", timedelta(seconds=30), send_notifications, "send due notifications, with retries"),
 )

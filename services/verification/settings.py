@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.events.vocabulary import FLAG_KINDS, FlagKind
@@ -64,3 +64,44 @@ class VerificationSettings(ServiceSettings, SignatorySettings):
     def evidence_path(self) -> Path:
         """Where evidence files are kept."""
         return self.evidence_dir or self.data_dir / "evidence"
+
+    # Notifications to families and complainants (services/verification/notifications, docs/NOTIFICATIONS.md).
+    notify_sms_provider: Literal["log", "webhook", "off"] = Field(
+        default="log",
+        description="Where SMS/WhatsApp notifications go: 'webhook' (the HTTP gateway of notify_webhook_url), "
+        "'log' (the log only: embedded mode), 'off' (none are queued).",
+    )
+    notify_email_provider: Literal["log", "smtp", "off"] = Field(
+        default="log", description="Where e-mail notifications go: 'smtp', 'log' or 'off'."
+    )
+    notify_webhook_url: str | None = Field(default=None, description="The SMS/WhatsApp gateway's endpoint.")
+    notify_webhook_secret: SecretStr | None = Field(
+        default=None, description="Shared secret of the webhook's HMAC-SHA256 signature (X-Tepat-Signature)."
+    )
+    notify_smtp_host: str = Field(default="localhost")
+    notify_smtp_port: int = Field(default=25, ge=1, le=65535)
+    notify_smtp_sender: str = Field(default="Dinas Sosial Kota Padang <noreply@dinsos.padang.go.id>")
+    notify_smtp_username: str | None = Field(default=None)
+    notify_smtp_password: SecretStr | None = Field(default=None)
+    notify_smtp_starttls: bool = Field(default=False)
+    notify_quiet_start_hour: int = Field(
+        default=21, ge=0, le=23, description="Quiet hours start (Padang time, WIB): nothing is sent until the end."
+    )
+    notify_quiet_end_hour: int = Field(default=7, ge=0, le=23, description="Quiet hours end (WIB); equal: none.")
+    notify_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts per notification before it is dead-lettered (status 'dead')."
+    )
+    notify_retry_first_s: float = Field(default=60.0, gt=0, description="Wait after the first failed attempt.")
+    notify_retry_cap_s: float = Field(default=3600.0, gt=0, description="Longest wait between attempts.")
+    notify_batch_size: int = Field(default=200, ge=1, le=10_000, description="Notifications sent per job run.")
+    notify_payers: dict[str, str] = Field(
+        default_factory=lambda: {"PKH": "bank penyalur (kartu KKS)", "BPNT": "bank penyalur (kartu KKS)"},
+        description="Payer named in 'payment scheduled' messages, per programme code (others: notify_default_payer).",
+    )
+    notify_default_payer: str = Field(default="Kantor Pos atau bank penyalur yang ditunjuk")
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Self:
+        if self.notify_sms_provider == "webhook" and not (self.notify_webhook_url and self.notify_webhook_secret):
+            raise ValueError("notify_sms_provider 'webhook' needs notify_webhook_url and notify_webhook_secret")
+        return self

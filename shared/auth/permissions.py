@@ -36,6 +36,7 @@ class Permission(StrEnum):
     UPLOAD_EVIDENCE = "upload evidence files (visit photos, sanggah photos, minutes, lists)"
     PREPARE_RATIFICATION = "prepare ratification batches"
     RATIFY = "ratify batches (pengesahan)"
+    MANAGE_CONTACTS = "record a family's phone / e-mail for notifications and its opt-out"
     # disbursement (programmes, tahap, payment lines, reconciliation)
     READ_PAYMENTS = "read programmes, tahap lists, payment lines and their reports"
     MANAGE_PROGRAMMES = "define programmes and eligibility rule versions"
@@ -43,6 +44,8 @@ class Permission(StrEnum):
     APPROVE_TAHAP = "approve tahap lists and decide on held payment lines"
     IMPORT_PAYER_REPORT = "import bank, Pos and ministry payment status reports"
     RESOLVE_BREAK = "resolve reconciliation breaks"
+    # The gateway's public Cek Bansos page asks the registry and disbursement with a token of its own.
+    STATUS_CHECK = "answer the public status check (which programme, payment status) for the gateway"
 
 
 _ALL_READ = {Permission.READ_HOUSEHOLD, Permission.READ_AGGREGATES, Permission.READ_VERIFICATION}
@@ -73,12 +76,19 @@ _TABLE: dict[Role, frozenset[Permission]] = {
     ),
     Role.KEPALA_DINAS: frozenset(_ALL_READ),
     Role.AUDITOR: frozenset(_ALL_READ | {Permission.READ_AUDIT, Permission.READ_FULL_IDENTIFIERS}),
-    Role.SYSTEM: frozenset({Permission.READ_AGGREGATES, Permission.IMPORT_DATA, Permission.OPERATE}),
+    Role.SYSTEM: frozenset(
+        {Permission.READ_AGGREGATES, Permission.IMPORT_DATA, Permission.OPERATE, Permission.STATUS_CHECK}
+    ),
 }
 
 # Verification's grants, kept in one block so edits for other services above do not collide with them.
 _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
-    Role.OPERATOR_KELURAHAN: {Permission.PROPOSE, Permission.RECORD_OBJECTION, Permission.UPLOAD_EVIDENCE},
+    Role.OPERATOR_KELURAHAN: {
+        Permission.PROPOSE,
+        Permission.RECORD_OBJECTION,
+        Permission.UPLOAD_EVIDENCE,
+        Permission.MANAGE_CONTACTS,
+    },
     Role.LURAH: {Permission.PROPOSE, Permission.UPLOAD_EVIDENCE},
     Role.PSM: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
     Role.TKSK: {Permission.VISIT, Permission.ASSIGN_GROUND_CHECK, Permission.UPLOAD_EVIDENCE},
@@ -93,6 +103,7 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.APPROVE_GROUND_CHECK,
         Permission.PREPARE_RATIFICATION,
         Permission.UPLOAD_EVIDENCE,
+        Permission.MANAGE_CONTACTS,
     },
     # Officer records feed the four-eyes rule, so the approvers (verifikator) may not edit them: a higher role does.
     Role.KEPALA_DINAS: {
@@ -107,6 +118,7 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.PROPOSE,
         Permission.RECORD_OBJECTION,
         Permission.UPLOAD_EVIDENCE,
+        Permission.MANAGE_CONTACTS,
     },
 }
 for _role, _granted in _VERIFICATION_GRANTS.items():

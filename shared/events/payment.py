@@ -51,6 +51,7 @@ class PaymentLineStatus(BaseModel):
     household_id: str = Field(min_length=1, max_length=100)
     programme_code: str = Field(min_length=1, max_length=50)
     tahap_id: str = Field(min_length=1, max_length=100)
+    tahap_label: str | None = Field(default=None, max_length=40, description="The tahap's label, e.g. 2026-I.")
     line_id: str = Field(min_length=1, max_length=100)
     status: PaymentLineStatusCode
     failure_reason: PaymentFailureReason | None = None

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.database import OUTBOX
 from services.disbursement.payments.models import enrolment, payment_line
+from services.disbursement.tahap.models import tahap
 from shared.context import current_correlation_id
 from shared.db.dialect import as_text, is_pg, json_text, numbered_uuids
 from shared.events.envelope import utcnow
@@ -49,6 +50,9 @@ async def emit_line_status(session: AsyncSession, *where: ColumnElement[bool], c
                 "tahap_id",
                 payment_lines.tahap_id,
             ),
+            # The tahap's label ("2026-I"), what a family's notification names (the id means nothing to them).
+            "tahap_label",
+            select(tahap.c.label).where(tahap.c.id == payment_lines.tahap_id).scalar_subquery(),
             *(
                 "line_id",
                 as_text(payment_lines.line_id),

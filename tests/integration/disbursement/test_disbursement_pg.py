@@ -486,7 +486,7 @@ async def test_events_are_pii_free_and_match_their_schema(pg_service: Service) -
         "enrolment.changed": (EnrolmentChanged, {"household_id", "programme_code", "tahap_id", "status", "reason"}),
         "payment.line_status_changed": (
             PaymentLineStatus,
-            {"household_id", "programme_code", "tahap_id", "line_id", "status", "failure_reason"},
+            {"household_id", "programme_code", "tahap_id", "tahap_label", "line_id", "status", "failure_reason"},
         ),
     }
     for event_type, topic, subject, data in rows:
@@ -499,6 +499,9 @@ async def test_events_are_pii_free_and_match_their_schema(pg_service: Service) -
         assert not re.search(r"\d{16}", data)  # no NIK / No. KK
     statuses = {(r[2], json.loads(r[3])["status"]) for r in rows if r[0] == "payment.line_status_changed"}
     assert statuses == {("e2", "failed"), ("e1", "on_hold")}
+    labels = {json.loads(r[3])["tahap_label"] for r in rows if r[0] == "payment.line_status_changed"}
+    assert len(labels) == 1  # the tahap's label, for families' notifications
+    assert None not in labels
     # Events written in bulk get distinct version-4 uuids, numbered within their statement.
     event_ids = [r[0] for r in await svc.rows("SELECT event_id FROM outbox")]
     assert len(set(event_ids)) == len(event_ids) == len(rows) + len(published)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -13,7 +13,6 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
-from services.verification.app import create_app
 from services.verification.groundchecks.models import ground_check
 from services.verification.households.handlers import apply_household_event, household_handlers
 from services.verification.households.models import Household, household_flag
@@ -22,7 +21,7 @@ from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.payment import PaymentEventType, PaymentLineStatus
 from shared.events.programme import ProgrammeEventType, ProgrammeRulePublished
-from shared.events.topics import DISBURSEMENT_PAYMENT, PROBE, REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
+from shared.events.topics import DISBURSEMENT_PAYMENT, REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceRuntime
 from tests.integration.verification.helpers import (
     KEC_A,
@@ -33,9 +32,8 @@ from tests.integration.verification.helpers import (
     household_envelope,
     visit_body,
 )
-from tests.support.api import running
 from tests.support.infra import Infra
-from tests.support.kafka import read_all, start_group_at_end
+from tests.support.kafka import read_all
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
@@ -117,18 +115,6 @@ def _payment(household_id: str, reason: str | None, status: str = "failed") -> E
         recorded_at=now,
         data=data.model_dump(mode="json"),
     )
-
-
-@pytest.fixture
-async def live(pg_settings: Any, infra: Infra) -> AsyncIterator[Api]:
-    """The app with its relay and Kafka consumer running, the group starting at the topics' end."""
-    settings = pg_settings(VerificationSettings, auto_migrate=True)
-    await start_group_at_end(
-        infra.kafka_bootstrap, settings.consumer_group, [REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT, PROBE]
-    )
-    app = create_app(settings)
-    async with running(app) as client:
-        yield Api(client, settings.data_dir, app)
 
 
 async def test_redelivered_triggers_open_one_check_and_outcomes_reach_kafka(live: Api, infra: Infra) -> None:

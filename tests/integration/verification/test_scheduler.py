@@ -62,13 +62,20 @@ async def test_lapse_job_runs_when_due_catches_up_and_is_recorded(api: Api) -> N
     scheduler.clock = lambda: now["t"]
 
     ran = await scheduler.tick()
-    assert {r.job for r in ran} == {"objections-lapse", "ground-checks-overdue", "outbox-health", "audit-checkpoint"}
+    assert {r.job for r in ran} == {
+        "objections-lapse",
+        "ground-checks-overdue",
+        "notifications-send",
+        "outbox-health",
+        "audit-checkpoint",
+    }
     # The decision above wrote audit entries; the hourly checkpoint signs the chain up to the newest of them.
     [signed] = [r for r in ran if r.job == "audit-checkpoint"]
     assert signed.status == "succeeded"
     assert signed.counts["seq"] > 0
     now["t"] += timedelta(minutes=5)
-    assert {r.job for r in await scheduler.tick()} == {"outbox-health"}  # hourly jobs not due again yet
+    # hourly jobs not due again yet
+    assert {r.job for r in await scheduler.tick()} == {"outbox-health", "notifications-send"}
     # The office was down for two days: the first tick afterwards lapses everything overdue, once.
     now["t"] = received + timedelta(days=15)
     assert [r.counts for r in await scheduler.tick() if r.job == "objections-lapse"] == [{"lapsed": 2}]
