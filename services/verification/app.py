@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.verification.attachments import models as _attachment_models  # noqa: F401  (registers tables)
 from services.verification.campaigns import models as _campaign_models  # noqa: F401
 from services.verification.campaigns.router import router as campaigns_router
+from services.verification.complaints.router import router as complaints_router
 from services.verification.database import MIGRATIONS, messaging, metadata
 from services.verification.evidence import models as _evidence_models  # noqa: F401
 from services.verification.evidence.router import router as evidence_router
@@ -31,7 +32,8 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
     return ServiceDefinition(
         settings=settings,
         title="Tepat verification",
-        description="Proposals (usulan), objections (sanggah), ground checks by TKSK/PSM, ratification.",
+        description="Proposals (usulan), objections (sanggah), ground checks by TKSK/PSM, ratification, complaints"
+        " (pengaduan).",
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
@@ -42,6 +44,7 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
             campaigns_router,
             ratification_router,
             evidence_router,
+            complaints_router,
         ],
         handlers={**household_handlers(settings), **payment_handlers(settings)},
         topics=(REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT),

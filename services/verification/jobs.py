@@ -1,6 +1,6 @@
 """Verification's periodic jobs (run by the shared scheduler; see `tepat jobs list`).
 
-Adding one is one `Job(...)` in `JOBS` (complaint SLA escalation, audit checkpoints, …)."""
+Adding one is one `Job(...)` in `JOBS`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from prometheus_client import Gauge
 
+from services.verification.complaints.service import escalate_overdue
 from services.verification.groundchecks.repository import count_overdue
 from services.verification.objections.service import lapse_overdue
 from shared.runtime.scheduler import Job, JobContext
@@ -30,7 +31,14 @@ async def overdue_ground_checks(ctx: JobContext) -> Mapping[str, int]:
     return {"overdue": overdue, "overdue_unassigned": unassigned}
 
 
+async def escalate_complaints(ctx: JobContext) -> Mapping[str, int]:
+    """Every open complaint past its SLA is escalated (a week later once more), with a complaint.escalated event."""
+    async with ctx.sessions() as session, session.begin():
+        return {"escalated": await escalate_overdue(session, outbox=ctx.outbox, now=ctx.now)}
+
+
 JOBS = (
     Job("objections-lapse", timedelta(hours=1), lapse_objections, "lapse sanggah past their 14-day due date"),
     Job("ground-checks-overdue", timedelta(hours=1), overdue_ground_checks, "count open ground checks past due"),
+    Job("complaints-escalate", timedelta(hours=1), escalate_complaints, "escalate complaints past their SLA"),
 )

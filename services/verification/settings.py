@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.verification.complaints.rules import DEFAULT_SLA_DAYS
 from shared.events.vocabulary import FLAG_KINDS, FlagKind
 from shared.settings import ServiceSettings
 
@@ -28,6 +29,22 @@ class VerificationSettings(ServiceSettings):
     )
     objection_due_days: int = Field(default=14, ge=1, le=90, description="Days Dinsos has to verify a sanggah.")
     ground_check_due_days: int = Field(default=14, ge=1, le=180, description="Days an officer has for a visit.")
+    complaint_sla_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Days to close a complaint (pengaduan), by category; a category not named keeps its default"
+        " (exclusion 14, inclusion 14, payment 5, data_error 10, officer_conduct 7, other 14).",
+    )
+
+    @field_validator("complaint_sla_days")
+    @classmethod
+    def _known_categories(cls, days: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(days) - set(DEFAULT_SLA_DAYS))
+        if unknown:
+            raise ValueError(f"unknown complaint categories {unknown}: known are {sorted(DEFAULT_SLA_DAYS)}")
+        if any(not 1 <= d <= 365 for d in days.values()):
+            raise ValueError("complaint SLA days lie between 1 and 365")
+        return days
+
     desil_thresholds: list[int] = Field(
         default_factory=lambda: [4, 5],
         description="Fallback only while no programme rule version is known: the thresholds come from the desil"

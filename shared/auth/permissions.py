@@ -36,6 +36,9 @@ class Permission(StrEnum):
     UPLOAD_EVIDENCE = "upload evidence files (visit photos, sanggah photos, minutes, lists)"
     PREPARE_RATIFICATION = "prepare ratification batches"
     RATIFY = "ratify batches (pengesahan)"
+    RECORD_COMPLAINT = "take complaints (pengaduan) at the counter, by phone, in the kelurahan or the field"
+    FORWARD_COMPLAINT = "forward complaints from the SMS/WhatsApp gateway and LAPOR! (system clients)"
+    HANDLE_COMPLAINT = "assign, act on and close complaints; read a complainant's contact (audited)"
     # disbursement (programmes, tahap, payment lines, reconciliation)
     READ_PAYMENTS = "read programmes, tahap lists, payment lines and their reports"
     MANAGE_PROGRAMMES = "define programmes and eligibility rule versions"
@@ -78,12 +81,24 @@ _TABLE: dict[Role, frozenset[Permission]] = {
 
 # Verification's grants, kept in one block so edits for other services above do not collide with them.
 _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
-    Role.OPERATOR_KELURAHAN: {Permission.PROPOSE, Permission.RECORD_OBJECTION, Permission.UPLOAD_EVIDENCE},
-    Role.LURAH: {Permission.PROPOSE, Permission.UPLOAD_EVIDENCE},
-    Role.PSM: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
-    Role.TKSK: {Permission.VISIT, Permission.ASSIGN_GROUND_CHECK, Permission.UPLOAD_EVIDENCE},
-    Role.PENDAMPING_PKH: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
+    Role.OPERATOR_KELURAHAN: {
+        Permission.PROPOSE,
+        Permission.RECORD_OBJECTION,
+        Permission.UPLOAD_EVIDENCE,
+        Permission.RECORD_COMPLAINT,
+    },
+    Role.LURAH: {Permission.PROPOSE, Permission.UPLOAD_EVIDENCE, Permission.RECORD_COMPLAINT},
+    Role.PSM: {Permission.VISIT, Permission.UPLOAD_EVIDENCE, Permission.RECORD_COMPLAINT},
+    Role.TKSK: {
+        Permission.VISIT,
+        Permission.ASSIGN_GROUND_CHECK,
+        Permission.UPLOAD_EVIDENCE,
+        Permission.RECORD_COMPLAINT,
+    },
+    Role.PENDAMPING_PKH: {Permission.VISIT, Permission.UPLOAD_EVIDENCE, Permission.RECORD_COMPLAINT},
     Role.VERIFIKATOR: {
+        Permission.RECORD_COMPLAINT,
+        Permission.HANDLE_COMPLAINT,
         Permission.PROPOSE,
         Permission.REVIEW_PROPOSAL,
         Permission.RECORD_OBJECTION,
@@ -100,6 +115,7 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.RATIFY,
         Permission.MANAGE_OFFICERS,
         Permission.UPLOAD_EVIDENCE,
+        Permission.HANDLE_COMPLAINT,  # the second escalation of an overdue complaint reaches the kepala dinas
     },
     # citizen app and digital agents file proposals and objections (with their photos) as system clients
     Role.SYSTEM: {
@@ -107,6 +123,8 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.PROPOSE,
         Permission.RECORD_OBJECTION,
         Permission.UPLOAD_EVIDENCE,
+        Permission.RECORD_COMPLAINT,
+        Permission.FORWARD_COMPLAINT,
     },
 }
 for _role, _granted in _VERIFICATION_GRANTS.items():

@@ -62,7 +62,13 @@ async def test_lapse_job_runs_when_due_catches_up_and_is_recorded(api: Api) -> N
     scheduler.clock = lambda: now["t"]
 
     ran = await scheduler.tick()
-    assert {r.job for r in ran} == {"objections-lapse", "ground-checks-overdue", "outbox-health", "audit-checkpoint"}
+    assert {r.job for r in ran} == {
+        "objections-lapse",
+        "ground-checks-overdue",
+        "complaints-escalate",
+        "outbox-health",
+        "audit-checkpoint",
+    }
     # The decision above wrote audit entries; the hourly checkpoint signs the chain up to the newest of them.
     [signed] = [r for r in ran if r.job == "audit-checkpoint"]
     assert signed.status == "succeeded"
