@@ -16,6 +16,17 @@ from shared.events.household import WILAYAH_KECAMATAN, WILAYAH_KELURAHAN
 from shared.events.topics import VERIFICATION_OUTCOME
 
 
+class ComplaintCategory(StrEnum):
+    """What the complainant says went wrong (the services' shared word for it, like the flag kinds)."""
+
+    EXCLUSION = "exclusion"  # "I was left out" / wrongly excluded
+    INCLUSION = "inclusion"  # "my neighbour is paid but rich" (links to sanggah)
+    PAYMENT = "payment"  # not received / amount wrong (links to the payment line and tahap)
+    DATA_ERROR = "data_error"  # wrong data of the family or a member
+    OFFICER_CONDUCT = "officer_conduct"
+    OTHER = "other"
+
+
 class ComplaintEventType(StrEnum):
     """Event types of complaints on verification.outcome.v1."""
 
@@ -35,7 +46,7 @@ class ComplaintEvent(BaseModel):
 
     reference: str = Field(min_length=1, max_length=20, description="The number the complainant was given.")
     complaint_id: str
-    category: str = Field(max_length=30)
+    category: ComplaintCategory
     channel: str = Field(max_length=30)
     status: str = Field(max_length=20)
     kecamatan_code: str = Field(pattern=WILAYAH_KECAMATAN)

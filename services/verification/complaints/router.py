@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from services.verification import idempotency
 from services.verification.complaints import repository as repo
 from services.verification.complaints import service
-from services.verification.complaints.rules import ComplaintCategory
 from services.verification.complaints.schemas import (
     ActionIn,
     AssignIn,
@@ -26,6 +25,7 @@ from services.verification.complaints.schemas import (
 from services.verification.settings import VerificationSettings
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.events.complaint import ComplaintCategory
 from shared.events.envelope import utcnow
 from shared.http.idempotency import IdempotencyKey
 from shared.http.params import MAX_ID, PRINTABLE, RecordId, TextFilter

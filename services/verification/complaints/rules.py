@@ -10,17 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.verification.statemachine import StateMachine
-
-
-class ComplaintCategory(StrEnum):
-    """What the complainant says went wrong."""
-
-    EXCLUSION = "exclusion"  # "I was left out" / wrongly excluded
-    INCLUSION = "inclusion"  # "my neighbour is paid but rich" (links to sanggah)
-    PAYMENT = "payment"  # not received / amount wrong (links to the payment line and tahap)
-    DATA_ERROR = "data_error"  # wrong data of the family or a member
-    OFFICER_CONDUCT = "officer_conduct"
-    OTHER = "other"
+from shared.events.complaint import ComplaintCategory
 
 
 class ComplaintChannel(StrEnum):
@@ -33,10 +23,6 @@ class ComplaintChannel(StrEnum):
     LAPOR = "lapor"  # a case forwarded from LAPOR! (SP4N)
     KELURAHAN = "kelurahan"
     FIELD_APP = "field_app"
-
-
-# Channels only the gateways (system clients) file through: the webhook and the LAPOR! connector.
-SYSTEM_CHANNELS = frozenset({ComplaintChannel.SMS, ComplaintChannel.WHATSAPP, ComplaintChannel.LAPOR})
 
 
 class ComplaintAction(StrEnum):
@@ -80,15 +66,6 @@ COMPLAINT_MACHINE = StateMachine(
 )
 OPEN_STATES = ("received", "in_progress")
 
-DEFAULT_SLA_DAYS: Mapping[str, int] = {
-    ComplaintCategory.EXCLUSION.value: 14,
-    ComplaintCategory.INCLUSION.value: 14,
-    ComplaintCategory.PAYMENT.value: 5,
-    ComplaintCategory.DATA_ERROR.value: 10,
-    ComplaintCategory.OFFICER_CONDUCT.value: 7,
-    ComplaintCategory.OTHER.value: 14,
-}
-
 # Which actions each category may start (the payment ones need the payment line; the others the family).
 CATEGORY_ACTIONS: Mapping[ComplaintCategory, frozenset[ComplaintAction]] = {
     ComplaintCategory.EXCLUSION: frozenset({ComplaintAction.GROUND_CHECK, ComplaintAction.DATA_CORRECTION}),
@@ -112,14 +89,9 @@ def new_reference(received_at: datetime) -> str:
     return f"ADU-{received_at:%y%m}-{tail}"
 
 
-def sla_days(category: str, configured: Mapping[str, int]) -> int:
-    """Days the office has for a complaint of this category (the setting, else the default)."""
-    return configured.get(category, DEFAULT_SLA_DAYS[category])
-
-
-def due_date(received_at: datetime, category: str, configured: Mapping[str, int]) -> datetime:
-    """When the complaint must be closed: received + the category's SLA."""
-    return received_at + timedelta(days=sla_days(category, configured))
+def due_date(received_at: datetime, category: str, sla_days: Mapping[str, int]) -> datetime:
+    """When the complaint must be closed: received + the category's SLA (days, from the settings)."""
+    return received_at + timedelta(days=sla_days[category])
 
 
 def sla_status(status: str, due_at: datetime, now: datetime, *, due_soon: timedelta = timedelta(days=2)) -> str:
@@ -136,7 +108,7 @@ def action_refusal(
 ) -> str | None:
     """Why this complaint cannot start this action (None when it can)."""
     if action not in CATEGORY_ACTIONS[ComplaintCategory(category)]:
-        return f"a {category} complaint cannot start a {action.value}"
+        return f"a complaint of category {category} cannot start a {action.value}"
     if action in PAYMENT_ACTIONS and payment_line_id is None:
         return f"a {action.value} needs the complaint's payment_line_id"
     if action not in PAYMENT_ACTIONS and household_id is None:

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.verification.complaints.rules import CloseReason, ComplaintAction, ComplaintCategory, ComplaintChannel
+from services.verification.complaints.rules import CloseReason, ComplaintAction, ComplaintChannel
+from shared.events.complaint import ComplaintCategory
 from shared.events.household import WILAYAH_KELURAHAN
 from shared.http.params import NO_NUL, PRINTABLE
 

@@ -17,7 +17,6 @@ from services.verification.complaints.models import complaint
 from services.verification.complaints.rules import (
     COMPLAINT_MACHINE,
     ComplaintAction,
-    ComplaintCategory,
     action_refusal,
     due_date,
     mask_phone,
@@ -48,7 +47,7 @@ from shared.audit.chain import AuditLog
 from shared.auth.principal import Principal, code_within
 from shared.auth.scope import ensure_covers
 from shared.context import current_correlation_id, request_id_var
-from shared.events.complaint import ComplaintEvent, ComplaintEventType
+from shared.events.complaint import ComplaintCategory, ComplaintEvent, ComplaintEventType
 from shared.events.envelope import utcnow
 from shared.events.topics import VERIFICATION_OUTCOME
 from shared.http.problems import ProblemError
@@ -357,16 +356,19 @@ async def _emit(
     )
 
 
+_MASKED = frozenset({"contact_name", "contact_phone"})
+_TIMES = frozenset({"received_at", "due_at", "escalated_at", "closed_at"})
+
+
 def to_out(row: dict[str, Any], now: datetime) -> ComplaintOut:
     """Response body of a complaint, the contact masked."""
-    due = as_utc(row["due_at"])
+    # SQLite hands datetimes back naive (stored in UTC): the answer is the same on both databases.
+    times = {k: as_utc(row[k]) if row[k] is not None else None for k in _TIMES}
+    due = times["due_at"]
+    assert due is not None
     return ComplaintOut(
-        **{
-            k: row[k]
-            for k in ComplaintOut.model_fields
-            if k in row and k not in {"contact_name", "contact_phone", "due_at"}
-        },
-        due_at=due,
+        **{k: row[k] for k in ComplaintOut.model_fields if k in row and k not in _MASKED | _TIMES},
+        **times,
         contact_name=initials(row["contact_name"]),
         contact_phone=mask_phone(row["contact_phone"]),
         notifiable=notifiable(row["anonymous"], row["contact_phone"]),

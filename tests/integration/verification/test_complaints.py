@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from services.verification.app import create_app
 from services.verification.complaints.models import complaint
+from services.verification.complaints.service import escalate_overdue
 from services.verification.groundchecks.models import ground_check
 from services.verification.proposals.models import proposal
+from services.verification.settings import VerificationSettings
 from tests.integration.verification.helpers import KEC_A, KEC_B, KEL_A, KEL_B, Api, assert_pii_free, seed_family
+from tests.support.api import running
 
 pytestmark = pytest.mark.infra
 
@@ -337,3 +341,28 @@ async def test_scheduler_escalates_overdue_complaints_and_the_summary_follows(ap
     overdue = await api.call("GET", "/complaints?overdue=true", verif)
     assert [c["reference"] for c in overdue["items"]] == [fast["reference"]]
     assert overdue["items"][0]["sla_status"] == "overdue"
+
+
+async def test_complaints_on_sqlite(sqlite_settings: Any) -> None:
+    settings = sqlite_settings(VerificationSettings, run_workers=False, complaint_sla_days={"data_error": 1})
+    app = create_app(settings)
+    async with running(app) as client:
+        api = Api(client, settings.data_dir, app)
+        hid = await seed_family(api.runtime, kelurahan=KEL_A)
+        verif = api.as_("verifikator", subject="verif-1")
+        c = await api.call("POST", "/complaints", verif, _complaint("data_error", household_id=hid), expect=201)
+        assert datetime.fromisoformat(c["due_at"]) - datetime.fromisoformat(c["received_at"]) == timedelta(days=1)
+        c = await api.call("POST", f"/complaints/{c['id']}/actions", verif, {"action": "ground_check"})
+        assert (await api.call("GET", f"/ground-checks/{c['ground_check_id']}", verif))["reason"] == "complaint"
+        await api.call("POST", "/complaints", verif, _complaint("other", kelurahan_code=KEL_B), expect=201)
+        summary = await api.call("GET", "/complaints/summary", verif)
+        assert {(r["kecamatan_code"], r["category"], r["sla_status"]) for r in summary["rows"]} == {
+            (KEC_A, "data_error", "due_soon"),
+            (KEC_B, "other", "on_time"),
+        }
+        rt = api.runtime
+        async with rt.sessions() as session, session.begin():
+            later = datetime.fromisoformat(c["received_at"]) + timedelta(days=2)
+            assert await escalate_overdue(session, outbox=rt.outbox, now=later) == 1
+            assert await escalate_overdue(session, outbox=rt.outbox, now=later) == 0
+        assert (await api.call("GET", f"/complaints/{c['id']}", verif))["escalation_level"] == 1
