@@ -20,7 +20,7 @@ complaint = Table(
     # Links by id only: the family and member (registry), the payment line and tahap (disbursement), a sanggah.
     Column("household_id", String(100), nullable=True),
     Column("member_id", String(36), nullable=True),
-    Column("payment_line_id", String(100), nullable=True),
+    Column("payment_line_id", BigInteger, nullable=True),
     Column("tahap_code", String(50), nullable=True),
     Column("objection_id", BigInteger, nullable=True),
     Column("external_ref", String(100), nullable=True),  # the LAPOR! case number or the gateway's message id

@@ -104,7 +104,7 @@ def sla_status(status: str, due_at: datetime, now: datetime, *, due_soon: timede
 
 
 def action_refusal(
-    category: str, action: ComplaintAction, *, household_id: str | None, payment_line_id: str | None
+    category: str, action: ComplaintAction, *, household_id: str | None, payment_line_id: int | None
 ) -> str | None:
     """Why this complaint cannot start this action (None when it can)."""
     if action not in CATEGORY_ACTIONS[ComplaintCategory(category)]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.verification.complaints.rules import CloseReason, ComplaintAction, ComplaintChannel
 from shared.events.complaint import ComplaintCategory
 from shared.events.household import WILAYAH_KELURAHAN
-from shared.http.params import NO_NUL, PRINTABLE
+from shared.http.params import MAX_ID, NO_NUL, PRINTABLE
 
 PHONE = r"^\+?[0-9][0-9 -]{5,30}$"
 
@@ -27,7 +27,7 @@ class ComplaintIn(BaseModel):
     kelurahan_code: str | None = Field(default=None, pattern=WILAYAH_KELURAHAN)
     household_id: str | None = Field(default=None, pattern=PRINTABLE, min_length=1, max_length=100)
     member_id: str | None = Field(default=None, pattern=PRINTABLE, min_length=1, max_length=36)
-    payment_line_id: str | None = Field(default=None, pattern=PRINTABLE, min_length=1, max_length=100)
+    payment_line_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="Disbursement's payment line.")
     tahap_code: str | None = Field(default=None, pattern=PRINTABLE, min_length=1, max_length=50)
     external_ref: str | None = Field(
         default=None, pattern=PRINTABLE, min_length=1, max_length=100, description="LAPOR! case number, message id."
@@ -107,7 +107,7 @@ class ComplaintOut(BaseModel):
     kelurahan_code: str
     household_id: str | None
     member_id: str | None
-    payment_line_id: str | None
+    payment_line_id: int | None
     tahap_code: str | None
     objection_id: int | None
     external_ref: str | None

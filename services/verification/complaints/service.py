@@ -324,7 +324,7 @@ def _event(
         kecamatan_code=row["kecamatan_code"],
         kelurahan_code=row["kelurahan_code"],
         household_id=row["household_id"],
-        payment_line_id=row["payment_line_id"],
+        payment_line_id=str(row["payment_line_id"]) if row["payment_line_id"] is not None else None,
         tahap_code=row["tahap_code"],
         notifiable=notifiable(row["anonymous"], row["contact_phone"]),
         due_at=as_utc(row["due_at"]),

@@ -152,7 +152,7 @@ async def test_payment_complaint_asks_disbursement_by_event_and_refers(api: Api)
     refused = await api.call("POST", f"/complaints/{c['id']}/actions", verif, {"action": "payer_inquiry"}, expect=422)
     assert "payment_line_id" in refused["detail"]
 
-    line = "pl-0b5d8a"
+    line = 4711
     body = _complaint("payment", household_id=hid, payment_line_id=line, tahap_code="PKH-2026-2")
     c = await api.call("POST", "/complaints", verif, body, expect=201)
     for action in ("payer_inquiry", "reconciliation_break"):
@@ -160,8 +160,8 @@ async def test_payment_complaint_asks_disbursement_by_event_and_refers(api: Api)
         assert (c["status"], c["referral"]) == ("in_progress", action)
     taken = [e for e in await _events(api, "complaint.action_taken") if e["complaint_id"] == str(c["id"])]
     assert [(e["action"], e["action_ref"], e["payment_line_id"], e["tahap_code"]) for e in taken] == [
-        ("payer_inquiry", f"payer_inquiry:{line}", line, "PKH-2026-2"),
-        ("reconciliation_break", f"reconciliation_break:{line}", line, "PKH-2026-2"),
+        ("payer_inquiry", f"payer_inquiry:{line}", str(line), "PKH-2026-2"),
+        ("reconciliation_break", f"reconciliation_break:{line}", str(line), "PKH-2026-2"),
     ]
     c = await api.call("POST", f"/complaints/{c['id']}/refer", verif, {"reason": "out_of_mandate", "note": "bank"})
     assert c["status"] == "referred"

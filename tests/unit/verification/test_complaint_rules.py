@@ -86,7 +86,7 @@ def test_what_each_category_may_start() -> None:
     assert action_refusal("payment", pi, household_id="hh-1", payment_line_id=None) == (
         "a payer_inquiry needs the complaint's payment_line_id"
     )
-    assert action_refusal("payment", pi, household_id=None, payment_line_id="pl-1") is None
+    assert action_refusal("payment", pi, household_id=None, payment_line_id=1) is None
     assert CATEGORY_ACTIONS[ComplaintCategory.OFFICER_CONDUCT] == frozenset()
 
 

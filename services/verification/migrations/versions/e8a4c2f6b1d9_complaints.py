@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("kelurahan_code", sa.String(length=20), nullable=False),
         sa.Column("household_id", sa.String(length=100), nullable=True),
         sa.Column("member_id", sa.String(length=36), nullable=True),
-        sa.Column("payment_line_id", sa.String(length=100), nullable=True),
+        sa.Column("payment_line_id", sa.BigInteger(), nullable=True),
         sa.Column("tahap_code", sa.String(length=50), nullable=True),
         sa.Column("objection_id", sa.BigInteger(), nullable=True),
         sa.Column("external_ref", sa.String(length=100), nullable=True),
