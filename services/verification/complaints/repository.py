@@ -56,6 +56,7 @@ async def page(
     principal: Principal,
     status: str | None,
     category: str | None,
+    reference: str | None,
     overdue_at: datetime | None,
     limit: int,
     offset: int,
@@ -66,6 +67,8 @@ async def page(
         where.append(c.status == status)
     if category:
         where.append(c.category == category)
+    if reference:
+        where.append(c.reference == reference.strip().upper())
     if overdue_at is not None:
         where += [c.status.in_(OPEN_STATES), c.due_at < overdue_at]
     total = (await session.execute(select(func.count()).select_from(complaint).where(*where))).scalar_one()

@@ -110,17 +110,20 @@ async def list_complaints(
     principal: Reader,
     status: TextFilter = None,
     category: ComplaintCategory | None = None,
+    reference: TextFilter = None,
     overdue: bool = False,
     limit: int = Query(default=50, ge=1, le=500),
     offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> ComplaintPage:
-    """Oldest due first; `overdue=true` keeps the open ones past their SLA."""
+    """Oldest due first; `reference` finds the complaint a caller quotes; `overdue=true` keeps the open ones past
+    their SLA."""
     now = utcnow()
     rows, total = await repo.page(
         session,
         principal=principal,
         status=status,
         category=category.value if category else None,
+        reference=reference,
         overdue_at=now if overdue else None,
         limit=limit,
         offset=offset,

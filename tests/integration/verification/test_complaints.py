@@ -285,6 +285,10 @@ async def test_intake_with_an_idempotency_key_makes_one_complaint(api: Api) -> N
     second = await api.call("POST", "/complaints", verif, body, expect=201)
     assert first == second
     assert (await api.call("GET", "/complaints", verif))["total"] == 1
+    # The caller quotes the reference number on the phone (lower case, spaces): the complaint is found.
+    quoted = first["reference"].lower()
+    found = await api.call("GET", f"/complaints?reference=+{quoted}+", verif)
+    assert [c["id"] for c in found["items"]] == [first["id"]]
 
 
 async def test_scheduler_escalates_overdue_complaints_and_the_summary_follows(api: Api) -> None:
