@@ -9,12 +9,14 @@ from datetime import timedelta
 
 from prometheus_client import Gauge
 
+from services.verification.complaints.repository import count_overdue as complaints_overdue
 from services.verification.complaints.service import escalate_overdue
 from services.verification.groundchecks.repository import count_overdue
 from services.verification.objections.service import lapse_overdue
 from shared.runtime.scheduler import Job, JobContext
 
 GROUND_CHECKS_OVERDUE = Gauge("tepat_ground_checks_overdue", "Open ground checks past their due date")
+COMPLAINTS_OVERDUE = Gauge("tepat_complaints_overdue", "Open complaints (pengaduan) past their SLA")
 
 
 async def lapse_objections(ctx: JobContext) -> Mapping[str, int]:
@@ -34,7 +36,10 @@ async def overdue_ground_checks(ctx: JobContext) -> Mapping[str, int]:
 async def escalate_complaints(ctx: JobContext) -> Mapping[str, int]:
     """Every open complaint past its SLA is escalated (a week later once more), with a complaint.escalated event."""
     async with ctx.sessions() as session, session.begin():
-        return {"escalated": await escalate_overdue(session, outbox=ctx.outbox, now=ctx.now)}
+        escalated = await escalate_overdue(session, outbox=ctx.outbox, now=ctx.now)
+        overdue = await complaints_overdue(session, now=ctx.now)
+    COMPLAINTS_OVERDUE.set(overdue)
+    return {"escalated": escalated, "overdue": overdue}
 
 
 JOBS = (

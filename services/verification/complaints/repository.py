@@ -106,3 +106,9 @@ async def escalate(
         .returning(*complaint.c)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def count_overdue(session: AsyncSession, *, now: datetime) -> int:
+    """Open complaints past their SLA (all of the service, for the metric)."""
+    stmt = select(func.count()).select_from(complaint).where(c.status.in_(OPEN_STATES), c.due_at < now)
+    return int((await session.execute(stmt)).scalar_one())

@@ -308,13 +308,13 @@ async def test_scheduler_escalates_overdue_complaints_and_the_summary_follows(ap
         runs = [r for r in await scheduler.tick() if r.job == "complaints-escalate"]
         return runs[0].counts if runs else None
 
-    assert await escalated_by_tick() == {"escalated": 0}
+    assert await escalated_by_tick() == {"escalated": 0, "overdue": 0}
     now["t"] = received + timedelta(days=6)  # payment SLA (5 days) passed; exclusion (14) not
-    assert await escalated_by_tick() == {"escalated": 1}
+    assert await escalated_by_tick() == {"escalated": 1, "overdue": 1}
     now["t"] += timedelta(hours=2)
-    assert await escalated_by_tick() == {"escalated": 0}  # escalated once, not every hour
+    assert await escalated_by_tick() == {"escalated": 0, "overdue": 1}  # escalated once, not every hour
     now["t"] = received + timedelta(days=15)  # exclusion overdue; payment overdue by more than a further week
-    assert await escalated_by_tick() == {"escalated": 2}
+    assert await escalated_by_tick() == {"escalated": 2, "overdue": 2}
 
     f = await api.call("GET", f"/complaints/{fast['id']}", verif)
     s = await api.call("GET", f"/complaints/{slow['id']}", verif)
