@@ -116,6 +116,11 @@ def action_refusal(
     return None
 
 
+def lacks_payment_reference(category: str, payment_line_id: int | None, tahap_code: str | None) -> bool:
+    """A payment complaint names the payment line, or at least the tahap, so it can be traced."""
+    return category == ComplaintCategory.PAYMENT and payment_line_id is None and tahap_code is None
+
+
 def notifiable(anonymous: bool, contact_phone: str | None) -> bool:
     """Status messages go only to a named complainant who left a number."""
     return not anonymous and contact_phone is not None

@@ -19,6 +19,7 @@ from services.verification.complaints.rules import (
     ComplaintAction,
     action_refusal,
     due_date,
+    lacks_payment_reference,
     mask_phone,
     new_reference,
     notifiable,
@@ -92,7 +93,7 @@ async def receive(
     body: ComplaintIn,
 ) -> dict[str, Any]:
     """Record a complaint, give it its reference number and SLA due date, and emit complaint.received."""
-    if body.category == ComplaintCategory.PAYMENT and body.payment_line_id is None and body.tahap_code is None:
+    if lacks_payment_reference(body.category, body.payment_line_id, body.tahap_code):
         raise _invalid(
             "payment_line_id",
             "a payment complaint names the payment line or at least the tahap",

@@ -14,6 +14,7 @@ from services.verification.complaints.rules import (
     ComplaintAction,
     action_refusal,
     due_date,
+    lacks_payment_reference,
     mask_phone,
     new_reference,
     notifiable,
@@ -88,6 +89,13 @@ def test_what_each_category_may_start() -> None:
     )
     assert action_refusal("payment", pi, household_id=None, payment_line_id=1) is None
     assert CATEGORY_ACTIONS[ComplaintCategory.OFFICER_CONDUCT] == frozenset()
+
+
+def test_a_payment_complaint_names_the_line_or_the_tahap() -> None:
+    assert lacks_payment_reference("payment", None, None) is True
+    assert lacks_payment_reference("payment", 7, None) is False
+    assert lacks_payment_reference("payment", None, "SEMBAKO-2026-II") is False
+    assert lacks_payment_reference("other", None, None) is False
 
 
 def test_reference_numbers_are_short_random_and_readable() -> None:
