@@ -78,6 +78,7 @@ BANK = Person("bank-bri", Role.SYSTEM, KOTA)
 POS = Person("pos-indonesia", Role.SYSTEM, KOTA)
 REPORTS = Person("dashboard-kota", Role.SYSTEM, KOTA)
 CEK_BANSOS = Person("cek-bansos", Role.SYSTEM, KOTA)  # the citizen app, filing usulan for residents
+WA_GATEWAY = Person("wa-gateway", Role.SYSTEM, KOTA)  # the SMS/WhatsApp gateway, forwarding complaints
 
 
 def tksk(kecamatan: str) -> Person:
@@ -105,6 +106,7 @@ class Summary:
     corrections: dict[str, Any] = field(default_factory=dict)
     # Tahap II's bank file, Pos file and PDF report: where they were written (empty when not written).
     files: dict[str, str] = field(default_factory=dict)
+    complaints: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -154,6 +156,9 @@ class Summary:
             f"    added by reason: {_kv(chg.get('added_by_reason', {}))}",
             f"    removed by reason: {_kv(chg.get('removed_by_reason', {}))}",
             f"  correction queue: {_kv(self.corrections)}",
+            f"  complaints (pengaduan): {_kv(self.complaints.get('by_status', {}))}; the inclusion complaint's "
+            f"ground check: {self.complaints.get('ground_check', 'none')}, family now "
+            f"{self.complaints.get('family_status_after', '?')}",
         ]
         if self.files:
             lines.append("  files of tahap II (open them):")
@@ -805,6 +810,7 @@ class Story:
             "removed_by_reason": dict(sorted(removed.items())),
         }
         s.corrections = await self.settle_corrections()
+        s.complaints = await self.complaints(tahap_ii_id)
         s.files = await self.tahap_files(tahap_ii_id, "2026-II")
         return s
 
@@ -830,6 +836,94 @@ class Story:
             out[what] = str(path)
         self.log(f"tahap {label}: bank file, Pos file and PDF report written to {self.files_dir}/")
         return out
+
+    async def complaints(self, tid: str) -> dict[str, Any]:
+        """Residents complain after tahap II is listed: a neighbour at the counter says a listed family is well
+        off (inclusion), a caller has not received tahap II (payment, a payer inquiry by payment line), and an
+        anonymous WhatsApp message about an officer arrives twice (the gateway retried). The inclusion complaint
+        leads to a ground check whose outcome (tidak layak, well off) corrects the family in the registry."""
+        lines = {x["household_id"]: x for x in await self.payment_lines(tid)}
+        listed = sorted(
+            (h for h in lines if self.book[h].data_status == "active"), key=lambda h: stable_key(self.book[h].no_kk)
+        )
+        rich, unpaid = self.book[listed[0]], self.book[listed[1]]
+        url = "/api/verification/complaints"
+        inclusion = {
+            "channel": "counter",
+            "category": "inclusion",
+            "household_id": rich.household_id,
+            "description": "Tetangga melapor: keluarga ini punya mobil dan rumah baru, tetapi terdaftar penerima.",
+            "contact_name": "Pelapor Loket",
+            "contact_phone": "+6281200000001",
+        }
+        key = {"Idempotency-Key": f"demo-complaint-{stable_key(rich.no_kk)}"}
+        filed = await self.api.call("POST", url, VERIFIKATOR, 201, json=inclusion, headers=key)
+        officer = tksk(rich.kecamatan_code)
+        await self.api.call(
+            "POST", f"{url}/{filed['id']}/assign", VERIFIKATOR, json={"officer_subject": officer.subject}
+        )
+        acted = await self.api.call(
+            "POST", f"{url}/{filed['id']}/actions", VERIFIKATOR, json={"action": "ground_check"}
+        )
+        check_url = f"/api/verification/ground-checks/{acted['ground_check_id']}"
+        check = await self.api.call("GET", check_url, VERIFIKATOR)
+        if check["status"] == "open":
+            await self.api.call("POST", f"{check_url}/assign", officer, json={"officer_subject": officer.subject})
+        visited_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+        visit = await self.visit_body(officer, rich, visited_at, "tidak_layak", "well_off", photo_key="complaint")
+        await self.api.call("POST", f"{check_url}/visit", officer, json=visit)
+        approved = await self.api.call("POST", f"{check_url}/approve", VERIFIKATOR_2)
+        self.last_outcome[rich.household_id] = (approved["outcome"], approved["outcome_reason"])
+
+        async def family() -> dict[str, Any]:
+            data: dict[str, Any] = await self.api.call(
+                "GET", f"/api/registry/families/{rich.household_id}", VERIFIKATOR
+            )
+            return data
+
+        corrected = await settle(family, lambda f: f["data_status"] == "inactive", "the complained-of family corrected")
+        closing = {"reason": "corrected", "note": f"ground check {check['id']}: tidak layak (well off)"}
+        await self.api.call("POST", f"{url}/{filed['id']}/resolve", VERIFIKATOR, json=closing)
+        self.log(f"complaint {filed['reference']}: ground check {check['id']} found the family well off; corrected")
+
+        payment = {
+            "channel": "call_centre",
+            "category": "payment",
+            "household_id": unpaid.household_id,
+            "payment_line_id": lines[unpaid.household_id]["line_id"],
+            "tahap_code": tid,
+            "description": "Bantuan tahap II belum diterima.",
+            "contact_name": "Penelepon",
+            "contact_phone": "+6281200000002",
+        }
+        unpaid_complaint = await self.api.call("POST", url, VERIFIKATOR, 201, json=payment)
+        await self.api.call(
+            "POST", f"{url}/{unpaid_complaint['id']}/actions", VERIFIKATOR, json={"action": "payer_inquiry"}
+        )
+        message = {
+            "channel": "whatsapp",
+            "message_id": f"wamid.demo-{stable_key(unpaid.no_kk)}",
+            "sender": "+6281200000003",
+            "text": "Ada petugas yang minta uang supaya nama kami masuk daftar.",
+            "kelurahan_code": unpaid.kelurahan_code,
+            "category": "officer_conduct",
+            "anonymous": True,
+        }
+        first = await self.api.call("POST", f"{url}/webhook", WA_GATEWAY, 201, json=message)
+        again = await self.api.call("POST", f"{url}/webhook", WA_GATEWAY, 201, json=message)
+        if again["reference"] != first["reference"]:
+            raise ScenarioError("a redelivered WhatsApp message became a second complaint")
+        referral = {"reason": "out_of_mandate", "note": "diteruskan ke Inspektorat"}
+        await self.api.call("POST", f"{url}/{first['id']}/refer", VERIFIKATOR, json=referral)
+        self.log("complaints: a payer inquiry for tahap II, an anonymous WhatsApp report referred to the inspectorate")
+
+        page = await self.api.call("GET", url, VERIFIKATOR, params={"limit": 500})
+        return {
+            "filed": int(page["total"]),
+            "by_status": dict(sorted(Counter(c["status"] for c in page["items"]).items())),
+            "ground_check": f"{approved['outcome']}:{approved['outcome_reason']}",
+            "family_status_after": corrected["data_status"],
+        }
 
     async def settle_corrections(self) -> dict[str, Any]:
         """The operator works the correction queue through the API: a short NIK fixed after a call to the family

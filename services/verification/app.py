@@ -8,6 +8,7 @@ from services.verification.attachments import models as _attachment_models  # no
 from services.verification.campaigns import models as _campaign_models  # noqa: F401
 from services.verification.campaigns.export_router import router as campaigns_export_router
 from services.verification.campaigns.router import router as campaigns_router
+from services.verification.complaints.router import router as complaints_router
 from services.verification.database import MIGRATIONS, export_jobs, messaging, metadata
 from services.verification.evidence import models as _evidence_models  # noqa: F401
 from services.verification.evidence.router import router as evidence_router
@@ -39,7 +40,8 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
     return ServiceDefinition(
         settings=settings,
         title="Tepat verification",
-        description="Proposals (usulan), objections (sanggah), ground checks by TKSK/PSM, ratification.",
+        description="Proposals (usulan), objections (sanggah), ground checks by TKSK/PSM, ratification, complaints"
+        " (pengaduan).",
         metadata=metadata,
         messaging=messaging,
         migrations=MIGRATIONS,
@@ -57,6 +59,7 @@ def definition(settings: VerificationSettings | None = None) -> ServiceDefinitio
             berita_acara_router,
             evidence_router,
             notifications_router,
+            complaints_router,
         ],
         handlers=notification_handlers(settings, {**household_handlers(settings), **payment_handlers(settings)}),
         topics=(REGISTRY_HOUSEHOLD, DISBURSEMENT_PAYMENT),

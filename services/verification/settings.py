@@ -8,9 +8,20 @@ from typing import ClassVar, Literal, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.events.complaint import ComplaintCategory
 from shared.events.vocabulary import FLAG_KINDS, FlagKind
 from shared.pdf.settings import SignatorySettings
 from shared.settings import ServiceSettings
+
+# Days the office has to close a complaint, by category (payment is urgent: a family is waiting for its money).
+DEFAULT_COMPLAINT_SLA_DAYS: dict[str, int] = {
+    ComplaintCategory.EXCLUSION: 14,
+    ComplaintCategory.INCLUSION: 14,
+    ComplaintCategory.PAYMENT: 5,
+    ComplaintCategory.DATA_ERROR: 10,
+    ComplaintCategory.OFFICER_CONDUCT: 7,
+    ComplaintCategory.OTHER: 14,
+}
 
 
 class VerificationSettings(ServiceSettings, SignatorySettings):
@@ -29,6 +40,21 @@ class VerificationSettings(ServiceSettings, SignatorySettings):
     )
     objection_due_days: int = Field(default=14, ge=1, le=90, description="Days Dinsos has to verify a sanggah.")
     ground_check_due_days: int = Field(default=14, ge=1, le=180, description="Days an officer has for a visit.")
+    complaint_sla_days: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_COMPLAINT_SLA_DAYS),
+        description="Days to close a complaint (pengaduan), by category; a category not named keeps its default.",
+    )
+
+    @field_validator("complaint_sla_days")
+    @classmethod
+    def _every_category(cls, days: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(days) - set(DEFAULT_COMPLAINT_SLA_DAYS))
+        if unknown:
+            raise ValueError(f"unknown complaint categories {unknown}: known are {sorted(DEFAULT_COMPLAINT_SLA_DAYS)}")
+        if any(not 1 <= d <= 365 for d in days.values()):
+            raise ValueError("complaint SLA days lie between 1 and 365")
+        return {**DEFAULT_COMPLAINT_SLA_DAYS, **days}
+
     desil_thresholds: list[int] = Field(
         default_factory=lambda: [4, 5],
         description="Fallback only while no programme rule version is known: the thresholds come from the desil"

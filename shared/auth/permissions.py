@@ -37,6 +37,9 @@ class Permission(StrEnum):
     PREPARE_RATIFICATION = "prepare ratification batches"
     RATIFY = "ratify batches (pengesahan)"
     MANAGE_CONTACTS = "record a family's phone / e-mail for notifications and its opt-out"
+    RECORD_COMPLAINT = "take complaints (pengaduan) at the counter, by phone, in the kelurahan or the field"
+    FORWARD_COMPLAINT = "forward complaints from the SMS/WhatsApp gateway and LAPOR! (system clients)"
+    HANDLE_COMPLAINT = "assign, act on and close complaints; read a complainant's contact (audited)"
     # disbursement (programmes, tahap, payment lines, reconciliation)
     READ_PAYMENTS = "read programmes, tahap lists, payment lines and their reports"
     MANAGE_PROGRAMMES = "define programmes and eligibility rule versions"
@@ -88,12 +91,20 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.RECORD_OBJECTION,
         Permission.UPLOAD_EVIDENCE,
         Permission.MANAGE_CONTACTS,
+        Permission.RECORD_COMPLAINT,
     },
-    Role.LURAH: {Permission.PROPOSE, Permission.UPLOAD_EVIDENCE},
-    Role.PSM: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
-    Role.TKSK: {Permission.VISIT, Permission.ASSIGN_GROUND_CHECK, Permission.UPLOAD_EVIDENCE},
-    Role.PENDAMPING_PKH: {Permission.VISIT, Permission.UPLOAD_EVIDENCE},
+    Role.LURAH: {Permission.PROPOSE, Permission.UPLOAD_EVIDENCE, Permission.RECORD_COMPLAINT},
+    Role.PSM: {Permission.VISIT, Permission.UPLOAD_EVIDENCE, Permission.RECORD_COMPLAINT},
+    Role.TKSK: {
+        Permission.VISIT,
+        Permission.ASSIGN_GROUND_CHECK,
+        Permission.UPLOAD_EVIDENCE,
+        Permission.RECORD_COMPLAINT,
+    },
+    Role.PENDAMPING_PKH: {Permission.VISIT, Permission.UPLOAD_EVIDENCE, Permission.RECORD_COMPLAINT},
     Role.VERIFIKATOR: {
+        Permission.RECORD_COMPLAINT,
+        Permission.HANDLE_COMPLAINT,
         Permission.PROPOSE,
         Permission.REVIEW_PROPOSAL,
         Permission.RECORD_OBJECTION,
@@ -111,6 +122,7 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.RATIFY,
         Permission.MANAGE_OFFICERS,
         Permission.UPLOAD_EVIDENCE,
+        Permission.HANDLE_COMPLAINT,  # the second escalation of an overdue complaint reaches the kepala dinas
     },
     # citizen app and digital agents file proposals and objections (with their photos) as system clients
     Role.SYSTEM: {
@@ -119,6 +131,8 @@ _VERIFICATION_GRANTS: dict[Role, set[Permission]] = {
         Permission.RECORD_OBJECTION,
         Permission.UPLOAD_EVIDENCE,
         Permission.MANAGE_CONTACTS,
+        Permission.RECORD_COMPLAINT,
+        Permission.FORWARD_COMPLAINT,
     },
 }
 for _role, _granted in _VERIFICATION_GRANTS.items():

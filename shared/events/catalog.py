@@ -32,6 +32,7 @@ def register(topic: str, event_type: str, model: type[BaseModel]) -> None:
 def json_schemas() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for the envelope and each (topic, event type) payload."""
     # The payload modules register themselves on import; import them here so the catalogue is always whole.
+    import shared.events.complaint
     import shared.events.objection
     import shared.events.payment
     import shared.events.programme

@@ -27,6 +27,7 @@ class CheckReason(StrEnum):
     DESIL_CROSSING = "desil_crossing"
     PAYMENT_FAILED = "payment_failed"
     REVALIDATION = "revalidation"
+    COMPLAINT = "complaint"  # a pengaduan asked for it (services/verification/complaints)
 
 
 class Outcome(StrEnum):

@@ -1,13 +1,14 @@
 """Event handlers that queue notifications, added next to the handlers a service already has for the same events.
 
 Payment line status (at_payer: payment scheduled; failed: what to do), a family's new `member_needs_correction`
-flag (data correction needed), and complaint.received / complaint.resolved (the complaints feature's events)."""
+flag (data correction needed). Complaints tell their complainant directly (`service.tell_complainant`, in the
+complaint's own transaction): verification does not consume the topic it publishes them on."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.households.models import Household
@@ -24,19 +25,6 @@ from shared.events.household import HouseholdEventType, HouseholdState
 from shared.events.payment import PaymentEventType, PaymentLineStatus
 from shared.events.vocabulary import FlagKind
 from shared.inbox.consumer import BatchHandler, Handler, PermanentEventError
-
-COMPLAINT_RECEIVED = "complaint.received"
-COMPLAINT_RESOLVED = "complaint.resolved"
-
-
-class ComplaintNotice(BaseModel):
-    """What notifications read of a complaint event (the complaints feature owns the full payload)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    reference: str = Field(min_length=1, max_length=100)
-    category: str = Field(min_length=1, max_length=60)
-    notify: bool = True
 
 
 def notification_handlers(
@@ -70,28 +58,8 @@ def notification_handlers(
             values=values,
         )
 
-    async def on_complaint(session: AsyncSession, envelope: EventEnvelope) -> None:
-        try:
-            complaint = ComplaintNotice.model_validate(envelope.data)
-        except ValidationError as exc:
-            raise PermanentEventError(f"invalid complaint payload: {exc.errors()[:3]}") from exc
-        if not complaint.notify:
-            return
-        received = envelope.event_type == COMPLAINT_RECEIVED
-        template = NotificationTemplate.COMPLAINT_RECEIVED if received else NotificationTemplate.COMPLAINT_RESOLVED
-        await notify(
-            session,
-            settings=settings,
-            event_id=f"complaint:{complaint.reference}:{template.value}",
-            recipient_id=complaint.reference,
-            template=template,
-            values={"reference": complaint.reference, "category": complaint.category},
-        )
-
     added: dict[str, list[Handler]] = {
         PaymentEventType.LINE_STATUS_CHANGED.value: [on_payment],
-        COMPLAINT_RECEIVED: [on_complaint],
-        COMPLAINT_RESOLVED: [on_complaint],
     }
     out: dict[str, Handler | BatchHandler] = dict(existing)
     for event_type, handlers in added.items():

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -81,6 +82,31 @@ async def notify(
         for channel in channels(contact, settings)
     ]
     return await repo.enqueue(session, rows)
+
+
+async def tell_complainant(
+    session: AsyncSession, *, settings: VerificationSettings, reference: str, category: str, phone: str, closed: bool
+) -> int:
+    """Queue 'complaint received' (or, once closed, 'handled') for a complainant who left a mobile number.
+
+    Called by the complaints feature in its own transaction: the complaint and its message commit together, and
+    the delivery key (reference + template) keeps a retried request to one message."""
+    if await repo.get_contact(session, reference) is None:
+        try:
+            contact = ContactIn(phone=phone)
+        except ValidationError:
+            # A number no SMS gateway can reach (a landline, a typo): the complaint stands, no message.
+            return 0
+        await remember_contact(session, recipient_id=reference, contact=contact, updated_by="complaints")
+    template = NotificationTemplate.COMPLAINT_RESOLVED if closed else NotificationTemplate.COMPLAINT_RECEIVED
+    return await notify(
+        session,
+        settings=settings,
+        event_id=f"complaint:{reference}:{template.value}",
+        recipient_id=reference,
+        template=template,
+        values={"reference": reference, "category": category},
+    )
 
 
 async def remember_contact(

@@ -220,7 +220,7 @@ async def seed_rule(client: httpx.AsyncClient, t: Tokens) -> int:
 
 
 async def seed_verification(client: httpx.AsyncClient, t: Tokens) -> None:
-    """TKSK of both kecamatan, a revalidation campaign, one visit approved by the verifikator."""
+    """TKSK of both kecamatan, a revalidation campaign, one visit approved by the verifikator, three complaints."""
     for subject, kec in ((TKSK_SELATAN, KEC_SELATAN), (TKSK_KURANJI, KEC_KURANJI)):
         officer = {"subject": subject, "role": "tksk", "wilayah_code": kec}
         await call(client, "PUT", f"/api/verification/officers/{subject}", t.kepala_dinas, json=officer)
@@ -254,6 +254,17 @@ async def seed_verification(client: httpx.AsyncClient, t: Tokens) -> None:
     photo = {"sha256": stored["sha256"], "media_type": stored["media_type"]}
     await call(client, "POST", f"/api/verification/ground-checks/{check_id}/visit", t.tksk_selatan, json=_visit(photo))
     await call(client, "POST", f"/api/verification/ground-checks/{check_id}/approve", t.verifikator)
+    # Complaints: two open in Padang Selatan (one of them rejected at once), one open in Kuranji.
+    for kec, category, extra in (
+        (KEC_SELATAN, "payment", {"tahap_code": "SEMBAKO-2026-I"}),
+        (KEC_SELATAN, "other", {}),
+        (KEC_KURANJI, "exclusion", {}),
+    ):
+        body = {"channel": "counter", "category": category, "description": "dasbor", "kelurahan_code": kec + ".1001"}
+        made = await call(client, "POST", "/api/verification/complaints", t.verifikator, 201, json=body | extra)
+        if category == "other":
+            closing = {"reason": "duplicate"}
+            await call(client, "POST", f"/api/verification/complaints/{made['id']}/reject", t.verifikator, json=closing)
 
 
 async def seed_tahap(client: httpx.AsyncClient, t: Tokens, rule_version: int) -> str:

@@ -211,6 +211,14 @@ async def expected_numbers(server: Server, tok: str) -> dict[str, float]:
     want["kpi-checks-open"] = sum(w["counts"].get(s, 0) for w in workload for s in in_progress)
     want["kpi-checks-overdue"] = (await _get(server, tok, "/api/verification/ground-checks/overdue?limit=1"))["total"]
 
+    complaints = (await _get(server, tok, "/api/verification/complaints/summary"))["rows"]
+    for r in complaints:
+        keys = [f"complaints-sla-{r['sla_status']}-{r['kecamatan_code']}"]
+        if r["sla_status"] != "closed":
+            keys.append(f"complaints-{r['category']}-{r['kecamatan_code']}")
+        for key in keys:
+            want[key] = want.get(key, 0) + r["count"]
+
     if wilayah_level(tok) == 3:  # a kecamatan-scoped user also sees its kelurahan
         kelurahan = (await _get(server, tok, "/api/registry/aggregates/families?group_by=kelurahan"))["groups"]
         for g in kelurahan:
@@ -404,6 +412,9 @@ async def test_dashboard_shows_the_apis_numbers_for_dinsos_and_only_its_kecamata
     assert page["amount-planned-13.71.01"] == 1_800_000
     assert page["failures-not_found-13.71.01"] == 1
     assert page["breaks-open-13.71.01"] == 1
+    assert page["complaints-payment-13.71.01"] == 1
+    assert page["complaints-sla-closed-13.71.01"] == 1
+    assert page["complaints-exclusion-13.71.09"] == 1
     assert text_of(browser, "money-planned-13.71.01") == "Rp 1.800.000"
     # The overview's amounts are compact so that the table fits the screen; the full amount is the tooltip.
     planned = browser.find_element(By.CSS_SELECTOR, '[data-testid="amount-planned-13.71.01"]')

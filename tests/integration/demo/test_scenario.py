@@ -99,6 +99,13 @@ def assert_consistent(s: Summary, truth: QuarterFiles) -> None:
     # Tahap II = tahap I + added - removed, with every change explained.
     # One head died before tahap I was paid: the line was held, then released by a verified recipient change.
     assert s.recipient == {"held_reason": "recipient_deceased", "family_status": "active", "released_to": "planned"}
+    # Three complaints: the inclusion one's ground check found the family well off and the registry corrected it.
+    assert s.complaints == {
+        "filed": 3,
+        "by_status": {"in_progress": 1, "referred": 1, "resolved": 1},
+        "ground_check": "tidak_layak:well_off",
+        "family_status_after": "inactive",
+    }
     c = s.changes
     assert c["previous"] == s.tahap_i["listed"]
     assert c["current"] == s.tahap_ii["listed"] == c["previous"] + c["added"] - c["removed"]

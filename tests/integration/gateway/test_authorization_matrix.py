@@ -346,7 +346,7 @@ def _ids_by_wilayah(node: Any, into: dict[str, str]) -> None:
 
 
 async def _seed(client: httpx.AsyncClient, data_dir: Path, *, sensitive: bool = False) -> dict[str, str]:
-    """Families in both kecamatan (registry import), proposals, ground checks and a generated tahap; returns
+    """Families in both kecamatan (registry import), proposals, complaints, ground checks and a generated tahap; returns
     the path parameters the scoped reads need (`sensitive`: every head pregnant and severely disabled)."""
     boss = auth(data_dir, Role.VERIFIKATOR, KOTA, subject="seed-verifikator")
     kadis = auth(data_dir, Role.KEPALA_DINAS, KOTA, subject="seed-kadis")
@@ -392,6 +392,10 @@ async def _seed(client: httpx.AsyncClient, data_dir: Path, *, sensitive: bool = 
             json={"kind": "new_family", "channel": "kelurahan", "kelurahan_code": kel},
             headers=boss,
         )
+        assert r.status_code == 201, r.text
+    for kel in (KEL_IN, KEL_OUT):
+        complaint = {"channel": "counter", "category": "other", "description": "scope", "kelurahan_code": kel}
+        r = await client.post("/api/verification/complaints", json=complaint, headers=boss)
         assert r.status_code == 201, r.text
     campaign = await client.post(
         "/api/verification/campaigns",

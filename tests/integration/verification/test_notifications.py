@@ -261,32 +261,18 @@ async def test_correction_flag_complaints_and_assigned_visits_are_announced(api:
     hid = await family_with_contact(api)
     flagged = household_envelope(hid, 2, flags=["member_needs_correction"])
     await deliver(rt, flagged, household_envelope(hid, 3, flags=["member_needs_correction", "car_owner"]))
-    # Complaints reach their complainant through a contact keyed by the complaint's reference.
-    ref = f"ADU-{uuid.uuid4().hex[:6].upper()}"
-    async with rt.sessions() as session, session.begin():
-        from services.verification.notifications.schemas import ContactIn
-        from services.verification.notifications.service import remember_contact
-
-        await remember_contact(session, recipient_id=ref, contact=ContactIn(email="pengadu@example.id"), updated_by="t")
-    now = utcnow()
-    complaint = {"reference": ref, "category": "tidak_terdaftar", "status": "received", "kelurahan_code": KEL_A}
-    await deliver(
-        rt,
-        *(
-            EventEnvelope(
-                event_type=t,
-                source="verification",
-                subject=ref,
-                aggregate_version=v,
-                occurred_at=now,
-                recorded_at=now,
-                data=complaint,
-            )
-            for v, t in enumerate(("complaint.received", "complaint.resolved"), start=1)
-        ),
-    )
-    # A ground check assigned to a TKSK: the family hears of the visit at the next run of the sender job.
+    # A complainant who left a mobile number hears that the complaint was received and, once closed, handled
+    # (contact keyed by the complaint's reference); an anonymous one is never written to.
     boss = await api.approver()
+    filed = {"channel": "counter", "category": "exclusion", "kelurahan_code": KEL_A, "description": "Tidak terdaftar."}
+    named = await api.call(
+        "POST", "/complaints", boss, {**filed, "contact_name": "Pengadu", "contact_phone": "081298765432"}, expect=201
+    )
+    anonymous = await api.call("POST", "/complaints", boss, {**filed, "anonymous": True}, expect=201)
+    ref = named["reference"]
+    for c in (named, anonymous):
+        await api.call("POST", f"/complaints/{c['id']}/reject", boss, {"reason": "unfounded"})
+    # A ground check assigned to a TKSK: the family hears of the visit at the next run of the sender job.
     await api.officer("tksk-n", "tksk", "13.71.01")
     checks = await api.call("GET", f"/ground-checks?household_id={hid}", boss)
     cid = checks["items"][0]["id"]
@@ -299,7 +285,7 @@ async def test_correction_flag_complaints_and_assigned_visits_are_announced(api:
     first = await send_notifications(ctx)
     assert first["visits_announced"] == 1
     assert (await send_notifications(ctx))["visits_announced"] == 0
-    rows = await deliveries(rt, hid, ref)
+    rows = await deliveries(rt, hid, ref, anonymous["reference"])
     assert sorted((r["recipient_id"] == ref, r["template"], r["status"]) for r in rows) == [
         (False, "data_correction", "sent"),
         (False, "visit_planned", "sent"),

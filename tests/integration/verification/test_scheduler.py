@@ -66,6 +66,7 @@ async def test_lapse_job_runs_when_due_catches_up_and_is_recorded(api: Api) -> N
         "objections-lapse",
         "ground-checks-overdue",
         "notifications-send",
+        "complaints-escalate",
         "outbox-health",
         "audit-checkpoint",
     }

@@ -34,6 +34,9 @@
   // A field officer's queue: what still needs a visit or rework.
   const QUEUE_STATES = ["open", "assigned", "returned"];
   const FIELD_ROLES = ["tksk", "psm", "pendamping_pkh"];
+  // Complaint categories and SLA states, in the order services/verification/complaints/rules.py gives them.
+  const COMPLAINT_CATEGORIES = ["exclusion", "inclusion", "payment", "data_error", "officer_conduct", "other"];
+  const SLA_STATES = ["overdue", "due_soon", "on_time", "closed"];
   // A tahap has payment lines from its approval on: the dashboard opens on the newest such tahap.
   const PAID_STATUSES = ["approved", "paying", "closed"];
   const TREND_TAHAP = 6;
@@ -331,7 +334,7 @@
     const kecamatanScope = scopeLevel(claims.wilayah) === 3;
     const fieldOfficer = FIELD_ROLES.includes(claims.role);
     const skip = Promise.resolve(null);
-    const [scope, kecamatan, aggregates, workload, overdue, tahap, kelurahanNames, kelurahan, queue] =
+    const [scope, kecamatan, aggregates, workload, overdue, tahap, kelurahanNames, kelurahan, queue, complaints] =
       await Promise.allSettled([
         api("/api/registry/wilayah/" + encodeURIComponent(claims.wilayah)),
         api("/api/registry/wilayah/kecamatan"),
@@ -344,8 +347,9 @@
         fieldOfficer
           ? api("/api/verification/ground-checks?limit=500&assigned_to=" + encodeURIComponent(claims.sub || ""))
           : skip,
+        api("/api/verification/complaints/summary"),
       ]);
-    const results = [scope, kecamatan, aggregates, workload, overdue, tahap, kelurahanNames, kelurahan, queue];
+    const results = [scope, kecamatan, aggregates, workload, overdue, tahap, kelurahanNames, kelurahan, queue, complaints];
     const refused = results.find((r) => r.status === "rejected" && r.reason.status === 401);
     if (refused) {
       sessionStorage.removeItem(TOKEN_KEY);
@@ -369,6 +373,8 @@
     state.workload = workload.status === "fulfilled" ? workload.value : null;
     state.workloadError = workload.status === "rejected" ? workload.reason : null;
     state.overdue = overdue.status === "fulfilled" ? overdue.value.total : null;
+    state.complaints = complaints.status === "fulfilled" ? complaints.value.rows : null;
+    state.complaintsError = complaints.status === "rejected" ? complaints.reason : null;
     state.tahapList = tahap.status === "fulfilled" ? tahap.value : [];
     state.tahapError = tahap.status === "rejected" ? tahap.reason : null;
     if (!state.tahapList.some((t) => t.id === state.tahapId)) chooseTahap();
@@ -432,6 +438,7 @@
     showSectionError("kelurahan", state.kelurahanError);
     showSectionError("queue", state.queueError);
     showSectionError("workload", state.workloadError);
+    showSectionError("complaints", state.complaintsError);
     showSectionError("money", state.tahapError || state.reportError);
     showSectionError("trend", state.reportError ? null : state.trendError);
     renderKpis();
@@ -442,6 +449,7 @@
     renderDesil();
     renderFlags();
     renderWorkload();
+    renderComplaints();
     renderMoney();
     renderTrend();
     renderDownloads();
@@ -743,6 +751,31 @@
       ));
     });
     replace($("workload"), table(headers, body, "compact"));
+  }
+
+  // Complaints (pengaduan) per kecamatan: the open ones by category, then every one by its SLA status.
+  function renderComplaints() {
+    const rows = state.complaints;
+    if (!rows) return replace($("complaints"), null);
+    if (!rows.length) return replace($("complaints"), empty(t("complaints.empty"), "empty-complaints"));
+    const byKecamatan = {};
+    for (const r of rows) {
+      const k = (byKecamatan[r.kecamatan_code] = byKecamatan[r.kecamatan_code] || { open: {}, sla: {} });
+      if (r.sla_status !== "closed") k.open[r.category] = (k.open[r.category] || 0) + r.count;
+      k.sla[r.sla_status] = (k.sla[r.sla_status] || 0) + r.count;
+    }
+    const headers = [t("col.kecamatan")].concat(
+      COMPLAINT_CATEGORIES.map((c) => ({ label: label("complaint_category", c), num: true })),
+      SLA_STATES.map((s) => ({ label: label("sla", s), num: true })),
+    );
+    const body = Object.keys(byKecamatan).sort().map((code) => {
+      const k = byKecamatan[code];
+      return el("tr", {}, [el("td", {}, areaLabel(code))].concat(
+        COMPLAINT_CATEGORIES.map((c) => cell(num(k.open[c] || 0, "complaints-" + c + "-" + code))),
+        SLA_STATES.map((s) => cell(num(k.sla[s] || 0, "complaints-sla-" + s + "-" + code))),
+      ));
+    });
+    replace($("complaints"), table(headers, body, "compact"));
   }
 
   function renderTahapPicker() {

@@ -1,0 +1,1 @@
+"""Complaints (pengaduan): intake from every channel, SLA by category, assignment, actions, escalation."""
