@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from services.verification import idempotency
-from services.verification.complaints import repository as repo
 from services.verification.complaints import service
 from services.verification.complaints.schemas import (
     ActionIn,
@@ -117,18 +116,16 @@ async def list_complaints(
 ) -> ComplaintPage:
     """Oldest due first; `reference` finds the complaint a caller quotes; `overdue=true` keeps the open ones past
     their SLA."""
-    now = utcnow()
-    rows, total = await repo.page(
+    return await service.page(
         session,
         principal=principal,
         status=status,
         category=category.value if category else None,
         reference=reference,
-        overdue_at=now if overdue else None,
+        overdue=overdue,
         limit=limit,
         offset=offset,
     )
-    return ComplaintPage(total=total, items=[service.to_out(r, now) for r in rows])
 
 
 @router.get("/complaints/summary", response_model=ComplaintSummary, summary="Complaints by kecamatan")

@@ -30,6 +30,7 @@ from services.verification.complaints.schemas import (
     CloseIn,
     ComplaintIn,
     ComplaintOut,
+    ComplaintPage,
     ContactOut,
     SummaryRow,
     WebhookMessageIn,
@@ -317,6 +318,32 @@ async def escalate_overdue(session: AsyncSession, *, outbox: OutboxWriter, now: 
     )
     await outbox.signal(session)
     return len(raised)
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    status: str | None,
+    category: str | None,
+    reference: str | None,
+    overdue: bool,
+    limit: int,
+    offset: int,
+) -> ComplaintPage:
+    """A page of complaints in the caller's scope, oldest due first, contacts masked."""
+    now = utcnow()
+    rows, total = await repo.page(
+        session,
+        principal=principal,
+        status=status,
+        category=category,
+        reference=reference,
+        overdue_at=now if overdue else None,
+        limit=limit,
+        offset=offset,
+    )
+    return ComplaintPage(total=total, items=[to_out(r, now) for r in rows])
 
 
 async def summary(session: AsyncSession, *, principal: Principal, now: datetime) -> list[SummaryRow]:
