@@ -448,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     from services.registry.dci import commands as dci_commands
 
     dci_commands.add_arguments(p)
+    p = sub.add_parser("dci-callbacks", help="list DCI callbacks (default: the dead ones) or queue dead ones again")
+    dci_commands.add_callback_arguments(p)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -502,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
         if partner is None:
             return 2
         return asyncio.run(dci_commands.save(ServiceRuntime(service_definition("registry")), partner))
+    elif args.command == "dci-callbacks":
+        return asyncio.run(dci_commands.callbacks(ServiceRuntime(service_definition("registry")), args))
     return 0
 
 

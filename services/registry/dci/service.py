@@ -35,7 +35,7 @@ class DciError(Exception):
         self.errors = errors or []
 
 
-def _ts(at: datetime) -> str:
+def ts(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
 
 
@@ -53,6 +53,18 @@ async def get_partner(session: AsyncSession, *, sender_id: str) -> dict[str, Any
 async def list_partners(session: AsyncSession) -> list[dict[str, Any]]:
     """Every registered partner."""
     return [dict(r) for r in await repository.list_partners(session)]
+
+
+async def list_callbacks(
+    session: AsyncSession, *, status: str | None, sender_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Callbacks to partners, newest first (operators look for the dead ones)."""
+    return [dict(r) for r in await repository.list_callbacks(session, status=status, sender_id=sender_id, limit=limit)]
+
+
+async def retry_dead_callbacks(session: AsyncSession, *, ids: list[int] | None, now: datetime) -> int:
+    """Queue dead callbacks again (these, or all); how many."""
+    return await repository.retry_dead(session, ids=ids, now=now)
 
 
 async def authenticate(
@@ -97,7 +109,7 @@ def callback_header(
     return {
         "version": VERSION,
         "message_id": str(uuid.uuid4()),
-        "message_ts": _ts(now),
+        "message_ts": ts(now),
         "action": action,
         "status": status,
         "total_count": total,
@@ -114,31 +126,40 @@ def _header_reject(partner: Mapping[Any, Any], now: datetime, code: str, message
     return {"header": header}
 
 
-async def sync_search(
-    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime, today: date
-) -> dict[str, Any]:
-    """Answer a search message: one search_response per search_request, each checked, scoped and field-cut."""
-    header, message = body["header"], body["message"]
+def header_checks(
+    partner: Mapping[Any, Any], header: Mapping[str, Any], count: int, now: datetime, seen: bool
+) -> dict[str, Any] | None:
+    """The header-level refusal of a search message (an on-search with status rjct), or None."""
+    if seen:
+        return _header_reject(partner, now, "rjct.message_id.duplicate", "message_id already used", count)
+    if header["total_count"] != count:
+        return _header_reject(
+            partner, now, "rjct.total_count.invalid", "total_count differs from search_request", count
+        )
+    if count > MAX_BATCH:
+        return _header_reject(partner, now, "rjct.total_count.limit_exceeded", f"at most {MAX_BATCH} requests", count)
+    return None
+
+
+async def answer_requests(
+    session: AsyncSession,
+    *,
+    message: Mapping[str, Any],
+    partner: Mapping[Any, Any],
+    correlation_id: str,
+    now: datetime,
+    today: date,
+) -> tuple[list[dict[str, Any]], int]:
+    """One search_response per search_request (checked, scoped, field-cut), audited; and the record count."""
     requests: list[dict[str, Any]] = message["search_request"]
-    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
-        return _header_reject(partner, now, "rjct.message_id.duplicate", "message_id already used", len(requests))
-    if header["total_count"] != len(requests):
-        return _header_reject(
-            partner, now, "rjct.total_count.invalid", "total_count differs from search_request", len(requests)
-        )
-    if len(requests) > MAX_BATCH:
-        return _header_reject(
-            partner, now, "rjct.total_count.limit_exceeded", f"at most {MAX_BATCH} requests", len(requests)
-        )
     allowed = frozenset(partner["fields"])
-    correlation_id = str(uuid.uuid4())
     responses: list[dict[str, Any]] = []
     delivered: list[dict[str, str]] = []
     seen: set[str] = set()
     purposes: list[str] = []
     for item in requests:
         reference_id = item["reference_id"]
-        answer: dict[str, Any] = {"reference_id": reference_id, "timestamp": _ts(now)}
+        answer: dict[str, Any] = {"reference_id": reference_id, "timestamp": ts(now)}
         if item.get("locale"):
             answer["locale"] = item["locale"]
         responses.append(answer)
@@ -171,23 +192,6 @@ async def sync_search(
             data={"version": VERSION, "reg_record_type": search.record_type, "reg_records": records},
             pagination={"page_size": search.page_size, "page_number": search.page_number, "total_count": total},
         )
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": correlation_id,
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": "search",
-            "status": "succ",
-            "requests": [
-                {k: a[k] for k in ("reference_id", "status", "status_reason_code") if k in a} for a in responses
-            ],
-            "record_count": len(delivered),
-            "received_at": now,
-            "completed_at": now,
-        },
-    )
     await _audit_delivery(
         session,
         partner=partner,
@@ -197,9 +201,24 @@ async def sync_search(
         purposes=purposes,
         allowed=allowed,
     )
+    return responses, len(delivered)
+
+
+def request_states(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: a[k] for k in ("reference_id", "status", "status_reason_code") if k in a} for a in responses]
+
+
+def on_search_body(
+    partner: Mapping[Any, Any],
+    message: Mapping[str, Any],
+    correlation_id: str,
+    responses: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    count = len(message["search_request"])
     return {
         "header": callback_header(
-            action="on-search", partner=partner, now=now, status="succ", total=len(requests), completed=len(requests)
+            action="on-search", partner=partner, now=now, status="succ", total=count, completed=count
         ),
         "message": {
             "transaction_id": message["transaction_id"],
@@ -207,6 +226,37 @@ async def sync_search(
             "search_response": responses,
         },
     }
+
+
+async def sync_search(
+    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime, today: date
+) -> dict[str, Any]:
+    """Answer a search message: one search_response per search_request, each checked, scoped and field-cut."""
+    header, message = body["header"], body["message"]
+    seen = await repository.message_seen(session, partner["sender_id"], header["message_id"])
+    refused = header_checks(partner, header, len(message["search_request"]), now, seen)
+    if refused is not None:
+        return refused
+    correlation_id = str(uuid.uuid4())
+    responses, count = await answer_requests(
+        session, message=message, partner=partner, correlation_id=correlation_id, now=now, today=today
+    )
+    await repository.add_transaction(
+        session,
+        {
+            "correlation_id": correlation_id,
+            "sender_id": partner["sender_id"],
+            "message_id": header["message_id"],
+            "transaction_id": message["transaction_id"],
+            "action": "search",
+            "status": "succ",
+            "requests": request_states(responses),
+            "record_count": count,
+            "received_at": now,
+            "completed_at": now,
+        },
+    )
+    return on_search_body(partner, message, correlation_id, responses, now)
 
 
 async def _audit_delivery(
@@ -250,10 +300,37 @@ async def _audit_delivery(
         await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
 
 
-async def sync_txn_status(
-    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime
+def _reported(
+    transaction: Mapping[Any, Any], item: dict[str, Any], callback: Mapping[Any, Any] | None
 ) -> dict[str, Any]:
-    """Report what became of the partner's earlier messages: per reference_id, its status and reason."""
+    """One request's status as txn/status reports it: an async search is rcvd until searched, pdng while its
+    on-search is being delivered, its own outcome once delivered, rjct when the callback went dead."""
+    at = {"timestamp": ts(transaction["completed_at"] or transaction["received_at"])}
+    state = transaction["status"]
+    if state == "rcvd":
+        return {"reference_id": item["reference_id"], "status": "rcvd", "status_reason_message": "queued", **at}
+    if state == "pdng":
+        note = "answered; on-search callback being delivered"
+        if callback is not None and callback["attempts"]:
+            note += f" (attempt {callback['attempts']} failed: {callback['last_error'] or ''})"
+        return {"reference_id": item["reference_id"], "status": "pdng", "status_reason_message": note[:999], **at}
+    if state == "rjct" and callback is not None and callback["status"] == "dead":
+        note = f"on-search could not be delivered after {callback['attempts']} attempts: {callback['last_error']}"
+        return {"reference_id": item["reference_id"], "status": "rjct", "status_reason_message": note[:999], **at}
+    return {**item, **at}
+
+
+async def sync_txn_status(
+    session: AsyncSession,
+    *,
+    body: dict[str, Any],
+    partner: Mapping[Any, Any],
+    now: datetime,
+    action: str = "txn-status",
+    correlation_id: str | None = None,
+) -> dict[str, Any]:
+    """Report what became of the partner's earlier messages: per reference_id, its status and reason (as the
+    async answer, txn-on-status, when `correlation_id` is given: that request is then pending its callback)."""
     header, message = body["header"], body["message"]
     request = message["txnstatus_request"]
 
@@ -282,8 +359,9 @@ async def sync_txn_status(
     else:
         return reject(None, f"attribute_value does not fit attribute_type '{kind}'")
     searches = [t for t in found if t["action"] == "search"]
+    callbacks = await repository.callback_states(session, [t["correlation_id"] for t in searches])
     items = [
-        {**r, "timestamp": _ts(t["completed_at"] or t["received_at"])}
+        _reported(t, r, callbacks.get(t["correlation_id"]))
         for t in searches
         for r in t["requests"]
         if wanted is None or r["reference_id"] in wanted
@@ -291,12 +369,12 @@ async def sync_txn_status(
     await repository.add_transaction(
         session,
         {
-            "correlation_id": str(uuid.uuid4()),
+            "correlation_id": correlation_id or str(uuid.uuid4()),
             "sender_id": partner["sender_id"],
             "message_id": header["message_id"],
             "transaction_id": message["transaction_id"],
-            "action": "txn-status",
-            "status": "succ" if items else "rjct",
+            "action": action,
+            "status": "pdng" if correlation_id else "succ" if items else "rjct",
             "requests": [{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
             "received_at": now,
             "completed_at": now,
