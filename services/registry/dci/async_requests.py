@@ -150,8 +150,9 @@ async def accept_txn_status(
     answer = await sync_txn_status(
         session, body=body, partner=partner, now=now, action="txn-status", correlation_id=correlation_id
     )
+    # The callback answers this request: its correlation id is the ACK's (txn_status names the searched one).
     answer.setdefault("message", {"transaction_id": body["message"]["transaction_id"]})
-    answer["message"].setdefault("correlation_id", correlation_id)
+    answer["message"]["correlation_id"] = correlation_id
     row = callback_row(partner=partner, uri=uri, body=answer, now=now, correlation_id=correlation_id)
     await repository.add_callbacks(session, [row])
     return ack(correlation_id, now)
