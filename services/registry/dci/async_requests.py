@@ -22,6 +22,7 @@ from services.registry.dci.service import (
     MAX_BATCH,
     DciError,
     answer_requests,
+    audit_search,
     callback_header,
     header_checks,
     on_search_body,
@@ -117,15 +118,17 @@ async def answer_pending(session: AsyncSession, *, now: datetime, today: date, l
     pending = await repository.pending_transactions(session, limit)
     partners = {p["sender_id"]: p for p in await repository.list_partners(session)}
     callbacks = []
+    audits = []
     for txn in pending:
         partner = partners.get(txn["sender_id"])
         if partner is None or not partner["active"]:
             await repository.answer_transaction(session, txn["correlation_id"], {"status": "rjct", "completed_at": now})
             continue
         message = txn["pending_message"]
-        responses, count = await answer_requests(
+        responses, audit = await answer_requests(
             session, message=message, partner=partner, correlation_id=txn["correlation_id"], now=now, today=today
         )
+        audits.append(audit)
         body = on_search_body(partner, message, txn["correlation_id"], responses, now)
         callbacks.append(
             callback_row(
@@ -135,9 +138,12 @@ async def answer_pending(session: AsyncSession, *, now: datetime, today: date, l
         await repository.answer_transaction(
             session,
             txn["correlation_id"],
-            {"status": "pdng", "requests": request_states(responses), "record_count": count},
+            {"status": "pdng", "requests": request_states(responses), "record_count": audit.record_count},
         )
     await repository.add_callbacks(session, callbacks)
+    # Audited last, so the audit chain's lock is held only until this run commits.
+    for audit in audits:
+        await audit_search(session, audit)
     return len(pending)
 
 

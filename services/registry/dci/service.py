@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -149,8 +150,9 @@ async def answer_requests(
     correlation_id: str,
     now: datetime,
     today: date,
-) -> tuple[list[dict[str, Any]], int]:
-    """One search_response per search_request (checked, scoped, field-cut), audited; and the record count."""
+) -> tuple[list[dict[str, Any]], SearchAudit]:
+    """One search_response per search_request (checked, scoped, field-cut), and what to audit of it (the caller
+    audits after its own writes: see audit_search)."""
     requests: list[dict[str, Any]] = message["search_request"]
     allowed = frozenset(partner["fields"])
     responses: list[dict[str, Any]] = []
@@ -192,16 +194,7 @@ async def answer_requests(
             data={"version": VERSION, "reg_record_type": search.record_type, "reg_records": records},
             pagination={"page_size": search.page_size, "page_number": search.page_number, "total_count": total},
         )
-    await _audit_delivery(
-        session,
-        partner=partner,
-        message=message,
-        correlation_id=correlation_id,
-        delivered=delivered,
-        purposes=purposes,
-        allowed=allowed,
-    )
-    return responses, len(delivered)
+    return responses, SearchAudit(partner, message, correlation_id, delivered, purposes, allowed)
 
 
 def request_states(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -238,7 +231,7 @@ async def sync_search(
     if refused is not None:
         return refused
     correlation_id = str(uuid.uuid4())
-    responses, count = await answer_requests(
+    responses, audit = await answer_requests(
         session, message=message, partner=partner, correlation_id=correlation_id, now=now, today=today
     )
     await repository.add_transaction(
@@ -251,28 +244,49 @@ async def sync_search(
             "action": "search",
             "status": "succ",
             "requests": request_states(responses),
-            "record_count": count,
+            "record_count": audit.record_count,
             "received_at": now,
             "completed_at": now,
         },
     )
+    await audit_search(session, audit)
     return on_search_body(partner, message, correlation_id, responses, now)
 
 
-async def _audit_delivery(
-    session: AsyncSession,
-    *,
-    partner: Mapping[Any, Any],
-    message: Mapping[Any, Any],
-    correlation_id: str,
-    delivered: list[dict[str, str]],
-    purposes: list[str],
-    allowed: frozenset[str],
-) -> None:
-    """One audit entry per search (partner, consent purposes, every record id) and, when NIK / No. KK left
-    Tepat, the personal-data access rows the registry keeps for every reveal."""
+@dataclass(frozen=True)
+class SearchAudit:
+    """What one answered search message delivered, to be audited."""
+
+    partner: Mapping[Any, Any]
+    message: Mapping[Any, Any]
+    correlation_id: str
+    delivered: list[dict[str, str]]
+    purposes: list[str]
+    allowed: frozenset[str]
+
+    @property
+    def record_count(self) -> int:
+        """How many records left Tepat."""
+        return len(self.delivered)
+
+
+async def audit_search(session: AsyncSession, audit: SearchAudit) -> None:
+    """The personal-data access rows the registry keeps for every reveal (when NIK / No. KK left Tepat), then one
+    audit entry per search (partner, consent purposes, every record id).
+
+    Call it as the last write before the commit: the audit chain is appended under a lock held until the
+    transaction ends, so every statement after it would make concurrent searches wait longer."""
+    partner, message, delivered, allowed = audit.partner, audit.message, audit.delivered, audit.allowed
     actor = f"dci:{partner['sender_id']}"
-    purpose = "; ".join(sorted(set(purposes))) or f"DCI transaction {message['transaction_id']}"
+    purpose = "; ".join(sorted(set(audit.purposes))) or f"DCI transaction {message['transaction_id']}"
+    if "identifier" in allowed and delivered:
+        viewer = Viewer(
+            Principal(subject=actor, role=Role.SYSTEM, wilayah=partner["wilayah"][0], client_type="dci"),
+            reveal=True,
+            purpose=purpose[:300],
+        )
+        targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
+        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
     consents = [r["search_criteria"].get("consent") for r in message["search_request"] if "search_criteria" in r]
     await AUDIT.record(
         session,
@@ -280,7 +294,7 @@ async def _audit_delivery(
         role="dci_partner",
         action="dci search",
         record_type="dci_transaction",
-        record_id=correlation_id,
+        record_id=audit.correlation_id,
         purpose=purpose[:300],
         after={
             "transaction_id": message["transaction_id"],
@@ -290,14 +304,6 @@ async def _audit_delivery(
         },
         request_id=request_id_var.get(),
     )
-    if "identifier" in allowed and delivered:
-        viewer = Viewer(
-            Principal(subject=actor, role=Role.SYSTEM, wilayah=partner["wilayah"][0], client_type="dci"),
-            reveal=True,
-            purpose=purpose[:300],
-        )
-        targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
-        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
 
 
 def _reported(
