@@ -286,11 +286,12 @@ async def _transaction_outcome(session: AsyncSession, correlation_id: str | None
         )
 
 
-async def callback_delivered(session: AsyncSession, row: Mapping[str, Any], *, at: datetime) -> None:
-    """Mark a callback delivered."""
-    stmt = update(dci_callback).where(dci_callback.c.id == row["id"])
-    await session.execute(stmt.values(status="delivered", attempts=row["attempts"] + 1, delivered_at=at))
-    await _transaction_outcome(session, row["correlation_id"], "succ", at)
+async def callbacks_delivered(session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, at: datetime) -> None:
+    """Mark callbacks delivered (one UPDATE), and the requests they answered done."""
+    stmt = update(dci_callback).where(dci_callback.c.id.in_([r["id"] for r in rows]))
+    await session.execute(stmt.values(status="delivered", attempts=dci_callback.c.attempts + 1, delivered_at=at))
+    for correlation_id in {r["correlation_id"] for r in rows if r["correlation_id"] is not None}:
+        await _transaction_outcome(session, correlation_id, "succ", at)
 
 
 async def callback_retry(
