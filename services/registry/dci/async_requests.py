@@ -28,6 +28,7 @@ from services.registry.dci.service import (
     on_search_body,
     request_states,
     sync_txn_status,
+    transaction_row,
     ts,
 )
 
@@ -95,21 +96,18 @@ async def accept_search(
             session, [callback_row(partner=partner, uri=uri, body=refused, now=now, correlation_id=None)]
         )
         return ack(correlation_id, now)
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": correlation_id,
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": "search",
-            "status": "rcvd",
-            "requests": [{"reference_id": r["reference_id"], "status": "rcvd"} for r in message["search_request"]],
-            "received_at": now,
-            "pending_message": message,
-            "callback_uri": uri,
-        },
+    row = transaction_row(
+        partner=partner,
+        body=body,
+        correlation_id=correlation_id,
+        action="search",
+        status="rcvd",
+        requests=[{"reference_id": r["reference_id"], "status": "rcvd"} for r in message["search_request"]],
+        now=now,
+        pending_message=message,
+        callback_uri=uri,
     )
+    await repository.add_transaction(session, row)
     return ack(correlation_id, now)
 
 
@@ -181,23 +179,14 @@ async def _transaction(
     session: AsyncSession, *, body: dict[str, Any], partner: Mapping[Any, Any], action: str, now: datetime
 ) -> str:
     """Record a subscribe / unsubscribe message (pending until its callback is delivered); its correlation id."""
-    header, message = body["header"], body["message"]
+    header = body["header"]
     if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
         raise DciError(400, "err.request.bad", "message_id already used (rjct.message_id.duplicate)")
     correlation_id = str(uuid.uuid4())
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": correlation_id,
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": action,
-            "status": "pdng",
-            "requests": [],
-            "received_at": now,
-        },
+    row = transaction_row(
+        partner=partner, body=body, correlation_id=correlation_id, action=action, status="pdng", requests=[], now=now
     )
+    await repository.add_transaction(session, row)
     return correlation_id
 
 

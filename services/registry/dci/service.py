@@ -127,6 +127,31 @@ def _header_reject(partner: Mapping[Any, Any], now: datetime, code: str, message
     return {"header": header}
 
 
+def transaction_row(
+    *,
+    partner: Mapping[Any, Any],
+    body: Mapping[str, Any],
+    correlation_id: str,
+    action: str,
+    status: str,
+    requests: list[dict[str, Any]],
+    now: datetime,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The dci_transaction row of one received message."""
+    return {
+        "correlation_id": correlation_id,
+        "sender_id": partner["sender_id"],
+        "message_id": body["header"]["message_id"],
+        "transaction_id": body["message"]["transaction_id"],
+        "action": action,
+        "status": status,
+        "requests": requests,
+        "received_at": now,
+        **extra,
+    }
+
+
 def header_checks(
     partner: Mapping[Any, Any], header: Mapping[str, Any], count: int, now: datetime, seen: bool
 ) -> dict[str, Any] | None:
@@ -234,21 +259,18 @@ async def sync_search(
     responses, audit = await answer_requests(
         session, message=message, partner=partner, correlation_id=correlation_id, now=now, today=today
     )
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": correlation_id,
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": "search",
-            "status": "succ",
-            "requests": request_states(responses),
-            "record_count": audit.record_count,
-            "received_at": now,
-            "completed_at": now,
-        },
+    row = transaction_row(
+        partner=partner,
+        body=body,
+        correlation_id=correlation_id,
+        action="search",
+        status="succ",
+        requests=request_states(responses),
+        now=now,
+        record_count=audit.record_count,
+        completed_at=now,
     )
+    await repository.add_transaction(session, row)
     await audit_search(session, audit)
     return on_search_body(partner, message, correlation_id, responses, now)
 
@@ -372,20 +394,17 @@ async def sync_txn_status(
         for r in t["requests"]
         if wanted is None or r["reference_id"] in wanted
     ]
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": correlation_id or str(uuid.uuid4()),
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": action,
-            "status": "pdng" if correlation_id else "succ" if items else "rjct",
-            "requests": [{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
-            "received_at": now,
-            "completed_at": now,
-        },
+    row = transaction_row(
+        partner=partner,
+        body=body,
+        correlation_id=correlation_id or str(uuid.uuid4()),
+        action=action,
+        status="pdng" if correlation_id else "succ" if items else "rjct",
+        requests=[{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
+        now=now,
+        completed_at=now,
     )
+    await repository.add_transaction(session, row)
     if not items:
         return reject(None, "no search of this sender matches")
     first = searches[0]
