@@ -44,6 +44,7 @@ async def live_registry(pg_settings: Any, infra: Infra) -> AsyncIterator[Registr
     consumer group starting at the end of the shared topics (other tests' events are not this one's)."""
     settings = callback_settings(pg_settings)
     topics = [VERIFICATION_OUTCOME, REGISTRY_HOUSEHOLD, PROBE]
+    assert settings.consumer_group is not None
     await start_group_at_end(infra.kafka_bootstrap, settings.consumer_group, topics)
     app = create_app(settings)
     async with running(app) as client:
