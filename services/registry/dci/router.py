@@ -10,8 +10,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.dci import async_requests, service
 from services.registry.dci.schemas import CallbackOut, PartnerIn, PartnerOut
@@ -61,19 +59,20 @@ async def _body(request: Request) -> Any:
 _JSON_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-Answer = Callable[[AsyncSession, dict[str, Any], RowMapping, datetime], Awaitable[dict[str, Any]]]
+# (session, body, partner row, now) -> the answer; the session and row types stay with the service layer.
+Answer = Callable[[Any, dict[str, Any], Any, datetime], Awaitable[dict[str, Any]]]
 
 
-async def _sync_search(session: AsyncSession, body: dict[str, Any], partner: RowMapping, now: datetime) -> Any:
+async def _sync_search(session: Any, body: dict[str, Any], partner: Any, now: datetime) -> Any:
     return await service.sync_search(session, body=body, partner=partner, now=now, today=today_wib())
 
 
-async def _sync_status(session: AsyncSession, body: dict[str, Any], partner: RowMapping, now: datetime) -> Any:
+async def _sync_status(session: Any, body: dict[str, Any], partner: Any, now: datetime) -> Any:
     return await service.sync_txn_status(session, body=body, partner=partner, now=now)
 
 
 def _keywords(run: Callable[..., Awaitable[dict[str, Any]]]) -> Answer:
-    async def call(session: AsyncSession, body: dict[str, Any], partner: RowMapping, now: datetime) -> dict[str, Any]:
+    async def call(session: Any, body: dict[str, Any], partner: Any, now: datetime) -> dict[str, Any]:
         return await run(session, body=body, partner=partner, now=now)
 
     return call
