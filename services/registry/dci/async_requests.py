@@ -114,6 +114,8 @@ async def accept_search(
 async def answer_pending(session: AsyncSession, *, now: datetime, today: date, limit: int = MAX_BATCH) -> int:
     """Search for the stored async requests and queue their on-search callbacks; how many were answered."""
     pending = await repository.pending_transactions(session, limit)
+    if not pending:
+        return 0
     partners = {p["sender_id"]: p for p in await repository.list_partners(session)}
     callbacks = []
     audits = []

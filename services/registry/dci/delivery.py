@@ -168,7 +168,7 @@ async def deliver_due(
     lease = now + timedelta(seconds=policy.timeout_s * 3)
     async with sessions() as session, session.begin():
         claimed = await repository.claim_callbacks(session, now=now, lease_until=lease, limit=policy.batch)
-        partners = {p["sender_id"]: p for p in await repository.list_partners(session)}
+        partners = {p["sender_id"]: p for p in await repository.list_partners(session)} if claimed else {}
     counts = {"delivered": 0, "retry": 0, "dead": 0}
     if not claimed:
         return counts
