@@ -503,6 +503,12 @@ def _cmd_dci_partner(args: argparse.Namespace) -> int:
     return asyncio.run(dci_commands.save(ServiceRuntime(service_definition("registry")), partner))
 
 
+def _cmd_dci_callbacks(args: argparse.Namespace) -> int:
+    from services.registry.dci import commands as dci_commands
+
+    return asyncio.run(dci_commands.callbacks(ServiceRuntime(service_definition("registry")), args))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tepat` command."""
     parser = argparse.ArgumentParser(prog="tepat", description=__doc__)
@@ -608,6 +614,9 @@ def main(argv: list[str] | None = None) -> int:
     from services.registry.dci import commands as dci_commands
 
     dci_commands.add_arguments(p)
+    p = sub.add_parser("dci-callbacks", help="list DCI callbacks (default: the dead ones) or queue dead ones again")
+    p.set_defaults(handler=_cmd_dci_callbacks)
+    dci_commands.add_callback_arguments(p)
 
     args = parser.parse_args(argv)
     handler: Handler = args.handler

@@ -1,4 +1,9 @@
-"""The gateway's front door for /api: authentication, rate limits and body size limits, before any routing.
+"""The gateway's front door for /api and /dci: authentication, rate limits and body size limits, before any
+routing.
+
+/dci (the DCI Social Registry API) gets its own bucket per partner (its token's subject) instead of the general
+client and write buckets (every DCI request is a POST, even a search), its own body limit, and refusals in the
+spec's HttpErrorResponse shape (`{"errors": [{"code", "message"}]}`) instead of problem documents.
 
 One pure-ASGI middleware, because it sits on every request and the gateway's added latency is budgeted in
 milliseconds. Services check the same token again (defence in depth); this layer stops unauthenticated and
@@ -14,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.metrics import GATEWAY_REJECTIONS
@@ -28,6 +34,14 @@ from shared.http.problems import problem_response
 PUBLIC_SUFFIXES = ("/healthz", "/readyz", "/openapi.json")
 METRICS_PATH = "/metrics"
 TOKEN_PATH = "/oauth/token"
+DCI_PATH = "/dci/"
+# The DCI spec's error codes for the refusals this layer makes.
+DCI_CODES = {
+    401: "err.request.unauthorized",
+    403: "err.request.forbidden",
+    413: "err.request.bad",
+    429: "err.request.too_many_requests",
+}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 UPLOAD_MARKER = "/imports"
 
@@ -131,12 +145,15 @@ class ApiGuard:
         self.clients = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
         writes = settings.write_rate_limit_per_minute
         self.writes = TokenBuckets(writes, max(1, writes // 6))
+        self.partners = TokenBuckets(settings.dci_rate_limit_per_minute, settings.dci_rate_limit_burst)
+        self.max_dci_body = settings.dci_max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check one request."""
         path: str = scope.get("path", "")
         api = path.startswith("/api/")
-        if scope["type"] != "http" or not (api or path in (METRICS_PATH, TOKEN_PATH)):
+        dci = path.startswith(DCI_PATH)
+        if scope["type"] != "http" or not (api or dci or path in (METRICS_PATH, TOKEN_PATH)):
             await self.app(scope, receive, send)
             return
         method: str = scope["method"]
@@ -161,13 +178,13 @@ class ApiGuard:
                 return
             client_key = f"sub:{principal.subject}"
             note_subject(principal.subject)
-        wait = self.clients.take(client_key, now)
+        wait = self.partners.take(client_key, now) if dci else self.clients.take(client_key, now)
         if not wait and api and method in WRITE_METHODS:
             wait = self.writes.take(f"{client_key}|{_route_group(path)}", now)
         if wait:
             await _too_many(scope, receive, send, wait, "rate_limited")
             return
-        limit = self.max_upload if UPLOAD_MARKER in path else self.max_body
+        limit = self.max_dci_body if dci else self.max_upload if UPLOAD_MARKER in path else self.max_body
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             GATEWAY_REJECTIONS.labels("body_too_large").inc()
@@ -298,5 +315,10 @@ async def _reply(
     *,
     code: str | None = None,
 ) -> None:
-    response = problem_response(status, detail, headers=headers, code=code, instance=scope.get("path"))
+    response: Response
+    if str(scope.get("path", "")).startswith(DCI_PATH):
+        error = {"code": DCI_CODES.get(status, "err.request.bad"), "message": detail}
+        response = JSONResponse({"errors": [error]}, status_code=status, headers=headers)
+    else:
+        response = problem_response(status, detail, headers=headers, code=code, instance=scope.get("path"))
     await response(scope, receive, send)

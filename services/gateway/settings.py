@@ -38,6 +38,13 @@ class GatewaySettings(BaseSettings):
     write_rate_limit_per_minute: int = Field(
         default=300, ge=1, description="Writes (POST/PUT/PATCH/DELETE) per client per route per minute."
     )
+    dci_rate_limit_per_minute: int = Field(
+        default=15000, ge=1, description="DCI requests (/dci/...) per partner (token subject) per minute."
+    )
+    dci_rate_limit_burst: int = Field(default=500, ge=1, description="DCI requests a partner may send at once.")
+    dci_max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest DCI request body (a message holds at most 100 requests)."
+    )
     address_rate_limit_per_minute: int = Field(
         default=6000,
         ge=1,

@@ -9,7 +9,10 @@ from services.registry.aggregates.router import router as aggregates_router
 from services.registry.corrections.export_router import router as corrections_export_router
 from services.registry.corrections.router import router as corrections_router
 from services.registry.database import MIGRATIONS, export_jobs, messaging, metadata
+from services.registry.dci.jobs import JOBS as DCI_JOBS
+from services.registry.dci.notify import HANDLERS as DCI_NOTIFY_HANDLERS
 from services.registry.dci.router import admin as dci_admin_router
+from services.registry.dci.router import callbacks as dci_callbacks_router
 from services.registry.dci.router import router as dci_router
 from services.registry.desil.router import router as desil_router
 from services.registry.families.export_router import router as families_export_router
@@ -23,7 +26,7 @@ from services.registry.settings import RegistrySettings
 from services.registry.status_check.router import router as status_check_router
 from services.registry.wilayah.router import router as wilayah_router
 from shared.bus.local import LocalBus
-from shared.events.topics import VERIFICATION_OUTCOME
+from shared.events.topics import REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
 from shared.exports.jobs import export_jobs_router
 from shared.runtime.service import ServiceDefinition, build_service_app
 
@@ -53,9 +56,12 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
             dci_router,
             dci_admin_router,
             status_check_router,
+            dci_callbacks_router,
         ],
-        handlers=OUTCOME_HANDLERS,
-        topics=(VERIFICATION_OUTCOME,),
+        # The registry also reads its own household topic: DCI subscriptions are notified of every change.
+        handlers={**OUTCOME_HANDLERS, **DCI_NOTIFY_HANDLERS},
+        topics=(VERIFICATION_OUTCOME, REGISTRY_HOUSEHOLD),
+        jobs=DCI_JOBS,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.registry.dci.models import dci_partner, dci_transaction
+from services.registry.dci.models import dci_callback, dci_partner, dci_subscription, dci_transaction
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.models import family, family_history, idempotency_key, member, personal_data_access
 from services.registry.flags.models import flag
@@ -11,7 +11,9 @@ from services.registry.wilayah.models import wilayah
 
 __all__ = [
     "correction",
+    "dci_callback",
     "dci_partner",
+    "dci_subscription",
     "dci_transaction",
     "desil_snapshot",
     "family",

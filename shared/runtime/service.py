@@ -196,11 +196,12 @@ class ServiceRuntime:
             await self.runner.stop()
         if self.consumer is not None and self.local_bus is not None:
             self.local_bus.unsubscribe(self.consumer)
-        # The scheduler ends by itself after the job in flight: cancelling that job mid-transaction would leave
-        # its database connection to the garbage collector, so it gets a moment to finish first.
-        scheduler = [t for t in self._tasks if t.get_name().endswith("-scheduler") and not t.done()]
-        if scheduler:
-            await asyncio.wait(scheduler, timeout=SCHEDULER_GRACE_S)
+        # The scheduler ends by itself after the job in flight, the relay after the batch in flight (in embedded
+        # mode that batch runs the local consumers): cancelling either mid-transaction would leave its database
+        # connection to the garbage collector, so they get a moment to finish first.
+        finishing = [t for t in self._tasks if t.get_name().endswith(("-scheduler", "-relay")) and not t.done()]
+        if finishing:
+            await asyncio.wait(finishing, timeout=SCHEDULER_GRACE_S)
         for task in self._tasks:
             if not task.done():
                 task.cancel()

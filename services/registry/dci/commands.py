@@ -1,4 +1,5 @@
-"""`tepat dci-partner`: register a DCI partner from the command line (same rules as the admin API)."""
+"""`tepat dci-partner` (register a DCI partner, same rules as the admin API) and `tepat dci-callbacks` (list and
+retry callbacks to partners)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from services.registry.dci.schemas import PartnerIn
-from services.registry.dci.service import register_partner
+from services.registry.dci.service import list_callbacks, register_partner, retry_dead_callbacks
 from shared.events.envelope import utcnow
 from shared.runtime.service import ServiceRuntime
 
@@ -56,4 +57,33 @@ async def save(runtime: ServiceRuntime, partner: PartnerIn) -> int:
     finally:
         await runtime.engine.dispose()
     print(f"registered DCI partner {partner.sender_id}")
+    return 0
+
+
+def add_callback_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of `tepat dci-callbacks`."""
+    p.add_argument(
+        "--status", default="dead", help="list callbacks in this state (queued, delivering, delivered, dead)"
+    )
+    p.add_argument("--sender-id", help="only this partner's callbacks")
+    p.add_argument("--retry", type=int, action="append", help="queue this dead callback again (repeatable)")
+    p.add_argument("--retry-all-dead", action="store_true", help="queue every dead callback again")
+
+
+async def callbacks(runtime: ServiceRuntime, args: argparse.Namespace) -> int:
+    """List callbacks in a state, or queue dead ones again."""
+    try:
+        async with runtime.sessions() as session, session.begin():
+            if args.retry or args.retry_all_dead:
+                ids = None if args.retry_all_dead else list(args.retry)
+                print(f"queued again: {await retry_dead_callbacks(session, ids=ids, now=utcnow())}")
+                return 0
+            rows = await list_callbacks(session, status=args.status, sender_id=args.sender_id, limit=1000)
+    finally:
+        await runtime.engine.dispose()
+    for row in rows:
+        print(
+            f"{row['id']}\t{row['status']}\t{row['sender_id']}\t{row['action']}\t{row['attempts']}\t"
+            f"{row['uri']}\t{row['last_error'] or ''}"
+        )
     return 0

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, not_, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, insert, not_, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.dci.models import dci_partner, dci_transaction
+from services.registry.dci.models import dci_callback, dci_partner, dci_subscription, dci_transaction
 from services.registry.dci.query import Clause, Condition, Search
 from services.registry.families.models import family, member
 from services.registry.families.repository import within
+from shared.db.dialect import insert_for
 
 _group_size = (
     select(func.count())
@@ -216,3 +217,193 @@ async def members_of(session: AsyncSession, family_ids: Sequence[str]) -> dict[s
     for row in (await session.execute(stmt)).mappings():
         out.setdefault(row["family_id"], []).append(row)
     return out
+
+
+async def pending_transactions(session: AsyncSession, limit: int) -> Sequence[RowMapping]:
+    """Async requests received but not answered yet, oldest first (locked against a second runner)."""
+    stmt = (
+        select(dci_transaction)
+        .where(dci_transaction.c.pending_message.is_not(None), dci_transaction.c.status == "rcvd")
+        .order_by(dci_transaction.c.received_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(stmt)).mappings().all()
+
+
+async def answer_transaction(session: AsyncSession, correlation_id: str, values: dict[str, Any]) -> None:
+    """Store what an async request was answered (its message no longer pending)."""
+    stmt = update(dci_transaction).where(dci_transaction.c.correlation_id == correlation_id)
+    await session.execute(stmt.values(pending_message=None, **values))
+
+
+async def add_callbacks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue callbacks (one multi-row INSERT)."""
+    if rows:
+        await session.execute(insert(dci_callback), list(rows))
+
+
+async def claim_callbacks(
+    session: AsyncSession, *, now: datetime, lease_until: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Lease the due callbacks (queued, or delivering with an expired lease), one per partner and family at a
+    time and never before an earlier one of the same family; oldest first."""
+    earlier = dci_callback.alias("earlier")
+    blocked = exists().where(
+        earlier.c.sender_id == dci_callback.c.sender_id,
+        earlier.c.family_id == dci_callback.c.family_id,
+        earlier.c.id < dci_callback.c.id,
+        earlier.c.status.in_(("queued", "delivering")),
+    )
+    due = (
+        select(dci_callback.c.id)
+        .where(
+            dci_callback.c.status.in_(("queued", "delivering")),
+            dci_callback.c.next_attempt_at <= now,
+            or_(dci_callback.c.family_id.is_(None), not_(blocked)),
+        )
+        .order_by(dci_callback.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    await session.execute(
+        update(dci_callback).where(dci_callback.c.id.in_(ids)).values(status="delivering", next_attempt_at=lease_until)
+    )
+    rows = await session.execute(select(dci_callback).where(dci_callback.c.id.in_(ids)).order_by(dci_callback.c.id))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def _transaction_outcome(session: AsyncSession, correlation_id: str | None, status: str, at: datetime) -> None:
+    # The request a callback answers is done when its callback is delivered (succ) or dead (rjct).
+    if correlation_id is not None:
+        await session.execute(
+            update(dci_transaction)
+            .where(dci_transaction.c.correlation_id == correlation_id, dci_transaction.c.status == "pdng")
+            .values(status=status, completed_at=at)
+        )
+
+
+async def callbacks_delivered(session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, at: datetime) -> None:
+    """Mark callbacks delivered (one UPDATE), and the requests they answered done."""
+    stmt = update(dci_callback).where(dci_callback.c.id.in_([r["id"] for r in rows]))
+    await session.execute(stmt.values(status="delivered", attempts=dci_callback.c.attempts + 1, delivered_at=at))
+    for correlation_id in {r["correlation_id"] for r in rows if r["correlation_id"] is not None}:
+        await _transaction_outcome(session, correlation_id, "succ", at)
+
+
+async def callback_retry(
+    session: AsyncSession, callback_id: int, *, attempts: int, error: str, next_at: datetime
+) -> None:
+    """Put a failed callback back in the queue for a later attempt."""
+    stmt = update(dci_callback).where(dci_callback.c.id == callback_id)
+    await session.execute(stmt.values(status="queued", attempts=attempts, last_error=error, next_attempt_at=next_at))
+
+
+async def callback_dead(
+    session: AsyncSession, row: Mapping[str, Any], *, attempts: int, error: str, at: datetime
+) -> None:
+    """Give up on a callback after its last attempt (dead-letter state)."""
+    stmt = update(dci_callback).where(dci_callback.c.id == row["id"])
+    await session.execute(stmt.values(status="dead", attempts=attempts, last_error=error, next_attempt_at=at))
+    await _transaction_outcome(session, row["correlation_id"], "rjct", at)
+
+
+async def list_callbacks(
+    session: AsyncSession, *, status: str | None, sender_id: str | None, limit: int
+) -> Sequence[RowMapping]:
+    """Callbacks (without their bodies), newest first."""
+    columns = [c for c in dci_callback.c if c.name != "body"]
+    stmt = select(*columns).order_by(dci_callback.c.id.desc()).limit(limit)
+    if status is not None:
+        stmt = stmt.where(dci_callback.c.status == status)
+    if sender_id is not None:
+        stmt = stmt.where(dci_callback.c.sender_id == sender_id)
+    return (await session.execute(stmt)).mappings().all()
+
+
+async def retry_dead(session: AsyncSession, *, ids: Sequence[int] | None, now: datetime) -> int:
+    """Queue dead callbacks again (these ids, or all), with a fresh set of attempts; how many."""
+    stmt = update(dci_callback).where(dci_callback.c.status == "dead")
+    if ids is not None:
+        stmt = stmt.where(dci_callback.c.id.in_(ids))
+    result = await session.execute(stmt.values(status="queued", attempts=0, next_attempt_at=now))
+    # Their transactions are pending again until the callback is delivered.
+    correlation = select(dci_callback.c.correlation_id).where(
+        dci_callback.c.status == "queued", dci_callback.c.correlation_id.is_not(None)
+    )
+    await session.execute(
+        update(dci_transaction)
+        .where(dci_transaction.c.correlation_id.in_(correlation), dci_transaction.c.status == "rjct")
+        .values(status="pdng", completed_at=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def callback_states(session: AsyncSession, correlation_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """The callback of each of these transactions (status, attempts, last error)."""
+    if not correlation_ids:
+        return {}
+    stmt = select(
+        dci_callback.c.correlation_id, dci_callback.c.status, dci_callback.c.attempts, dci_callback.c.last_error
+    ).where(dci_callback.c.correlation_id.in_(correlation_ids))
+    return {r["correlation_id"]: r for r in (await session.execute(stmt)).mappings()}
+
+
+async def add_subscriptions(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store new subscriptions."""
+    if rows:
+        await session.execute(insert(dci_subscription), list(rows))
+
+
+async def active_subscriptions(session: AsyncSession, sender_id: str | None = None) -> Sequence[RowMapping]:
+    """Subscriptions still in force (of one partner, or all)."""
+    stmt = select(dci_subscription).where(dci_subscription.c.status == "subscribe")
+    if sender_id is not None:
+        stmt = stmt.where(dci_subscription.c.sender_id == sender_id)
+    return (await session.execute(stmt.order_by(dci_subscription.c.created_at))).mappings().all()
+
+
+async def end_subscriptions(session: AsyncSession, sender_id: str, codes: Sequence[str], at: datetime) -> set[str]:
+    """Unsubscribe these codes of the partner; the codes that were still active."""
+    stmt = (
+        update(dci_subscription)
+        .where(
+            dci_subscription.c.sender_id == sender_id,
+            dci_subscription.c.code.in_(codes),
+            dci_subscription.c.status == "subscribe",
+        )
+        .values(status="unsubscribe", ended_at=at)
+        .returning(dci_subscription.c.code)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def families_matching(
+    session: AsyncSession, family_ids: Sequence[str], search: Search, scope: Sequence[str], today: date
+) -> set[str]:
+    """Which of these families a subscription's filter (inside the partner's scope) selects."""
+    if not family_ids:
+        return set()
+    where = _where(search, scope, today)
+    # Person filters (age, sex, NIK) select the family of any matching active member.
+    source = member.join(family) if search.record_type == "Person" or search.id_type == "NIK" else family
+    stmt = select(family.c.id).select_from(source).where(family.c.id.in_(family_ids), *where).distinct()
+    return set((await session.execute(stmt)).scalars())
+
+
+async def family_rows(session: AsyncSession, family_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """The Group columns of these families."""
+    if not family_ids:
+        return {}
+    stmt = select(*_FAMILY_COLUMNS, _group_size.label("group_size")).where(family.c.id.in_(family_ids))
+    return {r["family_id"]: r for r in (await session.execute(stmt)).mappings()}
+
+
+async def add_callbacks_once(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue callbacks, skipping message ids already queued (a replayed event queues nothing twice)."""
+    if rows:
+        stmt = insert_for(session, dci_callback).on_conflict_do_nothing(index_elements=["message_id"])
+        await session.execute(stmt, list(rows))

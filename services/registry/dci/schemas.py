@@ -66,3 +66,21 @@ class PartnerOut(PartnerIn):
 
     created_at: datetime
     updated_at: datetime
+
+
+class CallbackOut(BaseModel):
+    """A callback to a partner, as operators see it (the body stays in the database)."""
+
+    id: int
+    sender_id: str
+    message_id: str
+    correlation_id: str | None
+    action: str
+    uri: str
+    family_id: str | None
+    status: Literal["queued", "delivering", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

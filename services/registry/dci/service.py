@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ class DciError(Exception):
         self.errors = errors or []
 
 
-def _ts(at: datetime) -> str:
+def ts(at: datetime) -> str:
     return at.isoformat(timespec="seconds")
 
 
@@ -53,6 +54,18 @@ async def get_partner(session: AsyncSession, *, sender_id: str) -> dict[str, Any
 async def list_partners(session: AsyncSession) -> list[dict[str, Any]]:
     """Every registered partner."""
     return [dict(r) for r in await repository.list_partners(session)]
+
+
+async def list_callbacks(
+    session: AsyncSession, *, status: str | None, sender_id: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Callbacks to partners, newest first (operators look for the dead ones)."""
+    return [dict(r) for r in await repository.list_callbacks(session, status=status, sender_id=sender_id, limit=limit)]
+
+
+async def retry_dead_callbacks(session: AsyncSession, *, ids: list[int] | None, now: datetime) -> int:
+    """Queue dead callbacks again (these, or all); how many."""
+    return await repository.retry_dead(session, ids=ids, now=now)
 
 
 async def authenticate(
@@ -97,7 +110,7 @@ def callback_header(
     return {
         "version": VERSION,
         "message_id": str(uuid.uuid4()),
-        "message_ts": _ts(now),
+        "message_ts": ts(now),
         "action": action,
         "status": status,
         "total_count": total,
@@ -114,31 +127,66 @@ def _header_reject(partner: Mapping[Any, Any], now: datetime, code: str, message
     return {"header": header}
 
 
-async def sync_search(
-    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime, today: date
+def transaction_row(
+    *,
+    partner: Mapping[Any, Any],
+    body: Mapping[str, Any],
+    correlation_id: str,
+    action: str,
+    status: str,
+    requests: list[dict[str, Any]],
+    now: datetime,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """Answer a search message: one search_response per search_request, each checked, scoped and field-cut."""
-    header, message = body["header"], body["message"]
+    """The dci_transaction row of one received message."""
+    return {
+        "correlation_id": correlation_id,
+        "sender_id": partner["sender_id"],
+        "message_id": body["header"]["message_id"],
+        "transaction_id": body["message"]["transaction_id"],
+        "action": action,
+        "status": status,
+        "requests": requests,
+        "received_at": now,
+        **extra,
+    }
+
+
+def header_checks(
+    partner: Mapping[Any, Any], header: Mapping[str, Any], count: int, now: datetime, seen: bool
+) -> dict[str, Any] | None:
+    """The header-level refusal of a search message (an on-search with status rjct), or None."""
+    if seen:
+        return _header_reject(partner, now, "rjct.message_id.duplicate", "message_id already used", count)
+    if header["total_count"] != count:
+        return _header_reject(
+            partner, now, "rjct.total_count.invalid", "total_count differs from search_request", count
+        )
+    if count > MAX_BATCH:
+        return _header_reject(partner, now, "rjct.total_count.limit_exceeded", f"at most {MAX_BATCH} requests", count)
+    return None
+
+
+async def answer_requests(
+    session: AsyncSession,
+    *,
+    message: Mapping[str, Any],
+    partner: Mapping[Any, Any],
+    correlation_id: str,
+    now: datetime,
+    today: date,
+) -> tuple[list[dict[str, Any]], SearchAudit]:
+    """One search_response per search_request (checked, scoped, field-cut), and what to audit of it (the caller
+    audits after its own writes: see audit_search)."""
     requests: list[dict[str, Any]] = message["search_request"]
-    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
-        return _header_reject(partner, now, "rjct.message_id.duplicate", "message_id already used", len(requests))
-    if header["total_count"] != len(requests):
-        return _header_reject(
-            partner, now, "rjct.total_count.invalid", "total_count differs from search_request", len(requests)
-        )
-    if len(requests) > MAX_BATCH:
-        return _header_reject(
-            partner, now, "rjct.total_count.limit_exceeded", f"at most {MAX_BATCH} requests", len(requests)
-        )
     allowed = frozenset(partner["fields"])
-    correlation_id = str(uuid.uuid4())
     responses: list[dict[str, Any]] = []
     delivered: list[dict[str, str]] = []
     seen: set[str] = set()
     purposes: list[str] = []
     for item in requests:
         reference_id = item["reference_id"]
-        answer: dict[str, Any] = {"reference_id": reference_id, "timestamp": _ts(now)}
+        answer: dict[str, Any] = {"reference_id": reference_id, "timestamp": ts(now)}
         if item.get("locale"):
             answer["locale"] = item["locale"]
         responses.append(answer)
@@ -171,35 +219,24 @@ async def sync_search(
             data={"version": VERSION, "reg_record_type": search.record_type, "reg_records": records},
             pagination={"page_size": search.page_size, "page_number": search.page_number, "total_count": total},
         )
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": correlation_id,
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": "search",
-            "status": "succ",
-            "requests": [
-                {k: a[k] for k in ("reference_id", "status", "status_reason_code") if k in a} for a in responses
-            ],
-            "record_count": len(delivered),
-            "received_at": now,
-            "completed_at": now,
-        },
-    )
-    await _audit_delivery(
-        session,
-        partner=partner,
-        message=message,
-        correlation_id=correlation_id,
-        delivered=delivered,
-        purposes=purposes,
-        allowed=allowed,
-    )
+    return responses, SearchAudit(partner, message, correlation_id, delivered, purposes, allowed)
+
+
+def request_states(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: a[k] for k in ("reference_id", "status", "status_reason_code") if k in a} for a in responses]
+
+
+def on_search_body(
+    partner: Mapping[Any, Any],
+    message: Mapping[str, Any],
+    correlation_id: str,
+    responses: list[dict[str, Any]],
+    now: datetime,
+) -> dict[str, Any]:
+    count = len(message["search_request"])
     return {
         "header": callback_header(
-            action="on-search", partner=partner, now=now, status="succ", total=len(requests), completed=len(requests)
+            action="on-search", partner=partner, now=now, status="succ", total=count, completed=count
         ),
         "message": {
             "transaction_id": message["transaction_id"],
@@ -209,20 +246,69 @@ async def sync_search(
     }
 
 
-async def _audit_delivery(
-    session: AsyncSession,
-    *,
-    partner: Mapping[Any, Any],
-    message: Mapping[Any, Any],
-    correlation_id: str,
-    delivered: list[dict[str, str]],
-    purposes: list[str],
-    allowed: frozenset[str],
-) -> None:
-    """One audit entry per search (partner, consent purposes, every record id) and, when NIK / No. KK left
-    Tepat, the personal-data access rows the registry keeps for every reveal."""
+async def sync_search(
+    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime, today: date
+) -> dict[str, Any]:
+    """Answer a search message: one search_response per search_request, each checked, scoped and field-cut."""
+    header, message = body["header"], body["message"]
+    seen = await repository.message_seen(session, partner["sender_id"], header["message_id"])
+    refused = header_checks(partner, header, len(message["search_request"]), now, seen)
+    if refused is not None:
+        return refused
+    correlation_id = str(uuid.uuid4())
+    responses, audit = await answer_requests(
+        session, message=message, partner=partner, correlation_id=correlation_id, now=now, today=today
+    )
+    row = transaction_row(
+        partner=partner,
+        body=body,
+        correlation_id=correlation_id,
+        action="search",
+        status="succ",
+        requests=request_states(responses),
+        now=now,
+        record_count=audit.record_count,
+        completed_at=now,
+    )
+    await repository.add_transaction(session, row)
+    await audit_search(session, audit)
+    return on_search_body(partner, message, correlation_id, responses, now)
+
+
+@dataclass(frozen=True)
+class SearchAudit:
+    """What one answered search message delivered, to be audited."""
+
+    partner: Mapping[Any, Any]
+    message: Mapping[Any, Any]
+    correlation_id: str
+    delivered: list[dict[str, str]]
+    purposes: list[str]
+    allowed: frozenset[str]
+
+    @property
+    def record_count(self) -> int:
+        """How many records left Tepat."""
+        return len(self.delivered)
+
+
+async def audit_search(session: AsyncSession, audit: SearchAudit) -> None:
+    """The personal-data access rows the registry keeps for every reveal (when NIK / No. KK left Tepat), then one
+    audit entry per search (partner, consent purposes, every record id).
+
+    Call it as the last write before the commit: the audit chain is appended under a lock held until the
+    transaction ends, so every statement after it would make concurrent searches wait longer."""
+    partner, message, delivered, allowed = audit.partner, audit.message, audit.delivered, audit.allowed
     actor = f"dci:{partner['sender_id']}"
-    purpose = "; ".join(sorted(set(purposes))) or f"DCI transaction {message['transaction_id']}"
+    purpose = "; ".join(sorted(set(audit.purposes))) or f"DCI transaction {message['transaction_id']}"
+    if "identifier" in allowed and delivered:
+        viewer = Viewer(
+            Principal(subject=actor, role=Role.SYSTEM, wilayah=partner["wilayah"][0], client_type="dci"),
+            reveal=True,
+            purpose=purpose[:300],
+        )
+        targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
+        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
     consents = [r["search_criteria"].get("consent") for r in message["search_request"] if "search_criteria" in r]
     await AUDIT.record(
         session,
@@ -230,7 +316,7 @@ async def _audit_delivery(
         role="dci_partner",
         action="dci search",
         record_type="dci_transaction",
-        record_id=correlation_id,
+        record_id=audit.correlation_id,
         purpose=purpose[:300],
         after={
             "transaction_id": message["transaction_id"],
@@ -240,20 +326,39 @@ async def _audit_delivery(
         },
         request_id=request_id_var.get(),
     )
-    if "identifier" in allowed and delivered:
-        viewer = Viewer(
-            Principal(subject=actor, role=Role.SYSTEM, wilayah=partner["wilayah"][0], client_type="dci"),
-            reveal=True,
-            purpose=purpose[:300],
-        )
-        targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
-        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
+
+
+def _reported(
+    transaction: Mapping[Any, Any], item: dict[str, Any], callback: Mapping[Any, Any] | None
+) -> dict[str, Any]:
+    """One request's status as txn/status reports it: an async search is rcvd until searched, pdng while its
+    on-search is being delivered, its own outcome once delivered, rjct when the callback went dead."""
+    at = {"timestamp": ts(transaction["completed_at"] or transaction["received_at"])}
+    state = transaction["status"]
+    if state == "rcvd":
+        return {"reference_id": item["reference_id"], "status": "rcvd", "status_reason_message": "queued", **at}
+    if state == "pdng":
+        note = "answered; on-search callback being delivered"
+        if callback is not None and callback["attempts"]:
+            note += f" (attempt {callback['attempts']} failed: {callback['last_error'] or ''})"
+        return {"reference_id": item["reference_id"], "status": "pdng", "status_reason_message": note[:999], **at}
+    if state == "rjct" and callback is not None and callback["status"] == "dead":
+        note = f"on-search could not be delivered after {callback['attempts']} attempts: {callback['last_error']}"
+        return {"reference_id": item["reference_id"], "status": "rjct", "status_reason_message": note[:999], **at}
+    return {**item, **at}
 
 
 async def sync_txn_status(
-    session: AsyncSession, *, body: dict[str, Any], partner: RowMapping, now: datetime
+    session: AsyncSession,
+    *,
+    body: dict[str, Any],
+    partner: Mapping[Any, Any],
+    now: datetime,
+    action: str = "txn-status",
+    correlation_id: str | None = None,
 ) -> dict[str, Any]:
-    """Report what became of the partner's earlier messages: per reference_id, its status and reason."""
+    """Report what became of the partner's earlier messages: per reference_id, its status and reason (as the
+    async answer, txn-on-status, when `correlation_id` is given: that request is then pending its callback)."""
     header, message = body["header"], body["message"]
     request = message["txnstatus_request"]
 
@@ -282,26 +387,24 @@ async def sync_txn_status(
     else:
         return reject(None, f"attribute_value does not fit attribute_type '{kind}'")
     searches = [t for t in found if t["action"] == "search"]
+    callbacks = await repository.callback_states(session, [t["correlation_id"] for t in searches])
     items = [
-        {**r, "timestamp": _ts(t["completed_at"] or t["received_at"])}
+        _reported(t, r, callbacks.get(t["correlation_id"]))
         for t in searches
         for r in t["requests"]
         if wanted is None or r["reference_id"] in wanted
     ]
-    await repository.add_transaction(
-        session,
-        {
-            "correlation_id": str(uuid.uuid4()),
-            "sender_id": partner["sender_id"],
-            "message_id": header["message_id"],
-            "transaction_id": message["transaction_id"],
-            "action": "txn-status",
-            "status": "succ" if items else "rjct",
-            "requests": [{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
-            "received_at": now,
-            "completed_at": now,
-        },
+    row = transaction_row(
+        partner=partner,
+        body=body,
+        correlation_id=correlation_id or str(uuid.uuid4()),
+        action=action,
+        status="pdng" if correlation_id else "succ" if items else "rjct",
+        requests=[{"reference_id": request["reference_id"], "status": "succ" if items else "rjct"}],
+        now=now,
+        completed_at=now,
     )
+    await repository.add_transaction(session, row)
     if not items:
         return reject(None, "no search of this sender matches")
     first = searches[0]

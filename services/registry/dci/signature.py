@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +66,25 @@ def sign(
     now: int,
     ttl_s: int = 300,
 ) -> str:
-    """A `Signature:` value for this header and message (partners' side; also used by Tepat's callbacks)."""
+    """A `Signature:` value for this header and message (partners' side)."""
+    return sign_with(
+        private_key.sign, sender_id=sender_id, key_id=key_id, header=header, message=message, now=now, ttl_s=ttl_s
+    )
+
+
+def sign_with(
+    signer: Callable[[bytes], bytes],
+    *,
+    sender_id: str,
+    key_id: str,
+    header: Any,
+    message: Any,
+    now: int,
+    ttl_s: int = 300,
+) -> str:
+    """A `Signature:` value made by `signer` (an Ed25519 sign function; Tepat's callbacks use its key file)."""
     created, expires = now, now + ttl_s
-    value = base64.b64encode(private_key.sign(signing_string(header, message, created, expires))).decode()
+    value = base64.b64encode(signer(signing_string(header, message, created, expires))).decode()
     return (
         f'Signature: namespace="dci", kidId="{sender_id}|{key_id}|{ALGORITHM}", algorithm="{ALGORITHM}", '
         f'created="{created}", expires="{expires}", headers="(created) (expires) digest", signature="{value}"'

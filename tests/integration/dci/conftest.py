@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.integration.dci.callbacks import dci_registry  # noqa: F401  (fixture)
 from tests.integration.dci.partner import Partner
 from tests.integration.registry.conftest import Registry, registry  # noqa: F401  (fixture)
 from tests.support.api import auth

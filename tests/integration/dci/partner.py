@@ -70,8 +70,9 @@ class Partner:
         action: str = "search",
         signer: Ed25519PrivateKey | None = None,
         total: int | None = None,
+        **header_fields: Any,
     ) -> dict[str, Any]:
-        """A signed DCI request body (with its own copy of `message`)."""
+        """A signed DCI request body (with its own copy of `message`; extra header fields, e.g. sender_uri)."""
         message = copy.deepcopy(message)
         header = {
             "version": "1.0.0",
@@ -80,6 +81,7 @@ class Partner:
             "action": action,
             "sender_id": self.sender_id,
             "total_count": total if total is not None else len(message.get("search_request", [1])),
+            **header_fields,
         }
         signature = sign(
             signer or self.key,

@@ -47,7 +47,9 @@ async def test_partner_round_trip_through_the_embedded_gateway(tmp_path: Path) -
         assert answers[1]["data"]["reg_records"][0]["household_identifier"] == made.json()["id"]
 
         paths = (await client.get("/openapi.json")).json()["paths"]
-        assert {"/dci/social/registry/sync/search", "/dci/social/registry/sync/txn/status"} <= set(paths)
+        endpoints = ("sync/search", "sync/txn/status", "search", "txn/status", "subscribe", "unsubscribe")
+        assert {f"/dci/social/registry/{e}" for e in endpoints} <= set(paths)
+        assert {"/api/registry/dci/callbacks", "/api/registry/dci/callbacks/{callback_id}/retry"} <= set(paths)
 
         unsigned = pos.envelope(message)
         unsigned.pop("signature")

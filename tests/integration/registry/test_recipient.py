@@ -20,7 +20,7 @@ from shared.bus.base import IncomingRecord
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import VerificationEventType
 from shared.events.recipient import RecipientChangeApproved
-from shared.events.topics import PROBE, VERIFICATION_OUTCOME
+from shared.events.topics import PROBE, REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceRuntime
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import (
@@ -242,7 +242,9 @@ async def test_recipient_on_sqlite(sqlite_settings: Any) -> None:
 @pytest.mark.infra
 async def test_recipient_change_over_kafka_applies_once(pg_settings: Any, infra: Infra) -> None:
     settings = pg_settings(RegistrySettings, auto_migrate=True)
-    await start_group_at_end(infra.kafka_bootstrap, settings.consumer_group, [VERIFICATION_OUTCOME, PROBE])
+    await start_group_at_end(
+        infra.kafka_bootstrap, settings.consumer_group, [VERIFICATION_OUTCOME, REGISTRY_HOUSEHOLD, PROBE]
+    )
     app = create_app(settings)
     async with running(app) as client:
         runtime = app.state.runtime
@@ -265,7 +267,9 @@ async def test_recipient_change_over_kafka_applies_once(pg_settings: Any, infra:
         await wait_for(recipient, lambda r: r == wife, timeout=30)
         inbox = runtime.definition.messaging.inbox
         async with runtime.sessions() as s:
-            applied = await s.execute(select(func.count()).select_from(inbox).where(inbox.c.subject == f["id"]))
+            # The registry also reads its own household topic (DCI notify): count the outcomes only.
+            only_outcomes = (inbox.c.subject == f["id"], inbox.c.topic == VERIFICATION_OUTCOME)
+            applied = await s.execute(select(func.count()).select_from(inbox).where(*only_outcomes))
             assert applied.scalar_one() == 1
         out = (await op.get(f"/families/{f['id']}")).json()
         assert "recipient_deceased" not in out["open_flags"]

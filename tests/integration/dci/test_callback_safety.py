@@ -1,0 +1,91 @@
+"""Callbacks go only where the partner registered, never by a redirect, never to a private address (SSRF)."""
+
+from __future__ import annotations
+
+from services.registry.dci.delivery import Policy
+from shared.events.envelope import utcnow
+from tests.integration.dci.callbacks import ASYNC, callback_rows, check_ack, run_dci_job, settings_of
+from tests.integration.dci.conftest import register
+from tests.integration.dci.partner import Partner, by_id, search_message
+from tests.integration.dci.receiver import Receiver
+from tests.integration.registry.conftest import Registry
+from tests.integration.registry.helpers import kk
+
+
+async def _queue_search(registry: Registry, partner: Partner) -> None:
+    body = partner.envelope(search_message(by_id("KK", kk(1))))
+    r = await registry.client.post(f"{ASYNC}/search", json=body, headers=partner.headers())
+    assert r.status_code == 200, r.text
+    check_ack(r.json())
+
+
+async def test_redirects_are_not_followed(dci_registry: Registry) -> None:
+    registry = dci_registry
+    receiver = Receiver()
+    receiver.start()
+    bank = Partner("bank.example.id", registry.data_dir)
+    # Both URIs registered: the redirect's target would be allowed, but a callback never follows one.
+    await register(registry, bank, callback_uris=[receiver.uri("/redirect"), receiver.uri("/on-search")])
+    await _queue_search(registry, bank)
+    try:
+        counts = await run_dci_job(registry, utcnow())
+    finally:
+        receiver.stop()
+    assert (counts["delivered"], counts["retry"]) == (0, 1)
+    assert receiver.received == []
+    (row,) = await callback_rows(registry)
+    assert "302" in row["last_error"]
+    assert "redirects are not followed" in row["last_error"]
+
+
+async def test_private_and_loopback_addresses_are_refused_unless_allowed(dci_registry: Registry) -> None:
+    registry = dci_registry
+    receiver = Receiver()
+    receiver.start()
+    inside = Partner("inside.example.id", registry.data_dir)
+    await register(registry, inside, callback_uris=["http://10.1.2.3/cb", "http://169.254.169.254/latest"])
+    await _queue_search(registry, inside)
+    body = inside.envelope(search_message(by_id("KK", kk(1))), sender_uri="http://169.254.169.254/latest")
+    assert (await registry.client.post(f"{ASYNC}/search", json=body, headers=inside.headers())).status_code == 200
+    local = Partner("local.example.id", registry.data_dir)
+    await register(registry, local, callback_uris=[receiver.uri(), f"http://localhost:{receiver.port}/on-search"])
+    await _queue_search(registry, local)
+    body = local.envelope(search_message(by_id("KK", kk(1))), sender_uri=f"http://localhost:{receiver.port}/on-search")
+    assert (await registry.client.post(f"{ASYNC}/search", json=body, headers=local.headers())).status_code == 200
+    strict = Policy.from_settings(settings_of(registry))
+    strict = Policy(**{**strict.__dict__, "allowed_addresses": frozenset()})
+    try:
+        counts = await run_dci_job(registry, utcnow(), policy=strict)
+    finally:
+        receiver.stop()
+    assert (counts["delivered"], counts["retry"]) == (0, 4)
+    assert receiver.received == []
+    errors = {r["uri"]: r["last_error"] for r in await callback_rows(registry)}
+    assert all("non-public address" in e for e in errors.values()), errors
+    assert "10.1.2.3" in errors["http://10.1.2.3/cb"]
+    assert "169.254.169.254" in errors["http://169.254.169.254/latest"]
+    assert "127.0.0.1" in errors[receiver.uri()]
+
+
+async def test_only_the_partner_s_registered_uris(dci_registry: Registry) -> None:
+    registry = dci_registry
+    receiver = Receiver()
+    receiver.start()
+    bank = Partner("bank.example.id", registry.data_dir)
+    await register(registry, bank, callback_uris=[receiver.uri()])
+    # An unregistered sender_uri is refused at the door (no callback queued) ...
+    body = bank.envelope(search_message(by_id("KK", kk(1))), sender_uri="http://127.0.0.1:1/steal")
+    r = await registry.client.post(f"{ASYNC}/search", json=body, headers=bank.headers())
+    assert (r.status_code, r.json()["errors"][0]["code"]) == (400, "err.sender_uri.invalid")
+    assert await callback_rows(registry) == []
+    # ... and an answer whose URI the partner no longer has is not sent there.
+    await _queue_search(registry, bank)
+    await register(registry, bank, callback_uris=[receiver.uri("/new")])
+    try:
+        counts = await run_dci_job(registry, utcnow())
+    finally:
+        receiver.stop()
+    assert (counts["delivered"], counts["retry"]) == (0, 1)
+    assert receiver.received == []
+    (row,) = await callback_rows(registry)
+    assert "not a callback URI the partner registered" in row["last_error"]
