@@ -195,7 +195,9 @@ class ServiceRuntime:
         if self.runner is not None:
             await self.runner.stop()
         if self.consumer is not None and self.local_bus is not None:
-            self.local_bus.unsubscribe(self.consumer)
+            # Waits for a batch another service's relay is applying in this consumer (up to the grace period).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.local_bus.unsubscribe(self.consumer), timeout=SCHEDULER_GRACE_S)
         # The scheduler ends by itself after the job in flight, the relay after the batch in flight (in embedded
         # mode that batch runs the local consumers): cancelling either mid-transaction would leave its database
         # connection to the garbage collector, so they get a moment to finish first.
