@@ -1,17 +1,24 @@
 """Consumers of registry.household.v1 and verification.outcome.v1 for the disbursement service: they update the
-household read model, then hold or release payment lines (so they sit above both features)."""
+household read model, then hold or release payment lines (so they sit above both features); a complaint that asks
+about a payment line puts it in the tahap's break queue."""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.households.repository import record_outcome, upsert_household
 from services.disbursement.payments.holds import hold_unpaid_lines
 from services.disbursement.payments.recipient_holds import hold_for_dead_recipient, release_recipient_holds
+from services.disbursement.reconciliation.repository import queue_complaint_break
+from shared.events.complaint import ComplaintEvent, ComplaintEventType
 from shared.events.envelope import EventEnvelope
 from shared.events.household import HouseholdEventType, HouseholdState, VerificationEventType, VerificationOutcome
 from shared.inbox.consumer import Handler
 from shared.inbox.payload import event_payload
+
+log = logging.getLogger(__name__)
 
 
 async def on_household_event(session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -35,7 +42,32 @@ async def on_verification_completed(session: AsyncSession, envelope: EventEnvelo
         await hold_unpaid_lines(session, household_id=outcome.household_id, causation_id=str(envelope.event_id))
 
 
+# What a complaint's action asks of disbursement, as the kind of break-queue entry it becomes.
+COMPLAINT_BREAK_KINDS = {"reconciliation_break": "complaint", "payer_inquiry": "payer_inquiry"}
+
+
+async def on_complaint_action(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """A complaint's 'reconciliation break' or 'payer inquiry' becomes an open entry of the tahap's break queue,
+    where the staff who reconcile with the payer work (verification may not write disbursement's tables)."""
+    complaint = event_payload(ComplaintEvent, envelope, what="complaint", subject_field=None)
+    kind = COMPLAINT_BREAK_KINDS.get(complaint.action or "")
+    if kind is None or complaint.payment_line_id is None or not complaint.payment_line_id.isdigit():
+        return  # a ground check or usulan: verification's own business
+    added = await queue_complaint_break(
+        session,
+        line_id=int(complaint.payment_line_id),
+        kind=kind,
+        reference=complaint.reference,
+        detected_at=complaint.occurred_at,
+    )
+    if not added:
+        log.info(
+            "complaint %s: payment line %s already queued or unknown", complaint.reference, complaint.payment_line_id
+        )
+
+
 HANDLERS: dict[str, Handler] = {
     **{t.value: on_household_event for t in HouseholdEventType},
     VerificationEventType.COMPLETED.value: on_verification_completed,
+    ComplaintEventType.ACTION_TAKEN.value: on_complaint_action,
 }

@@ -13,7 +13,7 @@ reconciliation_break = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("tahap_id", String(36), nullable=False),
     # unknown_line / amount_differs / paid_twice / paid_while_on_hold / paid_after_deactivation /
-    # returned_more_than_paid
+    # returned_more_than_paid, found by reconciling; complaint / payer_inquiry, asked by a complaint (pengaduan)
     Column("kind", String(40), nullable=False),
     Column("line_key", String(200), nullable=False),
     Column("line_id", BigInteger, nullable=True),

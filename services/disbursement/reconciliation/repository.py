@@ -196,3 +196,27 @@ async def resolve_break(session: AsyncSession, break_id: int, values: dict[str, 
         .returning(*reconciliation_break.c)
     )
     return (await session.execute(stmt)).mappings().first()
+
+
+async def queue_complaint_break(
+    session: AsyncSession, *, line_id: int, kind: str, reference: str, detected_at: datetime
+) -> int:
+    """A break-queue entry for one payment line a complaint asks about (kind `complaint` or `payer_inquiry`), keyed
+    by the complaint's reference so a redelivered event adds nothing. Returns the entries added (0: none or no
+    such line)."""
+    line = select(
+        payment_lines.tahap_id,
+        literal(kind),
+        literal(f"complaint:{reference}"),
+        payment_lines.line_id,
+        payment_lines.household_id,
+        payment_lines.kecamatan_code,
+        payment_lines.kelurahan_code,
+        payment_lines.amount,
+        null(),
+        literal("open"),
+        literal(detected_at, reconciliation_break.c.detected_at.type),
+    ).where(payment_lines.line_id == line_id)
+    stmt = insert_for(session, reconciliation_break).from_select(BREAK_COLUMNS, line)
+    result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["tahap_id", "kind", "line_key"]))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

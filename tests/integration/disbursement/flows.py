@@ -107,3 +107,65 @@ async def flag_hold_flow(svc: Service) -> None:
     other = await new_tahap(svc, "2026-H2", await add_rule(svc, holding_flags=[]))
     await generate(svc, other)
     assert (await lines(svc, other))["h1"]["status"] == "planned"
+
+
+async def complaint_break_flow(svc: Service) -> None:
+    """A complaint that asks about a payment line (payer inquiry, reconciliation break) opens an entry of the
+    tahap's break queue for that line, once however often the event arrives; other actions leave it alone."""
+    from datetime import UTC, datetime
+
+    from shared.events.envelope import EventEnvelope
+    from tests.integration.disbursement.support import feed, household_envelope
+
+    await feed(svc.runtime, [household_envelope(f"c{i}", 1, desil=1 + i) for i in range(3)])
+    tahap_id = await new_tahap(svc, "2026-C", await add_rule(svc))
+    await generate(svc, tahap_id)
+    await approve(svc, tahap_id)
+    by_hh = await lines(svc, tahap_id)
+    now = datetime.now(UTC)
+
+    def action(n: int, household: str, what: str, line_id: Any) -> EventEnvelope:
+        return EventEnvelope(
+            event_type="complaint.action_taken",
+            source="verification",
+            subject=household,
+            aggregate_version=2,
+            occurred_at=now,
+            recorded_at=now,
+            data={
+                "reference": f"ADU-2612-TEST{n}",
+                "complaint_id": str(n),
+                "category": "payment",
+                "channel": "call_centre",
+                "status": "in_progress",
+                "kecamatan_code": "13.71.01",
+                "kelurahan_code": "13.71.01.1001",
+                "household_id": household,
+                "payment_line_id": None if line_id is None else str(line_id),
+                "tahap_code": tahap_id,
+                "notifiable": False,
+                "due_at": now.isoformat(),
+                "action": what,
+                "action_ref": f"{what}:{line_id}",
+                "occurred_at": now.isoformat(),
+            },
+        )
+
+    inquiry = action(1, "c0", "payer_inquiry", by_hh["c0"]["line_id"])
+    events = [
+        inquiry,
+        inquiry,  # redelivered
+        action(2, "c1", "reconciliation_break", by_hh["c1"]["line_id"]),
+        action(3, "c2", "ground_check", None),  # verification's own business
+        action(4, "c2", "payer_inquiry", 987654),  # no such line: nothing to queue
+    ]
+    await feed(svc.runtime, events)
+    r = await svc.client.get(f"/tahap/{tahap_id}/breaks", headers=svc.users["prep"])
+    assert r.status_code == 200, r.text
+    got = sorted(
+        (b["kind"], b["line_key"], b["household_id"], b["expected_amount"], b["status"]) for b in r.json()
+    )
+    assert got == [
+        ("complaint", "complaint:ADU-2612-TEST2", "c1", by_hh["c1"]["amount"], "open"),
+        ("payer_inquiry", "complaint:ADU-2612-TEST1", "c0", by_hh["c0"]["amount"], "open"),
+    ]

@@ -81,7 +81,7 @@ def outcome_envelope(
 
 def record(envelope: EventEnvelope) -> IncomingRecord:
     """The envelope as the consumer receives it from the bus."""
-    topic = VERIFICATION_OUTCOME if envelope.event_type.startswith("verification") else REGISTRY_HOUSEHOLD
+    topic = VERIFICATION_OUTCOME if envelope.source == "verification" else REGISTRY_HOUSEHOLD
     return IncomingRecord(topic=topic, value=envelope.to_bytes(), partition=0, offset=0)
 
 

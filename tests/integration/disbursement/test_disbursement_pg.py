@@ -17,7 +17,16 @@ from services.disbursement.programmes.rules import list_hash_lines
 from shared.events.payment import EnrolmentChanged, PaymentLineStatus
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
+from tests.integration.disbursement.flows import (
+    add_rule,
+    approve,
+    complaint_break_flow,
+    flag_hold_flow,
+    generate,
+    lines,
+    new_tahap,
+    upload,
+)
 from tests.integration.disbursement.support import feed, household_envelope, outcome_envelope
 
 pytestmark = pytest.mark.infra
@@ -515,3 +524,7 @@ async def test_sql_rule_agrees_with_the_plain_function(pg_service: Service) -> N
 
 async def test_holding_flag_lists_the_family_and_holds_its_line_until_cleared(pg_service: Service) -> None:
     await flag_hold_flow(pg_service)
+
+
+async def test_a_complaint_about_a_payment_line_opens_a_break_queue_entry(pg_service: Service) -> None:
+    await complaint_break_flow(pg_service)

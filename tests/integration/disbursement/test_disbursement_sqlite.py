@@ -10,7 +10,16 @@ from services.disbursement.programmes.rules import list_hash_lines
 from services.disbursement.programmes.seed import national_programmes
 from tests.integration.disbursement.agreement import assert_sql_agrees_with_function
 from tests.integration.disbursement.conftest import Service
-from tests.integration.disbursement.flows import add_rule, approve, flag_hold_flow, generate, lines, new_tahap, upload
+from tests.integration.disbursement.flows import (
+    add_rule,
+    approve,
+    complaint_break_flow,
+    flag_hold_flow,
+    generate,
+    lines,
+    new_tahap,
+    upload,
+)
 from tests.integration.disbursement.support import feed, household_envelope
 
 
@@ -80,3 +89,7 @@ async def test_programme_rule_and_tahap_lists(sqlite_service: Service) -> None:
     tahap_id = await new_tahap(svc, "2026-I", await add_rule(svc, quota=5))
     listed = (await svc.client.get("/tahap", params={"programme_code": "SEMBAKO"}, headers=svc.users["prep"])).json()
     assert [t["id"] for t in listed] == [tahap_id]
+
+
+async def test_a_complaint_about_a_payment_line_opens_a_break_queue_entry(sqlite_service: Service) -> None:
+    await complaint_break_flow(sqlite_service)
