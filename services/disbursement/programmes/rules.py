@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from services.disbursement.households.rules import HouseholdInputs as HouseholdInputs
+from services.disbursement.households.rules import HouseholdInputs
 from shared.events.household import DataStatus
 from shared.events.vocabulary import FLAG_KINDS, FlagKind, HoldReason, StatusReason
 

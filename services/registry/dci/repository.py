@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.dci.models import dci_callback, dci_partner, dci_subscription, dci_transaction
 from services.registry.dci.query import Clause, Condition, Search
 from services.registry.families.models import family, member
-from services.registry.families.repository import within
 from shared.db.dialect import insert_for
+from shared.db.expressions import within
 
 _group_size = (
     select(func.count())

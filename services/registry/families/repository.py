@@ -17,7 +17,7 @@ from services.registry.flags.models import flag
 from services.registry.flags.repository import open_flag_exists
 from services.registry.flags.rules import FlagStatus
 from shared.auth.principal import Principal
-from shared.db.expressions import within as within  # re-exported: the DCI query filters with it
+from shared.db.expressions import within
 from shared.http.problems import ProblemError
 
 

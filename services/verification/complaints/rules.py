@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.verification.statemachine import StateMachine
 from shared.events.complaint import ComplaintCategory
+from shared.statemachine import StateMachine
 
 
 class ComplaintChannel(StrEnum):

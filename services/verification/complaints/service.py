@@ -45,7 +45,6 @@ from services.verification.proposals import service as proposals
 from services.verification.proposals.rules import Channel, ProposalKind
 from services.verification.scope import not_found
 from services.verification.settings import VerificationSettings
-from services.verification.statemachine import advance
 from shared.audit.chain import AuditLog
 from shared.auth.principal import Principal, code_within
 from shared.auth.scope import ensure_covers
@@ -56,6 +55,7 @@ from shared.events.topics import VERIFICATION_OUTCOME
 from shared.http.problems import ProblemError
 from shared.outbox.writer import OutboxWriter
 from shared.privacy.policy import initials
+from shared.statemachine import advance
 
 AUDIT = AuditLog(messaging.audit_log)
 # Past due by this much more, a complaint is escalated a second time (to the head of the dinas).

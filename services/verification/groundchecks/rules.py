@@ -10,8 +10,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from services.verification.statemachine import StateMachine
 from shared.auth.principal import Role, code_within
+from shared.statemachine import StateMachine
 
 
 class CheckReason(StrEnum):

@@ -27,7 +27,6 @@ from services.verification.proposals.models import proposal
 from services.verification.proposals.rules import ProposalKind
 from services.verification.scope import not_found
 from services.verification.settings import VerificationSettings
-from services.verification.statemachine import IllegalTransition, advance, conflict
 from shared.audit.changes import note_change
 from shared.auth.principal import Principal
 from shared.auth.scope import ensure_write_scope
@@ -39,6 +38,7 @@ from shared.http.problems import ProblemError
 from shared.outbox.writer import OutboxWriter
 from shared.privacy.digest import digest_key, nik_digest
 from shared.privacy.identifiers import mask_identifier
+from shared.statemachine import IllegalTransition, advance, conflict
 
 
 def as_utc(value: datetime) -> datetime:

@@ -162,9 +162,7 @@ async def complaint_break_flow(svc: Service) -> None:
     await feed(svc.runtime, events)
     r = await svc.client.get(f"/tahap/{tahap_id}/breaks", headers=svc.users["prep"])
     assert r.status_code == 200, r.text
-    got = sorted(
-        (b["kind"], b["line_key"], b["household_id"], b["expected_amount"], b["status"]) for b in r.json()
-    )
+    got = sorted((b["kind"], b["line_key"], b["household_id"], b["expected_amount"], b["status"]) for b in r.json())
     assert got == [
         ("complaint", "complaint:ADU-2612-TEST2", "c1", by_hh["c1"]["amount"], "open"),
         ("payer_inquiry", "complaint:ADU-2612-TEST1", "c0", by_hh["c0"]["amount"], "open"),

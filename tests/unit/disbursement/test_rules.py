@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.disbursement.households.rules import HouseholdInputs
 from services.disbursement.programmes.eligibility import FROZEN_INPUTS, frozen_inputs
 from services.disbursement.programmes.rules import (
     AmountFormula,
-    HouseholdInputs,
     Reason,
     RuleDefinition,
     amount_for,

@@ -22,8 +22,8 @@ from services.verification.complaints.rules import (
 )
 from services.verification.complaints.schemas import ComplaintIn, WebhookMessageIn
 from services.verification.settings import DEFAULT_COMPLAINT_SLA_DAYS, VerificationSettings
-from services.verification.statemachine import IllegalTransition
 from shared.events.complaint import ComplaintCategory
+from shared.statemachine import IllegalTransition
 
 T0 = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 
