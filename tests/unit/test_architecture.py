@@ -19,16 +19,7 @@ GATEWAY_MAY_IMPORT = frozenset(f"services.{s}.{m}" for s in SERVICES for m in ("
 ROUTER_FORBIDDEN_PREFIXES = ("sqlalchemy",)
 ROUTER_FORBIDDEN_SUFFIXES = (".repository", ".models", ".sql")
 
-KNOWN_ROUTER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("services/disbursement/reports/router.py", "services.disbursement.payments.models"),
-        ("services/disbursement/reports/router.py", "services.disbursement.reconciliation.models"),
-        ("services/disbursement/reports/router.py", "sqlalchemy"),
-        ("services/disbursement/reports/router.py", "sqlalchemy.ext.asyncio"),
-        ("services/verification/groundchecks/router.py", "services.verification.groundchecks.models"),
-        ("services/verification/groundchecks/router.py", "services.verification.groundchecks.repository"),
-    }
-)
+KNOWN_ROUTER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({})
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     frozenset(cycle)
     for cycle in (

@@ -6,11 +6,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.reports import repository as repo
 from services.disbursement.reports.pdf import KecamatanFigures, TahapFigures, tahap_report
-from services.disbursement.reports.router import kecamatan_report
+from services.disbursement.reports.schemas import KecamatanReport, TahapReport
 from services.disbursement.tahap import service as tahap_service
 from shared.auth.principal import Principal
 from shared.pdf.document import Signatory
 from shared.pdf.response import PdfReport
+
+
+async def kecamatan_report(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapReport:
+    """Families listed, amounts, paid %, failures by reason and open breaks per kecamatan (scoped)."""
+    tahap = await tahap_service.require_tahap(session, tahap_id)
+    lines = await repo.lines_by_kecamatan(session, tahap_id=tahap_id, principal=principal)
+    failures = await repo.failures_by_kecamatan(session, tahap_id=tahap_id, principal=principal)
+    breaks = await repo.open_breaks_by_kecamatan(session, tahap_id=tahap_id, principal=principal)
+    none = {"listed": 0, "planned": 0, "paid": 0, "amount_paid": 0, "on_hold": 0}
+    return TahapReport(
+        tahap_id=tahap_id,
+        programme_code=tahap["programme_code"],
+        label=tahap["label"],
+        kecamatan=[
+            KecamatanReport(
+                kecamatan_code=k,
+                families_listed=(row := lines.get(k, none))["listed"],
+                amount_planned=row["planned"],
+                families_paid=row["paid"],
+                amount_paid=row["amount_paid"],
+                on_hold=row["on_hold"],
+                paid_pct=round(100.0 * row["paid"] / row["listed"], 2) if row["listed"] else 0.0,
+                failures_by_reason=failures.get(k, {}),
+                breaks_open=breaks.get(k, 0),
+            )
+            for k in sorted(set(lines) | set(breaks))
+        ],
+    )
 
 
 async def tahap_figures(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapFigures:

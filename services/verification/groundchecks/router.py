@@ -8,9 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from services.verification import idempotency
-from services.verification.groundchecks import repository as repo
 from services.verification.groundchecks import service
-from services.verification.groundchecks.models import ground_check
 from services.verification.groundchecks.schemas import (
     AssignIn,
     CancelIn,
@@ -52,7 +50,7 @@ async def put_officer(subject: str, body: OfficerIn, session: SessionDep, princi
 @router.get("/officers", response_model=list[OfficerOut], summary="Officers in your wilayah")
 async def get_officers(session: SessionDep, principal: Reader) -> list[OfficerOut]:
     """Officers whose wilayah lies in the caller's scope."""
-    return [service.officer_out(r) for r in await repo.list_officers(session, principal)]
+    return await service.officers(session, principal=principal)
 
 
 @router.get("/ground-checks", response_model=CheckPage, summary="Ground checks in your wilayah")
@@ -70,19 +68,19 @@ async def list_checks(
     offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> CheckPage:
     """Filter by state, reason, assignee, wilayah, family, campaign; overdue=true lists past-due open checks."""
-    now = utcnow()
-    where = repo.filtered(
-        principal,
+    return await service.check_page(
+        session,
+        principal=principal,
         status=status,
         reason=reason,
         assigned_to=assigned_to,
         kelurahan_code=kelurahan_code,
         household_id=household_id,
         campaign_id=campaign_id,
-        overdue_at=now if overdue else None,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
     )
-    rows, total = await repo.list_checks(session, where, limit=limit, offset=offset)
-    return CheckPage(total=total, items=[service.to_out(r, now) for r in rows])
 
 
 @router.get("/ground-checks/overdue", response_model=CheckPage, summary="Past-due checks not done")
@@ -93,20 +91,13 @@ async def overdue_checks(
     offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> CheckPage:
     """Open, assigned or visited checks whose due date has passed."""
-    now = utcnow()
-    rows, total = await repo.list_checks(session, repo.filtered(principal, overdue_at=now), limit=limit, offset=offset)
-    return CheckPage(total=total, items=[service.to_out(r, now) for r in rows])
+    return await service.check_page(session, principal=principal, overdue=True, limit=limit, offset=offset)
 
 
 @router.get("/ground-checks/workload", response_model=list[WorkloadRow], summary="Checks per officer by state")
 async def workload(session: SessionDep, principal: Reader) -> list[WorkloadRow]:
     """Counts by state and overdue per assignee, within the caller's scope."""
-    counts = await repo.counts_by(session, ground_check.c.assigned_to, repo.filtered(principal), now=utcnow())
-    roles = await repo.assignee_roles(session, [k for k in counts if k])
-    return [
-        WorkloadRow(officer=k, role=roles.get(k) if k else None, counts=c, overdue=late)
-        for k, (c, late) in sorted(counts.items(), key=lambda kv: kv[0] or "")
-    ]
+    return await service.workload(session, principal=principal)
 
 
 @router.get("/ground-checks/{check_id}", response_model=CheckOut, summary="One ground check")

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.evidence.service import require_stored
 from services.verification.groundchecks import repository as repo
+from services.verification.groundchecks.models import ground_check
 from services.verification.groundchecks.rules import (
     GROUND_CHECK_MACHINE,
     Outcome,
@@ -21,7 +22,16 @@ from services.verification.groundchecks.rules import (
     may_take,
     unknown_approver_family,
 )
-from services.verification.groundchecks.schemas import CheckOut, Gps, OfficerIn, OfficerOut, PhotoRef, VisitIn
+from services.verification.groundchecks.schemas import (
+    CheckOut,
+    CheckPage,
+    Gps,
+    OfficerIn,
+    OfficerOut,
+    PhotoRef,
+    VisitIn,
+    WorkloadRow,
+)
 from services.verification.households.repository import families_of_member
 from services.verification.proposals.models import proposal
 from services.verification.proposals.rules import ProposalKind
@@ -130,6 +140,51 @@ async def open_check(
         due_at=now + timedelta(days=settings.ground_check_due_days),
         now=now,
     )
+
+
+async def officers(session: AsyncSession, *, principal: Principal) -> list[OfficerOut]:
+    """Officers whose wilayah lies in the caller's scope."""
+    return [officer_out(r) for r in await repo.list_officers(session, principal)]
+
+
+async def check_page(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    status: str | None = None,
+    reason: str | None = None,
+    assigned_to: str | None = None,
+    kelurahan_code: str | None = None,
+    household_id: str | None = None,
+    campaign_id: int | None = None,
+    overdue: bool = False,
+    limit: int,
+    offset: int,
+) -> CheckPage:
+    """A page of the checks in the caller's scope matching the filters (`overdue`: open and past due)."""
+    now = utcnow()
+    where = repo.filtered(
+        principal,
+        status=status,
+        reason=reason,
+        assigned_to=assigned_to,
+        kelurahan_code=kelurahan_code,
+        household_id=household_id,
+        campaign_id=campaign_id,
+        overdue_at=now if overdue else None,
+    )
+    rows, total = await repo.list_checks(session, where, limit=limit, offset=offset)
+    return CheckPage(total=total, items=[to_out(r, now) for r in rows])
+
+
+async def workload(session: AsyncSession, *, principal: Principal) -> list[WorkloadRow]:
+    """Checks per assignee by state, and how many are overdue, within the caller's scope."""
+    counts = await repo.counts_by(session, ground_check.c.assigned_to, repo.filtered(principal), now=utcnow())
+    roles = await repo.assignee_roles(session, [k for k in counts if k])
+    return [
+        WorkloadRow(officer=k, role=roles.get(k) if k else None, counts=c, overdue=late)
+        for k, (c, late) in sorted(counts.items(), key=lambda kv: kv[0] or "")
+    ]
 
 
 async def load_check(session: AsyncSession, *, principal: Principal, check_id: int) -> dict[str, Any]:
