@@ -15,8 +15,8 @@ from services.verification.evidence.router import router as evidence_router
 from services.verification.groundchecks.export_router import router as groundchecks_export_router
 from services.verification.groundchecks.handlers import payment_handlers
 from services.verification.groundchecks.router import router as groundchecks_router
+from services.verification.handlers import household_handlers
 from services.verification.households import models as _household_models  # noqa: F401
-from services.verification.households.handlers import household_handlers
 from services.verification.jobs import JOBS
 from services.verification.notifications import models as _notification_models  # noqa: F401
 from services.verification.notifications.handlers import notification_handlers

@@ -25,9 +25,7 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     for cycle in (
         ("services.disbursement.payments", "services.disbursement.tahap"),
         ("services.registry.families", "services.registry.flags"),
-        ("services.verification.groundchecks", "services.verification.households"),
         ("services.verification.groundchecks", "services.verification.proposals"),
-        ("services.verification.households", "services.verification.proposals"),
     )
 )
 

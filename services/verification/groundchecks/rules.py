@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from services.verification.households.rules import ProgrammeBand
 from shared.auth.principal import Role, code_within
 from shared.statemachine import StateMachine
 
@@ -83,18 +83,6 @@ def desil_crossings(previous: int | None, current: int | None, thresholds: Itera
     if previous is None or current is None:
         return []
     return sorted(t for t in set(thresholds) if (previous <= t) != (current <= t))
-
-
-@dataclass(frozen=True)
-class ProgrammeBand:
-    """The desil band of one published rule version of a programme, and when it is in force."""
-
-    programme_code: str
-    version: int
-    desil_min: int
-    desil_max: int
-    effective_from: date
-    effective_to: date | None  # exclusive, as disbursement resolves rule versions
 
 
 def current_bands(bands: Iterable[ProgrammeBand], today: date) -> dict[str, ProgrammeBand]:

@@ -8,8 +8,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.verification.groundchecks.rules import ProgrammeBand
 from services.verification.households.models import Household, household_flag, household_member_digest, programme_band
+from services.verification.households.rules import ProgrammeBand
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import HouseholdState
 from shared.events.programme import ProgrammeRulePublished

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from services.verification.households.handlers import apply_household_event
+from services.verification.handlers import apply_household_event
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import DataStatus, HouseholdEventType, HouseholdState

@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
 from services.verification.groundchecks.models import ground_check
-from services.verification.households.handlers import apply_household_event, household_handlers
+from services.verification.handlers import apply_household_event, household_handlers
 from services.verification.households.models import Household, household_flag
 from services.verification.households.repository import clear_read_model
 from services.verification.settings import VerificationSettings

@@ -12,7 +12,6 @@ from services.verification.campaigns.service import months_before
 from services.verification.groundchecks.rules import (
     GROUND_CHECK_MACHINE,
     CheckReason,
-    ProgrammeBand,
     approval_refusal,
     current_bands,
     desil_crossings,
@@ -25,6 +24,7 @@ from services.verification.groundchecks.rules import (
     unknown_approver_family,
 )
 from services.verification.groundchecks.schemas import Questionnaire, VisitIn
+from services.verification.households.rules import ProgrammeBand
 from services.verification.objections.rules import OBJECTION_MACHINE, due_date, is_resident
 from services.verification.proposals.rules import PROPOSAL_MACHINE, ProposalAction, cycle_of, submit_action
 from services.verification.ratification.rules import BATCH_MACHINE, may_ratify, missing_attachments

@@ -1,4 +1,5 @@
-"""Consumers of registry.household.v1: keep the read model, and open ground checks on new flags and desil crossings."""
+"""Consumers of registry.household.v1 and programme events: keep the read model, and open ground checks on new flags
+and desil crossings (so they sit above both the households and the ground-check features)."""
 
 from __future__ import annotations
 
