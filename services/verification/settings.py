@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal, Self
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -12,6 +12,9 @@ from shared.events.complaint import ComplaintCategory
 from shared.events.vocabulary import FLAG_KINDS, FlagKind
 from shared.pdf.settings import SignatorySettings
 from shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from shared.runtime.service import ServiceRuntime
 
 # Days the office has to close a complaint, by category (payment is urgent: a family is waiting for its money).
 DEFAULT_COMPLAINT_SLA_DAYS: dict[str, int] = {
@@ -131,3 +134,10 @@ class VerificationSettings(ServiceSettings, SignatorySettings):
         if self.notify_sms_provider == "webhook" and not (self.notify_webhook_url and self.notify_webhook_secret):
             raise ValueError("notify_sms_provider 'webhook' needs notify_webhook_url and notify_webhook_secret")
         return self
+
+
+def settings_of(runtime: ServiceRuntime) -> VerificationSettings:
+    """The running service's settings, typed (the runtime holds them as the shared base class)."""
+    settings = runtime.settings
+    assert isinstance(settings, VerificationSettings)
+    return settings

@@ -21,7 +21,7 @@ from services.verification.complaints.schemas import (
     EscalationResult,
     WebhookMessageIn,
 )
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.complaint import ComplaintCategory
@@ -40,12 +40,6 @@ Handler = Annotated[Principal, Depends(require(Permission.HANDLE_COMPLAINT))]
 Operator = Annotated[Principal, Depends(require(Permission.OPERATE))]
 
 
-def _settings(runtime: RuntimeDep) -> VerificationSettings:
-    settings = runtime.settings
-    assert isinstance(settings, VerificationSettings)
-    return settings
-
-
 @router.post("/complaints", status_code=201, response_model=ComplaintOut, summary="Take a complaint")
 async def receive(
     body: ComplaintIn,
@@ -60,7 +54,7 @@ async def receive(
 
     async def create() -> ComplaintOut:
         row = await service.receive(
-            session, outbox=runtime.outbox, principal=principal, settings=_settings(runtime), body=body
+            session, outbox=runtime.outbox, principal=principal, settings=settings_of(runtime), body=body
         )
         return service.to_out(row, utcnow())
 
@@ -87,7 +81,7 @@ async def webhook(
             session,
             outbox=runtime.outbox,
             principal=principal,
-            settings=_settings(runtime),
+            settings=settings_of(runtime),
             body=service.from_webhook(body),
         )
         return service.to_out(row, utcnow())
@@ -177,7 +171,7 @@ async def act(
         session,
         outbox=runtime.outbox,
         principal=principal,
-        settings=_settings(runtime),
+        settings=settings_of(runtime),
         complaint_id=complaint_id,
         body=body,
     )
@@ -191,7 +185,7 @@ async def _close(
         session,
         outbox=runtime.outbox,
         principal=principal,
-        settings=_settings(runtime),
+        settings=settings_of(runtime),
         complaint_id=complaint_id,
         transition=transition,
         body=body,

@@ -16,7 +16,7 @@ from services.verification.objections.schemas import (
     ObjectionOut,
     ObjectionPage,
 )
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.http.idempotency import IdempotencyKey
@@ -32,12 +32,6 @@ Decider = Annotated[Principal, Depends(require(Permission.DECIDE_OBJECTION))]
 Operator = Annotated[Principal, Depends(require(Permission.OPERATE))]
 
 
-def _settings(runtime: RuntimeDep) -> VerificationSettings:
-    settings = runtime.settings
-    assert isinstance(settings, VerificationSettings)
-    return settings
-
-
 @router.post("/objections", status_code=201, response_model=ObjectionOut, summary="Record an objection")
 async def receive(
     body: ObjectionIn,
@@ -51,7 +45,7 @@ async def receive(
 
     async def create() -> ObjectionOut:
         return service.to_out(
-            await service.receive(session, principal=principal, settings=_settings(runtime), body=body)
+            await service.receive(session, principal=principal, settings=settings_of(runtime), body=body)
         )
 
     return await idempotency.once(
@@ -93,7 +87,7 @@ async def decide(
         session,
         outbox=runtime.outbox,
         principal=principal,
-        settings=_settings(runtime),
+        settings=settings_of(runtime),
         objection_id=objection_id,
         body=body,
     )
