@@ -11,8 +11,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from shared.db.sqlite_writers import install_writer_gate
 from shared.privacy.digest import SESSION_KEY, SQLITE_HMAC_FUNCTION, hmac_sha256_hex
 from shared.settings import ServiceSettings
+
+# How long a SQLite writer waits for another one: in this process on the writer gate, across processes in SQLite.
+SQLITE_BUSY_SECONDS = 30
 
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
@@ -20,8 +24,9 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     url = settings.resolved_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        install_writer_gate(engine, timeout=SQLITE_BUSY_SECONDS)
         return engine
     return create_async_engine(
         url,
@@ -43,7 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cursor.close()
     # NIK digests built in SQL (shared/privacy/digest.py): PostgreSQL spells HMAC out with sha256, SQLite calls this.
     dbapi_connection.create_function(SQLITE_HMAC_FUNCTION, 2, hmac_sha256_hex, deterministic=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +52,33 @@ class Infra:
         return f"{driver}://{service}:{service}@{self.pg_host}:{self.pg_port}/{database}"
 
 
+def _infra_up(attempts: int = 3) -> None:
+    """Run `infra.sh up`, again after a pause if it fails; on the last failure raise with its whole output."""
+    output = ""
+    for attempt in range(1, attempts + 1):
+        # Captured, not inherited: pytest hides a session fixture's stderr, and CI must show why the servers failed.
+        done = subprocess.run(
+            ["bash", str(REPO / "deploy/scripts/infra.sh"), "up"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            return
+        output += f"--- infra.sh up, attempt {attempt}: exit {done.returncode}\n{done.stdout}"
+        if attempt < attempts:
+            time.sleep(5 * attempt)
+    raise RuntimeError(f"deploy/scripts/infra.sh up failed {attempts} times:\n{output}")
+
+
 def start_infra() -> Infra:
     """Use the servers named in the environment, or start the local ones (idempotent)."""
     admin = os.environ.get("TEPAT_TEST_PG_ADMIN_URL")
     kafka = os.environ.get("TEPAT_TEST_KAFKA_BOOTSTRAP")
     if admin and kafka:
         return Infra(pg_admin_url=admin, kafka_bootstrap=kafka, managed=False)
-    subprocess.run(["bash", str(REPO / "deploy/scripts/infra.sh"), "up"], check=True)
+    _infra_up()
     port = os.environ.get("TEPAT_PG_PORT", "55432")
     kafka = "127.0.0.1:19092"
     if os.environ.get("TEPAT_KAFKA_BROKERS") == "3":  # infra.sh started the three-broker cluster instead
