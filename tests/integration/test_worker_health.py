@@ -7,10 +7,12 @@ from typing import Any
 import httpx
 import pytest
 
+from services.registry.app import create_app
 from services.registry.app import definition as registry_definition
 from services.registry.settings import RegistrySettings
 from shared.runtime.probe import emit_probes
 from shared.runtime.service import ServiceRuntime
+from tests.support.api import running
 from tests.support.cluster import free_port
 from tests.support.runtimes import spawn_worker
 from tests.support.waiting import wait_for
@@ -60,3 +62,12 @@ async def test_worker_reports_liveness_and_lag(pg_settings: Any) -> None:
         proc.wait(30)
         await runtime.stop()
     assert proc.returncode == 0
+
+
+async def test_a_web_only_instance_is_ready_on_its_database_alone(pg_settings: Any) -> None:
+    """Scaled out, the web instances leave the bus to `tepat relay|consume|worker`: no broker, still ready."""
+    settings = pg_settings(RegistrySettings, auto_migrate=True, run_workers=False, kafka_bootstrap="127.0.0.1:9")
+    async with running(create_app(settings)) as client:
+        r = await client.get("/readyz")
+    assert r.status_code == 200, r.text
+    assert r.json()["checks"] == {"database": True}

@@ -9,11 +9,11 @@ import csv
 import io
 import logging
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,8 +44,10 @@ from shared.audit.chain import AuditLog
 from shared.db.dialect import bulk_settings, is_pg
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
+from shared.runtime.retry import Backoff, is_transient
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 EXTRACT = "extract"
 KINDS = (EXTRACT, ListKind.DEATH.value, ListKind.EXCLUDED.value)
@@ -205,9 +207,50 @@ async def execute_job(
     return counts
 
 
+# A database outage in the middle of a job rolls its one transaction back whole, so the job can simply run again
+# once the database answers; after this many outages it is recorded as failed (upload again).
+OUTAGE_ATTEMPTS = 5
+
+
+async def _until_done(what: str, job_id: str, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` again, with a capped backoff, for as long as the database is unreachable."""
+    backoff = Backoff(first=0.5, cap=15.0)
+    while True:
+        try:
+            return await work()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("import job %s: database unreachable while %s, trying again (%s)", job_id, what, exc)
+            await backoff.wait()
+
+
 async def _set(sessions: async_sessionmaker[AsyncSession], job_id: str, **values: Any) -> None:
+    async def write() -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(update(import_job).where(import_job.c.id == job_id).values(**values))
+
+    # The outcome must land even if the database is down right now: a job left `running` would never end.
+    await _until_done("recording the outcome", job_id, write)
+
+
+async def _claim(sessions: async_sessionmaker[AsyncSession], job_id: str) -> dict[str, Any] | None:
+    """Move a queued job to running; the job row, or None if it was not queued."""
     async with sessions() as session, session.begin():
-        await session.execute(update(import_job).where(import_job.c.id == job_id).values(**values))
+        row = (
+            (await session.execute(select(import_job).where(import_job.c.id == job_id).with_for_update()))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise LookupError(f"no import job {job_id}")
+        job = dict(row)
+        if job["status"] != "queued":
+            return None
+        await session.execute(
+            update(import_job).where(import_job.c.id == job_id).values(status="running", started_at=utcnow())
+        )
+        return job
 
 
 async def run_job(
@@ -220,44 +263,56 @@ async def run_job(
     """Run a queued job to the end and record the outcome; returns the job row.
 
     The job's changes and its audit entry commit together; `audit` (the service's anchored log) then signs a
-    checkpoint, so a bulk change is anchored as soon as it lands."""
-    async with sessions() as session, session.begin():
-        row = (
-            (await session.execute(select(import_job).where(import_job.c.id == job_id).with_for_update()))
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise LookupError(f"no import job {job_id}")
-        job = dict(row)
-        if job["status"] != "queued":
-            return job
-        await session.execute(
-            update(import_job).where(import_job.c.id == job_id).values(status="running", started_at=utcnow())
-        )
-    if progress is None:
-        progress = ImportProgress(EXTRACT_PHASES if job["kind"] == EXTRACT else LIST_PHASES)
-    LIVE[job_id] = progress
-    try:
-        file_hash = await file_sha256(Path(job["file_path"]))
-        async with sessions() as session, session.begin():
-            counts = await execute_job(session, job=job, now=utcnow(), today=today_wib(), progress=progress)
-            await record_job(session, job=job, file_hash=file_hash, counts=counts)
-    except (ExtractFormatError, UnicodeDecodeError) as exc:
-        await _set(
-            sessions, job_id, status="failed", finished_at=utcnow(), error=str(exc)[:2000], progress=progress.finish()
-        )
-    except Exception as exc:
-        log.exception("import job %s failed", job_id)
-        error = f"internal error ({type(exc).__name__})"
-        await _set(sessions, job_id, status="failed", finished_at=utcnow(), error=error, progress=progress.finish())
-    else:
-        # The final progress lands with the status: whoever sees the job finished sees its phases too.
-        finished = progress.finish()
-        await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts, progress=finished)
-        if audit is not None:
-            await audit.checkpoint_quietly(sessions)
-    finally:
-        LIVE.pop(job_id, None)
+    checkpoint, so a bulk change is anchored as soon as it lands. A database outage is waited out: the job runs
+    again from the start (its transaction rolled back whole) up to OUTAGE_ATTEMPTS times, and its outcome is
+    recorded once the database answers, so no job stays `running` after its task ended."""
+    job = await _until_done("starting", job_id, lambda: _claim(sessions, job_id))
+    if job is not None:
+        await _run_claimed(sessions, job, progress=progress, audit=audit)
     async with sessions() as session:
         return dict((await session.execute(select(import_job).where(import_job.c.id == job_id))).mappings().one())
+
+
+async def _run_claimed(
+    sessions: async_sessionmaker[AsyncSession],
+    job: dict[str, Any],
+    *,
+    progress: ImportProgress | None,
+    audit: AuditLog | None,
+) -> None:
+    job_id = job["id"]
+    phases = EXTRACT_PHASES if job["kind"] == EXTRACT else LIST_PHASES
+    listener = progress.listener if progress is not None else None
+    backoff = Backoff(first=0.5, cap=15.0)
+    try:
+        for attempt in range(1, OUTAGE_ATTEMPTS + 1):
+            # A fresh progress per attempt: the phases of a rolled-back attempt did not happen.
+            progress = progress if attempt == 1 and progress is not None else ImportProgress(phases, listener)
+            LIVE[job_id] = progress
+            try:
+                file_hash = await file_sha256(Path(job["file_path"]))
+                async with sessions() as session, session.begin():
+                    counts = await execute_job(session, job=job, now=utcnow(), today=today_wib(), progress=progress)
+                    await record_job(session, job=job, file_hash=file_hash, counts=counts)
+            except (ExtractFormatError, UnicodeDecodeError) as exc:
+                error = str(exc)[:2000]
+            except Exception as exc:
+                if is_transient(exc) and attempt < OUTAGE_ATTEMPTS:
+                    log.warning("import job %s: database outage (attempt %d), running it again", job_id, attempt)
+                    await backoff.wait()
+                    continue
+                log.exception("import job %s failed", job_id)
+                error = f"internal error ({type(exc).__name__})"
+            else:
+                # The final progress lands with the status: whoever sees the job finished sees its phases too.
+                finished = progress.finish()
+                await _set(sessions, job_id, status="succeeded", finished_at=utcnow(), counts=counts, progress=finished)
+                if audit is not None:
+                    await audit.checkpoint_quietly(sessions)
+                return
+            await _set(sessions, job_id, status="failed", finished_at=utcnow(), error=error, progress=progress.finish())
+            return
+    finally:
+        LIVE.pop(job_id, None)
+
+
