@@ -314,5 +314,3 @@ async def _run_claimed(
             return
     finally:
         LIVE.pop(job_id, None)
-
-
