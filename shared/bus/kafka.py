@@ -129,15 +129,24 @@ class KafkaConsumerRunner:
             await self._kafka.seek_to_committed()
         while not self._stopping.is_set():
             batches = await self._kafka.getmany(timeout_ms=200, max_records=self.max_records)
-            for messages in batches.values():
+            for tp, messages in batches.items():
+                if tp not in self._kafka.assignment():
+                    # A rebalance moved this partition to another member while this poll's earlier batches were
+                    # applied: its new owner starts from the committed offset, so applying these here would only do
+                    # the same work twice (harmless through the inbox, but a big batch doubled the load).
+                    continue
                 await self.handle(self._records(messages))
             self.consumer.health.ok()
             CONSUMER_LAG.labels(self.consumer.service).set(self.lag())
 
+    def assignment(self) -> frozenset[TopicPartition]:
+        """The partitions this member owns now."""
+        return frozenset(self._kafka.assignment())
+
     def lag(self) -> int:
         """Records between what this runner processed and the end of its assigned partitions (as last fetched)."""
         total = 0
-        for tp in self._kafka.assignment():
+        for tp in self.assignment():
             end = self._kafka.highwater(tp)
             if end is not None and tp in self._next:
                 total += max(0, end - self._next[tp])
