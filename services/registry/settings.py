@@ -35,6 +35,9 @@ class RegistrySettings(ServiceSettings):
     dci_callback_backoff_s: float = Field(default=5.0, gt=0, description="Wait after the first failed attempt.")
     dci_callback_backoff_cap_s: float = Field(default=3600.0, gt=0, description="Longest wait between attempts.")
     dci_callback_batch: int = Field(default=200, ge=1, description="Callbacks sent per delivery run.")
+    dci_callback_concurrency: int = Field(
+        default=8, ge=1, le=64, description="Callbacks sent at the same time (never two of one family)."
+    )
 
     @property
     def dci_signing_key_path(self) -> Path:

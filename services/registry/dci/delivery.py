@@ -4,7 +4,9 @@ Every callback is a `dci_callback` row: queued → delivering (leased while one 
 to queued with an exponential, capped backoff after a failure, and dead after the last attempt (operators list and
 retry dead ones: `GET /dci/callbacks?status=dead`, `POST /dci/callbacks/{id}/retry`, `tepat dci-callbacks`).
 One family's notifications go out in order: a callback waits while an earlier one of the same partner and family
-is still queued or being sent. Its message id is fixed when queued, so a partner de-duplicates retries.
+is still queued or being sent, so one run claims at most one callback per family and sends the claimed ones
+concurrently (`DCI_CALLBACK_CONCURRENCY` at a time): a subscriber's round trip no longer caps the rate at one
+callback per round trip. Its message id is fixed when queued, so a partner de-duplicates retries.
 
 SSRF: a callback goes only to a URI the partner registered (checked again when sent, the partner may have changed
 it), redirects are never followed (a 3xx is a failed attempt), the host is resolved and every address must be
@@ -55,6 +57,7 @@ class Policy:
     backoff_s: float = 5.0
     backoff_cap_s: float = 3600.0
     batch: int = 200
+    concurrency: int = 8
 
     @classmethod
     def from_settings(cls, settings: RegistrySettings) -> Policy:
@@ -67,6 +70,7 @@ class Policy:
             backoff_s=settings.dci_callback_backoff_s,
             backoff_cap_s=settings.dci_callback_backoff_cap_s,
             batch=settings.dci_callback_batch,
+            concurrency=settings.dci_callback_concurrency,
         )
 
 
@@ -173,34 +177,46 @@ async def deliver_due(
     if not claimed:
         return counts
     timeout = httpx.Timeout(policy.timeout_s)
-    delivered: list[Mapping[str, Any]] = []
     resolved: dict[str, None] = {}
+    gate = asyncio.Semaphore(policy.concurrency)
+    pending: list[Mapping[str, Any]] = []
+    flushing = asyncio.Lock()
+
+    async def flush(rows: list[Mapping[str, Any]]) -> None:
+        async with flushing:
+            await _mark_delivered(sessions, rows, clock() if clock is not None else now)
+            counts["delivered"] += len(rows)
+
+    async def send(client: httpx.AsyncClient, row: Mapping[str, Any]) -> None:
+        # The claim holds at most one callback per partner and family, so these may go out in any order.
+        async with gate:
+            error = await _attempt(
+                client, row, partners.get(row["sender_id"]), policy=policy, signer=signer, now=now, resolved=resolved
+            )
+        if error is None:
+            pending.append(row)
+            # Marked in groups: one transaction per callback would cost more than the POST itself.
+            if len(pending) >= DELIVERED_FLUSH:
+                rows = pending[:]
+                pending.clear()
+                await flush(rows)
+            return
+        at = clock() if clock is not None else now
+        async with sessions() as session, session.begin():
+            attempts = row["attempts"] + 1
+            if attempts >= policy.max_attempts:
+                await repository.callback_dead(session, row, attempts=attempts, error=error, at=at)
+                counts["dead"] += 1
+            else:
+                wait = backoff_delay(attempts, first_s=policy.backoff_s, cap_s=policy.backoff_cap_s)
+                await repository.callback_retry(
+                    session, row["id"], attempts=attempts, error=error, next_at=now + timedelta(seconds=wait)
+                )
+                counts["retry"] += 1
+
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport) as client:
-        for row in claimed:
-            partner = partners.get(row["sender_id"])
-            error = await _attempt(client, row, partner, policy=policy, signer=signer, now=now, resolved=resolved)
-            if error is None:
-                delivered.append(row)
-                # Marked in groups: one transaction per callback would cost more than the POST itself.
-                if len(delivered) >= DELIVERED_FLUSH:
-                    await _mark_delivered(sessions, delivered, clock() if clock is not None else now)
-                    counts["delivered"] += len(delivered)
-                    delivered = []
-                continue
-            at = clock() if clock is not None else now
-            async with sessions() as session, session.begin():
-                attempts = row["attempts"] + 1
-                if attempts >= policy.max_attempts:
-                    await repository.callback_dead(session, row, attempts=attempts, error=error, at=at)
-                    counts["dead"] += 1
-                else:
-                    wait = backoff_delay(attempts, first_s=policy.backoff_s, cap_s=policy.backoff_cap_s)
-                    await repository.callback_retry(
-                        session, row["id"], attempts=attempts, error=error, next_at=now + timedelta(seconds=wait)
-                    )
-                    counts["retry"] += 1
-    await _mark_delivered(sessions, delivered, clock() if clock is not None else now)
-    counts["delivered"] += len(delivered)
+        await asyncio.gather(*(send(client, row) for row in claimed))
+    await flush(pending)
     return counts
 
 

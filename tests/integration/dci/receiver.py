@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,12 +19,17 @@ def free_port() -> int:
 
 
 class Receiver:
-    """Records POSTed callbacks (path and JSON body) while up; answers 503 while `failing`."""
+    """Records POSTed callbacks (path and JSON body) while up; answers 503 while `failing`; takes `delay` seconds
+    to answer and counts the most callbacks it held at once (`max_in_flight`)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, delay: float = 0.0) -> None:
         self.port = port or free_port()
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.failing = False
+        self.delay = delay
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -49,7 +55,13 @@ class Receiver:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                owner.received.append((self.path, json.loads(body)))
+                with owner._lock:
+                    owner.in_flight += 1
+                    owner.max_in_flight = max(owner.max_in_flight, owner.in_flight)
+                time.sleep(owner.delay)
+                with owner._lock:
+                    owner.in_flight -= 1
+                    owner.received.append((self.path, json.loads(body)))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 answer = json.dumps({"message": {"ack_status": "ACK"}}).encode()

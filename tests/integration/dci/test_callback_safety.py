@@ -89,3 +89,23 @@ async def test_only_the_partner_s_registered_uris(dci_registry: Registry) -> Non
     assert receiver.received == []
     (row,) = await callback_rows(registry)
     assert "not a callback URI the partner registered" in row["last_error"]
+
+
+async def test_callbacks_go_out_concurrently_up_to_the_limit(dci_registry: Registry) -> None:
+    """A slow subscriber no longer caps delivery at one callback per round trip, nor gets more than the limit."""
+    registry = dci_registry
+    receiver = Receiver(delay=1.0)
+    receiver.start()
+    bank = Partner("bank.example.id", registry.data_dir)
+    await register(registry, bank, callback_uris=[receiver.uri()])
+    for _ in range(6):
+        await _queue_search(registry, bank)
+    policy = Policy(**{**Policy.from_settings(settings_of(registry)).__dict__, "concurrency": 3})
+    try:
+        counts = await run_dci_job(registry, utcnow(), policy=policy)
+    finally:
+        receiver.stop()
+    assert (counts["answered"], counts["delivered"], counts["retry"]) == (6, 6, 0)
+    assert len(receiver.received) == 6
+    assert receiver.max_in_flight == 3
+    assert {r["status"] for r in await callback_rows(registry)} == {"delivered"}
