@@ -12,7 +12,9 @@ SSRF: a callback goes only to a URI the partner registered (checked again when s
 it), redirects are never followed (a 3xx is a failed attempt), the host is resolved and every address must be
 public (private, loopback, link-local, multicast, reserved are refused) unless listed in
 `TEPAT_REGISTRY_DCI_CALLBACK_ALLOWED_ADDRESSES`; each attempt has a timeout and reads at most
-`DCI_CALLBACK_MAX_RESPONSE_BYTES` of the answer.
+`DCI_CALLBACK_MAX_RESPONSE_BYTES` of the answer. The check and the connection use one and the same resolution
+(`PinnedBackend`): a host whose DNS answer changes between a check and a connect (DNS rebinding) cannot slip a
+private address in, and TLS still verifies the certificate against the host name.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import ipaddress
 import json
 import logging
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -99,17 +102,67 @@ def check_uri(uri: str, registered: Sequence[str]) -> tuple[str, int]:
     return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-async def check_target(uri: str, registered: Sequence[str], allowed: frozenset[str]) -> None:
-    """Refuse a URI that is not registered or whose host resolves to any non-public address."""
-    host, port = check_uri(uri, registered)
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    """The addresses the system resolver gives for host:port."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+async def public_addresses(host: str, port: int, allowed: frozenset[str], resolver: Resolver) -> list[str]:
+    """The host's addresses if every one is public (or allowed); CallbackRefused otherwise."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = await resolver(host, port)
     except OSError as exc:
         raise CallbackRefused(f"{host} does not resolve ({exc})") from exc
-    addresses = {str(info[4][0]) for info in infos}
     refused = sorted(a for a in addresses if not address_allowed(a, allowed))
     if refused or not addresses:
         raise CallbackRefused(f"{host} resolves to a non-public address {refused}")
+    return addresses
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses it has just checked: resolution, check and connect are one step."""
+
+    def __init__(self, allowed: frozenset[str], resolver: Resolver = system_resolver) -> None:
+        self.allowed = allowed
+        self.resolver = resolver
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve, refuse a non-public answer, connect to the first checked address."""
+        addresses = await public_addresses(host, port, self.allowed, self.resolver)
+        return await self._inner.connect_tcp(
+            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        """Never: callbacks go over TCP to a partner."""
+        raise CallbackRefused("callbacks do not use Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep (the connection pool's keep-alive housekeeping)."""
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on a connection pool whose every connection goes through `PinnedBackend`."""
+
+    def __init__(self, backend: PinnedBackend) -> None:
+        super().__init__()
+        # httpx 0.28 takes no network backend: the pool it built is replaced by the same pool on ours.
+        self._pool = httpcore.AsyncConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend)
 
 
 async def post(client: httpx.AsyncClient, uri: str, payload: bytes, *, max_bytes: int) -> None:
@@ -177,7 +230,6 @@ async def deliver_due(
     if not claimed:
         return counts
     timeout = httpx.Timeout(policy.timeout_s)
-    resolved: dict[str, None] = {}
     gate = asyncio.Semaphore(policy.concurrency)
     pending: list[Mapping[str, Any]] = []
     flushing = asyncio.Lock()
@@ -190,9 +242,7 @@ async def deliver_due(
     async def send(client: httpx.AsyncClient, row: Mapping[str, Any]) -> None:
         # The claim holds at most one callback per partner and family, so these may go out in any order.
         async with gate:
-            error = await _attempt(
-                client, row, partners.get(row["sender_id"]), policy=policy, signer=signer, now=now, resolved=resolved
-            )
+            error = await _attempt(client, row, partners.get(row["sender_id"]), policy=policy, signer=signer, now=now)
         if error is None:
             pending.append(row)
             # Marked in groups: one transaction per callback would cost more than the POST itself.
@@ -214,6 +264,8 @@ async def deliver_due(
                 )
                 counts["retry"] += 1
 
+    if transport is None:
+        transport = PinnedTransport(PinnedBackend(policy.allowed_addresses))
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=transport) as client:
         await asyncio.gather(*(send(client, row) for row in claimed))
     await flush(pending)
@@ -236,17 +288,12 @@ async def _attempt(
     policy: Policy,
     signer: Signer,
     now: datetime,
-    resolved: dict[str, None],
 ) -> str | None:
-    """One delivery attempt; None when delivered, else why not (`resolved`: URIs already checked in this run)."""
+    """One delivery attempt; None when delivered, else why not (the address check happens at connect time)."""
     try:
         if partner is None or not partner["active"]:
             raise CallbackRefused(f"partner {row['sender_id']} is no longer active")
-        if row["uri"] not in resolved:
-            await check_target(row["uri"], list(partner["callback_uris"]), policy.allowed_addresses)
-            resolved[row["uri"]] = None
-        else:
-            check_uri(row["uri"], list(partner["callback_uris"]))
+        check_uri(row["uri"], list(partner["callback_uris"]))
         body = {"signature": signer.signature(row["body"], now), **row["body"]}
         payload = json.dumps(body, ensure_ascii=False).encode()
         await post(client, row["uri"], payload, max_bytes=policy.max_response_bytes)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from services.registry.dci.delivery import Policy
+import httpx
+import pytest
+
+from services.registry.dci.delivery import CallbackRefused, PinnedBackend, PinnedTransport, Policy, Resolver, post
 from shared.events.envelope import utcnow
 from tests.integration.dci.callbacks import ASYNC, callback_rows, check_ack, run_dci_job, settings_of
 from tests.integration.dci.conftest import register
@@ -109,3 +112,41 @@ async def test_callbacks_go_out_concurrently_up_to_the_limit(dci_registry: Regis
     assert len(receiver.received) == 6
     assert receiver.max_in_flight == 3
     assert {r["status"] for r in await callback_rows(registry)} == {"delivered"}
+
+
+async def test_the_checked_address_is_the_one_connected_to() -> None:
+    """DNS rebinding: the host is resolved once per connection, checked, and that very address is dialled, so an
+    answer that changes between a check and a connect cannot reach a private address."""
+    receiver = Receiver()
+    receiver.start()
+    lookups: list[str] = []
+
+    def resolver_giving(*answers: list[str]) -> Resolver:
+        pending = list(answers)
+
+        async def resolve(host: str, port: int) -> list[str]:
+            lookups.append(host)
+            return pending.pop(0)
+
+        return resolve
+
+    uri = f"http://partner.invalid:{receiver.port}/on-search"  # .invalid never resolves through the system
+    try:
+        allowed = frozenset({"127.0.0.1"})
+        transport = PinnedTransport(PinnedBackend(allowed, resolver_giving(["127.0.0.1"])))
+        async with httpx.AsyncClient(transport=transport) as client:
+            await post(client, uri, b"{}", max_bytes=1024)
+        assert lookups == ["partner.invalid"]
+        assert [path for path, _ in receiver.received] == ["/on-search"]
+
+        # The answer a rebinding host gives at connect time is the one checked: a private one is refused.
+        rebinding = PinnedBackend(frozenset(), resolver_giving(["10.0.0.7"]))
+        with pytest.raises(CallbackRefused, match=r"non-public address \['10.0.0.7'\]"):
+            await rebinding.connect_tcp("partner.invalid", receiver.port)
+        # Any private address in a mixed answer refuses the host.
+        mixed = PinnedBackend(frozenset(), resolver_giving(["93.184.216.34", "127.0.0.1"]))
+        with pytest.raises(CallbackRefused, match=r"127\.0\.0\.1"):
+            await mixed.connect_tcp("partner.invalid", receiver.port)
+        assert len(receiver.received) == 1
+    finally:
+        receiver.stop()
