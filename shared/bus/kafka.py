@@ -69,7 +69,10 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.runner.commit_pending()
+        # Wait for the poll being applied, so its offsets are committed before its partitions move: the new
+        # owner then starts after it instead of applying the same records again.
+        async with self.runner.applying:
+            await self.runner.commit_pending()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         return None
@@ -105,6 +108,8 @@ class KafkaConsumerRunner:
         self._next: dict[TopicPartition, int] = {}  # next offset to process, per partition seen
         self._stopping = asyncio.Event()
         self._runs = 0
+        # Held while a poll is applied and its offsets committed (the rebalance listener waits for it).
+        self.applying = asyncio.Lock()
 
     async def start(self) -> None:
         """Connect and join the consumer group."""
@@ -129,13 +134,14 @@ class KafkaConsumerRunner:
             await self._kafka.seek_to_committed()
         while not self._stopping.is_set():
             batches = await self._kafka.getmany(timeout_ms=200, max_records=self.max_records)
-            for tp, messages in batches.items():
-                if tp not in self._kafka.assignment():
-                    # A rebalance moved this partition to another member while this poll's earlier batches were
-                    # applied: its new owner starts from the committed offset, so applying these here would only do
-                    # the same work twice (harmless through the inbox, but a big batch doubled the load).
-                    continue
-                await self.handle(self._records(messages))
+            async with self.applying:
+                # Partitions a rebalance moved away since the poll belong to their new owner, who starts from
+                # the committed offset: applying them here would only do the same work twice.
+                owned = self._kafka.assignment()
+                records = [r for tp, msgs in batches.items() if tp in owned for r in self._records(msgs)]
+                # One transaction for the whole poll (every partition): per-partition order is kept, and the
+                # database round trips of a commit are paid once per poll instead of once per partition.
+                await self._apply_and_commit(records)
             self.consumer.health.ok()
             CONSUMER_LAG.labels(self.consumer.service).set(self.lag())
 
@@ -167,16 +173,20 @@ class KafkaConsumerRunner:
         ]
 
     async def handle(self, records: Sequence[IncomingRecord]) -> None:
-        """Apply one partition's records, dead-letter what fails for good, then commit their offsets."""
+        """Apply records (in order per partition), dead-letter what fails for good, then commit their offsets."""
+        async with self.applying:
+            await self._apply_and_commit(records)
+
+    async def _apply_and_commit(self, records: Sequence[IncomingRecord]) -> None:
         if not records:
             return
         dead = await self.consumer.process(records)
         if dead:
             await self._dead_letter(dead)
         failpoints.hit("consumer_after_db_commit")
-        last = records[-1]
-        tp = TopicPartition(last.topic, last.partition)
-        self._next[tp] = self._pending[tp] = last.offset + 1  # type: ignore[operator]
+        for record in records:
+            tp = TopicPartition(record.topic, record.partition)
+            self._next[tp] = self._pending[tp] = record.offset + 1  # type: ignore[operator]
         await self.commit_pending()
 
     async def _dead_letter(self, dead: Sequence[DeadLetter]) -> None:
@@ -212,12 +222,20 @@ class KafkaConsumerRunner:
         await asyncio.gather(*futures)
 
     async def commit_pending(self) -> None:
-        """Commit the offsets of everything already applied."""
+        """Commit the offsets of everything already applied (on partitions this member still owns)."""
         if not self._pending:
             return
-        offsets, self._pending = self._pending, {}
+        # A partition a rebalance moved away is its new owner's to commit: ours could move its offset backwards.
+        owned = self._kafka.assignment()
+        offsets = {tp: offset for tp, offset in self._pending.items() if tp in owned}
+        self._pending = {}
+        if not offsets:
+            return
         try:
             await self._kafka.commit(offsets)
         except KafkaError:
-            # The records are applied and idempotent: a failed commit only means a harmless redelivery.
-            log.warning("offset commit failed; records will be redelivered", exc_info=True)
+            # Kept for the next commit (next poll, the rebalance listener, stop): dropping them would leave a
+            # partition that gets no new records committed behind, and its next owner would redo that work.
+            for tp, offset in offsets.items():
+                self._pending[tp] = max(offset, self._pending.get(tp, offset))
+            log.warning("offset commit failed; trying again with the next commit", exc_info=True)
