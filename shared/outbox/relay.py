@@ -1,10 +1,12 @@
 """The outbox relay: publishes committed events in id order, then marks them published.
 
 A crash between the broker's ack and the mark means the batch is sent again (at-least-once); consumers
-deduplicate by event id. On PostgreSQL a session advisory lock keeps exactly one relay per service active,
-and LISTEN/NOTIFY wakes it as soon as an event commits; polling is the fallback. An unreachable database or
-broker, at any step (connect, lock, read, publish, mark), is waited out with a capped backoff: the relay
-never ends on its own, only when stopped.
+deduplicate by event id. While a full batch waits for the broker's acknowledgements the relay already reads the
+next one (every unpublished row but the batch in flight, in id order, exactly what it would read after the mark),
+so the database read no longer waits for the broker. On PostgreSQL a session advisory lock keeps exactly one
+relay per service active, and LISTEN/NOTIFY wakes it as soon as an event commits; polling is the fallback. An
+unreachable database or broker, at any step (connect, lock, read, publish, mark), is waited out with a capped
+backoff: the relay never ends on its own, only when stopped.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class OutboxRelay:
         self.terms = 0  # how many times this relay became the active one
         self.health = TaskHealth(source, "relay")
         self._backoff = Backoff(first=min(poll_interval_s, 0.5), cap=10.0)
+        self._ahead: list[Any] | None = None  # the next batch, read while the previous one was being published
 
     def stop(self) -> None:
         """Ask the loop to end after the batch in flight."""
@@ -130,6 +133,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def _loop(self, lost: asyncio.Event | None = None) -> None:
+        self._ahead = None  # read in an earlier term: another relay may have published those rows meanwhile
         while not self._stopping.is_set() and not (lost is not None and lost.is_set()):
             try:
                 sent = await self.relay_once()
@@ -150,21 +154,30 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished events; returns how many were published."""
-        t = self.table
-        async with self.engine.connect() as conn:
-            rows = (
-                await conn.execute(select(t).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self.batch_size))
-            ).all()
+        rows, self._ahead = (self._ahead, None) if self._ahead is not None else (await self._read(()), None)
         if not rows:
             return 0
-        await self.publisher.publish(
-            [
-                OutgoingMessage(topic=r.topic, key=r.subject.encode(), value=envelope_json_from_row(r, self.source))
-                for r in rows
-            ]
-        )
-        failpoints.hit("relay_after_ack")
         ids = [r.id for r in rows]
+        publishing = asyncio.ensure_future(
+            self.publisher.publish(
+                [
+                    OutgoingMessage(topic=r.topic, key=r.subject.encode(), value=envelope_json_from_row(r, self.source))
+                    for r in rows
+                ]
+            )
+        )
+        try:
+            ahead = await self._read(ids) if len(rows) >= self.batch_size else None
+        except BaseException:
+            # The batch in flight is abandoned (and sent again later, which consumers de-duplicate).
+            publishing.cancel()
+            with contextlib.suppress(BaseException):
+                await publishing
+            raise
+        await publishing
+        self._ahead = ahead
+        failpoints.hit("relay_after_ack")
+        t = self.table
         async with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # One array parameter instead of thousands of IN-list parameters to compile and bind.
@@ -174,3 +187,17 @@ class OutboxRelay:
             await conn.execute(update(t).where(matches).values(published_at=utcnow()))
         EVENTS_PUBLISHED.labels(self.source).inc(len(rows))
         return len(rows)
+
+    async def _read(self, in_flight: list[int] | tuple[()]) -> list[Any]:
+        """The next batch of unpublished rows in id order, leaving out the batch being published."""
+        t = self.table
+        stmt = select(t).where(t.c.published_at.is_(None))
+        async with self.engine.connect() as conn:
+            if in_flight:
+                if conn.dialect.name == "postgresql":
+                    stmt = stmt.where(
+                        t.c.id != func.all(bindparam("in_flight", value=in_flight, type_=ARRAY(BigInteger)))
+                    )
+                else:
+                    stmt = stmt.where(t.c.id.not_in(in_flight))
+            return list((await conn.execute(stmt.order_by(t.c.id).limit(self.batch_size))).all())
