@@ -14,7 +14,7 @@ from services.verification.complaints.service import escalate_overdue
 from services.verification.groundchecks.repository import count_overdue
 from services.verification.notifications.service import announce_planned_visits, build_providers, send_due
 from services.verification.objections.service import lapse_overdue
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from shared.runtime.scheduler import Job, JobContext
 
 GROUND_CHECKS_OVERDUE = Gauge("tepat_ground_checks_overdue", "Open ground checks past their due date")
@@ -37,8 +37,7 @@ async def overdue_ground_checks(ctx: JobContext) -> Mapping[str, int]:
 
 async def send_notifications(ctx: JobContext) -> Mapping[str, int]:
     """Queue 'visit planned' for newly assigned checks, then send every notification due (none in quiet hours)."""
-    settings = ctx.settings
-    assert isinstance(settings, VerificationSettings)
+    settings = settings_of(ctx)
     async with ctx.sessions() as session, session.begin():
         announced = await announce_planned_visits(session, settings=settings, limit=settings.notify_batch_size)
     counts = await send_due(ctx.sessions, settings=settings, providers=build_providers(settings), now=ctx.now)

@@ -14,6 +14,7 @@ from shared.pdf.settings import SignatorySettings
 from shared.settings import ServiceSettings
 
 if TYPE_CHECKING:
+    from shared.runtime.scheduler import JobContext
     from shared.runtime.service import ServiceRuntime
 
 # Days the office has to close a complaint, by category (payment is urgent: a family is waiting for its money).
@@ -136,8 +137,8 @@ class VerificationSettings(ServiceSettings, SignatorySettings):
         return self
 
 
-def settings_of(runtime: ServiceRuntime) -> VerificationSettings:
-    """The running service's settings, typed (the runtime holds them as the shared base class)."""
-    settings = runtime.settings
+def settings_of(holder: ServiceRuntime | JobContext) -> VerificationSettings:
+    """The running service's settings, typed (a runtime or a job holds them as the shared base class)."""
+    settings = holder.settings
     assert isinstance(settings, VerificationSettings)
     return settings

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.verification.groundchecks.models import OPEN_PREDICATE, OPEN_STATES, ground_check
 from services.verification.groundchecks.repository import tksk_of_kecamatan
 from services.verification.groundchecks.rules import CheckReason
-from services.verification.households.models import Household
+from services.verification.households.models import household
 from shared.db.dialect import insert_on
 
 CHECK_COLUMNS = (
@@ -42,7 +42,7 @@ def campaign_insert(
     scope_filter: Any | None = None,
 ) -> Any:
     """INSERT INTO ground_check … SELECT the selected families, each assigned to its kecamatan's TKSK."""
-    h = Household.__table__  # type: ignore[attr-defined]
+    h = household
     g = ground_check
     reason = CheckReason.REVALIDATION.value
     tksk = tksk_of_kecamatan().subquery("tksk")

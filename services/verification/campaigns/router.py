@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from services.verification.campaigns import service
 from services.verification.campaigns.schemas import CampaignIn, CampaignOut, CampaignProgress
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.http.params import RecordId
@@ -25,8 +25,7 @@ Manager = Annotated[Principal, Depends(require(Permission.MANAGE_GROUND_CHECKS))
 async def create(body: CampaignIn, session: SessionDep, runtime: RuntimeDep, principal: Manager) -> CampaignOut:
     """Select active families of the kecamatan list not verified recently (optionally desil ≤ max) and open
     their checks, assigned to each kecamatan's TKSK, in one set-based statement."""
-    settings = runtime.settings
-    assert isinstance(settings, VerificationSettings)
+    settings = settings_of(runtime)
     return await service.create_campaign(session, principal=principal, settings=settings, body=body)
 
 

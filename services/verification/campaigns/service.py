@@ -16,7 +16,7 @@ from services.verification.campaigns.schemas import CampaignIn, CampaignOut, Cam
 from services.verification.groundchecks import repository as checks_repo
 from services.verification.groundchecks.models import ground_check
 from services.verification.groundchecks.schemas import WorkloadRow
-from services.verification.households.models import Household
+from services.verification.households.models import household
 from services.verification.scope import not_found, within_scope
 from services.verification.settings import VerificationSettings
 from shared.auth.principal import Principal, ScopeLevel, code_within
@@ -74,7 +74,7 @@ async def create_campaign(
         desil_max=body.desil_max,
         due_at=now + timedelta(days=settings.ground_check_due_days),
         now=now,
-        scope_filter=within_scope(Household.__table__.c.kelurahan_code, principal),  # type: ignore[attr-defined]
+        scope_filter=within_scope(household.c.kelurahan_code, principal),
     )
     await session.execute(update(campaign).where(campaign.c.id == new_id).values(created_checks=created))
     return await load_campaign(session, principal=principal, campaign_id=new_id)

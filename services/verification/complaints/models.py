@@ -2,49 +2,60 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, String, Table, Text, false, text
+from datetime import datetime
 
-from services.verification.database import metadata
+from sqlalchemy import BigInteger, DateTime, Index, Table, Text, false, text
+from sqlmodel import Field
+
+from services.verification.database import VerificationModel
 from shared.db.messaging import BigId
 
-complaint = Table(
-    "complaint",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("reference", String(20), nullable=False, unique=True),
-    Column("channel", String(30), nullable=False),
-    Column("category", String(30), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("kecamatan_code", String(20), nullable=False),
-    Column("kelurahan_code", String(20), nullable=False),
+
+class Complaint(VerificationModel, table=True):
+    """One pengaduan: what it is about, who raised it, and where its handling stands."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (
+        Index("ix_complaint_status_due", "status", "due_at"),
+        Index("ix_complaint_kelurahan_status", "kelurahan_code", "status"),
+        Index("ix_complaint_household", "household_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId, sa_column_kwargs={"autoincrement": True})
+    reference: str = Field(max_length=20, unique=True)
+    channel: str = Field(max_length=30)
+    category: str = Field(max_length=30)
+    status: str = Field(max_length=20)
+    kecamatan_code: str = Field(max_length=20)
+    kelurahan_code: str = Field(max_length=20)
     # Links by id only: the family and member (registry), the payment line and tahap (disbursement), a sanggah.
-    Column("household_id", String(100), nullable=True),
-    Column("member_id", String(36), nullable=True),
-    Column("payment_line_id", BigInteger, nullable=True),
-    Column("tahap_code", String(50), nullable=True),
-    Column("objection_id", BigInteger, nullable=True),
-    Column("external_ref", String(100), nullable=True),  # the LAPOR! case number or the gateway's message id
-    Column("description", Text, nullable=False),
+    household_id: str | None = Field(default=None, max_length=100)
+    member_id: str | None = Field(default=None, max_length=36)
+    payment_line_id: int | None = Field(default=None, sa_type=BigInteger)
+    tahap_code: str | None = Field(default=None, max_length=50)
+    objection_id: int | None = Field(default=None, sa_type=BigInteger)
+    external_ref: str | None = Field(default=None, max_length=100)  # the LAPOR! case number or the gateway's message id
+    description: str = Field(sa_type=Text)
     # Personal data of the complainant: shown masked, read in full only through the audited contact route.
-    Column("anonymous", Boolean, nullable=False, server_default=false()),
-    Column("contact_name", String(200), nullable=True),
-    Column("contact_phone", String(40), nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False),
-    Column("escalation_level", Integer, nullable=False, server_default=text("0")),
-    Column("escalated_at", DateTime(timezone=True), nullable=True),
-    Column("assigned_to", String(100), nullable=True),
-    Column("assigned_at", DateTime(timezone=True), nullable=True),
-    Column("ground_check_id", BigInteger, nullable=True),
-    Column("proposal_id", BigInteger, nullable=True),
-    Column("referral", String(40), nullable=True),  # a payment action asked of disbursement
-    Column("close_reason", String(40), nullable=True),
-    Column("close_note", Text, nullable=True),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
-    Column("closed_by", String(100), nullable=True),
-    Column("recorded_by", String(100), nullable=False),
-    Column("version", Integer, nullable=False, server_default=text("1")),
-    Index("ix_complaint_status_due", "status", "due_at"),
-    Index("ix_complaint_kelurahan_status", "kelurahan_code", "status"),
-    Index("ix_complaint_household", "household_id"),
-)
+    anonymous: bool = Field(sa_column_kwargs={"server_default": false()})
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    received_at: datetime = Field(sa_type=DateTime(timezone=True))
+    due_at: datetime = Field(sa_type=DateTime(timezone=True))
+    escalation_level: int = Field(sa_column_kwargs={"server_default": text("0")})
+    escalated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    assigned_to: str | None = Field(default=None, max_length=100)
+    assigned_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    ground_check_id: int | None = Field(default=None, sa_type=BigInteger)
+    proposal_id: int | None = Field(default=None, sa_type=BigInteger)
+    referral: str | None = Field(default=None, max_length=40)  # a payment action asked of disbursement
+    close_reason: str | None = Field(default=None, max_length=40)
+    close_note: str | None = Field(default=None, sa_type=Text)
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    closed_by: str | None = Field(default=None, max_length=100)
+    recorded_by: str = Field(max_length=100)
+    version: int = Field(sa_column_kwargs={"server_default": text("1")})
+
+
+# The Core table the set-based queries are written against.
+complaint: Table = Complaint.__table__  # type: ignore[attr-defined]

@@ -41,8 +41,9 @@ from services.verification.groundchecks import service as checks
 from services.verification.groundchecks.rules import CheckReason
 from services.verification.groundchecks.service import as_utc
 from services.verification.notifications.service import tell_complainant
+from services.verification.proposal_records import ProposalKind
 from services.verification.proposals import service as proposals
-from services.verification.proposals.rules import Channel, ProposalKind
+from services.verification.proposals.rules import Channel
 from services.verification.scope import not_found
 from services.verification.settings import VerificationSettings
 from shared.audit.chain import AuditLog

@@ -33,8 +33,7 @@ from services.verification.groundchecks.schemas import (
     WorkloadRow,
 )
 from services.verification.households.repository import families_of_member
-from services.verification.proposals.models import proposal
-from services.verification.proposals.rules import ProposalKind
+from services.verification.proposal_records import ProposalKind, proposal
 from services.verification.scope import not_found
 from services.verification.settings import VerificationSettings
 from shared.audit.changes import note_change

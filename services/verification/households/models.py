@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, PrimaryKeyConstraint, String, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, PrimaryKeyConstraint, String, Table, Text
 from sqlmodel import Field
 
-from services.verification.database import VerificationModel, metadata
+from services.verification.database import VerificationModel
 
 
 class Household(VerificationModel, table=True):
@@ -29,39 +29,55 @@ class Household(VerificationModel, table=True):
     last_event_id: str = Field(sa_column=Column(String(36), nullable=False))
 
 
-# Open flag kinds one row each, so "families with an open deceased_dukcapil flag" is an indexed query on both
-# dialects; rewritten together with the household row whenever a newer version arrives.
-household_flag = Table(
-    "household_flag",
-    metadata,
-    Column("household_id", String(100), primary_key=True),
-    Column("kind", String(50), primary_key=True),
-    Index("ix_household_flag_kind", "kind"),
-)
+class HouseholdFlag(VerificationModel, table=True):
+    """One open flag kind of a family.
+
+    One row each, so "families with an open deceased_dukcapil flag" is an indexed query on both dialects; rewritten
+    together with the household row whenever a newer version arrives.
+    """
+
+    __tablename__ = "household_flag"
+    __table_args__ = (Index("ix_household_flag_kind", "kind"),)
+
+    household_id: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(primary_key=True, max_length=50)
 
 
-# Keyed NIK digests of the members of each family (HouseholdState.member_digests, never a NIK): an officer's own
-# family is the one whose members' digests hold the officer's (the four-eyes rule); rewritten per event like flags.
-household_member_digest = Table(
-    "household_member_digest",
-    metadata,
-    Column("household_id", String(100), primary_key=True),
-    Column("digest", String(64), primary_key=True),
-    Index("ix_household_member_digest_digest", "digest"),
-)
+class HouseholdMemberDigest(VerificationModel, table=True):
+    """The keyed NIK digest of one member of a family (HouseholdState.member_digests, never a NIK).
+
+    An officer's own family is the one whose members' digests hold the officer's (the four-eyes rule); rewritten per
+    event like flags.
+    """
+
+    __tablename__ = "household_member_digest"
+    __table_args__ = (Index("ix_household_member_digest_digest", "digest"),)
+
+    household_id: str = Field(primary_key=True, max_length=100)
+    digest: str = Field(primary_key=True, max_length=64)
 
 
-# Every rule version disbursement published (programme.rule_published): the desil bands of the versions in force
-# give the thresholds whose crossing opens a ground check (see `groundchecks.rules.desil_thresholds`).
-programme_band = Table(
-    "programme_band",
-    metadata,
-    Column("programme_code", String(50), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("desil_min", Integer, nullable=False),
-    Column("desil_max", Integer, nullable=False),
-    Column("effective_from", Date, nullable=False),
-    Column("effective_to", Date, nullable=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("programme_code", "version", name="pk_programme_band"),
-)
+class ProgrammeBandVersion(VerificationModel, table=True):
+    """The desil band of one rule version disbursement published (programme.rule_published).
+
+    The bands of the versions in force give the thresholds whose crossing opens a ground check (see
+    `groundchecks.rules.desil_thresholds`).
+    """
+
+    __tablename__ = "programme_band"
+    __table_args__ = (PrimaryKeyConstraint("programme_code", "version", name="pk_programme_band"),)
+
+    programme_code: str = Field(max_length=50)
+    version: int
+    desil_min: int
+    desil_max: int
+    effective_from: date
+    effective_to: date | None = None
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+
+
+# The Core tables the set-based queries are written against.
+household: Table = Household.__table__  # type: ignore[attr-defined]
+household_flag: Table = HouseholdFlag.__table__  # type: ignore[attr-defined]
+household_member_digest: Table = HouseholdMemberDigest.__table__  # type: ignore[attr-defined]
+programme_band: Table = ProgrammeBandVersion.__table__  # type: ignore[attr-defined]

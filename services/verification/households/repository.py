@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.verification.households.models import Household, household_flag, household_member_digest, programme_band
+from services.verification.households.models import household, household_flag, household_member_digest, programme_band
 from services.verification.households.rules import ProgrammeBand
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.household import HouseholdState
@@ -17,7 +17,7 @@ from shared.events.programme import ProgrammeRulePublished
 
 async def upsert_household(session: AsyncSession, state: HouseholdState, envelope: EventEnvelope) -> bool:
     """Insert or update the family from an event; a stale version changes nothing. True if applied."""
-    table = Household.__table__  # type: ignore[attr-defined]
+    table = household
     values = {
         "household_id": state.household_id,
         "kecamatan_code": state.kecamatan_code,
@@ -45,7 +45,7 @@ async def upsert_household(session: AsyncSession, state: HouseholdState, envelop
 
 async def previous_state(session: AsyncSession, household_id: str) -> tuple[list[str], int | None] | None:
     """(open flag kinds, desil) the read model held before this event, locked until the handler commits."""
-    table = Household.__table__  # type: ignore[attr-defined]
+    table = household
     stmt = select(table.c.open_flags, table.c.desil).where(table.c.household_id == household_id)
     if session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -83,7 +83,7 @@ async def clear_read_model(session: AsyncSession) -> None:
     """Forget every family (before a rebuild by replay)."""
     await session.execute(delete(household_flag))
     await session.execute(delete(household_member_digest))
-    await session.execute(delete(Household.__table__))  # type: ignore[attr-defined]
+    await session.execute(delete(household))
 
 
 async def upsert_programme_band(session: AsyncSession, rule: ProgrammeRulePublished) -> None:

@@ -17,8 +17,9 @@ from services.verification.groundchecks.rules import CheckReason
 from services.verification.objections.models import objection
 from services.verification.objections.rules import OBJECTION_MACHINE, PENDING_STATES, due_date, is_resident
 from services.verification.objections.schemas import DecisionIn, ObjectionIn, ObjectionOut
+from services.verification.proposal_records import ProposalKind
 from services.verification.proposals import service as proposals
-from services.verification.proposals.rules import Channel, ProposalKind, cycle_of
+from services.verification.proposals.rules import Channel, cycle_of
 from services.verification.scope import not_found, within_scope
 from services.verification.settings import VerificationSettings
 from shared.auth.principal import Principal

@@ -17,7 +17,7 @@ from services.verification.proposals.schemas import (
     ProposalOut,
     ProposalPage,
 )
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.http.params import MAX_ID, RecordId, TextFilter, WilayahFilter
@@ -86,8 +86,7 @@ async def act(
 ) -> ProposalOut:
     """submit, discuss (muskel_id), muskel_approve, muskel_reject (reason_code), enter, start_review,
     return (comment), complete. An action the current state does not allow is a 409 naming the allowed ones."""
-    settings = runtime.settings
-    assert isinstance(settings, VerificationSettings)
+    settings = settings_of(runtime)
     row = await service.act(
         session,
         principal=principal,

@@ -5,20 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from services.verification.proposal_records import ProposalKind
 from shared.auth.permissions import Permission
 from shared.statemachine import StateMachine
-
-
-class ProposalKind(StrEnum):
-    """What a proposal asks for."""
-
-    NEW_FAMILY = "new_family"
-    DATA_CORRECTION = "data_correction"
-    DESIL_REVIEW = "desil_review"
-    REMOVAL = "removal"
-    WITHDRAWAL = "withdrawal"
-    # A replacement recipient (pengurus pengganti / ahli waris) after the recipient died (issue 12 item 4).
-    RECIPIENT_CHANGE = "recipient_change"
 
 
 class Channel(StrEnum):

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.verification.attachments.schemas import AttachmentOut
-from services.verification.proposals.rules import Channel, ProposalKind
+from services.verification.proposal_records import ProposalKind
+from services.verification.proposals.rules import Channel
 from shared.events.household import WILAYAH_KELURAHAN
 from shared.http.params import NO_NUL
 

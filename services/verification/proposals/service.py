@@ -15,7 +15,8 @@ from services.verification.evidence.service import require_stored
 from services.verification.groundchecks import service as checks
 from services.verification.groundchecks.rules import CheckReason
 from services.verification.households.models import Household
-from services.verification.proposals.models import muskel, proposal
+from services.verification.proposal_records import proposal
+from services.verification.proposals.models import muskel
 from services.verification.proposals.rules import (
     ACTION_PERMISSION,
     PROPOSAL_MACHINE,

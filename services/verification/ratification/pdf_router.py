@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from services.verification.ratification import minutes
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.http.params import RecordId
@@ -33,8 +33,7 @@ Reader = Annotated[Principal, Depends(require(Permission.READ_VERIFICATION))]
     responses=PDF_RESPONSES,
 )
 async def berita_acara(batch_id: RecordId, session: SessionDep, runtime: RuntimeDep, principal: Reader) -> Response:
-    settings = runtime.settings
-    assert isinstance(settings, VerificationSettings)
+    settings = settings_of(runtime)
     report = await minutes.berita_acara_pdf(
         session, principal=principal, batch_id=batch_id, signatory=settings.signatory()
     )

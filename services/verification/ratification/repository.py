@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.verification.groundchecks.models import ground_check
-from services.verification.proposals.models import proposal
+from services.verification.proposal_records import proposal
 
 p = proposal.c
 

@@ -35,7 +35,7 @@ from services.verification.attachments.models import attachment
 from services.verification.attachments.schemas import AttachmentOut, DocumentRef
 from services.verification.evidence.service import require_stored
 from services.verification.groundchecks.models import ground_check
-from services.verification.proposals.models import proposal
+from services.verification.proposal_records import proposal
 from services.verification.ratification.models import ratification_batch
 from services.verification.ratification.rules import BATCH_MACHINE, may_ratify, missing_attachments
 from services.verification.ratification.schemas import BatchOut

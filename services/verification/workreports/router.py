@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from services.verification.settings import VerificationSettings
+from services.verification.settings import settings_of
 from services.verification.workreports import service
 from services.verification.workreports.schemas import TkskReport
 from shared.auth.permissions import Permission
@@ -56,8 +56,7 @@ async def tksk_pdf(
     period_from: From,
     period_to: To,
 ) -> Response:
-    settings = runtime.settings
-    assert isinstance(settings, VerificationSettings)
+    settings = settings_of(runtime)
     report = await service.tksk_report_pdf(
         session,
         principal=principal,

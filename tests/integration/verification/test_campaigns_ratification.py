@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from services.verification.groundchecks.models import ground_check
-from services.verification.proposals.models import proposal
+from services.verification.proposal_records import proposal
 from shared.events.envelope import utcnow
 from shared.events.household import DataStatus
 from tests.integration.verification.helpers import KEC_A, KEC_B, KEL_A, KEL_B, Api, doc, seed_family, visit_body

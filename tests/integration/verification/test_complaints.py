@@ -15,7 +15,7 @@ from services.verification.app import create_app
 from services.verification.complaints.models import complaint
 from services.verification.complaints.service import escalate_overdue
 from services.verification.groundchecks.models import ground_check
-from services.verification.proposals.models import proposal
+from services.verification.proposal_records import proposal
 from services.verification.settings import VerificationSettings
 from tests.integration.verification.helpers import KEC_A, KEC_B, KEL_A, KEL_B, Api, assert_pii_free, seed_family
 from tests.support.api import running

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from services.verification.groundchecks.models import ground_check
 from services.verification.handlers import apply_household_event, household_handlers
-from services.verification.households.models import Household, household_flag
+from services.verification.households.models import household, household_flag
 from services.verification.households.repository import clear_read_model
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import EventEnvelope, utcnow
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.infra
 
 
 async def _snapshot(rt: ServiceRuntime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    h = Household.__table__  # type: ignore[attr-defined]
+    h = household
     cols = [c for c in h.c if c.name != "updated_at"]
     async with rt.sessions() as session:
         families = (await session.execute(select(*cols).order_by(h.c.household_id))).all()

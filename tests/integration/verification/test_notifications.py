@@ -23,7 +23,7 @@ from services.verification.app import create_app
 from services.verification.notifications.models import notification_delivery
 from services.verification.notifications.providers import Message, ProviderError, SmtpProvider, WebhookProvider, sign
 from services.verification.notifications.service import build_providers, send_due
-from services.verification.settings import VerificationSettings
+from services.verification.settings import VerificationSettings, settings_of
 from shared.bus.base import IncomingRecord
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.payment import PaymentEventType, PaymentLineStatus
@@ -95,12 +95,6 @@ async def deliver(rt: ServiceRuntime, *envelopes: EventEnvelope) -> None:
         topic = REGISTRY_HOUSEHOLD if env.source == "registry" else DISBURSEMENT_PAYMENT
         dead = await consumer.process([IncomingRecord(topic, env.to_bytes(), env.subject.encode())])
         assert dead == []
-
-
-def settings_of(rt: ServiceRuntime) -> VerificationSettings:
-    s = rt.settings
-    assert isinstance(s, VerificationSettings)
-    return s
 
 
 async def family_with_contact(api: Api, **contact: Any) -> str:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from services.verification.app import create_app
-from services.verification.proposals.models import proposal
+from services.verification.proposal_records import proposal
 from services.verification.ratification.rules import list_hash
 from services.verification.settings import VerificationSettings
 from shared.events.envelope import utcnow
