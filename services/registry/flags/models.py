@@ -2,41 +2,55 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table, text
+from datetime import datetime
+from typing import Any
 
-from services.registry.database import metadata
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Table, text
+from sqlmodel import Field
+
+from services.registry.database import RegistryModel
 from shared.db.messaging import BigId
 from shared.db.types import IdText
 
-flag = Table(
-    "flag",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("family_id", IdText(36), ForeignKey("family.id", name="fk_flag_family"), nullable=False),
-    Column("member_id", IdText(36), ForeignKey("member.id", name="fk_flag_member"), nullable=True),
+
+class Flag(RegistryModel, table=True):
+    """A flag raised on a family or one of its members, open until confirmed, refuted or cleared."""
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        Index("ix_flag_family", "family_id"),
+        Index("ix_flag_kind_status", "kind", "status"),
+        Index(
+            "uq_flag_open",
+            "family_id",
+            "subject_key",
+            "kind",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    family_id: str = Field(sa_type=IdText(36), sa_column_args=[ForeignKey("family.id", name="fk_flag_family")])
+    member_id: str | None = Field(
+        default=None, sa_type=IdText(36), sa_column_args=[ForeignKey("member.id", name="fk_flag_member")]
+    )
     # member_id, or '' for a family-level flag: NULLs never collide in a unique index, '' does.
-    Column("subject_key", IdText(36), nullable=False),
-    Column("kind", String(40), nullable=False),
+    subject_key: str = Field(sa_type=IdText(36))
+    kind: str = Field(max_length=40)
     # e.g. pns / tni / polri / pejabat / bumn_bumd for excluded_occupation
-    Column("sub_kind", String(40), nullable=True),
+    sub_kind: str | None = Field(default=None, max_length=40)
     # open / confirmed / refuted / cleared (cleared: the system saw the condition disappear)
-    Column("status", String(20), nullable=False, server_default="open"),
+    status: str = Field(max_length=20, sa_column_kwargs={"server_default": "open"})
     # system (computed on write) / dukcapil / bkd / ... (external lists)
-    Column("source", String(50), nullable=False),
-    Column("detail", JSON, nullable=True),
-    Column("raised_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_by", String(200), nullable=True),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
-    Column("resolution_reason", String(500), nullable=True),
-    Index("ix_flag_family", "family_id"),
-    Index("ix_flag_kind_status", "kind", "status"),
-    Index(
-        "uq_flag_open",
-        "family_id",
-        "subject_key",
-        "kind",
-        unique=True,
-        postgresql_where=text("status = 'open'"),
-        sqlite_where=text("status = 'open'"),
-    ),
-)
+    source: str = Field(max_length=50)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    raised_at: datetime = Field(sa_type=DateTime(timezone=True))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    resolution_reason: str | None = Field(default=None, max_length=500)
+
+
+# The Core table every set-based query is written against.
+flag: Table = Flag.__table__  # type: ignore[attr-defined]
