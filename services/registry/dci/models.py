@@ -3,32 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, DateTime, Index, String, Table, Text, UniqueConstraint, true
 from sqlmodel import Field
 
 from services.registry.database import RegistryModel
+from services.registry.dci.records import FIELDS
+
+# The query types of the DCI spec a partner may be allowed.
+QueryType = Literal["idtype-value", "predicate", "expression"]
 
 
-class DciPartner(RegistryModel, table=True):
-    """A partner system allowed to query and subscribe: its key, callbacks, wilayah and fields."""
+class DciPartnerFields(RegistryModel):
+    """A partner system allowed to call the DCI endpoints: the columns of `dci_partner` the partner API takes."""
+
+    # The header's sender_id, also the first part of the signature's kidId.
+    sender_id: str = Field(
+        primary_key=True, min_length=3, max_length=99, description="The header's sender_id, e.g. bank.example.id"
+    )
+    name: str = Field(min_length=2, max_length=200)
+    # The OAuth2 token subject the partner's requests must carry (gateway client id).
+    oauth_subject: str = Field(min_length=1, max_length=200, description="Subject of the partner's OAuth2 token")
+    public_key_pem: str = Field(
+        sa_type=Text, description="Ed25519 public key (PEM) that verifies the partner's signatures"
+    )
+    callback_uris: list[str] = Field(sa_type=JSON, description="The only URIs callbacks may go to")
+    query_types: list[QueryType] = Field(sa_type=JSON, min_length=1)
+    # Wilayah codes (kota, kecamatan or kelurahan) whose records the partner may see.
+    wilayah: list[str] = Field(
+        sa_type=JSON, min_length=1, description="Wilayah codes whose records the partner may see"
+    )
+    # DCI record fields the partner receives.
+    fields: list[str] = Field(
+        sa_type=JSON, min_length=1, description=f"Record fields the partner receives, from {list(FIELDS)}"
+    )
+    active: bool = Field(sa_column_kwargs={"server_default": true()})
+
+
+class DciPartner(DciPartnerFields, table=True):
+    """A registered partner system: its key, callbacks, wilayah and fields."""
 
     __tablename__ = "dci_partner"
 
-    # The header's sender_id, also the first part of the signature's kidId.
-    sender_id: str = Field(max_length=99, primary_key=True)
-    name: str = Field(max_length=200)
-    # The OAuth2 token subject the partner's requests must carry (gateway client id).
-    oauth_subject: str = Field(max_length=200)
-    public_key_pem: str = Field(sa_type=Text)
-    callback_uris: list[str] = Field(sa_type=JSON)
-    query_types: list[str] = Field(sa_type=JSON)
-    # Wilayah codes (kota, kecamatan or kelurahan) whose records the partner may see.
-    wilayah: list[str] = Field(sa_type=JSON)
-    # DCI record fields the partner receives (see services/registry/dci/records.py FIELDS).
-    fields: list[str] = Field(sa_type=JSON)
-    active: bool = Field(sa_column_kwargs={"server_default": true()})
     created_at: datetime = Field(sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
