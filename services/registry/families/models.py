@@ -1,4 +1,5 @@
-"""Tables of families (keluarga), members (individu), their history, idempotency keys and personal-data reads."""
+"""Tables of families (keluarga), members (individu), their flags, history, idempotency keys and personal-data
+reads."""
 
 from __future__ import annotations
 
@@ -119,6 +120,47 @@ class Member(RegistryModel, table=True):
     updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
 
+class Flag(RegistryModel, table=True):
+    """A data-quality or exclusion flag (DOMAIN §3) on a family or one of its members, one open per kind.
+
+    Open until a person confirms or refutes it, or the system sees the condition disappear (cleared)."""
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        Index("ix_flag_family", "family_id"),
+        Index("ix_flag_kind_status", "kind", "status"),
+        Index(
+            "uq_flag_open",
+            "family_id",
+            "subject_key",
+            "kind",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    family_id: str = Field(sa_type=IdText(36), sa_column_args=[ForeignKey("family.id", name="fk_flag_family")])
+    member_id: str | None = Field(
+        default=None, sa_type=IdText(36), sa_column_args=[ForeignKey("member.id", name="fk_flag_member")]
+    )
+    # member_id, or '' for a family-level flag: NULLs never collide in a unique index, '' does.
+    subject_key: str = Field(sa_type=IdText(36))
+    kind: str = Field(max_length=40)
+    # e.g. pns / tni / polri / pejabat / bumn_bumd for excluded_occupation
+    sub_kind: str | None = Field(default=None, max_length=40)
+    # open / confirmed / refuted / cleared (cleared: the system saw the condition disappear)
+    status: str = Field(max_length=20, sa_column_kwargs={"server_default": "open"})
+    # system (computed on write) / dukcapil / bkd / ... (external lists)
+    source: str = Field(max_length=50)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    raised_at: datetime = Field(sa_type=DateTime(timezone=True))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    resolution_reason: str | None = Field(default=None, max_length=500)
+
+
 class FamilyHistory(RegistryModel, table=True):
     """One change of a family or one of its members, with the values before and after."""
 
@@ -165,6 +207,7 @@ class PersonalDataAccess(RegistryModel, table=True):
 # The Core tables every set-based query is written against.
 family: Table = Family.__table__  # type: ignore[attr-defined]
 member: Table = Member.__table__  # type: ignore[attr-defined]
+flag: Table = Flag.__table__  # type: ignore[attr-defined]
 family_history: Table = FamilyHistory.__table__  # type: ignore[attr-defined]
 personal_data_access: Table = PersonalDataAccess.__table__  # type: ignore[attr-defined]
 
