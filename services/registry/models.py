@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from services.registry.dci.models import dci_callback, dci_partner, dci_subscription, dci_transaction
 from services.registry.desil.models import desil_snapshot
-from services.registry.families.models import family, family_history, idempotency_key, member, personal_data_access
-from services.registry.flags.models import flag
+from services.registry.families.models import (
+    family,
+    family_history,
+    flag,
+    idempotency_key,
+    member,
+    personal_data_access,
+)
 from services.registry.imports.models import correction
 from services.registry.wilayah.models import wilayah
 

@@ -24,7 +24,6 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     frozenset(cycle)
     for cycle in (
         ("services.disbursement.payments", "services.disbursement.tahap"),
-        ("services.registry.families", "services.registry.flags"),
     )
 )
 

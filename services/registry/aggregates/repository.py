@@ -8,10 +8,9 @@ from typing import Any, Literal
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, member
+from services.registry.domain.flags import FlagStatus
+from services.registry.families.models import family, flag, member
 from services.registry.families.repository import in_scope
-from services.registry.flags.models import flag
-from services.registry.flags.rules import FlagStatus
 from shared.auth.principal import Principal
 
 GroupBy = Literal["kecamatan", "kelurahan"]

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.flags.models import flag
-from services.registry.flags.rules import FlagKind, FlagStatus
+from services.registry.domain.flags import FlagKind, FlagStatus
+from services.registry.families.models import flag
 from services.registry.imports.models import correction
 from shared.auth.principal import Principal, ScopeLevel
 from shared.db.expressions import within

@@ -24,13 +24,13 @@ from services.registry.corrections.repository import (
     list_entries,
     open_entries,
 )
+from services.registry.domain.flags import FlagKind, FlagStatus
 from services.registry.domain.identifiers import today_wib
 from services.registry.families.changes import Actor, Change, ChangeSet, finish, jsonable
 from services.registry.families.models import family, member
 from services.registry.families.repository import in_scope as family_in_scope
 from services.registry.families.rules import Source
 from services.registry.families.service import conflicts_as_problems
-from services.registry.flags.rules import FlagKind, FlagStatus
 from services.registry.imports.extract import COLUMNS, HEAD, Chunk, RowValidator
 from services.registry.imports.merge import MEMBER_FIELDS
 from shared.audit.changes import note_change

@@ -8,24 +8,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from services.registry.dci.models import DciPartnerFields
 from services.registry.dci.records import FIELDS
 from services.registry.dci.signature import load_public_key
 from shared.auth.principal import scope_level_of
 
-QueryType = Literal["idtype-value", "predicate", "expression"]
 
-
-class PartnerIn(BaseModel):
+class PartnerIn(DciPartnerFields):
     """A partner system allowed to call the DCI endpoints."""
 
-    sender_id: str = Field(min_length=3, max_length=99, description="The header's sender_id, e.g. bank.example.id")
-    name: str = Field(min_length=2, max_length=200)
-    oauth_subject: str = Field(min_length=1, max_length=200, description="Subject of the partner's OAuth2 token")
-    public_key_pem: str = Field(description="Ed25519 public key (PEM) that verifies the partner's signatures")
+    # Defaults of the request only: the table's are the server's (an empty list is written explicitly).
     callback_uris: list[str] = Field(default_factory=list, description="The only URIs callbacks may go to")
-    query_types: list[QueryType] = Field(min_length=1)
-    wilayah: list[str] = Field(min_length=1, description="Wilayah codes whose records the partner may see")
-    fields: list[str] = Field(min_length=1, description=f"Record fields the partner receives, from {list(FIELDS)}")
     active: bool = True
 
     @field_validator("public_key_pem")

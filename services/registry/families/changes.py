@@ -13,10 +13,10 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
+from services.registry.families.computed_flags import refresh_computed_flags
 from services.registry.families.models import family, family_history
 from services.registry.families.rules import status_after_change
 from services.registry.families.state import FamilyFacts, household_state, load_facts
-from services.registry.flags.repository import refresh_computed_flags
 from shared.audit.changes import note_change
 from shared.auth.principal import Principal
 from shared.context import request_id_var

@@ -10,11 +10,11 @@ from sqlalchemy import Select
 
 from services.registry.database import export_jobs
 from services.registry.domain.identifiers import today_wib
+from services.registry.families.computed_flags import flag_kinds_by_family
 from services.registry.families.privacy import Viewer, present_family
 from services.registry.families.repository import families_query
 from services.registry.families.schemas import FAMILY_COLUMNS
 from services.registry.families.service import family_filter
-from services.registry.flags.repository import flag_kinds_by_family
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.household import DataStatus

@@ -1,21 +1,17 @@
-"""Tables of families (keluarga), members (individu), their history, idempotency keys and personal-data reads."""
+"""Tables of families (keluarga), members (individu), their flags, history, idempotency keys and personal-data
+reads."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
-    Column,
-    Date,
     DateTime,
-    Float,
     ForeignKey,
     Index,
-    Integer,
-    String,
     Table,
     UniqueConstraint,
     false,
@@ -25,133 +21,197 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.sql import ColumnElement
+from sqlmodel import Field
 
-from services.registry.database import metadata
+from services.registry.database import RegistryModel, metadata
 from shared.db.messaging import BigId
 from shared.db.types import IdText
 from shared.http.idempotency import idempotency_table
 
-family = Table(
-    "family",
-    metadata,
+
+class Family(RegistryModel, table=True):
+    """A family (keluarga) by its No. KK: address, statuses, desil and the aggregate version."""
+
+    __tablename__ = "family"
+    __table_args__ = (
+        UniqueConstraint("no_kk", name="uq_family_no_kk"),
+        Index("ix_family_kelurahan_id", "kelurahan_code", "id"),
+        Index("ix_family_kecamatan", "kecamatan_code"),
+        Index("ix_family_head_nik", "head_nik"),
+        Index("ix_family_data_status", "data_status"),
+    )
+
     # The household id every event and every other service uses (uuid as text).
-    Column("id", IdText(36), primary_key=True),
-    Column("no_kk", IdText(16), nullable=False),
-    Column("head_nik", IdText(16), nullable=False),
+    id: str = Field(sa_type=IdText(36), primary_key=True)
+    no_kk: str = Field(sa_type=IdText(16))
+    head_nik: str = Field(sa_type=IdText(16))
     # The member who receives the assistance: the head unless a verified recipient_change named another.
     # NULL (families a bulk import wrote) reads as the head: see families.recipient.recipient_expr.
-    Column("recipient_member_id", IdText(36), nullable=True),
-    Column("address", String(300), nullable=False),
-    Column("rt", String(3), nullable=False),
-    Column("rw", String(3), nullable=False),
-    Column("kelurahan_code", String(20), ForeignKey("wilayah.code", name="fk_family_kelurahan"), nullable=False),
-    Column("kecamatan_code", String(20), nullable=False),
-    Column("latitude", Float, nullable=True),
-    Column("longitude", Float, nullable=True),
+    recipient_member_id: str | None = Field(default=None, sa_type=IdText(36))
+    address: str = Field(max_length=300)
+    rt: str = Field(max_length=3)
+    rw: str = Field(max_length=3)
+    kelurahan_code: str = Field(max_length=20, sa_column_args=[ForeignKey("wilayah.code", name="fk_family_kelurahan")])
+    kecamatan_code: str = Field(max_length=20)
+    latitude: float | None = None
+    longitude: float | None = None
     # present / moved / not_found / all_deceased / duplicate (DOMAIN §3)
-    Column("existence_status", String(20), nullable=False, server_default="present"),
+    existence_status: str = Field(max_length=20, sa_column_kwargs={"server_default": "present"})
     # active / needs_verification / inactive (DOMAIN §4)
-    Column("data_status", String(30), nullable=False, server_default="active"),
-    Column("status_reason", String(100), nullable=True),
+    data_status: str = Field(max_length=30, sa_column_kwargs={"server_default": "active"})
+    status_reason: str | None = Field(default=None, max_length=100)
     # dtsen_import / local_proposal / citizen_app / dinsos_counter
-    Column("source", String(30), nullable=False),
-    Column("desil", Integer, nullable=True),
-    Column("desil_period", String(20), nullable=True),
+    source: str = Field(max_length=30)
+    desil: int | None = None
+    desil_period: str | None = Field(default=None, max_length=20)
     # The first period of the uninterrupted run of the current desil value.
-    Column("desil_since", String(20), nullable=True),
+    desil_since: str | None = Field(default=None, max_length=20)
     # verified_at of the newest ground-check outcome applied (older outcomes are ignored).
-    Column("last_verified_at", DateTime(timezone=True), nullable=True),
+    last_verified_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     # The aggregate version: +1 per event emitted about the family; the ETag of the family.
-    Column("version", BigInteger, nullable=False, server_default=text("1")),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("updated_by", String(200), nullable=False),
-    UniqueConstraint("no_kk", name="uq_family_no_kk"),
-    Index("ix_family_kelurahan_id", "kelurahan_code", "id"),
-    Index("ix_family_kecamatan", "kecamatan_code"),
-    Index("ix_family_head_nik", "head_nik"),
-    Index("ix_family_data_status", "data_status"),
-)
+    version: int = Field(sa_type=BigInteger, sa_column_kwargs={"server_default": text("1")})
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    created_by: str = Field(max_length=200)
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_by: str = Field(max_length=200)
 
-member = Table(
-    "member",
-    metadata,
-    Column("id", IdText(36), primary_key=True),
-    Column("family_id", IdText(36), ForeignKey("family.id", name="fk_member_family"), nullable=False),
-    Column("nik", IdText(16), nullable=False),
+
+class Member(RegistryModel, table=True):
+    """A member (individu) by NIK, in one family at a time."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        Index("ix_member_family", "family_id"),
+        Index("ix_member_nik", "nik"),
+        # A person belongs to exactly one active KK (DOMAIN §6), enforced by the database on both dialects.
+        Index(
+            "uq_member_active_nik",
+            "nik",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+    )
+
+    id: str = Field(sa_type=IdText(36), primary_key=True)
+    family_id: str = Field(sa_type=IdText(36), sa_column_args=[ForeignKey("family.id", name="fk_member_family")])
+    nik: str = Field(sa_type=IdText(16))
     # The rule a stored NIK breaks (e.g. nik.bad_day), None when valid: legacy imports keep bad NIKs and flag them.
-    Column("nik_issue", String(50), nullable=True),
-    Column("name", String(200), nullable=False),
-    Column("birth_place", String(100), nullable=True),
-    Column("birth_date", Date, nullable=True),
-    Column("sex", String(1), nullable=True),
-    Column("relationship", String(30), nullable=False),
-    Column("marital_status", String(30), nullable=True),
-    Column("education", String(30), nullable=True),
-    Column("school_status", String(30), nullable=True),
-    Column("occupation", String(100), nullable=True),
+    nik_issue: str | None = Field(default=None, max_length=50)
+    name: str = Field(max_length=200)
+    birth_place: str | None = Field(default=None, max_length=100)
+    birth_date: date | None = None
+    sex: str | None = Field(default=None, max_length=1)
+    relationship: str = Field(max_length=30)
+    marital_status: str | None = Field(default=None, max_length=30)
+    education: str | None = Field(default=None, max_length=30)
+    school_status: str | None = Field(default=None, max_length=30)
+    occupation: str | None = Field(default=None, max_length=100)
     # Sensitive (UU PDP): only returned to roles holding READ_SENSITIVE.
-    Column("disability", String(20), nullable=True),
-    Column("pregnant", Boolean, nullable=True),
-    Column("deceased", Boolean, nullable=False, server_default=false()),
-    Column("deceased_date", Date, nullable=True),
-    Column("death_certificate_no", String(50), nullable=True),
+    disability: str | None = Field(default=None, max_length=20)
+    pregnant: bool | None = None
+    deceased: bool = Field(sa_column_kwargs={"server_default": false()})
+    deceased_date: date | None = None
+    death_certificate_no: str | None = Field(default=None, max_length=50)
     # False once the person left the family record (removed, merged); a move keeps the row and changes family_id.
-    Column("active", Boolean, nullable=False, server_default=true()),
-    Column("source", String(30), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_member_family", "family_id"),
-    Index("ix_member_nik", "nik"),
-    # A person belongs to exactly one active KK (DOMAIN §6), enforced by the database on both dialects.
-    Index(
-        "uq_member_active_nik",
-        "nik",
-        unique=True,
-        postgresql_where=text("active"),
-        sqlite_where=text("active"),
-    ),
-)
+    active: bool = Field(sa_column_kwargs={"server_default": true()})
+    source: str = Field(max_length=30)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(sa_type=DateTime(timezone=True))
 
-family_history = Table(
-    "family_history",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("family_id", IdText(36), nullable=False),
-    Column("member_id", IdText(36), nullable=True),
+
+class Flag(RegistryModel, table=True):
+    """A data-quality or exclusion flag (DOMAIN §3) on a family or one of its members, one open per kind.
+
+    Open until a person confirms or refutes it, or the system sees the condition disappear (cleared)."""
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        Index("ix_flag_family", "family_id"),
+        Index("ix_flag_kind_status", "kind", "status"),
+        Index(
+            "uq_flag_open",
+            "family_id",
+            "subject_key",
+            "kind",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    family_id: str = Field(sa_type=IdText(36), sa_column_args=[ForeignKey("family.id", name="fk_flag_family")])
+    member_id: str | None = Field(
+        default=None, sa_type=IdText(36), sa_column_args=[ForeignKey("member.id", name="fk_flag_member")]
+    )
+    # member_id, or '' for a family-level flag: NULLs never collide in a unique index, '' does.
+    subject_key: str = Field(sa_type=IdText(36))
+    kind: str = Field(max_length=40)
+    # e.g. pns / tni / polri / pejabat / bumn_bumd for excluded_occupation
+    sub_kind: str | None = Field(default=None, max_length=40)
+    # open / confirmed / refuted / cleared (cleared: the system saw the condition disappear)
+    status: str = Field(max_length=20, sa_column_kwargs={"server_default": "open"})
+    # system (computed on write) / dukcapil / bkd / ... (external lists)
+    source: str = Field(max_length=50)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    raised_at: datetime = Field(sa_type=DateTime(timezone=True))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    resolution_reason: str | None = Field(default=None, max_length=500)
+
+
+class FamilyHistory(RegistryModel, table=True):
+    """One change of a family or one of its members, with the values before and after."""
+
+    __tablename__ = "family_history"
+    __table_args__ = (Index("ix_family_history_family", "family_id", "id"),)
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    family_id: str = Field(sa_type=IdText(36))
+    member_id: str | None = Field(default=None, sa_type=IdText(36))
     # The family version this change produced.
-    Column("version", BigInteger, nullable=False),
-    Column("action", String(50), nullable=False),
-    Column("actor", String(200), nullable=False),
-    Column("actor_role", String(30), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("reason", String(500), nullable=True),
+    version: int = Field(sa_type=BigInteger)
+    action: str = Field(max_length=50)
+    actor: str = Field(max_length=200)
+    actor_role: str = Field(max_length=30)
+    at: datetime = Field(sa_type=DateTime(timezone=True))
+    reason: str | None = Field(default=None, max_length=500)
     # Full values (PII included): only authorised roles read it, and the API masks identifiers by default.
-    Column("before", JSON, nullable=True),
-    Column("after", JSON, nullable=True),
-    Column("request_id", String(100), nullable=True),
-    Index("ix_family_history_family", "family_id", "id"),
-)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    request_id: str | None = Field(default=None, max_length=100)
+
+
+class PersonalDataAccess(RegistryModel, table=True):
+    """One reveal of personal data (unmasked NIK, No. KK, history): who, when, which family and why."""
+
+    __tablename__ = "personal_data_access"
+    __table_args__ = (
+        Index("ix_personal_data_access_family", "family_id"),
+        Index("ix_personal_data_access_actor", "actor", "at"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    actor: str = Field(max_length=200)
+    actor_role: str = Field(max_length=30)
+    at: datetime = Field(sa_type=DateTime(timezone=True))
+    family_id: str = Field(sa_type=IdText(36))
+    member_id: str | None = Field(default=None, sa_type=IdText(36))
+    purpose: str = Field(max_length=300)
+    # What was revealed: e.g. "nik,no_kk" or "history".
+    fields: str = Field(max_length=200)
+    request_id: str | None = Field(default=None, max_length=100)
+
+
+# The Core tables every set-based query is written against.
+family: Table = Family.__table__  # type: ignore[attr-defined]
+member: Table = Member.__table__  # type: ignore[attr-defined]
+flag: Table = Flag.__table__  # type: ignore[attr-defined]
+family_history: Table = FamilyHistory.__table__  # type: ignore[attr-defined]
+personal_data_access: Table = PersonalDataAccess.__table__  # type: ignore[attr-defined]
 
 idempotency_key = idempotency_table(metadata)
-
-personal_data_access = Table(
-    "personal_data_access",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("actor", String(200), nullable=False),
-    Column("actor_role", String(30), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("family_id", IdText(36), nullable=False),
-    Column("member_id", IdText(36), nullable=True),
-    Column("purpose", String(300), nullable=False),
-    # What was revealed: e.g. "nik,no_kk" or "history".
-    Column("fields", String(200), nullable=False),
-    Column("request_id", String(100), nullable=True),
-    Index("ix_personal_data_access_family", "family_id"),
-    Index("ix_personal_data_access_actor", "actor", "at"),
-)
 
 
 def recipient_expr(fam: Any = family) -> ColumnElement[Any]:

@@ -11,11 +11,10 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, family_history, member, recipient_expr
+from services.registry.domain.flags import FlagStatus
+from services.registry.families.computed_flags import open_flag_exists
+from services.registry.families.models import family, family_history, flag, member, recipient_expr
 from services.registry.families.schemas import FamilyFilter as FamilyFilter
-from services.registry.flags.models import flag
-from services.registry.flags.repository import open_flag_exists
-from services.registry.flags.rules import FlagStatus
 from shared.auth.principal import Principal
 from shared.db.expressions import within
 from shared.http.problems import ProblemError

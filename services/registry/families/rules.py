@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from services.registry.domain.flags import DEACTIVATING_KINDS, STATUS_NEUTRAL_KINDS
 from shared.events.household import Composition, DataStatus
 
 
@@ -138,8 +139,6 @@ def status_after_change(
 ) -> StatusDecision:
     """The family status after a change, per DOMAIN §4: flags move active ⇄ needs verification;
     confirmed exclusions, a confirmed duplicate KK or no living member left make it inactive."""
-    from services.registry.flags.rules import DEACTIVATING_KINDS, STATUS_NEUTRAL_KINDS
-
     open_kinds, confirmed_kinds = set(open_flags) - STATUS_NEUTRAL_KINDS, set(confirmed_flags)
     if data_status == DataStatus.INACTIVE:
         # Only a ground check (verification outcome) brings an inactive family back.

@@ -13,9 +13,11 @@ from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.domain.flags import FlagKind
 from services.registry.domain.identifiers import IdentifierError, today_wib, validate_nik
 from services.registry.families import repository
 from services.registry.families.changes import Actor, Change, ChangeSet, finish, jsonable, set_status
+from services.registry.families.computed_flags import flag_kinds_by_family
 from services.registry.families.models import family, member
 from services.registry.families.privacy import Viewer, present_family, record_access, redact
 from services.registry.families.repository import DetailKey, FamilyDetail, get_family_row, get_member_row
@@ -44,8 +46,6 @@ from services.registry.families.validation import (
     check_no_kk,
     check_rt_rw,
 )
-from services.registry.flags.repository import flag_kinds_by_family
-from services.registry.flags.rules import FlagKind
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.events.household import DataStatus, HouseholdEventType

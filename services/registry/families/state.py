@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.families.computed_flags import flag_kinds_by_family
 from services.registry.families.models import family, member, recipient_expr
 from services.registry.families.rules import MemberFacts, composition
-from services.registry.flags.repository import flag_kinds_by_family
 from shared.db.expressions import one_of
 from shared.events.household import DataStatus, HouseholdState
 from shared.privacy.digest import digest_key, nik_digest

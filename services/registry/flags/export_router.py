@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.registry.database import export_jobs
-from services.registry.flags.rules import FlagKind, FlagStatus
+from services.registry.domain.flags import FlagKind, FlagStatus
 from services.registry.flags.schemas import FLAG_COLUMNS, FlagFilter, FlagOut
 from services.registry.flags.service import flags_in_scope
 from shared.auth.permissions import Permission

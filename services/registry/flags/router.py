@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from services.registry.domain.flags import FlagKind, FlagStatus
 from services.registry.families.changes import actor_of
 from services.registry.flags import service
-from services.registry.flags.rules import FlagKind, FlagStatus
 from services.registry.flags.schemas import FlagFilter, FlagOut, FlagPage, Resolution
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal

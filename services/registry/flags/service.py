@@ -8,13 +8,12 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.domain.flags import FlagKind, FlagStatus, can_resolve
 from services.registry.families.changes import Actor, Change, ChangeSet, finish
-from services.registry.families.models import family, member
+from services.registry.families.models import family, flag, member
 from services.registry.families.repository import in_scope
 from services.registry.families.service import record_death
 from services.registry.flags import repository
-from services.registry.flags.models import flag
-from services.registry.flags.rules import FlagKind, FlagStatus, can_resolve
 from services.registry.flags.schemas import FlagFilter, FlagOut, FlagPage
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow

@@ -31,11 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.database import messaging
+from services.registry.domain.flags import FlagStatus
 from services.registry.families.changes import OUTBOX, Actor
-from services.registry.families.models import family, family_history, member, recipient_expr
+from services.registry.families.models import family, family_history, flag, member, recipient_expr
 from services.registry.families.rules import Disability, SchoolStatus
-from services.registry.flags.models import flag
-from services.registry.flags.rules import FlagStatus
 from services.registry.imports.models import FAMILY_FIELDS, SOURCE, import_event, import_family
 from services.registry.imports.sql import Dialect
 from services.registry.imports.staging import analyze

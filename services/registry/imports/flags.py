@@ -28,9 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, member
-from services.registry.flags.models import flag
-from services.registry.flags.rules import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
+from services.registry.domain.flags import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
+from services.registry.families.models import family, flag, member
 from services.registry.imports.events import FlagPayload, record_flag_events
 from services.registry.imports.models import import_family, import_flag, import_scope
 from services.registry.imports.sql import Dialect

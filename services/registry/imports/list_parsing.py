@@ -16,7 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import IO
 
-from services.registry.flags.rules import ExcludedOccupation
+from services.registry.domain.flags import ExcludedOccupation
 from services.registry.imports.extract import Chunk, ExtractFormatError, RowError, header_index, parse_date
 
 

@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy import String, and_, bindparam, case, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.domain.flags import BLOCKING_STATUSES, FlagKind, FlagStatus
 from services.registry.families.changes import Actor
-from services.registry.families.models import member
-from services.registry.flags.models import flag
-from services.registry.flags.rules import BLOCKING_STATUSES, FlagKind, FlagStatus
+from services.registry.families.models import flag, member
 from services.registry.imports.events import emit, record_flag_events
 from services.registry.imports.list_parsing import ListKind
 from services.registry.imports.list_rules import DeathConflict, names_match

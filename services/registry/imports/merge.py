@@ -41,8 +41,7 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from services.registry.desil.models import desil_snapshot
 from services.registry.families.changes import Actor
-from services.registry.families.models import family, family_history, member
-from services.registry.flags.models import flag
+from services.registry.families.models import family, family_history, flag, member
 from services.registry.imports.events import emit
 from services.registry.imports.extract import HEAD
 from services.registry.imports.flags import refresh_import_flags

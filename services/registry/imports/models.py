@@ -1,13 +1,20 @@
 """Import jobs, their per-row errors, and the staging tables the set-based merge reads (UNLOGGED on PostgreSQL).
 
 Imports run one at a time and empty the staging tables before and after, so a staging index never needs the
-job id in front (it would only make every key 36 bytes wider)."""
+job id in front (it would only make every key 36 bytes wider).
+
+The staging tables have no primary key (nothing looks a row up by one); the ORM mapper of a class needs one, so
+each names in `__mapper_args__` the columns that identify a row, for the mapper only: the tables stay keyless."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index, Integer, String, Table, Text
+from datetime import date, datetime
+from typing import Any
 
-from services.registry.database import metadata
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Table, Text
+from sqlmodel import Field
+
+from services.registry.database import RegistryModel
 from services.registry.families.rules import Source
 from shared.db.messaging import BigId
 from shared.db.types import IdText
@@ -16,168 +23,245 @@ from shared.db.types import IdText
 SOURCE = Source.DTSEN_IMPORT.value
 FAMILY_FIELDS = ("head_nik", "address", "rt", "rw", "kelurahan_code")
 
-import_job = Table(
-    "import_job",
-    metadata,
-    Column("id", IdText(36), primary_key=True),
+
+class ImportJob(RegistryModel, table=True):
+    """One uploaded file and its run: kind, status, counts and the phases gone through."""
+
+    __tablename__ = "import_job"
+    __table_args__ = (Index("ix_import_job_created", "created_at"),)
+
+    id: str = Field(sa_type=IdText(36), primary_key=True)
     # extract / death / excluded
-    Column("kind", String(20), nullable=False),
+    kind: str = Field(max_length=20)
     # queued / running / succeeded / failed
-    Column("status", String(20), nullable=False),
-    Column("file_name", String(300), nullable=False),
-    Column("file_path", String(1000), nullable=False),
-    Column("file_bytes", BigInteger, nullable=False, server_default="0"),
+    status: str = Field(max_length=20)
+    file_name: str = Field(max_length=300)
+    file_path: str = Field(max_length=1000)
+    file_bytes: int = Field(sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     # the list's source (dukcapil, bkd, ...); the extract's is always dtsen_import
-    Column("source", String(50), nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("created_role", String(30), nullable=False),
-    Column("wilayah", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=True),
-    Column("finished_at", DateTime(timezone=True), nullable=True),
-    Column("counts", JSON, nullable=True),
-    Column("error", Text, nullable=True),
+    source: str = Field(max_length=50)
+    created_by: str = Field(max_length=200)
+    created_role: str = Field(max_length=30)
+    wilayah: str = Field(max_length=20)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    counts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, sa_type=Text)
     # phases gone through (name, seconds) and rows read: `imports.progress`
-    Column("progress", JSON, nullable=True),
-    Index("ix_import_job_created", "created_at"),
-)
+    progress: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
-# The per-row error report: row (spreadsheet numbering, header = 1), field, reason. No values: no PII in it.
-import_error = Table(
-    "import_error",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("import_id", IdText(36), nullable=False),
-    Column("row_no", Integer, nullable=False),
-    Column("field", String(50), nullable=False),
-    Column("reason", String(100), nullable=False),
+
+class ImportRowError(RegistryModel, table=True):
+    """The per-row error report: row (spreadsheet numbering, header = 1), field, reason. No values: no PII in it."""
+
+    __tablename__ = "import_error"
+    __table_args__ = (
+        Index("ix_import_error_import_row", "import_id", "row_no"),
+        Index("ix_import_error_import_kk", "import_id", "no_kk"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    import_id: str = Field(sa_type=IdText(36))
+    row_no: int
+    field: str = Field(max_length=50)
+    reason: str = Field(max_length=100)
     # The row's No. KK, so a rejected row takes its whole family with it (never written to the report).
-    Column("no_kk", IdText(32), nullable=True),
-    Index("ix_import_error_import_row", "import_id", "row_no"),
-    Index("ix_import_error_import_kk", "import_id", "no_kk"),
-)
+    no_kk: str | None = Field(default=None, sa_type=IdText(32))
 
-# One validated extract row (staging; emptied after each job).
-import_row = Table(
-    "import_row",
-    metadata,
-    Column("import_id", IdText(36), nullable=False),
-    Column("row_no", Integer, nullable=False),
-    Column("no_kk", IdText(16), nullable=False),
-    Column("kelurahan_code", String(20), nullable=False),
-    Column("kecamatan_code", String(20), nullable=False),
-    Column("address", String(300), nullable=False),
-    Column("rt", String(3), nullable=False),
-    Column("rw", String(3), nullable=False),
-    Column("nik", IdText(16), nullable=False),
-    Column("nik_issue", String(50), nullable=True),
-    Column("name", String(200), nullable=False),
-    Column("birth_place", String(100), nullable=True),
-    Column("birth_date", Date, nullable=True),
-    Column("sex", String(1), nullable=True),
-    Column("relationship", String(30), nullable=False),
-    Column("marital_status", String(30), nullable=True),
-    Column("education", String(30), nullable=True),
-    Column("school_status", String(30), nullable=True),
-    Column("occupation", String(100), nullable=True),
-    Column("disability", String(20), nullable=True),
-    Column("pregnant", Boolean, nullable=True),
-    Column("desil", Integer, nullable=True),
-    Column("desil_period", String(20), nullable=True),
+
+class ImportRow(RegistryModel, table=True):
+    """One validated extract row (staging; emptied after each job)."""
+
+    __tablename__ = "import_row"
     # No index: the table holds the running job's rows only, and the merge reads them whole (hash joins).
-)
+    __mapper_args__ = {"primary_key": ["import_id", "row_no"]}
 
-# One family of the extract after validation: its household id (existing or new) and what the merge does.
-import_family = Table(
-    "import_family",
-    metadata,
-    Column("import_id", IdText(36), nullable=False),
-    Column("no_kk", IdText(16), nullable=False),
-    Column("family_id", IdText(36), nullable=False),
+    import_id: str = Field(sa_type=IdText(36))
+    row_no: int
+    no_kk: str = Field(sa_type=IdText(16))
+    kelurahan_code: str = Field(max_length=20)
+    kecamatan_code: str = Field(max_length=20)
+    address: str = Field(max_length=300)
+    rt: str = Field(max_length=3)
+    rw: str = Field(max_length=3)
+    nik: str = Field(sa_type=IdText(16))
+    nik_issue: str | None = Field(default=None, max_length=50)
+    name: str = Field(max_length=200)
+    birth_place: str | None = Field(default=None, max_length=100)
+    birth_date: date | None = None
+    sex: str | None = Field(default=None, max_length=1)
+    relationship: str = Field(max_length=30)
+    marital_status: str | None = Field(default=None, max_length=30)
+    education: str | None = Field(default=None, max_length=30)
+    school_status: str | None = Field(default=None, max_length=30)
+    occupation: str | None = Field(default=None, max_length=100)
+    disability: str | None = Field(default=None, max_length=20)
+    pregnant: bool | None = None
+    desil: int | None = None
+    desil_period: str | None = Field(default=None, max_length=20)
+
+
+class ImportFamily(RegistryModel, table=True):
+    """One family of the extract after validation: its household id (existing or new) and what the merge does."""
+
+    __tablename__ = "import_family"
+    __table_args__ = (
+        Index("ix_import_family_kk", "no_kk"),
+        Index("ix_import_family_id", "family_id"),
+    )
+    __mapper_args__ = {"primary_key": ["import_id", "no_kk"]}
+
+    import_id: str = Field(sa_type=IdText(36))
+    no_kk: str = Field(sa_type=IdText(16))
+    family_id: str = Field(sa_type=IdText(36))
     # insert / update / same
-    Column("action", String(10), nullable=False),
-    Column("head_nik", IdText(16), nullable=False),
-    Column("address", String(300), nullable=False),
-    Column("rt", String(3), nullable=False),
-    Column("rw", String(3), nullable=False),
-    Column("kelurahan_code", String(20), nullable=False),
-    Column("kecamatan_code", String(20), nullable=False),
-    Column("desil", Integer, nullable=True),
-    Column("desil_period", String(20), nullable=True),
-    Index("ix_import_family_kk", "no_kk"),
-    Index("ix_import_family_id", "family_id"),
-)
+    action: str = Field(max_length=10)
+    head_nik: str = Field(sa_type=IdText(16))
+    address: str = Field(max_length=300)
+    rt: str = Field(max_length=3)
+    rw: str = Field(max_length=3)
+    kelurahan_code: str = Field(max_length=20)
+    kecamatan_code: str = Field(max_length=20)
+    desil: int | None = None
+    desil_period: str | None = Field(default=None, max_length=20)
 
-# One row of an external list (death or excluded occupation).
-import_list_row = Table(
-    "import_list_row",
-    metadata,
-    Column("import_id", IdText(36), nullable=False),
-    Column("row_no", Integer, nullable=False),
-    Column("nik", IdText(16), nullable=False),
-    Column("deceased_date", Date, nullable=True),
-    Column("certificate_no", String(50), nullable=True),
-    Column("category", String(40), nullable=True),
-    Column("instansi", String(200), nullable=True),
+
+class ImportListRow(RegistryModel, table=True):
+    """One row of an external list (death or excluded occupation)."""
+
+    __tablename__ = "import_list_row"
+    __table_args__ = (Index("ix_import_list_row_nik", "nik"),)
+    __mapper_args__ = {"primary_key": ["import_id", "row_no"]}
+
+    import_id: str = Field(sa_type=IdText(36))
+    row_no: int
+    nik: str = Field(sa_type=IdText(16))
+    deceased_date: date | None = None
+    certificate_no: str | None = Field(default=None, max_length=50)
+    category: str | None = Field(default=None, max_length=40)
+    instansi: str | None = Field(default=None, max_length=200)
     # Death list: the optional listed name, and whether it fails to name the member (set when matching).
-    Column("name", String(200), nullable=True),
-    Column("name_mismatch", Boolean, nullable=True),
-    Index("ix_import_list_row_nik", "nik"),
-)
+    name: str | None = Field(default=None, max_length=200)
+    name_mismatch: bool | None = None
 
-# The events a job emits, in order per family; versions, history and outbox rows are derived from it set-based.
-import_event = Table(
-    "import_event",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("import_id", IdText(36), nullable=False),
-    Column("family_id", IdText(36), nullable=False),
-    Column("member_id", IdText(36), nullable=True),
-    Column("event_type", String(100), nullable=False),
-    Column("action", String(50), nullable=False),
-    Column("change", JSON, nullable=False),
-    Column("before", JSON, nullable=True),
-    Column("after", JSON, nullable=True),
-    Index("ix_import_event_family", "family_id", "id"),
-)
 
-# The families whose computed flags the job may change, and the computed flags that should be open for them.
-import_scope = Table(
-    "import_scope",
-    metadata,
-    Column("import_id", IdText(36), nullable=False),
-    Column("family_id", IdText(36), nullable=False),
-    Index("ix_import_scope_family", "family_id"),
-)
+class ImportEvent(RegistryModel, table=True):
+    """The events a job emits, in order per family; versions, history and outbox rows are derived from it."""
 
-import_flag = Table(
-    "import_flag",
-    metadata,
-    Column("import_id", IdText(36), nullable=False),
-    Column("family_id", IdText(36), nullable=False),
-    Column("member_id", IdText(36), nullable=True),
-    Column("subject_key", IdText(36), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("detail", JSON, nullable=True),
-    Index("ix_import_flag_key", "family_id", "subject_key", "kind"),
-)
+    __tablename__ = "import_event"
+    __table_args__ = (Index("ix_import_event_family", "family_id", "id"),)
 
-# A row kept out of the member table (validation failed, or the merge set it aside): its raw values, on their way
-# to the correction queue (staging; emptied after each job). `no_kk`: the row's No. KK when it is valid.
-import_bad_row = Table(
-    "import_bad_row",
-    metadata,
-    Column("import_id", IdText(36), nullable=False),
-    Column("row_no", Integer, nullable=False),
-    Column("no_kk", IdText(16), nullable=True),
-    Column("nik", IdText(50), nullable=True),
-    Column("relationship", String(50), nullable=True),
-    Column("kelurahan_code", String(20), nullable=True),
-    Column("raw", JSON, nullable=False),
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    import_id: str = Field(sa_type=IdText(36))
+    family_id: str = Field(sa_type=IdText(36))
+    member_id: str | None = Field(default=None, sa_type=IdText(36))
+    event_type: str = Field(max_length=100)
+    action: str = Field(max_length=50)
+    change: dict[str, Any] = Field(sa_type=JSON)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class ImportScope(RegistryModel, table=True):
+    """The families whose computed flags the job may change."""
+
+    __tablename__ = "import_scope"
+    __table_args__ = (Index("ix_import_scope_family", "family_id"),)
+    __mapper_args__ = {"primary_key": ["import_id", "family_id"]}
+
+    import_id: str = Field(sa_type=IdText(36))
+    family_id: str = Field(sa_type=IdText(36))
+
+
+class ImportFlag(RegistryModel, table=True):
+    """A computed flag that should be open for a family of the scope."""
+
+    __tablename__ = "import_flag"
+    __table_args__ = (Index("ix_import_flag_key", "family_id", "subject_key", "kind"),)
+    __mapper_args__ = {"primary_key": ["import_id", "family_id", "subject_key", "kind"]}
+
+    import_id: str = Field(sa_type=IdText(36))
+    family_id: str = Field(sa_type=IdText(36))
+    member_id: str | None = Field(default=None, sa_type=IdText(36))
+    subject_key: str = Field(sa_type=IdText(36))
+    kind: str = Field(max_length=40)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class ImportBadRow(RegistryModel, table=True):
+    """A row kept out of the member table (validation failed, or the merge set it aside).
+
+    Its raw values, on their way to the correction queue (staging; emptied after each job). `no_kk`: the row's
+    No. KK when it is valid."""
+
+    __tablename__ = "import_bad_row"
+    __table_args__ = (Index("ix_import_bad_row_kk", "no_kk"),)
+    __mapper_args__ = {"primary_key": ["import_id", "row_no"]}
+
+    import_id: str = Field(sa_type=IdText(36))
+    row_no: int
+    no_kk: str | None = Field(default=None, sa_type=IdText(16))
+    nik: str | None = Field(default=None, sa_type=IdText(50))
+    relationship: str | None = Field(default=None, max_length=50)
+    kelurahan_code: str | None = Field(default=None, max_length=20)
+    raw: dict[str, Any] = Field(sa_type=JSON)
     # e.g. {"other_family_id": ...} for nik.duplicate
-    Column("detail", JSON, nullable=True),
-    Index("ix_import_bad_row_kk", "no_kk"),
-)
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class Correction(RegistryModel, table=True):
+    """The correction queue (fixed and dismissed by `corrections`): extract rows kept out of the member table.
+
+    They wait to be fixed or dismissed. Imports own the table because imports fill it."""
+
+    __tablename__ = "correction"
+    __table_args__ = (
+        Index("ix_correction_status_kecamatan", "status", "kecamatan_code"),
+        Index("ix_correction_family", "family_id"),
+        Index("ix_correction_key", "no_kk", "nik", "rule"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BigId, primary_key=True, sa_column_kwargs={"autoincrement": True})
+    import_id: str = Field(sa_type=IdText(36))
+    # Spreadsheet numbering of the extract (header = row 1), as in the job's error report.
+    row_no: int
+    # The first rule the row broke (e.g. nik.not_16_digits, nik.duplicate) and its column; `errors` has them all.
+    rule: str = Field(max_length=100)
+    field: str = Field(max_length=50)
+    errors: list[dict[str, Any]] = Field(sa_type=JSON)
+    # The row's values as the file gave them (extract column names), PII included: read only in scope.
+    raw: dict[str, Any] = Field(sa_type=JSON)
+    no_kk: str | None = Field(default=None, sa_type=IdText(50))
+    nik: str | None = Field(default=None, sa_type=IdText(50))
+    # The family the row belongs to (imported without it), when there is one.
+    family_id: str | None = Field(default=None, sa_type=IdText(36))
+    kelurahan_code: str | None = Field(default=None, max_length=20)
+    kecamatan_code: str | None = Field(default=None, max_length=20)
+    # e.g. {"other_family_id": ...} for nik.duplicate, {"head": true} for a family's head row
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # open / fixed / dismissed
+    status: str = Field(max_length=20, sa_column_kwargs={"server_default": "open"})
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    resolved_role: str | None = Field(default=None, max_length=30)
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    resolution_reason: str | None = Field(default=None, max_length=500)
+    # The member a fix created.
+    member_id: str | None = Field(default=None, sa_type=IdText(36))
+
+
+# The Core tables every set-based query is written against.
+import_job: Table = ImportJob.__table__  # type: ignore[attr-defined]
+import_error: Table = ImportRowError.__table__  # type: ignore[attr-defined]
+import_row: Table = ImportRow.__table__  # type: ignore[attr-defined]
+import_family: Table = ImportFamily.__table__  # type: ignore[attr-defined]
+import_list_row: Table = ImportListRow.__table__  # type: ignore[attr-defined]
+import_event: Table = ImportEvent.__table__  # type: ignore[attr-defined]
+import_scope: Table = ImportScope.__table__  # type: ignore[attr-defined]
+import_flag: Table = ImportFlag.__table__  # type: ignore[attr-defined]
+import_bad_row: Table = ImportBadRow.__table__  # type: ignore[attr-defined]
+correction: Table = Correction.__table__  # type: ignore[attr-defined]
 
 STAGING_TABLES = (
     import_row,
@@ -187,41 +271,4 @@ STAGING_TABLES = (
     import_scope,
     import_flag,
     import_bad_row,
-)
-
-# The correction queue (fixed and dismissed by `corrections`): extract rows kept out of the member table, waiting
-# to be fixed or dismissed. Imports own the table because imports fill it.
-correction = Table(
-    "correction",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("import_id", IdText(36), nullable=False),
-    # Spreadsheet numbering of the extract (header = row 1), as in the job's error report.
-    Column("row_no", Integer, nullable=False),
-    # The first rule the row broke (e.g. nik.not_16_digits, nik.duplicate) and its column; `errors` has them all.
-    Column("rule", String(100), nullable=False),
-    Column("field", String(50), nullable=False),
-    Column("errors", JSON, nullable=False),
-    # The row's values as the file gave them (extract column names), PII included: read only in scope.
-    Column("raw", JSON, nullable=False),
-    Column("no_kk", IdText(50), nullable=True),
-    Column("nik", IdText(50), nullable=True),
-    # The family the row belongs to (imported without it), when there is one.
-    Column("family_id", IdText(36), nullable=True),
-    Column("kelurahan_code", String(20), nullable=True),
-    Column("kecamatan_code", String(20), nullable=True),
-    # e.g. {"other_family_id": ...} for nik.duplicate, {"head": true} for a family's head row
-    Column("detail", JSON, nullable=True),
-    # open / fixed / dismissed
-    Column("status", String(20), nullable=False, server_default="open"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_by", String(200), nullable=True),
-    Column("resolved_role", String(30), nullable=True),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
-    Column("resolution_reason", String(500), nullable=True),
-    # The member a fix created.
-    Column("member_id", IdText(36), nullable=True),
-    Index("ix_correction_status_kecamatan", "status", "kecamatan_code"),
-    Index("ix_correction_family", "family_id"),
-    Index("ix_correction_key", "no_kk", "nik", "rule"),
 )

@@ -28,9 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.registry.families.models import family, member
-from services.registry.flags.models import flag
-from services.registry.flags.rules import FlagKind, FlagStatus
+from services.registry.domain.flags import FlagKind, FlagStatus
+from services.registry.families.models import family, flag, member
 from services.registry.imports.events import FlagPayload, record_flag_events
 from services.registry.imports.extract import HEAD, RowError
 from services.registry.imports.models import SOURCE, correction, import_bad_row, import_error, import_family, import_row

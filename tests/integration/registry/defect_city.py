@@ -9,8 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from demo.generator import DefectCity, Planted, generate_defect_city
-from services.registry.families.models import family, member
-from services.registry.flags.models import flag
+from services.registry.families.models import family, flag, member
 from services.registry.imports.models import correction, import_error
 from shared.runtime.service import ServiceRuntime
 from tests.integration.registry.helpers import Api

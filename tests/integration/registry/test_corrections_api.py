@@ -9,8 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from services.registry.families.models import family, family_history, member
-from services.registry.flags.models import flag
+from services.registry.families.models import family, family_history, flag, member
 from shared.auth.principal import Role
 from tests.integration.registry.conftest import Registry
 from tests.integration.registry.helpers import kk, nik

@@ -10,8 +10,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.desil.service import record_desil
-from services.registry.families.models import family, member, personal_data_access
-from services.registry.flags.models import flag
+from services.registry.families.models import family, flag, member, personal_data_access
 from shared.auth.principal import Role
 from shared.events.envelope import utcnow
 from tests.integration.registry.conftest import Registry

@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from demo.generator import generate_city
-from services.registry.families.models import family
-from services.registry.flags.models import flag
+from services.registry.families.models import family, flag
 from tests.integration.registry.conftest import Registry
 
 pytestmark = pytest.mark.infra

@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from demo.generator import generate_city
 from services.registry.app import create_app
-from services.registry.families.models import family, member
-from services.registry.flags.models import flag
+from services.registry.families.models import family, flag, member
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
 from shared.bus.local import LocalBus

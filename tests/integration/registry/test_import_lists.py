@@ -13,10 +13,9 @@ from sqlalchemy import func, select
 
 from demo.generator import generate_city
 from services.registry.domain.identifiers import today_wib
-from services.registry.families.models import family, family_history, member
+from services.registry.families.computed_flags import refresh_computed_flags
+from services.registry.families.models import family, family_history, flag, member
 from services.registry.families.state import household_states
-from services.registry.flags.models import flag
-from services.registry.flags.repository import refresh_computed_flags
 from shared.auth.principal import Role
 from shared.events.envelope import utcnow
 from shared.runtime.service import ServiceRuntime

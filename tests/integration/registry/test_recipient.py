@@ -12,8 +12,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, insert, select, update
 
 from services.registry.app import create_app
-from services.registry.families.models import family
-from services.registry.flags.models import flag
+from services.registry.families.models import family, flag
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
 from shared.bus.base import IncomingRecord

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.registry.desil.rules import desil_since_after, valid_period
+from services.registry.domain.flags import FlagStatus, can_resolve, should_raise
 from services.registry.families.privacy import Viewer, redact
 from services.registry.families.repository import decode_cursor, encode_cursor
 from services.registry.families.router import parse_if_match
 from services.registry.families.rules import MemberFacts, age_on, composition, status_after_change, status_from_outcome
-from services.registry.flags.rules import FlagStatus, can_resolve, should_raise
 from services.registry.outcomes.handlers import is_stale
 from shared.auth.principal import Principal, Role
 from shared.events.household import DataStatus

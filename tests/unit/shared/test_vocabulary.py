@@ -16,8 +16,8 @@ from services.disbursement.programmes.rules import (
     RuleDefinition,
 )
 from services.disbursement.programmes.seed import national_programmes
+from services.registry.domain.flags import COMPUTED_KINDS, DEACTIVATING_KINDS
 from services.registry.families.rules import InactiveReason
-from services.registry.flags.rules import COMPUTED_KINDS, DEACTIVATING_KINDS
 from services.verification.groundchecks.rules import flag_reason
 from services.verification.settings import VerificationSettings
 from shared.events.household import HouseholdState
