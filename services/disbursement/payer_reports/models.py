@@ -4,31 +4,39 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Table, UniqueConstraint
-from sqlmodel import Field
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
 
 from services.disbursement.database import DisbursementModel
 from shared.db.messaging import BigId
 
 
-class PayerReport(DisbursementModel, table=True):
-    """One imported payer file and its row counts."""
+class PayerReportFields(SQLModel):
+    """An imported payer file as stored and as shown (`schemas.ReportOut`): one declaration of its fields for both.
 
-    __tablename__ = "payer_report"
+    Lengths are column types (`sa_type`), not validation: a response never fails on what the database holds. No
+    field has a default, so the response schema keeps every field required.
+    """
 
-    id: str = Field(primary_key=True, max_length=36)
-    tahap_id: str = Field(max_length=36)
+    id: str = Field(sa_type=String(36), primary_key=True)
+    tahap_id: str = Field(sa_type=String(36))
     # bank / pos / ministry
-    source: str = Field(max_length=20)
-    filename: str = Field(max_length=300)
+    source: str = Field(sa_type=String(20))
+    filename: str = Field(sa_type=String(300))
     # The same file imported twice is recognised by its content and changes nothing.
-    file_sha256: str = Field(max_length=64, unique=True)
-    imported_by: str = Field(max_length=200)
+    file_sha256: str = Field(sa_type=String(64), unique=True)
+    imported_by: str = Field(sa_type=String(200))
     imported_at: datetime = Field(sa_type=DateTime(timezone=True))
     rows_total: int
     rows_applied: int
     rows_duplicate: int
     rows_error: int
+
+
+class PayerReport(PayerReportFields, DisbursementModel, table=True):
+    """One imported payer file and its row counts."""
+
+    __tablename__ = "payer_report"
 
 
 class PayerReportRow(DisbursementModel, table=True):
