@@ -23,7 +23,6 @@ KNOWN_ROUTER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({})
 KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
     frozenset(cycle)
     for cycle in (
-        ("services.disbursement.payments", "services.disbursement.tahap"),
         ("services.registry.families", "services.registry.flags"),
         ("services.verification.groundchecks", "services.verification.proposals"),
     )

@@ -7,7 +7,7 @@ from sqlalchemy import Integer, Table
 from sqlmodel import SQLModel
 
 from services.disbursement.households.models import COMPOSITION, HouseholdStatus, household_status
-from services.disbursement.tahap.models import TahapList, tahap_list
+from services.disbursement.tahap_state.models import TahapList, tahap_list
 
 
 @pytest.mark.parametrize("table", [household_status, tahap_list], ids=lambda t: t.name)
