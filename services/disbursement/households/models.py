@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, text
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from services.disbursement.database import DisbursementModel
 
@@ -23,17 +23,33 @@ COMPOSITION = (
 )
 
 
-def composition_count() -> Any:
-    """A column of one of the COMPOSITION counts: an integer, 0 until the registry says otherwise."""
-    return Field(default=0, sa_column=Column(Integer, nullable=False, server_default=text("0")))
-
-
 def flag_list() -> Any:
     """A column of flag kinds written as ",kind1,kind2," (empty when none)."""
     return Field(default="", sa_column=Column(String(1000), nullable=False, server_default=""))
 
 
-class HouseholdStatus(DisbursementModel, table=True):
+def _zero_count() -> Any:
+    # sa_type/sa_column_kwargs, never an sa_column: every table inheriting the field gets a column of its own.
+    return Field(sa_type=Integer, sa_column_kwargs={"server_default": text("0")})
+
+
+class CompositionCounts(SQLModel):
+    """The COMPOSITION counts as columns (of household_status and tahap_list): integers, 0 until the registry says.
+
+    Declared once for both tables (so their columns come first in each).
+    """
+
+    members: int = _zero_count()
+    children_0_6: int = _zero_count()
+    school_sd: int = _zero_count()
+    school_smp: int = _zero_count()
+    school_sma: int = _zero_count()
+    elderly_70: int = _zero_count()
+    disabled_severe: int = _zero_count()
+    pregnant: int = _zero_count()
+
+
+class HouseholdStatus(CompositionCounts, DisbursementModel, table=True):
     """What disbursement knows of a family: where it lives, its status, desil, flags, composition and verification."""
 
     __tablename__ = "household_status"
@@ -55,15 +71,6 @@ class HouseholdStatus(DisbursementModel, table=True):
     # Flag kinds as ",kind1,kind2," so SQL can test membership with LIKE '%,kind,%' on both databases.
     open_flags: str = flag_list()
     confirmed_flags: str = flag_list()
-    # The COMPOSITION counts, in that order.
-    members: int = composition_count()
-    children_0_6: int = composition_count()
-    school_sd: int = composition_count()
-    school_smp: int = composition_count()
-    school_sma: int = composition_count()
-    elderly_70: int = composition_count()
-    disabled_severe: int = composition_count()
-    pregnant: int = composition_count()
     last_outcome: str | None = Field(default=None, max_length=20)
     last_outcome_reason: str | None = Field(default=None, max_length=50)
     last_verified_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlmodel import Field
 
 from services.disbursement.database import DisbursementModel
-from services.disbursement.households.models import composition_count, flag_list
+from services.disbursement.households.models import CompositionCounts, flag_list
 
 
 class Tahap(DisbursementModel, table=True):
@@ -97,7 +97,7 @@ class TahapKey(DisbursementModel, table=True):
     )
 
 
-class TahapList(DisbursementModel, table=True):
+class TahapList(CompositionCounts, DisbursementModel, table=True):
     """One family of the read model as evaluated when a tahap's list was generated.
 
     The verdict, for listed families the rank and amount, and the frozen inputs (the read model's columns the rule
@@ -138,15 +138,6 @@ class TahapList(DisbursementModel, table=True):
     last_outcome: str | None = Field(default=None, max_length=20)
     last_verified_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     registry_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
-    # The COMPOSITION counts (households.models), in that order.
-    members: int = composition_count()
-    children_0_6: int = composition_count()
-    school_sd: int = composition_count()
-    school_smp: int = composition_count()
-    school_sma: int = composition_count()
-    elderly_70: int = composition_count()
-    disabled_severe: int = composition_count()
-    pregnant: int = composition_count()
 
 
 # The Core tables, under their old names: the set-based queries are written against them.

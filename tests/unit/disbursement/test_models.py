@@ -1,4 +1,4 @@
-"""The composition counts are spelled out field by field in two table classes: they must stay COMPOSITION."""
+"""The composition counts declared as fields (CompositionCounts, in household_status and tahap_list) are COMPOSITION."""
 
 from __future__ import annotations
 
@@ -24,10 +24,3 @@ def test_every_composition_count_is_a_zero_defaulted_integer_column(table: Table
 def test_the_composition_fields_are_declared_in_composition_order(model: type[SQLModel]) -> None:
     declared = [name for name in model.model_fields if name in COMPOSITION]
     assert declared == list(COMPOSITION)
-
-
-def test_a_new_family_counts_nobody_until_the_registry_says_otherwise() -> None:
-    row = HouseholdStatus.model_validate({"household_id": "KK-1", "updated_at": "2026-01-01T00:00:00+07:00"})
-    assert {name: getattr(row, name) for name in COMPOSITION} == dict.fromkeys(COMPOSITION, 0)
-    assert row.open_flags == ""
-    assert row.version == 0
