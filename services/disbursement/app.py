@@ -20,8 +20,8 @@ from services.disbursement.reports.pdf_router import router as report_pdf_router
 from services.disbursement.reports.router import router as reports_router
 from services.disbursement.settings import DisbursementSettings
 from services.disbursement.status_check.router import router as status_check_router
-from services.disbursement.tahap import models as _tahap_models  # noqa: F401
 from services.disbursement.tahap.router import router as tahap_router
+from services.disbursement.tahap_state import models as _tahap_models  # noqa: F401
 from shared.bus.local import LocalBus
 from shared.events.topics import REGISTRY_HOUSEHOLD, VERIFICATION_OUTCOME
 from shared.runtime.service import ServiceDefinition, build_service_app

@@ -20,9 +20,7 @@ ROUTER_FORBIDDEN_PREFIXES = ("sqlalchemy",)
 ROUTER_FORBIDDEN_SUFFIXES = (".repository", ".models", ".sql")
 
 KNOWN_ROUTER_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({})
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    frozenset(cycle) for cycle in (("services.disbursement.payments", "services.disbursement.tahap"),)
-)
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 def modules(top: str) -> Iterator[tuple[Path, str]]:

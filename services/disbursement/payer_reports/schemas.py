@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel
 
+from services.disbursement.payer_reports.models import PayerReportFields
 from shared.exports.tabular import Column
 
 
@@ -27,19 +26,9 @@ ERROR_COLUMNS = (
 )
 
 
-class ReportOut(BaseModel):
+# Its stored fields are the table's (models.PayerReportFields); the docstring is the API's description of it.
+class ReportOut(PayerReportFields):
     """An imported payer file and what it did."""
 
-    id: str
-    tahap_id: str
-    source: str
-    filename: str
-    file_sha256: str
-    imported_by: str
-    imported_at: datetime
-    rows_total: int
-    rows_applied: int
-    rows_duplicate: int
-    rows_error: int
     already_imported: bool = False
     errors: list[RowErrorOut] = []

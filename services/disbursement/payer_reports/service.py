@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.disbursement.payer_reports import repository as repo
 from services.disbursement.payer_reports.parsing import RowError, file_sha256, read_rows
 from services.disbursement.payer_reports.schemas import ReportOut, RowErrorOut
-from services.disbursement.tahap.service import require_tahap, start_paying
+from services.disbursement.tahap_state.service import require_tahap, start_paying
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError

@@ -13,7 +13,7 @@ from services.disbursement.payment_files.builders import Line
 from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import UNPAID
 from services.disbursement.programmes.models import programme
-from services.disbursement.tahap.repository import guarded_update
+from services.disbursement.tahap_state.repository import guarded_update
 
 payment_lines = payment_line.c
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payment_files import builders as b
 from services.disbursement.payment_files import repository as repo
-from services.disbursement.tahap.service import require_tahap
+from services.disbursement.tahap_state.service import require_tahap
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payments.events import emit_enrolment
 from services.disbursement.payments.models import enrolment
-from services.disbursement.tahap.models import tahap_list
-from services.disbursement.tahap.repository import listed_in
+from services.disbursement.tahap_state.models import tahap_list
+from services.disbursement.tahap_state.repository import listed_in
 from shared.db.dialect import insert_for
 
 e = enrolment.c

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.database import OUTBOX
 from services.disbursement.payments.models import enrolment, payment_line
-from services.disbursement.tahap.models import tahap
+from services.disbursement.tahap_state.models import tahap
 from shared.context import current_correlation_id
 from shared.db.dialect import as_text, is_pg, json_text, numbered_uuids
 from shared.events.envelope import utcnow

@@ -17,8 +17,8 @@ from services.disbursement.payments.rules import UNPAID
 from services.disbursement.programmes.eligibility import has_flag
 from services.disbursement.programmes.models import rule_version
 from services.disbursement.programmes.rules import FLAG_HOLD_REASONS, RuleDefinition, flag_hold_reason, hold_reason
-from services.disbursement.tahap.models import tahap
-from services.disbursement.tahap.rules import FROZEN
+from services.disbursement.tahap_state.models import tahap
+from services.disbursement.tahap_state.rules import FROZEN
 from shared.db.dialect import is_pg
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S

@@ -13,8 +13,8 @@ from services.disbursement.payments.events import emit_line_status
 from services.disbursement.payments.holds import UNPAID_VALUES
 from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import has_flag
-from services.disbursement.tahap.models import tahap
-from services.disbursement.tahap.rules import FROZEN
+from services.disbursement.tahap_state.models import tahap
+from services.disbursement.tahap_state.rules import FROZEN
 from shared.db.dialect import is_pg
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S

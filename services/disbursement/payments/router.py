@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from services.disbursement.payments import service
 from services.disbursement.payments.schemas import LINE_COLUMNS, AdvanceIn, AdvanceOut, LineOut, TransitionIn
 from services.disbursement.scope import require_kota
-from services.disbursement.tahap.schemas import ReasonIn
-from services.disbursement.tahap.service import require_tahap
+from services.disbursement.tahap_state.schemas import ReasonIn
+from services.disbursement.tahap_state.service import require_tahap
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.events.payment import PaymentLineStatusCode

@@ -14,7 +14,7 @@ from services.disbursement.payments.models import payment_line
 from services.disbursement.payments.rules import MANUAL, can_move, failure_reason_required
 from services.disbursement.payments.schemas import AdvanceIn, AdvanceOut, LineOut, TransitionIn
 from services.disbursement.scope import within_scope
-from services.disbursement.tahap.service import require_tahap, start_paying
+from services.disbursement.tahap_state.service import require_tahap, start_paying
 from shared.auth.principal import Principal
 from shared.events.envelope import utcnow
 from shared.events.payment import PaymentLineStatusCode as S

@@ -2,34 +2,55 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, UniqueConstraint
+from datetime import datetime
 
-from services.disbursement.database import metadata
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Table, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from services.disbursement.database import DisbursementModel
 from shared.db.messaging import BigId
 
-reconciliation_break = Table(
-    "reconciliation_break",
-    metadata,
-    Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("tahap_id", String(36), nullable=False),
+
+class BreakFields(SQLModel):
+    """A break as stored and as shown (`schemas.BreakOut`): one declaration of its fields for both.
+
+    Lengths are column types (`sa_type`), not validation: a response never fails on what the database holds. No
+    field has a default, so the response schema keeps every field required.
+    """
+
+    id: int
+    tahap_id: str = Field(sa_type=String(36))
     # unknown_line / amount_differs / paid_twice / paid_while_on_hold / paid_after_deactivation /
     # returned_more_than_paid, found by reconciling; complaint / payer_inquiry, asked by a complaint (pengaduan)
-    Column("kind", String(40), nullable=False),
-    Column("line_key", String(200), nullable=False),
-    Column("line_id", BigInteger, nullable=True),
-    Column("household_id", String(100), nullable=True),
-    Column("kecamatan_code", String(20), nullable=True),
-    Column("kelurahan_code", String(20), nullable=True),
-    Column("expected_amount", BigInteger, nullable=True),
-    Column("reported_amount", BigInteger, nullable=True),
+    kind: str = Field(sa_type=String(40))
+    line_key: str = Field(sa_type=String(200))
+    line_id: int | None = Field(sa_type=BigInteger)
+    household_id: str | None = Field(sa_type=String(100))
+    kecamatan_code: str | None = Field(sa_type=String(20))
+    kelurahan_code: str | None = Field(sa_type=String(20))
+    expected_amount: int | None = Field(sa_type=BigInteger)
+    reported_amount: int | None = Field(sa_type=BigInteger)
     # open / resolved
-    Column("status", String(20), nullable=False),
-    Column("detected_at", DateTime(timezone=True), nullable=False),
-    Column("resolved_by", String(200), nullable=True),
-    Column("resolved_at", DateTime(timezone=True), nullable=True),
-    Column("resolution", String(40), nullable=True),
-    Column("resolution_note", String(500), nullable=True),
-    # Reconciling again finds the same mismatch, not a new one.
-    UniqueConstraint("tahap_id", "kind", "line_key", name="uq_break"),
-    Index("ix_break_tahap_status", "tahap_id", "status"),
-)
+    status: str = Field(sa_type=String(20))
+    detected_at: datetime = Field(sa_type=DateTime(timezone=True))
+    resolved_by: str | None = Field(sa_type=String(200))
+    resolved_at: datetime | None = Field(sa_type=DateTime(timezone=True))
+    resolution: str | None = Field(sa_type=String(40))
+    resolution_note: str | None = Field(sa_type=String(500))
+
+
+class ReconciliationBreak(BreakFields, DisbursementModel, table=True):
+    """One mismatch of a tahap (a line paid twice, an amount that differs, …) and how it was resolved."""
+
+    __tablename__ = "reconciliation_break"
+    __table_args__ = (
+        # Reconciling again finds the same mismatch, not a new one.
+        UniqueConstraint("tahap_id", "kind", "line_key", name="uq_break"),
+        Index("ix_break_tahap_status", "tahap_id", "status"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))  # type: ignore[assignment]
+
+
+# The Core table, under its old name: the set-based queries are written against it.
+reconciliation_break: Table = ReconciliationBreak.__table__  # type: ignore[attr-defined]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.disbursement.reconciliation.models import BreakFields
 from shared.exports.tabular import Column
 from shared.http.params import NO_NUL
 
@@ -33,25 +33,9 @@ class ReconciliationOut(BaseModel):
     breaks_open: dict[str, int]
 
 
-class BreakOut(BaseModel):
+# Its fields are the table's (models.BreakFields); the docstring is the API's description of it.
+class BreakOut(BreakFields):
     """One mismatch in the break queue."""
-
-    id: int
-    tahap_id: str
-    kind: str
-    line_key: str
-    line_id: int | None
-    household_id: str | None
-    kecamatan_code: str | None
-    kelurahan_code: str | None
-    expected_amount: int | None
-    reported_amount: int | None
-    status: str
-    detected_at: datetime
-    resolved_by: str | None
-    resolved_at: datetime | None
-    resolution: str | None
-    resolution_note: str | None
 
 
 class ResolveIn(BaseModel):

@@ -12,7 +12,7 @@ from services.disbursement.reconciliation import repository as repo
 from services.disbursement.reconciliation.models import reconciliation_break
 from services.disbursement.reconciliation.schemas import BreakOut, ReconciliationOut, ResolveIn, Totals
 from services.disbursement.scope import within_scope
-from services.disbursement.tahap.service import require_tahap
+from services.disbursement.tahap_state.service import require_tahap
 from shared.auth.principal import Principal, ScopeLevel
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError

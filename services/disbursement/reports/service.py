@@ -8,6 +8,7 @@ from services.disbursement.reports import repository as repo
 from services.disbursement.reports.pdf import KecamatanFigures, TahapFigures, tahap_report
 from services.disbursement.reports.schemas import KecamatanReport, TahapReport
 from services.disbursement.tahap import service as tahap_service
+from services.disbursement.tahap_state.service import require_tahap
 from shared.auth.principal import Principal
 from shared.pdf.document import Signatory
 from shared.pdf.response import PdfReport
@@ -15,7 +16,7 @@ from shared.pdf.response import PdfReport
 
 async def kecamatan_report(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapReport:
     """Families listed, amounts, paid %, failures by reason and open breaks per kecamatan (scoped)."""
-    tahap = await tahap_service.require_tahap(session, tahap_id)
+    tahap = await require_tahap(session, tahap_id)
     lines = await repo.lines_by_kecamatan(session, tahap_id=tahap_id, principal=principal)
     failures = await repo.failures_by_kecamatan(session, tahap_id=tahap_id, principal=principal)
     breaks = await repo.open_breaks_by_kecamatan(session, tahap_id=tahap_id, principal=principal)
@@ -43,7 +44,7 @@ async def kecamatan_report(session: AsyncSession, *, tahap_id: str, principal: P
 
 async def tahap_figures(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapFigures:
     """The tahap's figures per kecamatan and its changes since the previous tahap, in the caller's scope."""
-    tahap = await tahap_service.require_tahap(session, tahap_id)
+    tahap = await require_tahap(session, tahap_id)
     per_kecamatan = await kecamatan_report(session, tahap_id=tahap_id, principal=principal)
     extra = await repo.failed_and_held(session, tahap_id=tahap_id, principal=principal)
     none = {"failed": 0, "amount_failed": 0, "on_hold": 0, "amount_on_hold": 0}

@@ -8,7 +8,7 @@ from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.payments.models import payment_line
-from services.disbursement.tahap.models import tahap
+from services.disbursement.tahap_state.models import tahap
 
 # A tahap citizens may hear about: its list is approved (drafts and generated lists may still change).
 PUBLISHED = ("approved", "paying", "closed")

@@ -10,9 +10,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.disbursement.scope import within_scope
-from services.disbursement.tahap.models import tahap_list
-from services.disbursement.tahap.repository import list_key, listed_in
+from services.disbursement.tahap.repository import list_key
 from services.disbursement.tahap.schemas import KecamatanChange
+from services.disbursement.tahap_state.models import tahap_list
+from services.disbursement.tahap_state.repository import listed_in
 from shared.auth.principal import Principal
 
 

@@ -6,7 +6,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, literal, select, text, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, literal, select, text, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,18 +15,14 @@ from services.disbursement.payments.models import payment_line
 from services.disbursement.programmes.eligibility import ranked_query
 from services.disbursement.programmes.rules import RuleDefinition, list_hash_lines
 from services.disbursement.scope import within_scope
-from services.disbursement.tahap.models import tahap, tahap_generation, tahap_key, tahap_list
+from services.disbursement.tahap_state.models import tahap, tahap_generation, tahap_key, tahap_list
+from services.disbursement.tahap_state.repository import listed_in
 from shared.auth.principal import Principal
 from shared.db.dialect import analyze, bulk_settings, insert_for, is_pg
 
 tahap_lists = tahap_list.c
 tk = tahap_key.c
 payment_lines = payment_line.c
-
-
-async def get_tahap(session: AsyncSession, tahap_id: str) -> RowMapping | None:
-    """One tahap."""
-    return (await session.execute(select(tahap).where(tahap.c.id == tahap_id))).mappings().first()
 
 
 async def list_tahap(session: AsyncSession, programme_code: str | None) -> list[RowMapping]:
@@ -46,29 +42,6 @@ async def insert_tahap(session: AsyncSession, values: dict[str, Any]) -> None:
 async def list_key(session: AsyncSession, tahap_id: str) -> int:
     """The integer standing for the tahap in tahap_list."""
     return int((await session.execute(select(tk.key).where(tk.tahap_id == tahap_id))).scalar_one())
-
-
-async def guarded_update(
-    session: AsyncSession, tahap_id: str, allowed: frozenset[str], values: dict[str, Any]
-) -> RowMapping | None:
-    """UPDATE … WHERE status IN allowed; returns the new row, or None if the tahap was not in an allowed state.
-
-    On PostgreSQL the row lock also serialises concurrent calls: the second re-reads the row after the first commits.
-    """
-    stmt = (
-        update(tahap)
-        .where(tahap.c.id == tahap_id, tahap.c.status.in_(sorted(allowed)))
-        .values(values)
-        .returning(*tahap.c)
-    )
-    return (await session.execute(stmt)).mappings().first()
-
-
-def listed_in(key: int, generation: int, alias: Any = None) -> ColumnElement[bool]:
-    """The listed families of one generation of a tahap's list (`alias`: of tahap_list)."""
-    c = (alias if alias is not None else tahap_list).c
-    # Listed families are ranked ones: the redundant condition lets PostgreSQL use the partial index of ranks.
-    return and_(c.tahap_key == key, c.generation == generation, c.listed == true(), c.list_rank.is_not(None))
 
 
 async def freeze_list(session: AsyncSession, *, key: int, generation: int, rule: RuleDefinition, as_of: date) -> None:

@@ -12,11 +12,12 @@ from services.disbursement.tahap.schemas import (
     LIST_COLUMNS,
     ListDiff,
     ListRow,
-    ReasonIn,
     TahapChanges,
     TahapIn,
     TahapOut,
 )
+from services.disbursement.tahap_state import service as state
+from services.disbursement.tahap_state.schemas import ReasonIn
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
 from shared.exports.response import EXPORT_RESPONSES, ExportFormat, export_response, stream_query
@@ -47,7 +48,7 @@ async def list_tahap(
 
 @router.get("/{tahap_id}", summary="One tahap")
 async def get_tahap(tahap_id: PathText, session: SessionDep, principal: Reader) -> TahapOut:
-    return await service.scoped_tahap_out(session, await service.require_tahap(session, tahap_id), principal)
+    return await service.scoped_tahap_out(session, await state.require_tahap(session, tahap_id), principal)
 
 
 @router.post("/{tahap_id}/generate", summary="Generate (freeze) the list; regenerating shows the diff")
@@ -80,7 +81,7 @@ async def cancel(tahap_id: PathText, body: ReasonIn, session: SessionDep, princi
 @router.post("/{tahap_id}/start-paying", summary="Approved → paying")
 async def start_paying(tahap_id: PathText, session: SessionDep, principal: Approver) -> TahapOut:
     require_kota(principal, "start paying a tahap")
-    return service.tahap_out(await service.start_paying(session, tahap_id=tahap_id))
+    return service.tahap_out(await state.start_paying(session, tahap_id=tahap_id))
 
 
 @router.post("/{tahap_id}/close", summary="Close a tahap")

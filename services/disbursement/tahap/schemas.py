@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.disbursement.programmes.schemas import FrozenInputs
 from shared.exports.tabular import Column
-from shared.http.params import NO_NUL, PRINTABLE
+from shared.http.params import PRINTABLE
 
 
 class TahapIn(BaseModel):
@@ -22,14 +22,6 @@ class TahapIn(BaseModel):
     rule_version: int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="Default: the version in force on as_of."
     )
-
-
-class ReasonIn(BaseModel):
-    """Why (cancel, release, resolve): kept with who did it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(pattern=NO_NUL, min_length=3, max_length=500)
 
 
 class TahapOut(BaseModel):

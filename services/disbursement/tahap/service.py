@@ -21,9 +21,10 @@ from services.disbursement.programmes.service import require_programme, resolve_
 from services.disbursement.scope import within_scope
 from services.disbursement.tahap import repository as repo
 from services.disbursement.tahap.changes import tahap_changes
-from services.disbursement.tahap.models import tahap, tahap_list
-from services.disbursement.tahap.rules import allowed_from, target_of
 from services.disbursement.tahap.schemas import ListDiff, ListRow, TahapChanges, TahapIn, TahapOut
+from services.disbursement.tahap_state.models import tahap, tahap_list
+from services.disbursement.tahap_state.repository import guarded_update
+from services.disbursement.tahap_state.service import require_tahap, transition
 from shared.auth.principal import Principal, ScopeLevel
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
@@ -43,31 +44,6 @@ async def scoped_tahap_out(session: AsyncSession, row: RowMapping, principal: Pr
     key = await repo.list_key(session, out.id)
     count, total = await repo.list_totals(session, key, out.generation, scope=principal)
     return out.model_copy(update={"listed_count": count, "total_amount": total})
-
-
-async def require_tahap(session: AsyncSession, tahap_id: str) -> RowMapping:
-    """The tahap, or 404."""
-    row = await repo.get_tahap(session, tahap_id)
-    if row is None:
-        raise ProblemError(404, f"Tahap {tahap_id} does not exist.", code="not_found")
-    return row
-
-
-async def _transition(session: AsyncSession, tahap_id: str, action: str, values: dict[str, Any]) -> RowMapping:
-    allowed = frozenset(s.value for s in allowed_from(action))
-    row = await repo.guarded_update(
-        session, tahap_id, allowed, {"status": target_of(action).value, "updated_at": utcnow(), **values}
-    )
-    if row is None:
-        current = await require_tahap(session, tahap_id)
-        raise ProblemError(
-            409,
-            f"Cannot {action.replace('_', ' ')} a tahap that is {current['status']}.",
-            code="invalid_state",
-            current_status=current["status"],
-            allowed_from=sorted(allowed),
-        )
-    return row
 
 
 async def create_tahap(session: AsyncSession, *, body: TahapIn, principal: Principal) -> TahapOut:
@@ -105,7 +81,7 @@ async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal
     """Freeze (or re-freeze) the list from today's read model; returns the diff against the previous generation."""
     now = utcnow()
     # The guarded UPDATE is the lock: a concurrent generate waits here, then builds the next generation.
-    row = await _transition(
+    row = await transition(
         session,
         tahap_id,
         "generate",
@@ -139,7 +115,7 @@ async def generate(session: AsyncSession, *, tahap_id: str, principal: Principal
             **diff,
         },
     )
-    await repo.guarded_update(
+    await guarded_update(
         session,
         tahap_id,
         frozenset({"list_generated"}),
@@ -183,7 +159,7 @@ async def approve(session: AsyncSession, *, tahap_id: str, principal: Principal)
     if current["prepared_by"] == principal.subject:
         raise ProblemError(403, "The preparer of a tahap list may not approve it.", code="maker_checker")
     now = utcnow()
-    row = await _transition(session, tahap_id, "approve", {"approved_by": principal.subject, "approved_at": now})
+    row = await transition(session, tahap_id, "approve", {"approved_by": principal.subject, "approved_at": now})
     if row["prepared_by"] == principal.subject:
         raise ProblemError(403, "The preparer of a tahap list may not approve it.", code="maker_checker")
     await apply_approved_list(
@@ -199,19 +175,14 @@ async def approve(session: AsyncSession, *, tahap_id: str, principal: Principal)
 
 async def cancel(session: AsyncSession, *, tahap_id: str, reason: str, principal: Principal) -> TahapOut:
     """Cancel a draft or generated tahap; its unsent lines are removed."""
-    row = await _transition(session, tahap_id, "cancel", {"cancelled_by": principal.subject, "cancel_reason": reason})
+    row = await transition(session, tahap_id, "cancel", {"cancelled_by": principal.subject, "cancel_reason": reason})
     await repo.delete_unsent_lines(session, tahap_id)
     return tahap_out(row)
 
 
-async def start_paying(session: AsyncSession, *, tahap_id: str) -> RowMapping:
-    """approved → paying (idempotent once paying)."""
-    return await _transition(session, tahap_id, "start_paying", {})
-
-
 async def close(session: AsyncSession, *, tahap_id: str, principal: Principal) -> TahapOut:
     """Close a tahap that is paying (or approved with nothing left to pay)."""
-    return tahap_out(await _transition(session, tahap_id, "close", {"closed_by": principal.subject}))
+    return tahap_out(await transition(session, tahap_id, "close", {"closed_by": principal.subject}))
 
 
 async def changes(

@@ -7,7 +7,7 @@ from datetime import date
 
 from services.disbursement.payer_reports.parsing import RowError, file_sha256, parse_row, read_rows
 from services.disbursement.payments.rules import can_move, failure_reason_required, sources_of
-from services.disbursement.tahap.rules import TahapStatus, allowed_from
+from services.disbursement.tahap_state.rules import TahapStatus, allowed_from
 from shared.events.payment import PaymentFailureReason
 from shared.events.payment import PaymentLineStatusCode as S
 
