@@ -86,6 +86,9 @@ shared_buffers = 256MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# Debian's packaged cluster turns TLS on with a snakeoil certificate; Compose's postgres image (the deployment) has
+# it off on its internal network, and the tests and benchmarks should pay what the deployment pays.
+ssl = off
 EOF
     if [ -f "$conf" ] && cmp -s "$tmp" "$conf"; then
         rm -f "$tmp"

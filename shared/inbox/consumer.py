@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import IncomingRecord
 from shared.context import correlation_id_var
+from shared.db.dialect import unnest_insert
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.observability.health import TaskHealth
 from shared.observability.metrics import EVENTS_CONSUMED
@@ -193,14 +194,20 @@ class EventConsumer:
     async def _claim_postgres(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
         # One statement over arrays instead of a VALUES list with thousands of bind parameters: this is
         # the consumer's hot path, and compiling a huge VALUES clause per batch cost more than the insert.
-        columns = ("event_id", "topic", "event_type", "subject", "partition", "offset", "status", "received_at")
-        types = ("text", "text", "text", "text", "int", "bigint", "text", "timestamptz")
-        params = {f"p_{c}": [r[c] for r in rows] for c in columns}
-        unnest = ", ".join(f"CAST(:p_{c} AS {t}[])" for c, t in zip(columns, types, strict=True))
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        stmt = text(
-            f"INSERT INTO {self.inbox.name} ({quoted}) SELECT * FROM unnest({unnest}) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        stmt, params = unnest_insert(
+            self.inbox,
+            {
+                "event_id": "text",
+                "topic": "text",
+                "event_type": "text",
+                "subject": "text",
+                "partition": "int",
+                "offset": "bigint",
+                "status": "text",
+                "received_at": "timestamptz",
+            },
+            rows,
+            suffix="ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         )
         return set((await session.execute(stmt, params)).scalars().all())
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
+from shared.db.dialect import is_pg, unnest_insert
 from shared.db.messaging import MessagingTables
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.events.topics import PROBE
@@ -51,19 +52,23 @@ def probe_handler(table: Table) -> BatchHandler:
 
     async def on_probes(session: AsyncSession, envelopes: Sequence[EventEnvelope]) -> None:
         now = utcnow()
-        await session.execute(
-            table.insert(),
-            [
-                {
-                    "event_id": str(e.event_id),
-                    "source": e.source,
-                    "sequence": ProbeData.model_validate(e.data).sequence,
-                    "occurred_at": e.occurred_at,
-                    "received_at": now,
-                }
-                for e in envelopes
-            ],
-        )
+        rows = [
+            {
+                "event_id": str(e.event_id),
+                "source": e.source,
+                "sequence": ProbeData.model_validate(e.data).sequence,
+                "occurred_at": e.occurred_at,
+                "received_at": now,
+            }
+            for e in envelopes
+        ]
+        if is_pg(session):
+            types = {"event_id": "text", "source": "text", "sequence": "bigint"}
+            types |= {"occurred_at": "timestamptz", "received_at": "timestamptz"}
+            stmt, params = unnest_insert(table, types, rows)
+            await session.execute(stmt, params)
+        else:
+            await session.execute(table.insert(), rows)
 
     return BatchHandler(on_probes)
 
