@@ -152,6 +152,9 @@ async def run(requests: int, concurrency: int, profile: Path | None = None) -> d
                 "TEPAT_GATEWAY_DISBURSEMENT_URL": f"http://127.0.0.1:{_free_port()}",
                 "TEPAT_GATEWAY_RATE_LIMIT_PER_MINUTE": str(10**9),
                 "TEPAT_GATEWAY_RATE_LIMIT_BURST": str(10**9),
+                # The per-address limit in front of authentication too: the bench measures overhead, not limits.
+                "TEPAT_GATEWAY_ADDRESS_RATE_LIMIT_PER_MINUTE": str(10**9),
+                "TEPAT_GATEWAY_ADDRESS_RATE_LIMIT_BURST": str(10**9),
                 "TEPAT_GATEWAY_LOG_LEVEL": "WARNING",
             },
             data_dir / "gateway.log",

@@ -103,12 +103,15 @@ async def seed(rt: ServiceRuntime, families: int, kelurahan: list[tuple[str, str
             ),
             {"codes": KECAMATAN},
         )
-        # The approver's own family must be known for the four-eyes rule (here: none in the registry).
+        # The four-eyes rule needs the approver's NIK (as its keyed digest) and own family known: here a NIK that
+        # is in no family, which the dinas has declared (no_registered_family).
         await conn.execute(
             text(
                 """
-                INSERT INTO officer (subject, role, wilayah_code, no_registered_family, active, updated_by, updated_at)
-                VALUES ('verif-bench-2', 'verifikator', '13.71', true, true, 'bench', now())
+                INSERT INTO officer (subject, role, wilayah_code, nik_digest, nik_masked, no_registered_family, active,
+                                     updated_by, updated_at)
+                VALUES ('verif-bench-2', 'verifikator', '13.71', md5('verif-bench-2') || md5('nik'), '1371********0001',
+                        true, true, 'bench', now())
                 """
             )
         )
