@@ -18,7 +18,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import jwt
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,7 +25,7 @@ from services.gateway.metrics import GATEWAY_REJECTIONS
 from services.gateway.settings import GatewaySettings
 from shared.auth.permissions import Permission, allowed
 from shared.auth.principal import Principal
-from shared.auth.tokens import TokenError, TokenVerifier
+from shared.auth.tokens import TokenError, TokenVerifier, VerifiedTokens
 from shared.http.middleware import note_subject
 from shared.http.problems import problem_response
 
@@ -81,42 +80,6 @@ class TokenBuckets:
             bucket.tokens -= 1
             return 0.0
         return (1 - bucket.tokens) / self.rate
-
-
-class VerifiedTokens:
-    """Tokens already verified, until they expire: a client sends the same token on every request, and an RS256
-    check costs more than the rest of the gateway's own work. Bounded like the rate-limit buckets."""
-
-    def __init__(
-        self,
-        verifier: TokenVerifier,
-        max_entries: int = 10_000,
-        max_age_s: float = 300.0,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.verifier = verifier
-        self.max_entries = max_entries
-        self.max_age_s = max_age_s
-        # Wall-clock seconds: compared with the token's exp claim.
-        self.clock = clock
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
-
-    def verify(self, token: str) -> Principal:
-        """The token's principal; raises TokenError like TokenVerifier.verify."""
-        now = self.clock()
-        hit = self._verified.get(token)
-        if hit is not None and now < hit[1]:
-            self._verified.move_to_end(token)
-            return hit[0]
-        principal = self.verifier.verify(token)
-        # The signature is checked above; the payload is only read again for its expiry.
-        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
-        until = min(float(exp), now + self.max_age_s) if isinstance(exp, int | float) else now
-        self._verified[token] = (principal, until)
-        if len(self._verified) > self.max_entries:
-            self._verified.popitem(last=False)
-        return principal
 
 
 class ApiGuard:

@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.elements import TextClause
 
 from shared.audit.anchor import Anchor, Checkpoint, signature_valid
@@ -51,6 +51,8 @@ HASH_VERSION = 2
 _WROTE = "tepat_wrote"
 _AUDITED = "tepat_audited"
 _SEQS = "tepat_audit_seqs"
+_HEAD = "tepat_audit_head"
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('tepat-audit-chain'))")
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY")
 _FIELDS = (
     "seq",
@@ -175,12 +177,25 @@ class AuditLog:
         request_id: str | None = None,
     ) -> int:
         """Append one entry inside the caller's transaction; returns its sequence number."""
-        if session.bind.dialect.name == "postgresql":
-            # One writer at a time per service: the chain must be linear. Held until this transaction ends.
-            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('tepat-audit-chain'))"))
-        t = self.table
-        last = (await session.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1))).first()
-        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+        info = session.sync_session.info
+        head: tuple[int, str] | None = info.get(_HEAD)
+        if head is None:
+            t = self.table
+            newest = select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)
+            if session.bind.dialect.name == "postgresql":
+                # One writer at a time per service: the chain must be linear. Held until this transaction ends.
+                await session.execute(_LOCK)
+            else:
+                # Read as a WITH statement, which the embedded writer gate (shared/db/sqlite_writers.py) counts as
+                # a write: the gate is held from this read to the commit, so no other writer of the process can
+                # append between the head read here and the INSERT below.
+                head_cte = newest.cte("head")
+                newest = select(head_cte.c.seq, head_cte.c.hash)
+            last = (await session.execute(newest)).first()
+            head = (last.seq, last.hash) if last else (0, GENESIS)
+        # Else this transaction appended the last entry and still holds the lock (SQLite: its write lock), so
+        # nobody appended since: the next link needs no second lock and no second read.
+        seq, prev = head[0] + 1, head[1]
         fields = {
             "seq": seq,
             "at": utcnow(),
@@ -194,12 +209,10 @@ class AuditLog:
             "after": _canonical(after),
             "request_id": request_id,
         }
-        await session.execute(
-            t.insert().values(
-                **fields, prev_hash=prev, hash=entry_hash(prev, fields, HASH_VERSION), hash_version=HASH_VERSION
-            )
-        )
-        info = session.sync_session.info
+        digest = entry_hash(prev, fields, HASH_VERSION)
+        row = {**fields, "prev_hash": prev, "hash": digest, "hash_version": HASH_VERSION}
+        await session.execute(self.table.insert(), row)
+        info[_HEAD] = (seq, digest)
         info[_AUDITED] = True
         first = info.get(_SEQS, (seq, seq))[0]
         info[_SEQS] = (first, seq)
@@ -403,3 +416,11 @@ def _reset(session: Session) -> None:
     session.info.pop(_WROTE, None)
     session.info.pop(_AUDITED, None)
     session.info.pop(_SEQS, None)
+    session.info.pop(_HEAD, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    # A savepoint that ended may have rolled back the entry the head names: read the chain again next time.
+    if transaction.nested:
+        session.info.pop(_HEAD, None)

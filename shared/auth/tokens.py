@@ -6,6 +6,8 @@ import base64
 import hashlib
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,43 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise TokenError(f"invalid token: {exc}") from exc
         return principal_from_claims(claims)
+
+
+class VerifiedTokens:
+    """Tokens already verified, until they expire (at most `max_age_s`): a client sends the same token on every
+    request, and an RS256 check costs more than the rest of the gateway's (or a service's) own work for it. Bounded;
+    refusals are never remembered."""
+
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        max_entries: int = 10_000,
+        max_age_s: float = 300.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.verifier = verifier
+        self.max_entries = max_entries
+        self.max_age_s = max_age_s
+        # Wall-clock seconds: compared with the token's exp claim.
+        self.clock = clock
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def verify(self, token: str) -> Principal:
+        """The token's principal; raises TokenError like TokenVerifier.verify."""
+        now = self.clock()
+        hit = self._verified.get(token)
+        if hit is not None and now < hit[1]:
+            self._verified.move_to_end(token)
+            return hit[0]
+        principal = self.verifier.verify(token)
+        # The signature is checked above; the payload is only read again for its expiry.
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+        until = min(float(exp), now + self.max_age_s) if isinstance(exp, int | float) else now
+        self._verified[token] = (principal, until)
+        if len(self._verified) > self.max_entries:
+            self._verified.popitem(last=False)
+        return principal
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -10,14 +10,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth.permissions import Permission, allowed
 from shared.auth.principal import Principal
-from shared.auth.tokens import TokenError, TokenVerifier
+from shared.auth.tokens import TokenError, VerifiedTokens
 from shared.http.problems import ProblemError
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by the Tepat issuer (RS256)")
 
 
-def _verifier(request: Request) -> TokenVerifier:
-    verifier: TokenVerifier | None = getattr(request.app.state, "token_verifier", None)
+def _verifier(request: Request) -> VerifiedTokens:
+    verifier: VerifiedTokens | None = getattr(request.app.state, "token_verifier", None)
     if verifier is None:
         raise ProblemError(503, "Authentication is not configured on this service.")
     return verifier

@@ -21,7 +21,7 @@ from shared.audit.anchor import anchor_from_settings
 from shared.audit.chain import AuditLog
 from shared.audit.router import audit_router
 from shared.auth.permissions import Permission
-from shared.auth.tokens import TokenVerifier, load_public_key
+from shared.auth.tokens import TokenVerifier, VerifiedTokens, load_public_key
 from shared.bus.base import Publisher
 from shared.bus.kafka import KafkaConsumerRunner, KafkaPublisher
 from shared.bus.local import LocalBus
@@ -230,16 +230,19 @@ def _log_crash(task: asyncio.Task[None]) -> None:
         log.error("worker %s stopped", task.get_name(), exc_info=task.exception())
 
 
-def token_verifier(settings: ServiceSettings) -> TokenVerifier:
-    """The verifier a service uses to check the same token the gateway checked."""
+def token_verifier(settings: ServiceSettings) -> VerifiedTokens:
+    """The verifier a service uses to check the same token the gateway checked (a token verified once is not
+    checked again until it expires, as in the gateway)."""
     key = None
     if not settings.auth_jwks_url and settings.public_key_path.exists():
         key = load_public_key(settings.public_key_path)
-    return TokenVerifier(
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        public_key=key,
-        jwks_url=settings.auth_jwks_url,
+    return VerifiedTokens(
+        TokenVerifier(
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            public_key=key,
+            jwks_url=settings.auth_jwks_url,
+        )
     )
 
 

@@ -88,8 +88,7 @@ async def accept_search(
     header, message = body["header"], body["message"]
     uri = callback_uri(partner, header)
     correlation_id = str(uuid.uuid4())
-    seen = await repository.message_seen(session, partner["sender_id"], header["message_id"])
-    refused = header_checks(partner, header, len(message["search_request"]), now, seen)
+    refused = header_checks(partner, header, len(message["search_request"]), now, partner["message_seen"])
     if refused is not None:
         refused["message"] = {"transaction_id": message["transaction_id"], "correlation_id": correlation_id}
         await repository.add_callbacks(
@@ -181,8 +180,7 @@ async def _transaction(
     session: AsyncSession, *, body: dict[str, Any], partner: Mapping[Any, Any], action: str, now: datetime
 ) -> str:
     """Record a subscribe / unsubscribe message (pending until its callback is delivered); its correlation id."""
-    header = body["header"]
-    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
+    if partner["message_seen"]:
         raise DciError(400, "err.request.bad", "message_id already used (rjct.message_id.duplicate)")
     correlation_id = str(uuid.uuid4())
     row = transaction_row(

@@ -50,6 +50,18 @@ async def get_partner(session: AsyncSession, sender_id: str) -> RowMapping | Non
     return result.mappings().first()
 
 
+async def get_sender(session: AsyncSession, sender_id: str, message_id: str) -> RowMapping | None:
+    """The partner registered under `sender_id`, with `message_seen`: has it used this message id before (one
+    round trip for what every DCI request asks first)."""
+    seen = (
+        exists()
+        .where(dci_transaction.c.sender_id == dci_partner.c.sender_id, dci_transaction.c.message_id == message_id)
+        .label("message_seen")
+    )
+    result = await session.execute(select(dci_partner, seen).where(dci_partner.c.sender_id == sender_id))
+    return result.mappings().first()
+
+
 async def list_partners(session: AsyncSession) -> Sequence[RowMapping]:
     """All partners, by sender id."""
     return (await session.execute(select(dci_partner).order_by(dci_partner.c.sender_id))).mappings().all()
@@ -65,17 +77,9 @@ async def save_partner(session: AsyncSession, values: dict[str, Any], now: datet
         await session.execute(stmt.values(**values, updated_at=now))
 
 
-async def message_seen(session: AsyncSession, sender_id: str, message_id: str) -> bool:
-    """Has this sender used this message id before."""
-    stmt = select(dci_transaction.c.correlation_id).where(
-        dci_transaction.c.sender_id == sender_id, dci_transaction.c.message_id == message_id
-    )
-    return (await session.execute(stmt)).first() is not None
-
-
 async def add_transaction(session: AsyncSession, values: dict[str, Any]) -> None:
     """Record one received message."""
-    await session.execute(insert(dci_transaction).values(**values))
+    await session.execute(insert(dci_transaction), values)
 
 
 async def transactions(
@@ -197,10 +201,17 @@ async def search_records(
     else:
         base = select(*_FAMILY_COLUMNS, _group_size.label("group_size")).select_from(family)
         counted = select(func.count()).select_from(family)
-    total = int((await session.execute(counted.where(*where))).scalar_one())
     offset = (search.page_number - 1) * search.page_size
-    stmt = base.where(*where).order_by(*_order(search)).limit(search.page_size).offset(offset)
-    return (await session.execute(stmt)).mappings().all(), total
+    # The total rides on the page's rows (a window over the filtered set), so a search is one round trip; only
+    # a page past the end, which has no row to carry it, counts again.
+    stmt = base.add_columns(func.count().over().label("_total"))
+    stmt = stmt.where(*where).order_by(*_order(search)).limit(search.page_size).offset(offset)
+    rows = (await session.execute(stmt)).mappings().all()
+    if rows:
+        return rows, int(rows[0]["_total"])
+    if offset == 0:
+        return rows, 0
+    return rows, int((await session.execute(counted.where(*where))).scalar_one())
 
 
 async def members_of(session: AsyncSession, family_ids: Sequence[str]) -> dict[str, list[RowMapping]]:

@@ -16,7 +16,7 @@ from services.registry.dci.schemas import CallbackOut, PartnerIn, PartnerOut
 from services.registry.domain.identifiers import today_wib
 from shared.auth.permissions import Permission
 from shared.auth.principal import Principal
-from shared.auth.tokens import TokenError, TokenVerifier
+from shared.auth.tokens import TokenError, VerifiedTokens
 from shared.events.envelope import utcnow
 from shared.http.problems import ProblemError
 from shared.http.security import require
@@ -39,7 +39,7 @@ def http_error(exc: service.DciError) -> JSONResponse:
 
 def _principal(request: Request) -> Principal:
     # The same OAuth2 token the gateway issued, checked again here (defence in depth), refused in the spec's terms.
-    verifier: TokenVerifier | None = getattr(request.app.state, "token_verifier", None)
+    verifier: VerifiedTokens | None = getattr(request.app.state, "token_verifier", None)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if verifier is None or scheme.lower() != "bearer" or not token.strip():
         raise service.DciError(401, "err.request.unauthorized", "A bearer token is required.")

@@ -71,7 +71,8 @@ async def retry_dead_callbacks(session: AsyncSession, *, ids: list[int] | None, 
 async def authenticate(
     session: AsyncSession, *, body: Any, action: str, message_schema: str, principal: Principal, now: datetime
 ) -> RowMapping:
-    """Check the envelope against the spec, then sender, token subject and signature; the partner row."""
+    """Check the envelope against the spec, then sender, token subject and signature; the partner row, with
+    `message_seen` (this sender used this message id before)."""
     if not isinstance(body, dict):
         raise DciError(400, "err.request.bad", "The body must be a JSON object with signature, header and message.")
     found = spec.problems(spec.envelope_validator(action, message_schema), body)
@@ -84,7 +85,7 @@ async def authenticate(
         raise DciError(400, "err.encryption.invalid", "Encrypted messages are not supported; send TLS plaintext.")
     if header.get("receiver_id") not in (None, RECEIVER_ID):
         raise DciError(400, "err.receiver_id.invalid", f"This registry is {RECEIVER_ID}.")
-    partner = await repository.get_partner(session, header["sender_id"])
+    partner = await repository.get_sender(session, header["sender_id"], header["message_id"])
     if partner is None or not partner["active"]:
         raise DciError(403, "err.sender_id.invalid", "The sender is not a registered partner.")
     if principal.subject != partner["oauth_subject"]:
@@ -251,8 +252,7 @@ async def sync_search(
 ) -> dict[str, Any]:
     """Answer a search message: one search_response per search_request, each checked, scoped and field-cut."""
     header, message = body["header"], body["message"]
-    seen = await repository.message_seen(session, partner["sender_id"], header["message_id"])
-    refused = header_checks(partner, header, len(message["search_request"]), now, seen)
+    refused = header_checks(partner, header, len(message["search_request"]), now, partner["message_seen"])
     if refused is not None:
         return refused
     correlation_id = str(uuid.uuid4())
@@ -294,7 +294,7 @@ class SearchAudit:
 
 async def audit_search(session: AsyncSession, audit: SearchAudit) -> None:
     """The personal-data access rows the registry keeps for every reveal (when NIK / No. KK left Tepat), then one
-    audit entry per search (partner, consent purposes, every record id).
+    audit entry per search (partner, consent purposes, fields, every record id), which is also the reveal's.
 
     Call it as the last write before the commit: the audit chain is appended under a lock held until the
     transaction ends, so every statement after it would make concurrent searches wait longer."""
@@ -308,7 +308,8 @@ async def audit_search(session: AsyncSession, audit: SearchAudit) -> None:
             purpose=purpose[:300],
         )
         targets = [(d["family_id"], d["id"] if d["type"] == "member" else None) for d in delivered]
-        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190])
+        # The search's own entry below names every record and field, so the reveal adds no second entry.
+        await record_access(session, viewer, targets, "dci:" + ",".join(sorted(allowed))[:190], chained=False)
     consents = [r["search_criteria"].get("consent") for r in message["search_request"] if "search_criteria" in r]
     await AUDIT.record(
         session,
@@ -359,7 +360,7 @@ async def sync_txn_status(
 ) -> dict[str, Any]:
     """Report what became of the partner's earlier messages: per reference_id, its status and reason (as the
     async answer, txn-on-status, when `correlation_id` is given: that request is then pending its callback)."""
-    header, message = body["header"], body["message"]
+    message = body["message"]
     request = message["txnstatus_request"]
 
     def reject(code: str | None, text: str) -> dict[str, Any]:
@@ -371,7 +372,7 @@ async def sync_txn_status(
             answer_header["status_reason_code"] = code
         return {"header": answer_header}
 
-    if await repository.message_seen(session, partner["sender_id"], header["message_id"]):
+    if partner["message_seen"]:
         return reject("rjct.message_id.duplicate", "message_id already used")
     if request["txn_type"] != "search":
         return reject(None, f"txn_type '{request['txn_type']}' is not offered by this registry (search only)")

@@ -8,6 +8,7 @@ where the body is the canonical JSON (sorted keys, no spaces, UTF-8) of {"header
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -111,8 +112,10 @@ def parse(value: str | None) -> ParsedSignature:
         raise SignatureError("err.signature.invalid", "The signature is not in the spec's format.") from exc
 
 
+@functools.lru_cache(maxsize=256)
 def load_public_key(pem: str) -> Ed25519PublicKey:
-    """A partner's Ed25519 public key from PEM; ValueError for anything else."""
+    """A partner's Ed25519 public key from PEM; ValueError for anything else (parsed once per distinct PEM: every
+    request of a partner is checked against the same key)."""
     key = load_pem_public_key(pem.encode())
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("the public key must be an Ed25519 key")

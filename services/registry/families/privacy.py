@@ -70,9 +70,15 @@ def viewer_for(principal: Principal, reveal: bool, purpose: str | None) -> Viewe
 
 
 async def record_access(
-    session: AsyncSession, viewer: Viewer, targets: Iterable[tuple[str, str | None]], fields: str
+    session: AsyncSession,
+    viewer: Viewer,
+    targets: Iterable[tuple[str, str | None]],
+    fields: str,
+    *,
+    chained: bool = True,
 ) -> None:
-    """Write one personal_data_access row per (family, member) revealed (no-op when nothing was revealed)."""
+    """Write one personal_data_access row per (family, member) revealed (no-op when nothing was revealed), and
+    an audit entry of the reveal unless the caller's own entry names the same records (`chained=False`)."""
     if not viewer.reveal:
         return
     now = utcnow()
@@ -94,6 +100,8 @@ async def record_access(
     ]
     if rows:
         await session.execute(insert(personal_data_access), rows)
+        if not chained:
+            return
         # The same read goes into the tamper-evident audit log, so an auditor can prove who saw what and why.
         await AUDIT.record(
             session,

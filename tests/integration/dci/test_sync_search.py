@@ -110,10 +110,15 @@ async def test_search_by_nik_kk_household_and_predicate(registry: Registry) -> N
     async with registry.runtime.sessions() as session:
         entries = (await session.execute(select(audit).where(audit.c.action == "dci search"))).mappings().all()
         reveals = (await session.execute(select(personal_data_access))).mappings().all()
+        reveal_entries = await session.execute(select(audit.c.seq).where(audit.c.action == "reveal personal data"))
     assert len(entries) == 1
     assert entries[0]["actor"] == "dci:bank.example.id"
     after = entries[0]["after"]
-    recorded = {tuple(r) for r in (json.loads(after) if isinstance(after, str) else after)["records"]}
+    logged = json.loads(after) if isinstance(after, str) else after
+    # The search's entry is also the reveal's: it names the fields that left and every record, so no second one.
+    assert "identifier" in logged["fields"]
+    assert reveal_entries.all() == []
+    recorded = {tuple(r) for r in logged["records"]}
     assert ("family", made[1]["id"]) in recorded
     assert ("family", made[2]["id"]) in recorded
     assert {r["family_id"] for r in reveals} == {m["id"] for m in made[:3]}

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from services.gateway.guard import VerifiedTokens
 from shared.auth.principal import Principal, Role
 from shared.auth.tokens import (
     PRIVATE_KEY_NAME,
     PUBLIC_KEY_NAME,
     TokenError,
     TokenVerifier,
+    VerifiedTokens,
     ensure_dev_keys,
     issue_dev_token,
     load_public_key,
