@@ -7,9 +7,11 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared import failpoints
 from shared.bus.base import IncomingRecord, OutgoingMessage
@@ -19,6 +21,9 @@ from shared.observability.metrics import CONSUMER_LAG, DEAD_LETTERS
 from shared.runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
+
+
+_PARTITIONER = DefaultPartitioner()
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -53,9 +58,33 @@ class KafkaPublisher:
             self._started = False
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Send all messages and wait until the broker acknowledged each of them."""
-        futures = [await self._producer.send(m.topic, m.value, key=m.key) for m in messages]
-        await asyncio.gather(*futures)
+        """Send all messages and wait until the broker acknowledged each of them.
+
+        Built into record batches here, one open batch per partition, each handed over whole when full and the rest
+        at the end: a partition's messages keep their order, and the partition of a key is the one `send` would pick
+        (the Java client's murmur2 over the topic's partitions). Per message this saves `send`'s coroutine,
+        metadata wait, partition lists and future (about half of the relay's Python time)."""
+        producer = self._producer
+        partitions: dict[str, list[int]] = {}
+        open_batches: dict[tuple[str, int], Any] = {}
+        acks = []
+        for m in messages:
+            candidates = partitions.get(m.topic)
+            if candidates is None:
+                candidates = partitions[m.topic] = sorted(await producer.partitions_for(m.topic))
+            partition = _PARTITIONER(m.key, candidates, candidates)
+            batch = open_batches.get((m.topic, partition))
+            if batch is None:
+                batch = open_batches[(m.topic, partition)] = producer.create_batch()
+            if batch.append(key=m.key, value=m.value, timestamp=None) is None:
+                acks.append(await producer.send_batch(batch, m.topic, partition=partition))
+                batch = open_batches[(m.topic, partition)] = producer.create_batch()
+                if batch.append(key=m.key, value=m.value, timestamp=None) is None:
+                    raise ValueError(f"event of {len(m.value)} bytes is larger than a record batch")
+        for (topic, partition), batch in open_batches.items():
+            batch.close()
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*acks)
 
     async def ping(self) -> bool:
         """True when the producer knows at least one broker."""
