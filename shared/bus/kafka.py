@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared import failpoints
 from shared.bus.base import IncomingRecord, OutgoingMessage
@@ -17,6 +21,9 @@ from shared.observability.metrics import CONSUMER_LAG, DEAD_LETTERS
 from shared.runtime.retry import Backoff
 
 log = logging.getLogger(__name__)
+
+
+_PARTITIONER = DefaultPartitioner()
 
 
 def make_producer(bootstrap: str, client_id: str) -> AIOKafkaProducer:
@@ -51,9 +58,33 @@ class KafkaPublisher:
             self._started = False
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Send all messages and wait until the broker acknowledged each of them."""
-        futures = [await self._producer.send(m.topic, m.value, key=m.key) for m in messages]
-        await asyncio.gather(*futures)
+        """Send all messages and wait until the broker acknowledged each of them.
+
+        Built into record batches here, one open batch per partition, each handed over whole when full and the rest
+        at the end: a partition's messages keep their order, and the partition of a key is the one `send` would pick
+        (the Java client's murmur2 over the topic's partitions). Per message this saves `send`'s coroutine,
+        metadata wait, partition lists and future (about half of the relay's Python time)."""
+        producer = self._producer
+        partitions: dict[str, list[int]] = {}
+        open_batches: dict[tuple[str, int], Any] = {}
+        acks = []
+        for m in messages:
+            candidates = partitions.get(m.topic)
+            if candidates is None:
+                candidates = partitions[m.topic] = sorted(await producer.partitions_for(m.topic))
+            partition = _PARTITIONER(m.key, candidates, candidates)
+            batch = open_batches.get((m.topic, partition))
+            if batch is None:
+                batch = open_batches[(m.topic, partition)] = producer.create_batch()
+            if batch.append(key=m.key, value=m.value, timestamp=None) is None:
+                acks.append(await producer.send_batch(batch, m.topic, partition=partition))
+                batch = open_batches[(m.topic, partition)] = producer.create_batch()
+                if batch.append(key=m.key, value=m.value, timestamp=None) is None:
+                    raise ValueError(f"event of {len(m.value)} bytes is larger than a record batch")
+        for (topic, partition), batch in open_batches.items():
+            batch.close()
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*acks)
 
     async def ping(self) -> bool:
         """True when the producer knows at least one broker."""
@@ -64,6 +95,15 @@ class KafkaPublisher:
         return bool(self._producer.client.cluster.brokers())
 
 
+@dataclass(frozen=True)
+class _Poll:
+    """One poll: the partitions it read, its records (envelopes already parsed), and how many rebalances preceded it."""
+
+    generation: int
+    partitions: tuple[TopicPartition, ...]
+    records: Sequence[IncomingRecord]
+
+
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, runner: KafkaConsumerRunner) -> None:
         self.runner = runner
@@ -72,6 +112,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         # Wait for the poll being applied, so its offsets are committed before its partitions move: the new
         # owner then starts after it instead of applying the same records again.
         async with self.runner.applying:
+            self.runner._generation += 1
             await self.runner.commit_pending()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -108,8 +149,10 @@ class KafkaConsumerRunner:
         self._next: dict[TopicPartition, int] = {}  # next offset to process, per partition seen
         self._stopping = asyncio.Event()
         self._runs = 0
-        # Held while a poll is applied and its offsets committed (the rebalance listener waits for it).
+        # Held while a poll is applied (the rebalance listener waits for it, then commits its offsets).
         self.applying = asyncio.Lock()
+        self._committing = asyncio.Lock()
+        self._generation = 0  # rebalances so far: a poll taken before the latest one is stale
 
     async def start(self) -> None:
         """Connect and join the consumer group."""
@@ -127,23 +170,56 @@ class KafkaConsumerRunner:
             await self._dlq.stop()
 
     async def run(self) -> None:
-        """Consume until stopped; after a restart, from the committed offsets (nothing in memory is trusted)."""
+        """Consume until stopped; after a restart, from the committed offsets (nothing in memory is trusted).
+
+        Pipelined: the next poll is fetched and its envelopes parsed while the current one is applied, and a poll's
+        offset commit runs while the next one is applied. Order is kept (polls are applied one after the other), and
+        offsets are committed only after the database commit of their poll."""
         self._runs += 1
         if self._runs > 1:
             self._pending.clear()
             await self._kafka.seek_to_committed()
-        while not self._stopping.is_set():
-            batches = await self._kafka.getmany(timeout_ms=200, max_records=self.max_records)
-            async with self.applying:
-                # Partitions a rebalance moved away since the poll belong to their new owner, who starts from
-                # the committed offset: applying them here would only do the same work twice.
-                owned = self._kafka.assignment()
-                records = [r for tp, msgs in batches.items() if tp in owned for r in self._records(msgs)]
-                # One transaction for the whole poll (every partition): per-partition order is kept, and the
-                # database round trips of a commit are paid once per poll instead of once per partition.
-                await self._apply_and_commit(records)
-            self.consumer.health.ok()
-            CONSUMER_LAG.labels(self.consumer.service).set(self.lag())
+        polling = asyncio.create_task(self._poll())
+        committing: asyncio.Task[None] | None = None
+        try:
+            while not self._stopping.is_set():
+                poll = await polling
+                polling = asyncio.create_task(self._poll())
+                async with self.applying:
+                    # One transaction for the whole poll (every partition): per-partition order is kept, and the
+                    # database round trips of a commit are paid once per poll instead of once per partition.
+                    if await self._apply(self._still_ours(poll)):
+                        if committing is not None:
+                            await committing  # one offset commit at a time, in order
+                        committing = asyncio.create_task(self.commit_pending())
+                self.consumer.health.ok()
+                CONSUMER_LAG.labels(self.consumer.service).set(self.lag())
+        finally:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await polling
+            if committing is not None:
+                with contextlib.suppress(Exception):
+                    await committing
+
+    def _still_ours(self, poll: _Poll) -> Sequence[IncomingRecord]:
+        """The records of a poll this member is still to apply."""
+        if poll.generation != self._generation:
+            # Polled before a rebalance: every partition was then assigned anew and is read again from its
+            # committed offset, by this member or its new owner. Applying it here would only do the work twice.
+            return []
+        # Partitions a rebalance moved away since the poll belong to their new owner, who starts from the
+        # committed offset: applying them here would only do the same work twice.
+        owned = self._kafka.assignment()
+        if all(tp in owned for tp in poll.partitions):
+            return poll.records
+        return [r for r in poll.records if TopicPartition(r.topic, r.partition) in owned]
+
+    async def _poll(self) -> _Poll:
+        batches = await self._kafka.getmany(timeout_ms=200, max_records=self.max_records)
+        generation = self._generation  # read as the poll returns: a later rebalance makes it stale
+        records = [r for msgs in batches.values() for r in self._records(msgs)]
+        return _Poll(generation, tuple(batches), self.consumer.parse(records))
 
     def assignment(self) -> frozenset[TopicPartition]:
         """The partitions this member owns now."""
@@ -178,8 +254,13 @@ class KafkaConsumerRunner:
             await self._apply_and_commit(records)
 
     async def _apply_and_commit(self, records: Sequence[IncomingRecord]) -> None:
+        if await self._apply(records):
+            await self.commit_pending()
+
+    async def _apply(self, records: Sequence[IncomingRecord]) -> bool:
+        """Apply records and dead-letter what fails for good; their offsets are then pending (True if any)."""
         if not records:
-            return
+            return False
         dead = await self.consumer.process(records)
         if dead:
             await self._dead_letter(dead)
@@ -187,7 +268,7 @@ class KafkaConsumerRunner:
         for record in records:
             tp = TopicPartition(record.topic, record.partition)
             self._next[tp] = self._pending[tp] = record.offset + 1  # type: ignore[operator]
-        await self.commit_pending()
+        return True
 
     async def _dead_letter(self, dead: Sequence[DeadLetter]) -> None:
         # Publish first, then record: a crash in between re-dead-letters the event, it never vanishes.
@@ -223,6 +304,10 @@ class KafkaConsumerRunner:
 
     async def commit_pending(self) -> None:
         """Commit the offsets of everything already applied (on partitions this member still owns)."""
+        async with self._committing:  # one at a time: a late commit must not move an offset backwards
+            await self._commit_pending()
+
+    async def _commit_pending(self) -> None:
         if not self._pending:
             return
         # A partition a rebalance moved away is its new owner's to commit: ours could move its offset backwards.

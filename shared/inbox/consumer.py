@@ -17,11 +17,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Table, select, text, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.bus.base import IncomingRecord
 from shared.context import correlation_id_var
-from shared.db.dialect import unnest_insert
+from shared.db.dialect import is_pg, unnest_insert
 from shared.events.envelope import EventEnvelope, utcnow
 from shared.observability.health import TaskHealth
 from shared.observability.metrics import EVENTS_CONSUMED
@@ -53,6 +54,57 @@ class PermanentEventError(Exception):
     """An event that can never be applied (bad payload): no point retrying it."""
 
 
+class _AlreadyClaimed(Exception):
+    """The inbox already holds an event of the batch: claim it row by row (ON CONFLICT) instead."""
+
+
+class ParsedRecords(list[IncomingRecord]):
+    """A batch of records with their envelopes already read: what parsed, in order, and what did not."""
+
+    def __init__(
+        self,
+        records: Sequence[IncomingRecord],
+        parsed: list[tuple[IncomingRecord, EventEnvelope]],
+        dead: list[DeadLetter],
+    ) -> None:
+        super().__init__(records)
+        self.parsed = parsed
+        self.dead = dead
+
+
+_INBOX_TYPES = {
+    "event_id": "text",
+    "topic": "text",
+    "event_type": "text",
+    "subject": "text",
+    "partition": "int",
+    "offset": "bigint",
+    "status": "text",
+    "received_at": "timestamptz",
+}
+
+
+def _inbox_rows(batch: Sequence[tuple[IncomingRecord, EventEnvelope]]) -> dict[str, dict[str, Any]]:
+    """The inbox row of each event id, of its first delivery in the batch (with that record and envelope)."""
+    now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for r, e in batch:
+        event_id = str(e.event_id)
+        if event_id not in rows:
+            rows[event_id] = {
+                "event_id": event_id,
+                "topic": r.topic,
+                "event_type": e.event_type,
+                "subject": e.subject,
+                "partition": r.partition,
+                "offset": r.offset,
+                "status": "applied",
+                "received_at": now,
+                "_pair": (r, e),
+            }
+    return rows
+
+
 class EventConsumer:
     """Applies events of some topics to a service's database, exactly once per event id."""
 
@@ -78,8 +130,11 @@ class EventConsumer:
         self.retry_backoff_ms = retry_backoff_ms
         self.health = TaskHealth(service, "consumer")
 
-    async def process(self, records: Sequence[IncomingRecord]) -> list[DeadLetter]:
-        """Apply a batch in order; returns what failed for good (the caller dead-letters it)."""
+    def parse(self, records: Sequence[IncomingRecord]) -> ParsedRecords:
+        """Read the envelopes of a batch (CPU only, no database): the Kafka runner parses the next poll while the
+        current one is being applied."""
+        if isinstance(records, ParsedRecords):
+            return records
         dead: list[DeadLetter] = []
         parsed: list[tuple[IncomingRecord, EventEnvelope]] = []
         for record in records:
@@ -87,6 +142,12 @@ class EventConsumer:
                 parsed.append((record, EventEnvelope.from_bytes(record.value)))
             except (ValidationError, ValueError) as exc:
                 dead.append(DeadLetter(record, None, f"unreadable envelope: {exc}", 1))
+        return ParsedRecords(records, parsed, dead)
+
+    async def process(self, records: Sequence[IncomingRecord]) -> list[DeadLetter]:
+        """Apply a batch in order; returns what failed for good (the caller dead-letters it)."""
+        batch = self.parse(records)
+        dead, parsed = list(batch.dead), batch.parsed
         if not parsed:
             return dead
         try:
@@ -137,18 +198,33 @@ class EventConsumer:
         relevant = [(r, e) for r, e in batch if e.event_type in self.handlers]
         if not relevant:
             return
-        async with self.sessions() as session, session.begin():
-            fresh = await self._claim(session, relevant)
-            todo: list[tuple[IncomingRecord, EventEnvelope]] = []
-            for record, envelope in relevant:
-                if str(envelope.event_id) in fresh:
-                    fresh.discard(str(envelope.event_id))  # a duplicate inside the batch applies once
-                    todo.append((record, envelope))
-            # Runs of one event type keep the batch's order while letting batch handlers use one statement.
-            for event_type, run in groupby(todo, key=lambda pair: pair[1].event_type):
-                await self._dispatch(session, self.handlers[event_type], [e for _, e in run])
+        # Keyed by event id (computed once: str() of a UUID is not free), first delivery first: a duplicate
+        # inside the batch applies once.
+        rows = _inbox_rows(relevant)
+        try:
+            async with self.sessions() as session, session.begin():
+                if is_pg(session):
+                    # New events (all of them, almost always): a plain INSERT, cheaper than ON CONFLICT and with
+                    # nothing to send back. An id already in the inbox fails it; the transaction is then rolled
+                    # back whole (nothing else ran in it yet) and done again the careful way below.
+                    await self._claim_all_new(session, list(rows.values()))
+                    todo = [row["_pair"] for row in rows.values()]
+                else:
+                    fresh = await self._claim(session, rows)
+                    todo = [row["_pair"] for event_id, row in rows.items() if event_id in fresh]
+                await self._dispatch_all(session, todo)
+        except _AlreadyClaimed:
+            async with self.sessions() as session, session.begin():
+                fresh = await self._claim(session, rows)
+                todo = [row["_pair"] for event_id, row in rows.items() if event_id in fresh]
+                await self._dispatch_all(session, todo)
         for topic, applied in groupby(todo, key=lambda pair: pair[0].topic):
             EVENTS_CONSUMED.labels(self.service, topic).inc(sum(1 for _ in applied))
+
+    async def _dispatch_all(self, session: AsyncSession, todo: list[tuple[IncomingRecord, EventEnvelope]]) -> None:
+        # Runs of one event type keep the batch's order while letting batch handlers use one statement.
+        for event_type, run in groupby(todo, key=lambda pair: pair[1].event_type):
+            await self._dispatch(session, self.handlers[event_type], [e for _, e in run])
 
     async def _dispatch(self, session: AsyncSession, handler: Handler | BatchHandler, run: list[EventEnvelope]) -> None:
         if isinstance(handler, BatchHandler):
@@ -165,51 +241,34 @@ class EventConsumer:
             finally:
                 correlation_id_var.reset(token)
 
-    async def _claim(self, session: AsyncSession, batch: Sequence[tuple[IncomingRecord, EventEnvelope]]) -> set[str]:
-        """Insert the inbox rows; returns the event ids not seen before."""
-        now = utcnow()
-        rows = {
-            str(e.event_id): {
-                "event_id": str(e.event_id),
-                "topic": r.topic,
-                "event_type": e.event_type,
-                "subject": e.subject,
-                "partition": r.partition,
-                "offset": r.offset,
-                "status": "applied",
-                "received_at": now,
-            }
-            for r, e in batch
-        }
-        if session.bind.dialect.name == "postgresql":
-            return await self._claim_postgres(session, list(rows.values()))
+    async def _claim(self, session: AsyncSession, rows: Mapping[str, Mapping[str, Any]]) -> set[str]:
+        """Insert the inbox rows not there yet; returns their event ids (the ones not seen before)."""
+        if is_pg(session):
+            claim, params = unnest_insert(
+                self.inbox,
+                _INBOX_TYPES,
+                list(rows.values()),
+                suffix="ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            )
+            return set((await session.execute(claim, params)).scalars().all())
+        values = [{name: row[name] for name in _INBOX_TYPES} for row in rows.values()]
         stmt = (
             sqlite.insert(self.inbox)
-            .values(list(rows.values()))
+            .values(values)
             .on_conflict_do_nothing(index_elements=["event_id"])
             .returning(self.inbox.c.event_id)
         )
         return set((await session.execute(stmt)).scalars().all())
 
-    async def _claim_postgres(self, session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    async def _claim_all_new(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Insert the inbox rows of events never seen before (PostgreSQL); `_AlreadyClaimed` when one was seen."""
         # One statement over arrays instead of a VALUES list with thousands of bind parameters: this is
         # the consumer's hot path, and compiling a huge VALUES clause per batch cost more than the insert.
-        stmt, params = unnest_insert(
-            self.inbox,
-            {
-                "event_id": "text",
-                "topic": "text",
-                "event_type": "text",
-                "subject": "text",
-                "partition": "int",
-                "offset": "bigint",
-                "status": "text",
-                "received_at": "timestamptz",
-            },
-            rows,
-            suffix="ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-        )
-        return set((await session.execute(stmt, params)).scalars().all())
+        stmt, params = unnest_insert(self.inbox, _INBOX_TYPES, rows)
+        try:
+            await session.execute(stmt, params)
+        except IntegrityError as exc:  # the inbox's only constraints: its key, and columns always filled
+            raise _AlreadyClaimed from exc
 
     async def record_dead(self, dead: Sequence[DeadLetter]) -> None:
         """Keep dead letters in the service's own table, from where `replay_dead_letters` retries them."""

@@ -18,6 +18,7 @@ import zlib
 from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, Table, Text, bindparam, cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import INT8MULTIRANGE
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import failpoints
@@ -191,9 +192,12 @@ class OutboxRelay:
             stmt = stmt.where(t.c.published_at.is_(None))
             if in_flight:
                 if pg:
-                    stmt = stmt.where(
-                        t.c.id != func.all(bindparam("in_flight", value=in_flight, type_=ARRAY(BigInteger)))
-                    )
+                    # As ranges, not `id <> ALL(array)`: once PostgreSQL's plan cache switches the statement to its
+                    # generic plan, that array is a parameter it scans linearly for every row (batch size squared
+                    # comparisons, 120 ms of a 5,000-row read); a multirange answers by binary search over a few
+                    # ranges (the ids of a batch are mostly consecutive).
+                    ranges = cast(bindparam("in_flight", value=_id_ranges(in_flight), type_=Text), INT8MULTIRANGE)
+                    stmt = stmt.where(~ranges.op("@>")(t.c.id))
                 else:
                     stmt = stmt.where(t.c.id.not_in(in_flight))
             rows = (await conn.execute(stmt.order_by(t.c.id).limit(self.batch_size))).all()
@@ -208,6 +212,20 @@ class OutboxRelay:
             )
             for r in rows
         ]
+
+
+def _id_ranges(ids: list[int]) -> str:
+    """Ids as a PostgreSQL int8multirange literal of their runs of consecutive values: [1, 2, 3, 7] -> {[1,4),[7,8)}."""
+    ordered = sorted(ids)
+    runs: list[str] = []
+    start = prev = ordered[0]
+    for value in ordered[1:]:
+        if value != prev + 1:
+            runs.append(f"[{start},{prev + 1})")
+            start = value
+        prev = value
+    runs.append(f"[{start},{prev + 1})")
+    return "{" + ",".join(runs) + "}"
 
 
 def _utc_text(column: Any) -> Any:
