@@ -178,7 +178,8 @@ async def run(
             requests = [_request(key, nik, partner_token) for nik in niks]
             warm = int(rate * seconds * 0.3)
             await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
-            result = await open_loop(gateway_port, requests[warm:], rate, seconds, connections, gateway.pid, db)
+            servers = {"gateway": gateway.pid, "registry": service.pid}
+            result = await open_loop(gateway_port, requests[warm:], rate, seconds, connections, servers, db)
         finally:
             for proc in (gateway, service):
                 proc.terminate()

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,15 +212,20 @@ def _cpu_seconds() -> dict[int, tuple[float, str]]:
 
 
 def _cpu_shares(
-    before: dict[int, tuple[float, str]], after: dict[int, tuple[float, str]], server: int, db: str, seconds: float
+    before: dict[int, tuple[float, str]],
+    after: dict[int, tuple[float, str]],
+    servers: Mapping[str, int],
+    db: str,
+    seconds: float,
 ) -> dict[str, float]:
-    """Cores used during the run by the registry, its database sessions, this load generator and everything else:
-    the `other` figure says how noisy the machine was."""
-    shares = {"registry": 0.0, "postgres_for_registry": 0.0, "load_generator": 0.0, "other": 0.0}
+    """Cores used during the run by each server under test, the registry's database sessions, this load generator
+    and everything else: the `other` figure says how noisy the machine was."""
+    names = {pid: name for name, pid in servers.items()}
+    shares = dict.fromkeys(servers, 0.0) | {"postgres_for_registry": 0.0, "load_generator": 0.0, "other": 0.0}
     for pid, (cpu, command) in after.items():
         used = cpu - before.get(pid, (0.0, ""))[0]
-        if pid == server:
-            shares["registry"] += used
+        if pid in names:
+            shares[names[pid]] += used
         elif pid == os.getpid():
             shares["load_generator"] += used
         elif command.startswith("postgres:") and f" {db} " in command:
@@ -230,7 +236,13 @@ def _cpu_shares(
 
 
 async def open_loop(
-    port: int, requests: list[bytes], rate: int, seconds: float, connections: int, server: int = 0, db: str = ""
+    port: int,
+    requests: list[bytes],
+    rate: int,
+    seconds: float,
+    connections: int,
+    server: int | Mapping[str, int] = 0,
+    db: str = "",
 ) -> dict[str, Any]:
     """Send at a fixed arrival rate whatever the answers do; latency runs from each request's scheduled time.
 
@@ -272,7 +284,8 @@ async def open_loop(
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - start
-    cores = _cpu_shares(cpu_before, _cpu_seconds(), server, db, elapsed)
+    servers = {"registry": server} if isinstance(server, int) else server
+    cores = _cpu_shares(cpu_before, _cpu_seconds(), servers, db, elapsed)
     q = statistics.quantiles(latencies, n=1000, method="inclusive")
     return {
         "rate": rate,
