@@ -154,7 +154,8 @@ async def test_who_may_republish(service: Registry) -> None:
     out = await _republish(service, {"wilayah": "13.71.09"}, expect=403, wilayah="13.71.01")
     assert out["code"] == "out_of_scope"
     assert (await _republish(service, {}, wilayah="13.71.01"))["families"] == 3
-    for body in ({"wilayah": "13.71.0"}, {"family_ids": []}, {"family_ids": [" "]}, {"batch_size": 5}):
+    invalid: list[dict[str, Any]] = [{"wilayah": "13.71.0"}, {"family_ids": []}, {"family_ids": [" "]}, {"size": 5}]
+    for body in invalid:
         assert (await _republish(service, body, expect=422))["code"] == "validation", body
     assert len(await _republished(service)) == 3
 
