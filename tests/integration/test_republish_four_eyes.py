@@ -13,18 +13,12 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from services.registry.settings import RegistrySettings
-from services.verification.app import definition as verification_definition
 from services.verification.households.models import household, household_member_digest
-from services.verification.settings import VerificationSettings
 from shared.auth.principal import Role
-from shared.bus.local import LocalBus
-from shared.events.topics import PROBE
-from tests.integration.registry.helpers import KEL_SELATAN, family_body, kk, nik
 from tests.integration.registry.helpers import Api as RegistryApi
-from tests.integration.test_four_eyes_registry import APPROVER_NIK, apps
-from tests.integration.verification.helpers import KEC_A, Api, runtime_of, visit_body
+from tests.integration.test_four_eyes_registry import embedded_apps, kafka_apps, own_family_check
+from tests.integration.verification.helpers import Api, runtime_of
 from tests.support.infra import Infra
-from tests.support.kafka import start_group_at_end
 from tests.support.waiting import wait_for
 
 
@@ -42,30 +36,14 @@ async def _read_model(api: Api, hid: str) -> tuple[int, int, str | None]:
 
 
 async def _republish_fills_in_the_digests(r_client: httpx.AsyncClient, api: Api, registry: RegistrySettings) -> None:
-    boss = await api.approver("verif-1")
-    await api.officer("tksk-a", "tksk", KEC_A)
-    await api.officer("verif-own", "verifikator", "13.71", nik=APPROVER_NIK)
-    own = api.as_("verifikator", subject="verif-own")
-    head = nik(4710)
-    members = [
-        {"nik": head, "name": "Budi Santoso", "relationship": "kepala_keluarga"},
-        {"nik": APPROVER_NIK, "name": "Sari Santoso", "relationship": "istri"},
-    ]
-    operator = RegistryApi(r_client, registry.data_dir, Role.OPERATOR_KELURAHAN, KEL_SELATAN)
-    hid = (await operator.create(family_body(no_kk=kk(4710), head=head, members=members)))["id"]
-    _, version, _ = await wait_for(lambda: _read_model(api, hid), lambda m: m[0] == 2)
+    family = await own_family_check(r_client, api, registry)
+    hid, check = family.household_id, family.check
+    version = (await family.operator.get(f"/families/{hid}")).json()["version"]
     # What a read model fed only by events from before `member_digests` holds: the family, none of its members.
     async with runtime_of(api.app).sessions() as s, s.begin():
         await s.execute(delete(household_member_digest).where(household_member_digest.c.household_id == hid))
 
-    system = api.as_("system", subject="agent")
-    p = await api.call(
-        "POST", "/proposals", system, {"kind": "desil_review", "channel": "digital_agent", "household_id": hid}, 201
-    )
-    check = (await api.call("POST", f"/proposals/{p['id']}/actions/submit", system))["ground_check_id"]
-    tksk = api.as_("tksk", KEC_A, subject="tksk-a")
-    await api.call("POST", f"/ground-checks/{check}/visit", tksk, visit_body(photo=await api.photo()))
-    unknown = await api.call("POST", f"/ground-checks/{check}/approve", own, expect=409)
+    unknown = await api.call("POST", f"/ground-checks/{check}/approve", family.own, expect=409)
     assert unknown["code"] == "approver_family_unknown"
 
     ops = RegistryApi(r_client, registry.data_dir, Role.SYSTEM)
@@ -80,24 +58,19 @@ async def _republish_fills_in_the_digests(r_client: httpx.AsyncClient, api: Api,
         model = await wait_for(lambda: _read_model(api, hid), applied)
         assert model == (2, want, "household.republished")
 
-    refused = await api.call("POST", f"/ground-checks/{check}/approve", own, expect=403)
+    refused = await api.call("POST", f"/ground-checks/{check}/approve", family.own, expect=403)
     assert (refused["code"], "own family" in refused["detail"]) == ("four_eyes", True)
-    assert (await api.call("POST", f"/ground-checks/{check}/approve", boss))["status"] == "approved"
-    # The registry's version is the one verification holds: republished twice, two versions on.
-    assert (await operator.get(f"/families/{hid}")).json()["version"] == version + 2
+    assert (await api.call("POST", f"/ground-checks/{check}/approve", family.boss))["status"] == "approved"
+    # Verification holds the registry's version: republished twice, two versions on.
+    assert (await family.operator.get(f"/families/{hid}")).json()["version"] == version + 2
 
 
 @pytest.mark.infra
 async def test_republish_fills_in_member_digests_on_postgresql_and_kafka(pg_settings: Any, infra: Infra) -> None:
-    registry = pg_settings(RegistrySettings, auto_migrate=True)
-    verification = pg_settings(VerificationSettings, auto_migrate=True)
-    topics = [*verification_definition(verification).topics, PROBE]
-    await start_group_at_end(infra.kafka_bootstrap, verification.consumer_group, topics)
-    async with apps(registry, verification, None) as (r_client, api):
+    async with kafka_apps(pg_settings, infra) as (r_client, api, registry):
         await _republish_fills_in_the_digests(r_client, api, registry)
 
 
 async def test_republish_fills_in_member_digests_embedded(sqlite_settings: Any) -> None:
-    registry = sqlite_settings(RegistrySettings)
-    async with apps(registry, sqlite_settings(VerificationSettings), LocalBus()) as (r_client, api):
+    async with embedded_apps(sqlite_settings) as (r_client, api, registry):
         await _republish_fills_in_the_digests(r_client, api, registry)
