@@ -4,7 +4,8 @@ outbox events, set-based.
 Each family's events get consecutive aggregate versions after its current one, in the order they were recorded.
 Every event of one job carries the family's state at the end of the job (a read model guarded by
 aggregate_version ends in the same state whichever of them it applies last). The payload is built in SQL with
-the same rules as `families.state.household_state` (a test compares the two)."""
+the same rules as `families.state.household_state` (a test compares the two); `household_sql` builds it for any set
+of families, which is how a republish (services/registry/republish) sends the current state again."""
 
 from __future__ import annotations
 
