@@ -1,4 +1,4 @@
-"""The `tepat` command: serve, migrate, run workers, issue dev tokens, replay dead letters."""
+"""The `tepat` command: serve, migrate, run workers, issue dev tokens, replay dead letters, republish households."""
 
 from __future__ import annotations
 
@@ -338,6 +338,18 @@ async def _schema_ready(runtime: ServiceRuntime) -> bool:
     return bool(present)
 
 
+async def _republish(args: argparse.Namespace) -> int:
+    from services.registry.republish import commands as republish_commands
+
+    runtime = ServiceRuntime(service_definition("registry"))
+    try:
+        if not await _schema_ready(runtime):
+            return 2
+        return await republish_commands.republish(runtime, args)
+    finally:
+        await runtime.engine.dispose()
+
+
 def _file_size(path: Path) -> int:
     return path.stat().st_size
 
@@ -484,6 +496,10 @@ def _cmd_import_list(args: argparse.Namespace) -> int:
     return _import_file(args.kind, args.file, args.source)
 
 
+def _cmd_republish_households(args: argparse.Namespace) -> int:
+    return asyncio.run(_republish(args))
+
+
 def _cmd_generate_city(args: argparse.Namespace) -> int:
     _generate_city(args)
     return 0
@@ -587,6 +603,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("kind", choices=["death", "excluded"])
     p.add_argument("file")
     p.add_argument("--source", help="who sent the list (default: dukcapil / excluded_list)")
+
+    p = sub.add_parser(
+        "republish-households",
+        help="send the current state of families again on registry.household.v1 (backfill consumers' read models)",
+    )
+    p.set_defaults(handler=_cmd_republish_households)
+    from services.registry.republish import commands as republish_commands
+
+    republish_commands.add_arguments(p)
 
     p = sub.add_parser("generate-city", help="write a deterministic synthetic city (extract and lists) as CSV")
     p.set_defaults(handler=_cmd_generate_city)

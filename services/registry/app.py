@@ -22,6 +22,7 @@ from services.registry.flags.router import router as flags_router
 from services.registry.imports import models as _import_models  # noqa: F401  (registers the import tables)
 from services.registry.imports.router import router as imports_router
 from services.registry.outcomes.handlers import HANDLERS as OUTCOME_HANDLERS
+from services.registry.republish.router import router as republish_router
 from services.registry.settings import RegistrySettings
 from services.registry.status_check.router import router as status_check_router
 from services.registry.wilayah.router import router as wilayah_router
@@ -57,6 +58,7 @@ def definition(settings: RegistrySettings | None = None) -> ServiceDefinition:
             dci_admin_router,
             status_check_router,
             dci_callbacks_router,
+            republish_router,
         ],
         # The registry also reads its own household topic: DCI subscriptions are notified of every change.
         handlers={**OUTCOME_HANDLERS, **DCI_NOTIFY_HANDLERS},

@@ -35,6 +35,8 @@ class HouseholdEventType(StrEnum):
     FLAG_RESOLVED = "household.flag_resolved"
     DESIL_CHANGED = "household.desil_changed"
     STATUS_CHANGED = "household.status_changed"
+    # Nothing changed: the current state sent again at a new version (an ops backfill, `tepat republish-households`).
+    REPUBLISHED = "household.republished"
 
 
 class Composition(BaseModel):

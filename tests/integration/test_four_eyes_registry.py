@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -45,7 +46,43 @@ async def apps(
         yield r_client, Api(v_client, verification.data_dir, v_app)
 
 
-async def _own_family_is_refused(r_client: httpx.AsyncClient, api: Api, registry: RegistrySettings) -> None:
+Running = tuple[httpx.AsyncClient, Api, RegistrySettings]
+
+
+@asynccontextmanager
+async def kafka_apps(pg_settings: Any, infra: Infra) -> AsyncIterator[Running]:
+    """Both services on PostgreSQL + Kafka: the registry's client, verification's Api, the registry's settings."""
+    registry = pg_settings(RegistrySettings, auto_migrate=True)
+    verification = pg_settings(VerificationSettings, auto_migrate=True)
+    # Only this test's events: the consumer group starts at the topics' current end.
+    topics = [*verification_definition(verification).topics, PROBE]
+    await start_group_at_end(infra.kafka_bootstrap, verification.consumer_group, topics)
+    async with apps(registry, verification, None) as (r_client, api):
+        yield r_client, api, registry
+
+
+@asynccontextmanager
+async def embedded_apps(sqlite_settings: Any) -> AsyncIterator[Running]:
+    """Both services in the embedded mode (SQLite, one in-process bus), as `kafka_apps`."""
+    registry = sqlite_settings(RegistrySettings)
+    async with apps(registry, sqlite_settings(VerificationSettings), LocalBus()) as (r_client, api):
+        yield r_client, api, registry
+
+
+@dataclass(frozen=True)
+class OwnFamily:
+    """An approver's family in the registry and its visited ground check in verification."""
+
+    household_id: str
+    check: int
+    own: dict[str, str]  # the approver who is a member of the family
+    boss: dict[str, str]  # an approver of no family
+    operator: RegistryApi  # the kelurahan operator who registered the family
+
+
+async def own_family_check(r_client: httpx.AsyncClient, api: Api, registry: RegistrySettings) -> OwnFamily:
+    """Register the officers and a family with an approver's NIK among its members; once its member digests are
+    in verification's read model, a ground check of it, visited and waiting for approval."""
     boss = await api.approver("verif-1")
     await api.officer("tksk-a", "tksk", KEC_A)
     # The approver's NIK is registered once, by the kepala dinas, with no household_id typed anywhere.
@@ -75,29 +112,28 @@ async def _own_family_is_refused(r_client: httpx.AsyncClient, api: Api, registry
     check = p["ground_check_id"]
     tksk = api.as_("tksk", KEC_A, subject="tksk-a")
     await api.call("POST", f"/ground-checks/{check}/visit", tksk, visit_body(photo=await api.photo()))
+    return OwnFamily(hid, check, own, boss, operator)
 
-    refused = await api.call("POST", f"/ground-checks/{check}/approve", own, expect=403)
+
+async def _own_family_is_refused(r_client: httpx.AsyncClient, api: Api, registry: RegistrySettings) -> None:
+    family = await own_family_check(r_client, api, registry)
+    check = family.check
+    refused = await api.call("POST", f"/ground-checks/{check}/approve", family.own, expect=403)
     assert (refused["code"], "own family" in refused["detail"]) == ("four_eyes", True)
     # The dinas cannot declare the officer family-less either: the registry lists the NIK in a family.
     untrue = {"subject": "verif-own", "role": "verifikator", "wilayah_code": "13.71", "no_registered_family": True}
     kadis = api.as_("kepala_dinas", subject="kadis")
     refused = await api.call("PUT", "/officers/verif-own", kadis, untrue, expect=422)
     assert refused["code"] == "officer_in_registered_family"
-    assert (await api.call("POST", f"/ground-checks/{check}/approve", boss))["status"] == "approved"
+    assert (await api.call("POST", f"/ground-checks/{check}/approve", family.boss))["status"] == "approved"
 
 
 @pytest.mark.infra
 async def test_own_family_is_refused_on_postgresql_and_kafka(pg_settings: Any, infra: Infra) -> None:
-    registry = pg_settings(RegistrySettings, auto_migrate=True)
-    verification = pg_settings(VerificationSettings, auto_migrate=True)
-    # Only this test's events: the consumer group starts at the topics' current end.
-    topics = [*verification_definition(verification).topics, PROBE]
-    await start_group_at_end(infra.kafka_bootstrap, verification.consumer_group, topics)
-    async with apps(registry, verification, None) as (r_client, api):
+    async with kafka_apps(pg_settings, infra) as (r_client, api, registry):
         await _own_family_is_refused(r_client, api, registry)
 
 
 async def test_own_family_is_refused_embedded(sqlite_settings: Any) -> None:
-    registry = sqlite_settings(RegistrySettings)
-    async with apps(registry, sqlite_settings(VerificationSettings), LocalBus()) as (r_client, api):
+    async with embedded_apps(sqlite_settings) as (r_client, api, registry):
         await _own_family_is_refused(r_client, api, registry)

@@ -4,11 +4,13 @@ outbox events, set-based.
 Each family's events get consecutive aggregate versions after its current one, in the order they were recorded.
 Every event of one job carries the family's state at the end of the job (a read model guarded by
 aggregate_version ends in the same state whichever of them it applies last). The payload is built in SQL with
-the same rules as `families.state.household_state` (a test compares the two)."""
+the same rules as `families.state.household_state` (a test compares the two); `household_sql` builds it for any set
+of families, which is how a republish (services/registry/republish) sends the current state again."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -129,18 +131,33 @@ def _new_families(import_id: str) -> Any:
     return (import_family.c.import_id == import_id) & (import_family.c.action == "insert")
 
 
-def _payload(session: AsyncSession, import_id: str, today: date, *, whole_registry: bool, new_families: bool) -> Any:
+@dataclass(frozen=True)
+class HouseholdSql:
+    """Household event payloads in SQL: per-family subqueries (living-member counts, open and confirmed flag
+    kinds, member NIK digests) keyed by `family_id`, and `data(change)`, the payload as JSON text over `family`
+    and them (a statement selects from `join(...)`)."""
+
+    comp: Any
+    open_f: Any
+    confirmed_f: Any
+    digests: Any
+    data: Callable[[Any], Any]
+
+    def join(self, base: Any, family_id: Any) -> Any:
+        """`base` (which has `family` in it) with every subquery outer-joined on `family_id`."""
+        for sub in (self.comp, self.open_f, self.confirmed_f, self.digests):
+            base = base.outerjoin(sub, sub.c.family_id == family_id)
+        return base
+
+
+def household_sql(session: AsyncSession, today: date, families: Any | None) -> HouseholdSql:
+    """The payload SQL of the families `families` selects (a SELECT of family ids; None: every family, no filter:
+    the test of a hash of 250k ids on every member costs more than it saves)."""
     d = Dialect(session)
-    families_of_job: Any = select(import_event.c.family_id).where(import_event.c.import_id == import_id)
-    if new_families:
-        families_of_job = union(families_of_job, select(import_family.c.family_id).where(_new_families(import_id)))
-    else:
-        families_of_job = families_of_job.distinct()
     living = member.c.deceased.is_(False)
 
     def job_filter(family_id: Any) -> list[Any]:
-        # A first import's families are the whole registry: no filter (a hash of 250k ids per use).
-        return [] if whole_registry else [family_id.in_(families_of_job)]
+        return [] if families is None else [family_id.in_(families)]
 
     def count_if(cond: Any) -> Any:
         # FILTER, not sum(CASE …): a third cheaper over every member of a city-size job. Living members only.
@@ -199,7 +216,7 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
     zero = literal(0, Integer)
     # The event schema's own field list: a count added there and not here fails at `comp.c[col]`.
     composition = d.obj_text(*[x for col in Composition.model_fields for x in (col, func.coalesce(comp.c[col], zero))])
-    return (
+    return HouseholdSql(
         comp,
         open_f,
         confirmed_f,
@@ -233,6 +250,18 @@ def _payload(session: AsyncSession, import_id: str, today: date, *, whole_regist
             change,
         ),
     )
+
+
+def _payload(
+    session: AsyncSession, import_id: str, today: date, *, whole_registry: bool, new_families: bool
+) -> HouseholdSql:
+    families_of_job: Any = select(import_event.c.family_id).where(import_event.c.import_id == import_id)
+    if new_families:
+        families_of_job = union(families_of_job, select(import_family.c.family_id).where(_new_families(import_id)))
+    else:
+        families_of_job = families_of_job.distinct()
+    # A first import's families are the whole registry: no filter.
+    return household_sql(session, today, None if whole_registry else families_of_job)
 
 
 async def emit(
@@ -327,9 +356,7 @@ async def emit(
             .order_by(ev.c.ord, ev.c.id),
         )
     )
-    comp, open_f, confirmed_f, digests, data = _payload(
-        session, import_id, today, whole_registry=whole_registry, new_families=new_families
-    )
+    payload = _payload(session, import_id, today, whole_registry=whole_registry, new_families=new_families)
     ev = events(
         "event_type",
         "change",
@@ -341,9 +368,10 @@ async def emit(
         },
     )
     version = family.c.version + ev.c.seq
+    listed = func.coalesce(payload.comp.c.listed, 0)
     change = d.obj_or(
         ev.c.ord == 0,
-        ("type", REGISTERED, "source", SOURCE, "import_id", import_id, "members", func.coalesce(comp.c.listed, 0)),
+        ("type", REGISTERED, "source", SOURCE, "import_id", import_id, "members", listed),
         ev.c.change,
     )
     emitted = await OUTBOX.add_selected(
@@ -361,15 +389,9 @@ async def emit(
             literal(now, outbox.c.occurred_at.type).label("occurred_at"),
             literal(now, outbox.c.recorded_at.type).label("recorded_at"),
             literal(current_correlation_id() or f"import-{import_id}", String).label("correlation_id"),
-            data(change).label("data"),
+            payload.data(change).label("data"),
         )
-        .select_from(
-            ev.join(family, family.c.id == ev.c.family_id)
-            .outerjoin(comp, comp.c.family_id == ev.c.family_id)
-            .outerjoin(open_f, open_f.c.family_id == ev.c.family_id)
-            .outerjoin(confirmed_f, confirmed_f.c.family_id == ev.c.family_id)
-            .outerjoin(digests, digests.c.family_id == ev.c.family_id)
-        )
+        .select_from(payload.join(ev.join(family, family.c.id == ev.c.family_id), ev.c.family_id))
         .order_by(ev.c.ord, ev.c.id),
     )
     counts = select(ie.c.family_id, func.count().label("n")).where(mine).group_by(ie.c.family_id).subquery("n")
