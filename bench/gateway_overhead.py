@@ -45,10 +45,12 @@ def _free_port() -> int:
 
 
 def _serve(
-    factory: str, port: int, env: dict[str, str], log: Path, profile: Path | None = None
+    factory: str, port: int, env: dict[str, str], log: Path, profile: Path | None = None, workers: int = 1
 ) -> subprocess.Popen[bytes]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TEPAT_")}
     args = ["--factory", factory, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    if workers > 1:
+        args += ["--workers", str(workers)]
     command = [sys.executable, "-m", "uvicorn", *args, "--no-access-log"]
     if profile:
         # uvicorn re-raises SIGTERM after its shutdown: turn it into an exception so the profile is written.

@@ -193,10 +193,10 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return status
 
 
-def _cpu_seconds() -> dict[int, tuple[float, str]]:
-    """CPU seconds (user + system) and command line of every process, from /proc."""
+def _cpu_seconds() -> dict[int, tuple[float, str, int]]:
+    """CPU seconds (user + system), command line and parent of every process, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    out: dict[int, tuple[float, str]] = {}
+    out: dict[int, tuple[float, str, int]] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -207,25 +207,26 @@ def _cpu_seconds() -> dict[int, tuple[float, str]]:
                 command = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        out[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / tick, command)
+        out[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / tick, command, int(fields[1]))
     return out
 
 
 def _cpu_shares(
-    before: dict[int, tuple[float, str]],
-    after: dict[int, tuple[float, str]],
+    before: dict[int, tuple[float, str, int]],
+    after: dict[int, tuple[float, str, int]],
     servers: Mapping[str, int],
     db: str,
     seconds: float,
 ) -> dict[str, float]:
     """Cores used during the run by each server under test, the registry's database sessions, this load generator
-    and everything else: the `other` figure says how noisy the machine was."""
+    and everything else: the `other` figure says how noisy the machine was. A server's worker processes (uvicorn
+    --workers) count as the server."""
     names = {pid: name for name, pid in servers.items()}
     shares = dict.fromkeys(servers, 0.0) | {"postgres_for_registry": 0.0, "load_generator": 0.0, "other": 0.0}
-    for pid, (cpu, command) in after.items():
-        used = cpu - before.get(pid, (0.0, ""))[0]
-        if pid in names:
-            shares[names[pid]] += used
+    for pid, (cpu, command, parent) in after.items():
+        used = cpu - before.get(pid, (0.0, "", 0))[0]
+        if pid in names or parent in names:
+            shares[names.get(pid) or names[parent]] += used
         elif pid == os.getpid():
             shares["load_generator"] += used
         elif command.startswith("postgres:") and f" {db} " in command:
