@@ -94,10 +94,40 @@ async def test_later_entries_of_a_transaction_are_one_insert_each(runtime: Servi
             await _record(runtime, session, "third")
     finally:
         event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
-    # The first entry reads the head (after the lock on PostgreSQL, under the writer gate on SQLite); the later
-    # ones know it.
+    # The first entry reads the head (PostgreSQL: then claims the next number; SQLite: under the writer gate); the
+    # later ones know it.
     pg = runtime.engine.dialect.name == "postgresql"
-    assert first == (["SELECT", "SELECT", "INSERT"] if pg else ["WITH", "INSERT"])
+    assert first == (["SELECT", "INSERT"] if pg else ["WITH", "INSERT"])
     assert statements == ["INSERT", "INSERT"]
     async with runtime.sessions() as session:
         assert await runtime.audit.verify(session) == (3, None)
+
+
+@pytest.mark.parametrize("runtime", ["postgresql"], indirect=True)  # SQLite has one writer at a time: no race
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+async def test_a_writer_racing_an_uncommitted_entry_links_to_what_that_one_became(
+    runtime: ServiceRuntime, outcome: str
+) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await _record(runtime, session, "base")
+    holder = runtime.sessions()
+    await holder.begin()
+    assert await _record(runtime, holder, "held") == 2  # number 2, uncommitted
+    racer_done = asyncio.Event()
+
+    async def racer() -> int:
+        async with runtime.sessions() as session, session.begin():
+            seq = await _record(runtime, session, "racer")
+        racer_done.set()
+        return seq
+
+    task = asyncio.create_task(racer())
+    await asyncio.sleep(0.3)
+    assert not racer_done.is_set()  # it read head 1 and waits on number 2
+    await (holder.commit() if outcome == "commit" else holder.rollback())
+    await holder.close()
+    expected = [(1, "base"), (2, "held"), (3, "racer")] if outcome == "commit" else [(1, "base"), (2, "racer")]
+    assert await task == expected[-1][0]
+    assert await _entries(runtime) == expected
+    async with runtime.sessions() as session:
+        assert await runtime.audit.verify(session) == (len(expected), None)
