@@ -28,7 +28,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     MetaData,
-    Select,
     SmallInteger,
     String,
     Table,
@@ -43,7 +42,6 @@ from sqlalchemy.sql.elements import TextClause
 
 from shared.audit.anchor import Anchor, Checkpoint, signature_valid
 from shared.audit.coverage import COVERS, check_reference
-from shared.db.dialect import insert_for, is_pg
 from shared.events.envelope import utcnow
 
 log = logging.getLogger(__name__)
@@ -54,8 +52,10 @@ _WROTE = "tepat_wrote"
 _AUDITED = "tepat_audited"
 _SEQS = "tepat_audit_seqs"
 _HEAD = "tepat_audit_head"
-# Races a writer may lose in a row before it gives up (see AuditLog._append_postgres).
-_MAX_RACES = 1000
+# Each service's chain lives in its own schema, so the lock is keyed by the schema: services sharing a database
+# never wait for each other's entries (one key for all of them made every audited write of one service wait out,
+# say, the commit of another's import).
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('tepat-audit-chain:' || current_schema()))")
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY")
 _FIELDS = (
     "seq",
@@ -181,7 +181,26 @@ class AuditLog:
     ) -> int:
         """Append one entry inside the caller's transaction; returns its sequence number."""
         info = session.sync_session.info
+        head: tuple[int, str] | None = info.get(_HEAD)
+        if head is None:
+            t = self.table
+            newest = select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)
+            if session.bind.dialect.name == "postgresql":
+                # One writer at a time per service: the chain must be linear. Held until this transaction ends.
+                await session.execute(_LOCK)
+            else:
+                # Read as a WITH statement, which the embedded writer gate (shared/db/sqlite_writers.py) counts as
+                # a write: the gate is held from this read to the commit, so no other writer of the process can
+                # append between the head read here and the INSERT below.
+                head_cte = newest.cte("head")
+                newest = select(head_cte.c.seq, head_cte.c.hash)
+            last = (await session.execute(newest)).first()
+            head = (last.seq, last.hash) if last else (0, GENESIS)
+        # Else this transaction appended the last entry and still holds the lock (SQLite: its write lock), so
+        # nobody appended since: the next link needs no second lock and no second read.
+        seq, prev = head[0] + 1, head[1]
         fields = {
+            "seq": seq,
             "at": utcnow(),
             "actor": actor,
             "role": role,
@@ -193,63 +212,14 @@ class AuditLog:
             "after": _canonical(after),
             "request_id": request_id,
         }
-        head: tuple[int, str] | None = info.get(_HEAD)
-        if head is not None:
-            # This transaction appended the last entry and still holds it uncommitted: nobody else can append
-            # until it ends (they wait on its sequence number below), so the next link needs no read.
-            seq = head[0] + 1
-            digest: str | None = await self._insert(session, fields, seq, head[1], claim=False)
-        elif is_pg(session):
-            seq, digest = await self._append_postgres(session, fields)
-        else:
-            # Read as a WITH statement, which the embedded writer gate (shared/db/sqlite_writers.py) counts as a
-            # write: the gate is held from this read to the commit, so no other writer of the process can append
-            # between the head read here and the INSERT below.
-            head_cte = self._newest().cte("head")
-            last = (await session.execute(select(head_cte.c.seq, head_cte.c.hash))).first()
-            seq = (last.seq if last else 0) + 1
-            digest = await self._insert(session, fields, seq, last.hash if last else GENESIS, claim=False)
-        assert digest is not None
+        digest = entry_hash(prev, fields, HASH_VERSION)
+        row = {**fields, "prev_hash": prev, "hash": digest, "hash_version": HASH_VERSION}
+        await session.execute(self.table.insert(), row)
         info[_HEAD] = (seq, digest)
         info[_AUDITED] = True
         first = info.get(_SEQS, (seq, seq))[0]
         info[_SEQS] = (first, seq)
         return seq
-
-    async def _append_postgres(self, session: AsyncSession, fields: dict[str, Any]) -> tuple[int, str]:
-        """Append the first entry of a transaction: claim the sequence number after the newest committed entry.
-
-        Optimistic, without a lock: the INSERT of a number another transaction holds uncommitted waits for it, and
-        when that one commits does nothing, so the head is read again (its entry is visible now) and the next
-        number tried; when it rolls back, the INSERT goes through. Two round trips when nobody competes (the
-        advisory lock this replaces cost three, and was shared by every service of the database), and a sequence
-        number is held from its INSERT to the commit only. Every lost race means another entry was committed, so
-        the chain always advances."""
-        for _ in range(_MAX_RACES):
-            last = (await session.execute(self._newest())).first()
-            seq = (last.seq if last else 0) + 1
-            digest = await self._insert(session, fields, seq, last.hash if last else GENESIS, claim=True)
-            if digest is not None:
-                return seq, digest
-        raise RuntimeError(f"audit entry not appended: {_MAX_RACES} other entries were appended first")
-
-    def _newest(self) -> Select[tuple[int, str]]:
-        t = self.table
-        return select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)
-
-    async def _insert(
-        self, session: AsyncSession, fields: dict[str, Any], seq: int, prev: str, *, claim: bool
-    ) -> str | None:
-        """Insert the entry as number `seq` after `prev`; its hash, or None when `claim` and `seq` was taken."""
-        linked = {"seq": seq, **fields}
-        digest = entry_hash(prev, linked, HASH_VERSION)
-        row = {**linked, "prev_hash": prev, "hash": digest, "hash_version": HASH_VERSION}
-        if not claim:
-            await session.execute(self.table.insert(), row)
-            return digest
-        stmt = insert_for(session, self.table).values(row).on_conflict_do_nothing(index_elements=["seq"])
-        inserted = (await session.execute(stmt.returning(self.table.c.seq))).first()
-        return digest if inserted is not None else None
 
     async def verify(self, session: AsyncSession, *, batch: int = 5000) -> tuple[int, BrokenLink | None]:
         """Walk the whole chain in order; returns (entries checked, first broken link or None)."""

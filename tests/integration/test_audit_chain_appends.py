@@ -94,10 +94,10 @@ async def test_later_entries_of_a_transaction_are_one_insert_each(runtime: Servi
             await _record(runtime, session, "third")
     finally:
         event.remove(runtime.engine.sync_engine, "before_cursor_execute", seen)
-    # The first entry reads the head (PostgreSQL: then claims the next number; SQLite: under the writer gate); the
-    # later ones know it.
+    # The first entry reads the head (after the lock on PostgreSQL, under the writer gate on SQLite); the later
+    # ones know it.
     pg = runtime.engine.dialect.name == "postgresql"
-    assert first == (["SELECT", "INSERT"] if pg else ["WITH", "INSERT"])
+    assert first == (["SELECT", "SELECT", "INSERT"] if pg else ["WITH", "INSERT"])
     assert statements == ["INSERT", "INSERT"]
     async with runtime.sessions() as session:
         assert await runtime.audit.verify(session) == (3, None)
@@ -123,7 +123,7 @@ async def test_a_writer_racing_an_uncommitted_entry_links_to_what_that_one_becam
 
     task = asyncio.create_task(racer())
     await asyncio.sleep(0.3)
-    assert not racer_done.is_set()  # it read head 1 and waits on number 2
+    assert not racer_done.is_set()  # it waits for the holder's transaction
     await (holder.commit() if outcome == "commit" else holder.rollback())
     await holder.close()
     expected = [(1, "base"), (2, "held"), (3, "racer")] if outcome == "commit" else [(1, "base"), (2, "racer")]
