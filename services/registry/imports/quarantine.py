@@ -44,9 +44,10 @@ CONFLICTING_COPY_RULE = "no_kk.conflicting_copy"
 SUBJECT_PREFIX = "correction:"
 
 
-def _raw_values(session: AsyncSession) -> Any:
-    """A staged row back as the extract's columns (text, as the file would give them)."""
-    r, d = import_row, Dialect(session)
+def _raw_values(session: AsyncSession, r: Any = import_row) -> Any:
+    """A staged row (of `import_row`, or rows with its columns) back as the extract's columns (text, as the file
+    would give them)."""
+    d = Dialect(session)
 
     def text(c: Any) -> Any:
         return func.coalesce(cast(c, String), "")
@@ -79,19 +80,20 @@ async def quarantine_rows_with_errors(session: AsyncSession, import_id: str) -> 
     only that row, never the rest of its family. Returns the rows moved."""
     r, b, e = import_row, import_bad_row, import_error
     has_error = exists().where(e.c.import_id == import_id, e.c.row_no == r.c.row_no)
+    columns = ["import_id", "row_no", "no_kk", "nik", "relationship", "kelurahan_code", "raw"]
+
+    def bad_rows(rows: Any) -> Any:
+        return select(*[rows.c[c] for c in columns[:-1]], _raw_values(session, rows))
+
+    if Dialect(session).pg:
+        # One pass over the staging table: the DELETE hands its rows to the INSERT (a data-modifying CTE). An
+        # INSERT … SELECT and then a DELETE read the whole table twice, 0.2 s each at 250,000 families, and the
+        # checks move rows three times.
+        gone = delete(r).where(r.c.import_id == import_id, has_error).returning(*r.c).cte("gone")
+        moved = await session.execute(insert(b).from_select(columns, bad_rows(gone)))
+        return int(moved.rowcount or 0)  # type: ignore[attr-defined]
     moved = await session.execute(
-        insert(b).from_select(
-            ["import_id", "row_no", "no_kk", "nik", "relationship", "kelurahan_code", "raw"],
-            select(
-                r.c.import_id,
-                r.c.row_no,
-                r.c.no_kk,
-                r.c.nik,
-                r.c.relationship,
-                r.c.kelurahan_code,
-                _raw_values(session),
-            ).where(r.c.import_id == import_id, has_error),
-        )
+        insert(b).from_select(columns, bad_rows(select(r).where(r.c.import_id == import_id, has_error).subquery()))
     )
     count = int(moved.rowcount or 0)  # type: ignore[attr-defined]
     if count:
