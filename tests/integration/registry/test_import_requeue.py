@@ -10,16 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.registry.app import create_app
 from services.registry.imports.models import correction
-from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
-from shared.auth.tokens import ensure_dev_keys
-from shared.bus.local import LocalBus
+from tests.integration.registry.conftest import registry_on
 from tests.integration.registry.helpers import Api, kk, nik
 from tests.integration.registry.import_support import csv_text, row, submit
-from tests.support.api import running
-from tests.support.infra import Infra, create_database, drop_database
+from tests.support.infra import Infra
 
 HEAD, CHILD = "kepala_keluarga", "anak"
 
@@ -27,24 +23,8 @@ HEAD, CHILD = "kepala_keluarga", "anak"
 @pytest.fixture(params=["postgresql", "sqlite"])
 async def api(request: pytest.FixtureRequest, infra: Infra, tmp_path: Path) -> AsyncIterator[tuple[Api, Any]]:
     """A verifikator's API and the runtime of a registry on PostgreSQL or in the embedded mode (SQLite)."""
-    ensure_dev_keys(tmp_path)
-    common: dict[str, Any] = {"data_dir": tmp_path, "run_workers": False}
-    database = None
-    if request.param == "postgresql":
-        database = await create_database(infra, "t")
-        settings = RegistrySettings(
-            **common, database_url=infra.service_url("registry", database), bus="kafka", auto_migrate=True
-        )
-        app = create_app(settings)
-    else:
-        settings = RegistrySettings(**common, bus="local")
-        app = create_app(settings, bus=LocalBus())
-    try:
-        async with running(app) as client:
-            yield Api(client, settings.data_dir, Role.VERIFIKATOR), app.state.runtime
-    finally:
-        if database is not None:
-            await drop_database(infra, database)
+    async with registry_on(request.param, infra, tmp_path) as (client, runtime, settings):
+        yield Api(client, settings.data_dir, Role.VERIFIKATOR), runtime
 
 
 async def test_a_queued_row_is_not_queued_again(api: tuple[Api, Any]) -> None:
