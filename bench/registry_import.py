@@ -375,6 +375,7 @@ async def run_scale(
         out["plain_copy_s"] = round(
             await plain_copy(infra.service_url("registry", db, driver="postgresql"), extract), 2
         )
+        load_before = os.getloadavg()
         result = child_import(extract, url, data_dir)
         job = result["job"]
         out.update(
@@ -383,6 +384,9 @@ async def run_scale(
             peak_rss_mb=round(result["peak_rss_mb"], 1),
             status=job["status"],
             counts=job["counts"],
+            # Where the time went (`import_job.progress`) and how busy the machine was around the import.
+            phases={p["phase"]: p["seconds"] for p in (job.get("progress") or {}).get("phases", [])},
+            import_loadavg=[round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         )
         out["copy_ratio"] = round(out["import_s"] / out["plain_copy_s"], 1)
         if lookups is not None:
@@ -406,6 +410,9 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{r['import_s']} s | {r['rows_per_s']:,} | {r['copy_ratio']}x | {r['peak_rss_mb']} MB | "
             f"{c.get('rows_rejected', '?'):,} | {c.get('events_emitted', '?'):,} |"
         )
+    for r in results:
+        phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in r.get("phases", {}).items())
+        lines.append(f"\n{r['families']:,} families, phases (s): {phases}; load {r.get('import_loadavg')}")
     return "\n".join(lines)
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.database import messaging
 from services.registry.domain.flags import FlagStatus
 from services.registry.families.changes import OUTBOX, Actor
-from services.registry.families.models import family, family_history, flag, member, recipient_expr
+from services.registry.families.models import family, family_history, flag, member
 from services.registry.families.rules import Disability, SchoolStatus
 from services.registry.imports.models import FAMILY_FIELDS, SOURCE, import_event, import_family
 from services.registry.imports.sql import Dialect
@@ -133,19 +133,18 @@ def _new_families(import_id: str) -> Any:
 
 @dataclass(frozen=True)
 class HouseholdSql:
-    """Household event payloads in SQL: per-family subqueries (living-member counts, open and confirmed flag
-    kinds, member NIK digests) keyed by `family_id`, and `data(change)`, the payload as JSON text over `family`
-    and them (a statement selects from `join(...)`)."""
+    """Household event payloads in SQL: per-family subqueries (member counts, NIK digests and head, open and
+    confirmed flag kinds) keyed by `family_id`, and `data(change)`, the payload as JSON text over `family` and them
+    (a statement selects from `join(...)`)."""
 
     comp: Any
     open_f: Any
     confirmed_f: Any
-    digests: Any
     data: Callable[[Any], Any]
 
     def join(self, base: Any, family_id: Any) -> Any:
         """`base` (which has `family` in it) with every subquery outer-joined on `family_id`."""
-        for sub in (self.comp, self.open_f, self.confirmed_f, self.digests):
+        for sub in (self.comp, self.open_f, self.confirmed_f):
             base = base.outerjoin(sub, sub.c.family_id == family_id)
         return base
 
@@ -154,35 +153,59 @@ def household_sql(session: AsyncSession, today: date, families: Any | None) -> H
     """The payload SQL of the families `families` selects (a SELECT of family ids; None: every family, no filter:
     the test of a hash of 250k ids on every member costs more than it saves)."""
     d = Dialect(session)
-    living = member.c.deceased.is_(False)
 
     def job_filter(family_id: Any) -> list[Any]:
         return [] if families is None else [family_id.in_(families)]
+
+    # Everyone on the KK with their keyed NIK digest (as `families.state.load_facts`, computed once a member) and
+    # the family's head NIK, for one aggregate per family below: member counts, the composition, the digests and
+    # `recipient_expr`'s head. One pass over the members in family order (a merge join with `family` on both
+    # keys) instead of a hash aggregate for the counts, a sorted one for the digests and a correlated probe per
+    # event for the head: 2.4 s instead of 3.9 s for a city's 950,000 members.
+    listed = (
+        select(
+            member.c.family_id,
+            member.c.id,
+            member.c.nik,
+            member.c.deceased,
+            member.c.birth_date,
+            member.c.school_status,
+            member.c.disability,
+            member.c.pregnant,
+            family.c.head_nik,
+            digest_sql(session, member.c.nik).label("digest"),
+        )
+        .select_from(member.join(family, family.c.id == member.c.family_id))
+        .where(member.c.active.is_(True), *job_filter(member.c.family_id))
+    )
+    if not d.pg:  # SQLite's json_group_array keeps the rows' order (PostgreSQL's aggregate sorts by itself)
+        listed = listed.order_by(member.c.family_id, literal_column("digest"))
+    m = listed.subquery("listed")
+    living = m.c.deceased.is_(False)
 
     def count_if(cond: Any) -> Any:
         # FILTER, not sum(CASE …): a third cheaper over every member of a city-size job. Living members only.
         return func.count().filter(living & cond)
 
+    children = m.c.birth_date.is_not(None) & (m.c.birth_date <= today) & (m.c.birth_date > years_before(today, 7))
     comp = (
         select(
-            member.c.family_id.label("family_id"),
+            m.c.family_id.label("family_id"),
             # Everyone on the KK (a registered event's `members`), then the living (the composition).
             func.count().label("listed"),
             func.count().filter(living).label("members"),
-            count_if(
-                member.c.birth_date.is_not(None)
-                & (member.c.birth_date <= today)
-                & (member.c.birth_date > years_before(today, 7))
-            ).label("children_0_6"),
-            count_if(member.c.school_status == SchoolStatus.SD.value).label("school_sd"),
-            count_if(member.c.school_status == SchoolStatus.SMP.value).label("school_smp"),
-            count_if(member.c.school_status == SchoolStatus.SMA.value).label("school_sma"),
-            count_if(member.c.birth_date <= years_before(today, 70)).label("elderly_70"),
-            count_if(member.c.disability == Disability.SEVERE.value).label("disabled_severe"),
-            count_if(member.c.pregnant.is_(True)).label("pregnant"),
+            count_if(children).label("children_0_6"),
+            count_if(m.c.school_status == SchoolStatus.SD.value).label("school_sd"),
+            count_if(m.c.school_status == SchoolStatus.SMP.value).label("school_smp"),
+            count_if(m.c.school_status == SchoolStatus.SMA.value).label("school_sma"),
+            count_if(m.c.birth_date <= years_before(today, 70)).label("elderly_70"),
+            count_if(m.c.disability == Disability.SEVERE.value).label("disabled_severe"),
+            count_if(m.c.pregnant.is_(True)).label("pregnant"),
+            d.array_agg(m.c.digest).label("digests"),
+            # `recipient_expr`'s head: the active member holding the family's head NIK (the lowest id if several).
+            func.min(m.c.id).filter(m.c.nik == m.c.head_nik).label("head_id"),
         )
-        .where(member.c.active.is_(True), *job_filter(member.c.family_id))
-        .group_by(member.c.family_id)
+        .group_by(m.c.family_id)
         .subquery("comp")
     )
 
@@ -201,18 +224,6 @@ def household_sql(session: AsyncSession, today: date, families: Any | None) -> H
         )
 
     open_f, confirmed_f = kinds(FlagStatus.OPEN, "open_f"), kinds(FlagStatus.CONFIRMED, "conf_f")
-    # Keyed NIK digests of everyone on the KK (as `families.state.load_facts`), computed once a member.
-    digest_rows = select(member.c.family_id, digest_sql(session, member.c.nik).label("digest")).where(
-        member.c.active.is_(True), *job_filter(member.c.family_id)
-    )
-    if not d.pg:  # SQLite's json_group_array keeps the rows' order (PostgreSQL's aggregate sorts by itself)
-        digest_rows = digest_rows.order_by(member.c.family_id, literal_column("digest"))
-    member_digest = digest_rows.subquery("member_digest")
-    digests = (
-        select(member_digest.c.family_id.label("family_id"), d.array_agg(member_digest.c.digest).label("digests"))
-        .group_by(member_digest.c.family_id)
-        .subquery("digests")
-    )
     zero = literal(0, Integer)
     # The event schema's own field list: a count added there and not here fails at `comp.c[col]`.
     composition = d.obj_text(*[x for col in Composition.model_fields for x in (col, func.coalesce(comp.c[col], zero))])
@@ -220,7 +231,6 @@ def household_sql(session: AsyncSession, today: date, families: Any | None) -> H
         comp,
         open_f,
         confirmed_f,
-        digests,
         lambda change: d.obj_text(
             "household_id",
             family.c.id,
@@ -237,7 +247,7 @@ def household_sql(session: AsyncSession, today: date, families: Any | None) -> H
             "desil_period",
             family.c.desil_period,
             "recipient_member_id",
-            recipient_expr(),
+            func.coalesce(family.c.recipient_member_id, comp.c.head_id),
             "open_flags",
             d.embed(func.coalesce(open_f.c.kinds, d.empty_array())),
             "confirmed_flags",
@@ -245,7 +255,7 @@ def household_sql(session: AsyncSession, today: date, families: Any | None) -> H
             "composition",
             composition,
             "member_digests",
-            d.embed(func.coalesce(digests.c.digests, d.empty_array())),
+            d.embed(func.coalesce(comp.c.digests, d.empty_array())),
             "change",
             change,
         ),

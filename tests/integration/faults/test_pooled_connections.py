@@ -5,6 +5,7 @@ is pinged before use while a busy one costs no extra round trip."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -56,7 +57,7 @@ async def test_only_idle_connections_are_pinged(
     registry_runtime: ServiceRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pings: list[int] = []
-    real_ping = AsyncAdapt_asyncpg_connection.ping
+    real_ping: Callable[[Any], None] = AsyncAdapt_asyncpg_connection.ping
 
     def counting_ping(self: Any) -> None:
         pings.append(1)

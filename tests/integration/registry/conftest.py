@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,12 @@ import pytest
 from services.registry.app import create_app
 from services.registry.settings import RegistrySettings
 from shared.auth.principal import Role
+from shared.auth.tokens import ensure_dev_keys
+from shared.bus.local import LocalBus
 from shared.runtime.service import ServiceRuntime
 from tests.integration.registry.helpers import Api
 from tests.support.api import running
+from tests.support.infra import Infra, create_database, drop_database
 
 
 @dataclass
@@ -38,3 +42,29 @@ async def registry(pg_settings: Any) -> AsyncIterator[Registry]:
     app = create_app(settings)
     async with running(app) as client:
         yield Registry(client, app.state.runtime, settings.data_dir)
+
+
+@asynccontextmanager
+async def registry_on(
+    dialect: str, infra: Infra, data_dir: Path, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceRuntime, RegistrySettings]]:
+    """The registry without workers on a fresh PostgreSQL database ("postgresql", dropped afterwards) or in the
+    embedded mode ("sqlite"), for tests parametrised over both: its client, runtime and settings."""
+    ensure_dev_keys(data_dir)
+    common: dict[str, Any] = {"data_dir": data_dir, "run_workers": False, **settings}
+    database = None
+    if dialect == "postgresql":
+        database = await create_database(infra, "t")
+        config = RegistrySettings(
+            **common, database_url=infra.service_url("registry", database), bus="kafka", auto_migrate=True
+        )
+        app = create_app(config)
+    else:
+        config = RegistrySettings(**common, bus="local")
+        app = create_app(config, bus=LocalBus())
+    try:
+        async with running(app) as client:
+            yield client, app.state.runtime, config
+    finally:
+        if database is not None:
+            await drop_database(infra, database)

@@ -22,13 +22,13 @@ from services.registry.families.models import family_history
 from services.registry.settings import RegistrySettings
 from shared.audit.chain import GENESIS, AuditChainBroken, AuditLog, entry_hash
 from shared.auth.principal import Role
-from shared.auth.tokens import ensure_dev_keys
 from shared.bus.local import LocalBus
 from shared.runtime.service import ServiceRuntime
+from tests.integration.registry.conftest import registry_on
 from tests.integration.registry.helpers import Api, family_body, kk, nik
 from tests.integration.registry.import_support import submit
 from tests.support.api import running
-from tests.support.infra import REPO, Infra, create_database, drop_database
+from tests.support.infra import REPO, Infra
 
 
 class Service:
@@ -63,24 +63,8 @@ class Service:
 @pytest.fixture(params=["postgresql", "sqlite"])
 async def service(request: pytest.FixtureRequest, infra: Infra, tmp_path: Path) -> AsyncIterator[Service]:
     """The registry on PostgreSQL and in the embedded mode (SQLite), checkpointing only when asked."""
-    ensure_dev_keys(tmp_path)
-    common: dict[str, Any] = {"data_dir": tmp_path, "run_workers": False, "audit_checkpoint_every": 0}
-    database = None
-    if request.param == "postgresql":
-        database = await create_database(infra, "t")
-        settings = RegistrySettings(
-            **common, database_url=infra.service_url("registry", database), bus="kafka", auto_migrate=True
-        )
-        app = create_app(settings)
-    else:
-        settings = RegistrySettings(**common, bus="local")
-        app = create_app(settings, bus=LocalBus())
-    try:
-        async with running(app) as client:
-            yield Service(client, app.state.runtime, settings)
-    finally:
-        if database is not None:
-            await drop_database(infra, database)
+    async with registry_on(request.param, infra, tmp_path, audit_checkpoint_every=0) as (client, runtime, settings):
+        yield Service(client, runtime, settings)
 
 
 async def _write(service: Service, serials: range) -> None:
