@@ -40,11 +40,13 @@ async def test_worker_reports_liveness_and_lag(pg_settings: Any) -> None:
                 body["http_status"] = r.status_code
                 return body
 
-            body = await wait_for(
-                health,
-                lambda b: b.get("tasks", {}).get("relay", {}).get("lag", {}).get("unpublished") == 0,
-                timeout=60,
-            )
+            def settled(b: dict[str, Any]) -> bool:
+                # The relay commits a batch as published before it reports the round done: a poll in between sees
+                # no lag yet `starting`, so wait for both.
+                relay = b.get("tasks", {}).get("relay", {})
+                return bool(relay.get("lag", {}).get("unpublished") == 0 and relay.get("state") == "running")
+
+            body = await wait_for(health, settled, timeout=60)
             assert body["http_status"] == 200
             assert body["service"] == "registry"
             relay, consumer = body["tasks"]["relay"], body["tasks"]["consumer"]
