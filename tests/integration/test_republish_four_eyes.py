@@ -25,13 +25,15 @@ from tests.support.waiting import wait_for
 async def _read_model(api: Api, hid: str) -> tuple[int, int, str | None]:
     """(digests, version, last event type) of the family in verification's read model."""
     async with runtime_of(api.app).sessions() as s:
-        c = household_member_digest.c
-        digests = int((await s.execute(select(func.count()).where(c.household_id == hid))).scalar_one())
+        # The version first: SQLite reads each SELECT at its own moment, and the handler commits version and
+        # digests together, so digests read after a new version are that version's.
         row = (
             await s.execute(
                 select(household.c.version, household.c.last_event_type).where(household.c.household_id == hid)
             )
         ).first()
+        c = household_member_digest.c
+        digests = int((await s.execute(select(func.count()).where(c.household_id == hid))).scalar_one())
     return (digests, row.version, row.last_event_type) if row is not None else (digests, 0, None)
 
 
