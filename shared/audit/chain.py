@@ -164,6 +164,11 @@ class AuditLog:
         self.table = table
         self.anchor = anchor
         self._checkpointing = asyncio.Lock()
+        # Built once per log: every audited request runs them, and a reused statement keeps its cache key.
+        self._insert = table.insert()
+        self._newest = select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+        head = self._newest.cte("head")
+        self._newest_as_write = select(head.c.seq, head.c.hash)
 
     async def record(
         self,
@@ -183,8 +188,7 @@ class AuditLog:
         info = session.sync_session.info
         head: tuple[int, str] | None = info.get(_HEAD)
         if head is None:
-            t = self.table
-            newest = select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)
+            newest = self._newest
             if session.bind.dialect.name == "postgresql":
                 # One writer at a time per service: the chain must be linear. Held until this transaction ends.
                 await session.execute(_LOCK)
@@ -192,8 +196,7 @@ class AuditLog:
                 # Read as a WITH statement, which the embedded writer gate (shared/db/sqlite_writers.py) counts as
                 # a write: the gate is held from this read to the commit, so no other writer of the process can
                 # append between the head read here and the INSERT below.
-                head_cte = newest.cte("head")
-                newest = select(head_cte.c.seq, head_cte.c.hash)
+                newest = self._newest_as_write
             last = (await session.execute(newest)).first()
             head = (last.seq, last.hash) if last else (0, GENESIS)
         # Else this transaction appended the last entry and still holds the lock (SQLite: its write lock), so
@@ -214,7 +217,7 @@ class AuditLog:
         }
         digest = entry_hash(prev, fields, HASH_VERSION)
         row = {**fields, "prev_hash": prev, "hash": digest, "hash_version": HASH_VERSION}
-        await session.execute(self.table.insert(), row)
+        await session.execute(self._insert, row)
         info[_HEAD] = (seq, digest)
         info[_AUDITED] = True
         first = info.get(_SEQS, (seq, seq))[0]

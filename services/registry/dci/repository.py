@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, not_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, insert, not_, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.dci.models import dci_callback, dci_partner, dci_subscription, dci_transaction
-from services.registry.dci.query import Clause, Condition, Search
+from services.registry.dci.query import Clause, Condition, RecordType, Search
 from services.registry.families.models import family, member
 from shared.db.dialect import insert_for
 from shared.db.expressions import within
@@ -50,15 +51,24 @@ async def get_partner(session: AsyncSession, sender_id: str) -> RowMapping | Non
     return result.mappings().first()
 
 
+# Built once: every DCI request runs it, and a statement object reused keeps its cache key (building and keying a
+# statement per request cost more CPU than running it).
+_SENDER = select(
+    dci_partner,
+    exists()
+    .where(
+        dci_transaction.c.sender_id == dci_partner.c.sender_id,
+        dci_transaction.c.message_id == bindparam("message_id"),
+    )
+    .label("message_seen"),
+).where(dci_partner.c.sender_id == bindparam("sender_id"))
+_ADD_TRANSACTION = insert(dci_transaction)
+
+
 async def get_sender(session: AsyncSession, sender_id: str, message_id: str) -> RowMapping | None:
     """The partner registered under `sender_id`, with `message_seen`: has it used this message id before (one
     round trip for what every DCI request asks first)."""
-    seen = (
-        exists()
-        .where(dci_transaction.c.sender_id == dci_partner.c.sender_id, dci_transaction.c.message_id == message_id)
-        .label("message_seen")
-    )
-    result = await session.execute(select(dci_partner, seen).where(dci_partner.c.sender_id == sender_id))
+    result = await session.execute(_SENDER, {"sender_id": sender_id, "message_id": message_id})
     return result.mappings().first()
 
 
@@ -79,7 +89,7 @@ async def save_partner(session: AsyncSession, values: dict[str, Any], now: datet
 
 async def add_transaction(session: AsyncSession, values: dict[str, Any]) -> None:
     """Record one received message."""
-    await session.execute(insert(dci_transaction), values)
+    await session.execute(_ADD_TRANSACTION, values)
 
 
 async def transactions(
@@ -157,12 +167,13 @@ def _clause(clause: Clause, today: date) -> ColumnElement[bool]:
 
 def _where(search: Search, scope: Sequence[str], today: date) -> list[ColumnElement[bool]]:
     where = [or_(*(within(family.c.kelurahan_code, s) for s in scope))]
+    # The id is a named parameter, so a statement without clauses can be kept and reused (_id_search).
     if search.id_type == "NIK":
-        where.append(member.c.nik == search.id_value)
+        where.append(member.c.nik == bindparam("id_value"))
     elif search.id_type == "KK":
-        where.append(family.c.no_kk == search.id_value)
+        where.append(family.c.no_kk == bindparam("id_value"))
     elif search.id_type == "HOUSEHOLD_ID":
-        where.append(family.c.id == search.id_value)
+        where.append(family.c.id == bindparam("id_value"))
     if search.record_type == "Person":
         where.append(member.c.active)
     where.extend(_clause(c, today) for c in search.clauses)
@@ -190,10 +201,8 @@ def _order(search: Search) -> list[Any]:
     return order
 
 
-async def search_records(
-    session: AsyncSession, search: Search, scope: Sequence[str], today: date
-) -> tuple[Sequence[RowMapping], int]:
-    """One page of matching families (Group) or members (Person) inside `scope`, and the total count."""
+def _search_statements(search: Search, scope: Sequence[str], today: date) -> tuple[Select[Any], Select[Any]]:
+    """The page statement (rows with the total as a window) and the count statement of a search."""
     where = _where(search, scope, today)
     if search.record_type == "Person":
         base = select(*_MEMBER_COLUMNS, *_FAMILY_COLUMNS).select_from(member.join(family))
@@ -206,12 +215,41 @@ async def search_records(
     # a page past the end, which has no row to carry it, counts again.
     stmt = base.add_columns(func.count().over().label("_total"))
     stmt = stmt.where(*where).order_by(*_order(search)).limit(search.page_size).offset(offset)
-    rows = (await session.execute(stmt)).mappings().all()
+    return stmt, counted.where(*where)
+
+
+@lru_cache(maxsize=256)
+def _id_search(
+    record_type: RecordType,
+    id_type: str | None,
+    sort: tuple[tuple[str, bool], ...],
+    page_size: int,
+    page_number: int,
+    scope: tuple[str, ...],
+) -> tuple[Select[Any], Select[Any]]:
+    # A search by id alone (what a bank asks all day) differs from the next only in the id: its statements are
+    # kept per shape instead of built again per request.
+    shape = Search(record_type, id_type=id_type, sort=sort, page_size=page_size, page_number=page_number)
+    return _search_statements(shape, scope, date.min)
+
+
+async def search_records(
+    session: AsyncSession, search: Search, scope: Sequence[str], today: date
+) -> tuple[Sequence[RowMapping], int]:
+    """One page of matching families (Group) or members (Person) inside `scope`, and the total count."""
+    if search.clauses:
+        stmt, counted = _search_statements(search, scope, today)
+    else:
+        stmt, counted = _id_search(
+            search.record_type, search.id_type, search.sort, search.page_size, search.page_number, tuple(scope)
+        )
+    params = {"id_value": search.id_value} if search.id_type else {}
+    rows = (await session.execute(stmt, params)).mappings().all()
     if rows:
         return rows, int(rows[0]["_total"])
-    if offset == 0:
+    if search.page_number == 1:
         return rows, 0
-    return rows, int((await session.execute(counted.where(*where))).scalar_one())
+    return rows, int((await session.execute(counted, params)).scalar_one())
 
 
 async def members_of(session: AsyncSession, family_ids: Sequence[str]) -> dict[str, list[RowMapping]]:

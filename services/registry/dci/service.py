@@ -75,7 +75,7 @@ async def authenticate(
     `message_seen` (this sender used this message id before)."""
     if not isinstance(body, dict):
         raise DciError(400, "err.request.bad", "The body must be a JSON object with signature, header and message.")
-    found = spec.problems(spec.envelope_validator(action, message_schema), body)
+    found = spec.request_problems(action, message_schema, body)
     if found:
         raise DciError(400, "err.request.bad", "The request does not follow the DCI schema.", found)
     header = body["header"]

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import yaml
 from jsonschema import Draft4Validator, FormatChecker
 from jsonschema.exceptions import best_match
@@ -85,6 +86,22 @@ def _date_time(value: object) -> bool:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
 
 
+def _zoned(value: str) -> bool:
+    try:
+        return _date_time(value)
+    except ValueError:
+        return False
+
+
+def _any(value: str) -> bool:
+    return True
+
+
+# The reference validator checks date-time only; the gate must not be stricter about the other formats, or every
+# body using them would be validated twice.
+_GATE_FORMATS = {"date-time": _zoned} | dict.fromkeys(("email", "hostname", "ipv4", "ipv6", "regex", "uri"), _any)
+
+
 def envelope_schema(action: str, message_schema: str, *, callback: bool = False) -> dict[str, Any]:
     """The request body of a DCI endpoint: signature, header (with this action) and a message of this schema."""
     return {
@@ -117,12 +134,37 @@ def validator(ref_or_name: str) -> Draft4Validator:
     return Draft4Validator(root, format_checker=_formats)
 
 
+def _envelope_root(action: str, message_schema: str, *, callback: bool = False) -> dict[str, Any]:
+    root = copy.deepcopy(document())
+    root.update(envelope_schema(action, message_schema, callback=callback))
+    return root
+
+
 @cache
 def envelope_validator(action: str, message_schema: str, *, callback: bool = False) -> Draft4Validator:
     """A validator of a whole request (or callback) body of `action`."""
-    root = copy.deepcopy(document())
-    root.update(envelope_schema(action, message_schema, callback=callback))
-    return Draft4Validator(root, format_checker=_formats)
+    return Draft4Validator(_envelope_root(action, message_schema, callback=callback), format_checker=_formats)
+
+
+@cache
+def _envelope_gate(action: str, message_schema: str) -> Any:
+    # use_default=False: by default the compiled code writes the schema's defaults into the body, which would
+    # change the signed message before its signature is checked.
+    return fastjsonschema.compile(_envelope_root(action, message_schema), formats=_GATE_FORMATS, use_default=False)
+
+
+def request_problems(action: str, message_schema: str, body: Any) -> list[dict[str, str]]:
+    """The schema violations of a request body of `action` (empty when valid).
+
+    A compiled validator (fastjsonschema, about 10x faster) passes the valid bodies every request brings; only a
+    body it refuses goes to the reference validator, whose verdict and error list are the answer. So the gate can
+    only ever be stricter than the reference, never let through what the reference refuses: a test holds both to
+    the same verdicts."""
+    try:
+        _envelope_gate(action, message_schema)(body)
+    except fastjsonschema.JsonSchemaException:
+        return problems(envelope_validator(action, message_schema), body)
+    return []
 
 
 def problems(validator_: Draft4Validator, body: Any, limit: int = 10) -> list[dict[str, str]]:

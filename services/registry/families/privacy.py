@@ -69,6 +69,10 @@ def viewer_for(principal: Principal, reveal: bool, purpose: str | None) -> Viewe
     return Viewer(principal, reveal=True, purpose=purpose.strip())
 
 
+# Built once: a reused statement keeps its cache key (the DCI search path writes this on every request).
+_ADD_ACCESS = insert(personal_data_access)
+
+
 async def record_access(
     session: AsyncSession,
     viewer: Viewer,
@@ -99,7 +103,7 @@ async def record_access(
         for family_id, member_id in targets
     ]
     if rows:
-        await session.execute(insert(personal_data_access), rows)
+        await session.execute(_ADD_ACCESS, rows)
         if not chained:
             return
         # The same read goes into the tamper-evident audit log, so an auditor can prove who saw what and why.
