@@ -4,6 +4,7 @@ reads."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -214,8 +215,11 @@ personal_data_access: Table = PersonalDataAccess.__table__  # type: ignore[attr-
 idempotency_key = idempotency_table(metadata)
 
 
+@cache
 def recipient_expr(fam: Any = family) -> ColumnElement[Any]:
     """SQL: the family row's recipient member id; an unset one (bulk-imported families) is the head."""
+    # Built once per table: every family write reads it, and building the alias's columns each time cost 7 % of
+    # the registry's CPU when creating families. SQL elements are immutable, so statements can share it.
     head = member.alias("head_member")
     head_id = (
         select(func.min(head.c.id))
