@@ -36,6 +36,7 @@ PROPS="$KDIR/server.properties"
 PIDFILE="$KDIR/kafka.pid"
 CLUSTER_ID_FILE="$KDIR/cluster.id"
 OUT="$KDIR/kafka.out"
+LOG_MARK=0  # the size of server.log when the current start began (wait_ready reads only what came after)
 
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -117,13 +118,24 @@ format_once() {
     fi
 }
 
-# 0: ready; 1: the JVM exited (the caller may try again); dies when the broker stays unready past the timeout.
+# What the broker logged since this start (server.log is appended to across starts).
+log_since_start() { tail -c "+$((LOG_MARK + 1))" "$LOGS/server.log" 2>/dev/null || true; }
+
+# 0: ready; 1: the JVM exited or hit a fatal fault (the caller may try again); dies when the broker stays unready
+# past the timeout.
 wait_ready() {
     local deadline=$((SECONDS + START_TIMEOUT))
     while :; do
         if ! pid_alive; then
             tail -n 30 "$OUT" "$LOGS/server.log" 2>/dev/null >&2 || true
             log "the broker exited during startup (logs: $OUT, $LOGS/server.log)"
+            return 1
+        fi
+        # A fatal fault (e.g. a corrupt metadata log after an unclean stop) can leave the JVM halting but still
+        # holding its ports for a while: a retry would then collide with it, or talk to it and call it ready.
+        if log_since_start | grep -q "Encountered fatal fault"; then
+            log_since_start | grep -A1 "Encountered fatal fault" | head -n 4 >&2
+            log "the broker hit a fatal fault during startup (log: $LOGS/server.log)"
             return 1
         fi
         # Short admin waits in a loop so a crashed JVM is noticed within seconds instead of at the timeout.
@@ -135,6 +147,21 @@ wait_ready() {
     done
 }
 
+# Make sure the JVM of a failed start is gone before the next attempt binds the same ports.
+end_failed_start() {
+    local pid i
+    pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 30); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.5
+    done
+    log "the failed broker (pid $pid) ignored SIGTERM for 15s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    sleep 1
+}
+
 port_busy() {
     # bash's /dev/tcp: a successful connect means some process (maybe another checkout's broker) holds the port.
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -143,6 +170,7 @@ port_busy() {
 cmd_start() {
     if pid_alive; then
         log "already running (pid $(cat "$PIDFILE"))"
+        LOG_MARK="$(stat -c %s "$LOGS/server.log" 2>/dev/null || echo 0)"
         wait_ready || die "the running broker exited"
         return 0
     fi
@@ -161,12 +189,18 @@ cmd_start() {
     # A broker stopped a moment ago may still hold its log dir lock or sockets: one more try after a pause.
     for attempt in 1 2; do
         log "starting broker on $BOOTSTRAP (state $KDIR, attempt $attempt)"
+        LOG_MARK="$(stat -c %s "$LOGS/server.log" 2>/dev/null || echo 0)"
         # setsid + nohup: the broker must outlive the shell (CI step, make target) that started it.
         setsid nohup java -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
             -Dlog4j2.configurationFile="$LOG4J" -Dkafka.logs.dir="$LOGS" \
             -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$OUT" 2>&1 </dev/null &
         echo $! >"$PIDFILE"
         if wait_ready; then break; fi
+        end_failed_start
+        if log_since_start | grep -q "CorruptRecordException"; then
+            die "the broker's local state in $DATA is corrupt (left by an unclean stop?). It holds test and" \
+                "development data only: delete $KDIR/data and $KDIR/cluster.id, then start again"
+        fi
         [ "$attempt" -lt 2 ] || die "the broker exited during startup twice"
         cp "$OUT" "$OUT.failed" 2>/dev/null || true
         sleep 5
