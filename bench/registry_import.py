@@ -193,7 +193,7 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
     return status
 
 
-def _cpu_seconds() -> dict[int, tuple[float, str, int]]:
+def cpu_seconds() -> dict[int, tuple[float, str, int]]:
     """CPU seconds (user + system), command line and parent of every process, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     out: dict[int, tuple[float, str, int]] = {}
@@ -273,7 +273,7 @@ async def open_loop(
     await asyncio.sleep(0.2)  # connections open before the clock starts
     total = int(rate * seconds)
     load_before = os.getloadavg()
-    cpu_before = _cpu_seconds()
+    cpu_before = cpu_seconds()
     start = time.perf_counter()
     for i in range(total):
         scheduled = start + i / rate
@@ -286,7 +286,7 @@ async def open_loop(
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - start
     servers = {"registry": server} if isinstance(server, int) else server
-    cores = _cpu_shares(cpu_before, _cpu_seconds(), servers, db, elapsed)
+    cores = _cpu_shares(cpu_before, cpu_seconds(), servers, db, elapsed)
     q = statistics.quantiles(latencies, n=1000, method="inclusive")
     return {
         "rate": rate,
