@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from services.gateway.settings import GatewaySettings
+from shared import failpoints
 from shared.auth.principal import Role
 from shared.auth.tokens import PRIVATE_KEY_NAME, ensure_dev_keys, issue_dev_token
 from shared.runtime.service import ServiceDefinition, ServiceRuntime
@@ -59,10 +61,35 @@ async def _worker(name: str, *, relay: bool, consume: bool, health_host: str, he
     try:
         await stop.wait()
     finally:
-        if server is not None and serving is not None:
-            server.should_exit = True
-            await serving
-        await runtime.stop()
+        # Not wait_for: it would cancel the stop and then wait for the cancellation, which a stuck step may not honour.
+        stopping = asyncio.create_task(_stop_worker(runtime, server, serving))
+        done, _ = await asyncio.wait({stopping}, timeout=STOP_DEADLINE_S)
+        if not done:
+            _exit_stuck(name)
+        stopping.result()
+
+
+# Inside Docker's default stop grace period (10 s), after which it would send SIGKILL without a word. Everything a
+# worker does is transactional (outbox, inbox, jobs), so ending it here loses nothing; the log says what hung.
+STOP_DEADLINE_S = 9.0
+STUCK_EXIT_STATUS = 70  # EX_SOFTWARE
+
+
+async def _stop_worker(runtime: ServiceRuntime, server: Any, serving: asyncio.Task[None] | None) -> None:
+    await failpoints.stall("worker_stop_stalls")
+    if server is not None and serving is not None:
+        server.should_exit = True
+        await serving
+    await runtime.stop()
+
+
+def _exit_stuck(name: str) -> None:
+    print(f"{name}: worker did not stop within {STOP_DEADLINE_S:.0f}s of the signal; still pending:", flush=True)
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(limit=8, file=sys.stdout)
+    sys.stdout.flush()
+    os._exit(STUCK_EXIT_STATUS)
 
 
 async def _audit_verify(name: str) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.cli import STOP_DEADLINE_S, STUCK_EXIT_STATUS
 from services.registry.app import create_app
 from services.registry.app import definition as registry_definition
 from services.registry.settings import RegistrySettings
@@ -14,7 +15,7 @@ from shared.runtime.probe import emit_probes
 from shared.runtime.service import ServiceRuntime
 from tests.support.api import running
 from tests.support.cluster import free_port
-from tests.support.runtimes import spawn_worker
+from tests.support.runtimes import spawn_worker, terminate
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.infra
@@ -60,10 +61,36 @@ async def test_worker_reports_liveness_and_lag(pg_settings: Any) -> None:
             assert 'tepat_worker_up{service="registry",task="relay"} 1.0' in metrics
             assert 'tepat_outbox_unpublished{service="registry"} 0.0' in metrics
     finally:
-        proc.terminate()
-        proc.wait(30)
+        status = terminate(proc)
         await runtime.stop()
-    assert proc.returncode == 0
+    assert status == 0
+
+
+async def test_a_worker_whose_stop_hangs_still_exits_and_says_what_hung(pg_settings: Any) -> None:
+    """Docker sends SIGKILL 10 s after SIGTERM without a word: the worker ends itself before that, naming the stuck
+    tasks in its log."""
+    settings = pg_settings(RegistrySettings)
+    runtime = ServiceRuntime(registry_definition(settings))
+    await runtime.migrate()
+    await runtime.stop()
+    port = free_port()
+    proc = spawn_worker("worker", "registry", settings, failpoints="worker_stop_stalls", health_port=port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def health() -> int:
+                try:
+                    return (await client.get("/healthz")).status_code
+                except httpx.HTTPError:
+                    return 0
+
+            assert await wait_for(health, lambda status: status == 200, timeout=60) == 200
+    finally:
+        status = terminate(proc)
+    assert status == STUCK_EXIT_STATUS
+    log = next(settings.data_dir.glob("worker-registry-*.log")).read_text()
+    assert f"registry: worker did not stop within {STOP_DEADLINE_S:.0f}s of the signal; still pending:" in log
+    assert "stall" in log  # the stack of the hung step names it
 
 
 async def test_a_web_only_instance_is_ready_on_its_database_alone(pg_settings: Any) -> None:

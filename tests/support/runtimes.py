@@ -99,3 +99,15 @@ def spawn_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+
+
+def terminate(proc: subprocess.Popen[bytes], *, timeout: float = 30) -> int:
+    """SIGTERM a spawned process and wait for its exit status. One still running after `timeout` is killed, so it
+    cannot outlive its test (its Popen would raise ResourceWarning in a later one), and fails the test."""
+    proc.terminate()
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"{proc.args!r} was still running {timeout:.0f}s after SIGTERM") from None
