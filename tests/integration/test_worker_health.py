@@ -63,7 +63,8 @@ async def test_worker_reports_liveness_and_lag(pg_settings: Any) -> None:
     finally:
         status = terminate(proc)
         await runtime.stop()
-    assert status == 0
+    # A stuck stop ends with 70 and the stuck tasks' stacks in the log: show them.
+    assert status == 0, next(settings.data_dir.glob("worker-registry-*.log")).read_text()[-6000:]
 
 
 async def test_a_worker_whose_stop_hangs_still_exits_and_says_what_hung(pg_settings: Any) -> None:
