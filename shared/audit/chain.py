@@ -343,7 +343,7 @@ class AuditLog:
                 raise AuditChainBroken(broken)
             newest = max(checkpoints.values(), key=lambda c: c.seq) if checkpoints else None
             t = self.table
-            head = (await session.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1))).first()
+            head = (await session.execute(self._newest)).first()
             last_seq = int(head.seq) if head else 0
             if newest is not None:
                 if last_seq < newest.seq:
