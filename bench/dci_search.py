@@ -41,7 +41,7 @@ from sqlalchemy import select
 
 from bench.common import machine, scratch_database, start_infra, write_result
 from bench.gateway_overhead import _free_port, _serve, _wait_ready
-from bench.registry_import import child_import, cpu_seconds, migrate_registry, open_loop
+from bench.registry_import import child_import, cpu_seconds, exchange, migrate_registry, open_loop
 from demo.generator import generate_city
 from services.registry.app import definition
 from services.registry.dci import repository as dci_repository
@@ -111,13 +111,9 @@ async def _send_in_turn(port: int, requests: list[bytes]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         for request in requests:
-            writer.write(request)
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length"))
-            body = await reader.readexactly(length)
-            if not head.startswith(b"HTTP/1.1 200"):
-                raise RuntimeError((head + body).decode(errors="replace"))
+            status = await exchange(reader, writer, request)
+            if status != 200:
+                raise RuntimeError(f"a signed search was answered {status}")
     finally:
         writer.close()
 

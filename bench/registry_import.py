@@ -180,7 +180,7 @@ def _request_bytes(body: dict[str, Any], headers: dict[str, str]) -> bytes:
     ).encode() + payload
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
     """One HTTP/1.1 request on a kept-alive connection; the status (uvicorn always sends Content-Length)."""
     writer.write(request)
     status = int((await reader.readline()).split()[1])
@@ -259,7 +259,7 @@ async def open_loop(
             while (item := await queue.get()) is not None:
                 request, scheduled = item
                 try:
-                    status: int | str = await _exchange(reader, writer, request)
+                    status: int | str = await exchange(reader, writer, request)
                 except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
                     status = type(exc).__name__  # counted, not fatal; the next request gets a new connection
                     writer.close()
