@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.verification_campaign
 	$(BIN)/python -m bench.disbursement_bench
 	$(BIN)/python -m bench.gateway_overhead
+	$(BIN)/python -m bench.dci_search
 
 ## Chaos run: 20,000 families through the pipeline under >= 20 random faults, on its own PostgreSQL and Kafka
 ## cluster (never the test servers); figures in bench/out/ and bench/RESULTS.md

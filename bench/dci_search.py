@@ -19,6 +19,10 @@ The registry (PostgreSQL scratch database) and the gateway (distributed mode) ru
 as in production. A partner is registered, `--families` families are created through the registry's API, then
 signed search messages (one NIK each, a new message id each: every request is verified, searched and audited)
 are sent open-loop (latency counted from each request's scheduled time) after a warm-up at the same rate.
+
+Raw baseline, same run, every mode: right after Tepat's processes stop, the same requests at the same rate (or in
+turn) through `bench/raw_search.py`, a bare ASGI gateway and registry doing one SELECT on the same database; `vs_raw`
+gives Tepat's latency and CPU figures over the baseline's.
 """
 
 from __future__ import annotations
@@ -239,9 +243,9 @@ async def run(
             warm = int(rate * seconds * 0.3)
             await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
             servers = {"gateway": gateway.pid, "registry": service.pid}
+            in_turn = [_request(key, nik, partner_token) for nik in (niks * (1 + 2 * sequential // len(niks)))]
             if sequential:
                 ports = {"registry": service_port, "gateway": gateway_port}
-                in_turn = [_request(key, nik, partner_token) for nik in (niks * (1 + 2 * sequential // len(niks)))]
                 result = await sequential_cpu(ports, servers, in_turn[: 2 * sequential])
             else:
                 result = await open_loop(gateway_port, requests[warm:], rate, seconds, connections, servers, db)
@@ -252,6 +256,10 @@ async def run(
                 proc.terminate()
             for proc in (gateway, service):
                 proc.wait(30)
+        # The raw baseline right after, on the same database, machine and requests (the machine's speed varies
+        # from minute to minute, so only a baseline measured seconds apart makes a ratio).
+        raw_url = infra.service_url("registry", db, driver="postgresql")
+        raw = await raw_baseline(raw_url, data_dir, requests, rate, seconds, connections, in_turn[: 2 * sequential])
     return {
         "machine": machine(),
         "families": families,
@@ -259,10 +267,56 @@ async def run(
         "workers": workers,
         "gateway_workers": gateway_workers or workers,
         "result": result,
+        "raw_baseline": raw,
+        "vs_raw": _ratios(result, raw),
         "meets_target": "p99_ms" in result
         and result["p99_ms"] < TARGET_P99_MS
         and result["statuses"] == {200: result["requests"]},
     }
+
+
+async def raw_baseline(
+    database_url: str,
+    data_dir: Path,
+    requests: list[bytes],
+    rate: int,
+    seconds: float,
+    connections: int,
+    in_turn: list[bytes],
+) -> dict[str, Any]:
+    """The same load through `bench/raw_search.py`'s bare gateway and registry (one SELECT, no Tepat): the open
+    loop with the same warm-up, or, given `in_turn`, the sequential CPU per request."""
+    service_port, gateway_port = _free_port(), _free_port()
+    env = {"RAW_DATABASE_URL": database_url, "RAW_SCHEMA": "registry"}
+    service = _serve("bench.raw_search:registry_app", service_port, env, data_dir / "raw-registry.log")
+    upstream = {"RAW_UPSTREAM": f"http://127.0.0.1:{service_port}"}
+    gateway = _serve("bench.raw_search:gateway_app", gateway_port, upstream, data_dir / "raw-gateway.log")
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            await _wait_ready(client, f"http://127.0.0.1:{service_port}/")
+            await _wait_ready(client, f"http://127.0.0.1:{gateway_port}/")
+        warm = int(rate * seconds * 0.3)
+        await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
+        servers = {"gateway": gateway.pid, "registry": service.pid}
+        if in_turn:
+            return await sequential_cpu({"registry": service_port, "gateway": gateway_port}, servers, in_turn)
+        return await open_loop(gateway_port, requests[warm:], rate, seconds, connections, servers)
+    finally:
+        for proc in (gateway, service):
+            proc.terminate()
+        for proc in (gateway, service):
+            proc.wait(30)
+
+
+def _ratios(result: dict[str, Any], raw: dict[str, Any]) -> dict[str, float]:
+    """Tepat's figure over the raw baseline's, for every latency and CPU figure both have."""
+    ratios: dict[str, float] = {}
+    for key, value in result.items():
+        if key.endswith(("_ms", "_ms_each")) and isinstance(raw.get(key), (int, float)) and raw[key]:
+            ratios[key] = round(value / raw[key], 1)
+        elif key.startswith("via_") and isinstance(value, dict) and isinstance(raw.get(key), dict):
+            ratios |= {f"{key}.{k}": v for k, v in _ratios(value, raw[key]).items()}
+    return ratios
 
 
 async def notify(families: int, batch: int = 500) -> dict[str, Any]:
@@ -426,7 +480,7 @@ def main() -> None:
             args.gateway_workers,
         )
     )
-    print(json.dumps(out["result"], indent=2))
+    print(json.dumps({k: out[k] for k in ("result", "raw_baseline", "vs_raw")}, indent=2))
     if not args.sequential:
         print(f"meets target (p99 < {TARGET_P99_MS} ms, all 200): {out['meets_target']}")
     print(write_result("dci_search_sequential" if args.sequential else "dci_search", out))
