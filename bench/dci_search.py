@@ -243,10 +243,11 @@ async def run(
             warm = int(rate * seconds * 0.3)
             await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
             servers = {"gateway": gateway.pid, "registry": service.pid}
-            in_turn = [_request(key, nik, partner_token) for nik in (niks * (1 + 2 * sequential // len(niks)))]
+            repeated = niks * (1 + 2 * sequential // len(niks)) if sequential else []
+            in_turn = [_request(key, nik, partner_token) for nik in repeated][: 2 * sequential]
             if sequential:
                 ports = {"registry": service_port, "gateway": gateway_port}
-                result = await sequential_cpu(ports, servers, in_turn[: 2 * sequential])
+                result = await sequential_cpu(ports, servers, in_turn)
             else:
                 result = await open_loop(gateway_port, requests[warm:], rate, seconds, connections, servers, db)
             result["create_family_registry_cpu_ms"] = round(create_cpu_ms, 2)
@@ -259,7 +260,7 @@ async def run(
         # The raw baseline right after, on the same database, machine and requests (the machine's speed varies
         # from minute to minute, so only a baseline measured seconds apart makes a ratio).
         raw_url = infra.service_url("registry", db, driver="postgresql")
-        raw = await raw_baseline(raw_url, data_dir, requests, rate, seconds, connections, in_turn[: 2 * sequential])
+        raw = await raw_baseline(raw_url, data_dir, requests, rate, seconds, connections, in_turn)
     return {
         "machine": machine(),
         "families": families,
