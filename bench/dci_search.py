@@ -31,9 +31,11 @@ import argparse
 import asyncio
 import json
 import random
+import subprocess
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -239,28 +241,19 @@ async def run(
             rng = random.Random(15)
             niks = [f"137101150580{rng.randint(1, families):04d}" for _ in range(int(rate * seconds * 1.3) + 10)]
             requests = [_request(key, nik, partner_token) for nik in niks]
-            quiet_after_s = await wait_quiet(service.pid)
-            warm = int(rate * seconds * 0.3)
-            await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
-            servers = {"gateway": gateway.pid, "registry": service.pid}
             repeated = niks * (1 + 2 * sequential // len(niks)) if sequential else []
             in_turn = [_request(key, nik, partner_token) for nik in repeated][: 2 * sequential]
-            if sequential:
-                ports = {"registry": service_port, "gateway": gateway_port}
-                result = await sequential_cpu(ports, servers, in_turn)
-            else:
-                result = await open_loop(gateway_port, requests[warm:], rate, seconds, connections, servers, db)
+            quiet_after_s = await wait_quiet(service.pid)
+            load = Load(requests, rate, seconds, connections, in_turn)
+            result = await measure(load, {"gateway": gateway_port, "registry": service_port}, (gateway, service), db)
             result["create_family_registry_cpu_ms"] = round(create_cpu_ms, 2)
             result["registry_quiet_after_seeding_s"] = quiet_after_s
         finally:
-            for proc in (gateway, service):
-                proc.terminate()
-            for proc in (gateway, service):
-                proc.wait(30)
+            _stop(gateway, service)
         # The raw baseline right after, on the same database, machine and requests (the machine's speed varies
         # from minute to minute, so only a baseline measured seconds apart makes a ratio).
         raw_url = infra.service_url("registry", db, driver="postgresql")
-        raw = await raw_baseline(raw_url, data_dir, requests, rate, seconds, connections, in_turn)
+        raw = await raw_baseline(raw_url, data_dir, load)
     return {
         "machine": machine(),
         "families": families,
@@ -276,17 +269,40 @@ async def run(
     }
 
 
-async def raw_baseline(
-    database_url: str,
-    data_dir: Path,
-    requests: list[bytes],
-    rate: int,
-    seconds: float,
-    connections: int,
-    in_turn: list[bytes],
+@dataclass(frozen=True)
+class Load:
+    """What is sent: `requests` open-loop at `rate` for `seconds` on `connections` sockets (after a warm-up at the
+    same rate), or, when `in_turn` is given, those one at a time."""
+
+    requests: list[bytes]
+    rate: int
+    seconds: float
+    connections: int
+    in_turn: list[bytes]
+
+
+async def measure(
+    load: Load, ports: dict[str, int], procs: tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]], db: str = ""
 ) -> dict[str, Any]:
-    """The same load through `bench/raw_search.py`'s bare gateway and registry (one SELECT, no Tepat): the open
-    loop with the same warm-up, or, given `in_turn`, the sequential CPU per request."""
+    """Warm up through the gateway, then the open loop or the sequential CPU per request of (gateway, registry)."""
+    warm = int(load.rate * load.seconds * 0.3)
+    await open_loop(ports["gateway"], load.requests[:warm], load.rate, warm / load.rate, load.connections)
+    servers = {"gateway": procs[0].pid, "registry": procs[1].pid}
+    if load.in_turn:
+        return await sequential_cpu(ports, servers, load.in_turn)
+    rest = load.requests[warm:]
+    return await open_loop(ports["gateway"], rest, load.rate, load.seconds, load.connections, servers, db)
+
+
+def _stop(*procs: subprocess.Popen[bytes]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(30)
+
+
+async def raw_baseline(database_url: str, data_dir: Path, load: Load) -> dict[str, Any]:
+    """The same load through `bench/raw_search.py`'s bare gateway and registry (one SELECT, no Tepat)."""
     service_port, gateway_port = _free_port(), _free_port()
     env = {"RAW_DATABASE_URL": database_url, "RAW_SCHEMA": "registry"}
     service = _serve("bench.raw_search:registry_app", service_port, env, data_dir / "raw-registry.log")
@@ -296,17 +312,9 @@ async def raw_baseline(
         async with httpx.AsyncClient(timeout=30) as client:
             await _wait_ready(client, f"http://127.0.0.1:{service_port}/")
             await _wait_ready(client, f"http://127.0.0.1:{gateway_port}/")
-        warm = int(rate * seconds * 0.3)
-        await open_loop(gateway_port, requests[:warm], rate, warm / rate, connections)
-        servers = {"gateway": gateway.pid, "registry": service.pid}
-        if in_turn:
-            return await sequential_cpu({"registry": service_port, "gateway": gateway_port}, servers, in_turn)
-        return await open_loop(gateway_port, requests[warm:], rate, seconds, connections, servers)
+        return await measure(load, {"gateway": gateway_port, "registry": service_port}, (gateway, service))
     finally:
-        for proc in (gateway, service):
-            proc.terminate()
-        for proc in (gateway, service):
-            proc.wait(30)
+        _stop(gateway, service)
 
 
 def _ratios(result: dict[str, Any], raw: dict[str, Any]) -> dict[str, float]:

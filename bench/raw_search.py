@@ -44,13 +44,20 @@ async def _answer(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _lifespan(receive: Receive, send: Send, start: Callable[[], Awaitable[None]]) -> None:
+async def _nothing() -> None:
+    return None
+
+
+async def _lifespan(
+    receive: Receive, send: Send, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]
+) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await stop()
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -64,9 +71,12 @@ def registry_app() -> App:
     async def start() -> None:
         pool.append(await asyncpg.create_pool(url, min_size=4, max_size=10, server_settings={"search_path": schema}))
 
+    async def stop() -> None:
+        await pool[0].close()
+
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send, start)
+            await _lifespan(receive, send, start, stop)
             return
         if scope["method"] != "POST":
             await _answer(send, 200, b"{}")  # readiness
@@ -87,11 +97,7 @@ def gateway_app() -> App:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-
-            async def nothing() -> None:
-                return None
-
-            await _lifespan(receive, send, nothing)
+            await _lifespan(receive, send, _nothing, http.aclose)
             return
         if scope["method"] != "POST":
             await _answer(send, 200, b"{}")
